@@ -1,0 +1,46 @@
+# Two commands on a fresh Debian machine (as root): `make run` and `make test`.
+# Both install what is missing and are quick when everything is there.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+APT_PACKAGES := rpm python3-rpm createrepo-c gnupg xorriso isomd5sum jigdo-file cpio python3-venv
+INSTALLED := $(VENV)/.installed
+CONFIG := config/sme.yaml
+
+.PHONY: run test install system lint bench demo clean
+
+install: $(INSTALLED)
+
+system:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages: $$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+$(INSTALLED): requirements.txt pyproject.toml | system
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps -e .
+	@touch $@
+
+demo: install
+	$(PY) -m updraft.demo --config $(CONFIG)
+
+run: demo
+	$(VENV)/bin/updraft --config $(CONFIG) -v update-repos
+	$(VENV)/bin/updraft --config $(CONFIG) status
+
+test: install
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -q -p no:cacheprovider
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+bench: install
+	$(PY) bench/engine.py
+
+clean:
+	rm -rf .demo .bench

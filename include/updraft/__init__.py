@@ -1,0 +1,1 @@
+"""updraft: the update cycle of an RPM-based distribution (domain library, no Airflow)."""

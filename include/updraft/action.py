@@ -1,0 +1,92 @@
+"""Action and Plan: what a cycle will do to the tree, printable before anything changes."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+Verb = Literal["move", "copy", "place", "delete", "quarantine"]
+
+# Report order of one file's actions (seed 000's mails): arrival in a repo, removal of
+# superseded versions, the stage mirror, then removal of what moved away.
+PHASE_ARRIVE, PHASE_RETIRE, PHASE_STAGE, PHASE_LEAVE = 1, 2, 3, 4
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    verb: Verb
+    release: str
+    family: str  # source package name
+    family_evr: str  # version-release of the family, e.g. 0.97.6-1.rf
+    package: str  # binary name, or the source name for an SRPM
+    filename: str
+    archdir: str  # i386, x86_64, SRPMS, or "" when unknown (a bad file)
+    src: str  # path relative to the tree root
+    dst: str | None  # path relative to the tree root (None for delete)
+    from_repo: str | None
+    to_repo: str | None
+    phase: int
+    remove_src: bool
+    reason: str = ""
+
+    def describe(self) -> str:
+        """The Repository Update report line (seed 000's wording)."""
+        if self.verb in ("move", "copy"):
+            return f"{self.verb} from {self.from_repo} to {self.to_repo} ({self.filename})"
+        if self.verb == "delete":
+            return f"delete from {self.from_repo} ({self.archdir}, {self.filename})"
+        if self.verb == "quarantine":
+            return f"quarantine from {self.from_repo} ({self.src}): {self.reason}"
+        return f"place in {self.to_repo} ({self.archdir}, {self.filename})"
+
+    def detail(self) -> str:
+        """The dry-run line: the report line plus the paths involved."""
+        target = f" -> {self.dst}" if self.dst else ""
+        return f"{self.describe()}    [{self.src}{target}]"
+
+    @property
+    def reported(self) -> bool:
+        # Normalising a stray file into the repo's layout changes no repo's content.
+        return self.verb != "place"
+
+
+@dataclass(frozen=True, slots=True)
+class Touched:
+    """A repo arch dir whose content changed: its repodata must be rebuilt."""
+
+    release: str
+    repo: str
+    archdir: str
+
+
+@dataclass
+class Plan:
+    actions: list[Action] = field(default_factory=list)
+    touched: list[Touched] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not self.actions and not self.touched
+
+    def extend(self, other: Plan) -> None:
+        self.actions += other.actions
+        self.touched += other.touched
+        self.warnings += other.warnings
+
+    def to_json(self) -> str:
+        return json.dumps({
+            "actions": [asdict(action) for action in self.actions],
+            "touched": [asdict(touched) for touched in self.touched],
+            "warnings": self.warnings,
+        })
+
+    @classmethod
+    def from_json(cls, text: str) -> Plan:
+        raw = json.loads(text)
+        return cls(
+            actions=[Action(**action) for action in raw["actions"]],
+            touched=[Touched(**touched) for touched in raw["touched"]],
+            warnings=list(raw["warnings"]),
+        )

@@ -1,0 +1,134 @@
+"""The `updraft` command: the repository engine for release engineers and cron alike."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from updraft.config import DistConfig, load_config, resolve_root
+from updraft.cycle import CycleResult, Engine
+from updraft.errors import UpdraftError
+from updraft.evr import DistTag, evr_key
+from updraft.family import group_families
+from updraft.layout import Layout
+from updraft.promote import Promotion
+from updraft.tree import scan
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="updraft", description=__doc__)
+    parser.add_argument("--config", default=os.environ.get("UPDRAFT_CONFIG", "config/sme.yaml"),
+                        help="distribution config (default: $UPDRAFT_CONFIG or config/sme.yaml)")
+    parser.add_argument("--root", help="tree root (default: $UPDRAFT_ROOT or the config's root)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    cycle = commands.add_parser("update-repos", help="scan, plan, apply, rebuild repodata")
+    cycle.add_argument("--release", action="append", help="only this release (repeatable)")
+    cycle.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+
+    status = commands.add_parser("status", help="families per repo")
+    status.add_argument("--release", action="append")
+
+    promote = commands.add_parser("promote", help="move a family up (the seed's `cp`)")
+    promote.add_argument("package", help="a package file, or NAME-VERSION-RELEASE")
+    promote.add_argument("--to", required=True, dest="target", help="target repo")
+    promote.add_argument("--release")
+    promote.add_argument("--dry-run", action="store_true")
+
+    history = commands.add_parser("history", help="what happened to a family or package")
+    history.add_argument("name")
+    history.add_argument("--release")
+    return parser
+
+
+def _print_cycle(result: CycleResult) -> int:
+    if result.dry_run:
+        for action in result.plan.actions:
+            print(action.detail())
+        print("(dry run: nothing changed)" if not result.plan.empty else "nothing to do")
+        return 0
+    for plan_id in result.resumed:
+        print(f"finished plan {plan_id} left by an interrupted run")
+    print(result.report, end="")
+    if result.failures:
+        first = result.failures[0]
+        more = f" (and {len(result.failures) - 1} more)" if len(result.failures) > 1 else ""
+        print(f"updraft: not applied: {first}{more}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _status(config: DistConfig, layout: Layout, releases: list[str] | None) -> int:
+    tree = scan(layout, [config.check_release(r) for r in releases] if releases else None)
+    dist = DistTag(config.dist_tag_pattern)
+    for release, release_tree in tree.releases.items():
+        print(f"release {release}")
+        families = group_families(release_tree.files, dist)
+        for repo in config.repo_order():
+            rows = []
+            for family in families.values():
+                files = [p for m in family.members.values() for p in m.files if p.repo == repo]
+                if files:
+                    rows.append((family, len(files)))
+            if not rows:
+                continue
+            print(f"  {repo}")
+            rows.sort(key=lambda row: (row[0].name, evr_key(row[0].evr)))
+            for family, count in rows:
+                print(f"    {family.name}-{family.label}  ({count} files)")
+        for bad in release_tree.bad:
+            print(f"  bad: {bad.path}: {bad.reason}")
+    return 0
+
+
+def _history(layout: Layout, name: str, release: str | None) -> int:
+    from updraft.ledger import Ledger
+    from updraft.ledger.history import format_history
+
+    ledger = Ledger.open(layout.ledger_url)
+    try:
+        for line in format_history(ledger.history(name, release)):
+            print(line)
+    finally:
+        ledger.close()
+    return 0
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    config = load_config(args.config)
+    root = resolve_root(config, args.root)
+    engine = Engine(config, root, trigger="cli")
+    if args.command == "update-repos":
+        return _print_cycle(engine.update_repos(args.release, dry_run=args.dry_run))
+    if args.command == "promote":
+        promotion = Promotion(engine.layout, args.package, args.target, args.release)
+        release = [args.release] if args.release else None
+        return _print_cycle(engine.update_repos(release, args.dry_run, intents=promotion))
+    if args.command == "status":
+        return _status(config, engine.layout, args.release)
+    return _history(engine.layout, args.name, args.release)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    try:
+        code = run(argv)
+    except UpdraftError as exc:
+        print(f"updraft: {exc}", file=sys.stderr)
+        code = 2
+    except KeyboardInterrupt:
+        code = 130
+    except BrokenPipeError:  # `updraft history clamav | head`
+        sys.stderr.close()
+        code = 0
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,258 @@
+"""Distribution config: the YAML that says what a distribution's tree and rules are.
+
+Validated with pydantic; every error names the file and the key so a release engineer
+can fix the YAML without reading code.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from updraft.errors import ConfigError
+
+# Seed 004's package states, in the order a package normally goes through them.
+PACKAGE_STATES = (
+    "mirroring",
+    "waiting",
+    "test failed",
+    "being built",
+    "build failed",
+    "unsigned",
+    "signed/untested",
+    "tested",
+    "released",
+)
+PackageState = Literal[
+    "mirroring",
+    "waiting",
+    "test failed",
+    "being built",
+    "build failed",
+    "unsigned",
+    "signed/untested",
+    "tested",
+    "released",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PathTemplates(_Strict):
+    """Where a repo's packages live, relative to the tree root.
+
+    Placeholders: {release}, {repo}, {arch} (the arch directory, binaries only).
+    """
+
+    binaries: str = "{release}/{repo}/{arch}/RPMS"
+    sources: str = "{release}/{repo}/SRPMS"
+
+    @field_validator("binaries")
+    @classmethod
+    def _binaries_need_arch(cls, value: str) -> str:
+        if "{arch}" not in value:
+            raise ValueError("the binaries template must contain {arch}")
+        return value
+
+
+class RepoConfig(_Strict):
+    """One repository of a release and the rules the update cycle applies to it."""
+
+    tier: int = 0
+    max_versions: int = Field(1, ge=1)
+    max_releases: int = Field(1, ge=1)
+    # Repos this one takes families from: a member copied here pulls its family up.
+    pulls_from: tuple[str, ...] = ()
+    # "package": only the named packages are pulled out of this repo (smedev keeps the
+    # subpackages of a known SRPM that we do not ship, seed 000's php example).
+    promote_unit: Literal["family", "package"] = "family"
+    feeds_stage: bool = False
+    frozen: bool = False
+    stage: bool = False
+    repodata: bool = True
+    paths: PathTemplates | None = None
+    # Ledger state a package gets when it arrives here (seed 004).
+    enters_state: PackageState | None = None
+
+
+class ReleaseConfig(_Strict):
+    # arch directory -> package arches it holds, e.g. i386: [i386, i586, i686, noarch]
+    arches: dict[str, tuple[str, ...]]
+
+    @field_validator("arches")
+    @classmethod
+    def _some_arches(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        if not value:
+            raise ValueError("a release needs at least one arch directory")
+        for archdir, accepted in value.items():
+            if not accepted:
+                raise ValueError(f"arch directory {archdir!r} accepts no package arch")
+        return value
+
+
+class LandingConfig(_Strict):
+    upstream_updates: str = "smetest"
+    new_packages: str = "smedev"
+
+
+class Policy(_Strict):
+    """A package policy (seed 004): which packages, and what is special about them."""
+
+    match: str
+    pin: str | None = None
+    local_build: bool = False
+    coupled_with: tuple[str, ...] = ()
+    build: dict[str, object] = Field(default_factory=dict)
+    priority: int = 0
+    destination: str | None = None
+    notify: tuple[str, ...] = ()
+    owners: tuple[str, ...] = ()
+    note: str = ""
+
+
+class ReportConfig(_Strict):
+    mail_from: str = "releases@localhost"
+    recipients: tuple[str, ...] = ()
+    subject: str = "Repository Update"
+
+
+class Roles(_Strict):
+    release_managers: tuple[str, ...] = ()
+    packagers: tuple[str, ...] = ()
+    qa: tuple[str, ...] = ()
+    signers: tuple[str, ...] = ()
+
+
+class DistConfig(_Strict):
+    name: str
+    prefix: str
+    root: Path | None = None
+    state_dir: Path | None = None
+    ledger_url: str | None = None
+    # Dist tags differ between an SRPM's file name and its binaries' SOURCERPM header
+    # (rpmforge: clamav-0.97.6-1.rf.src.rpm builds clamav-0.97.6-1.el4.rf.i386.rpm).
+    dist_tag_pattern: str = r"\.el\d+(?:_\d+)*"
+    releases: dict[str, ReleaseConfig]
+    paths: PathTemplates = PathTemplates()
+    repos: dict[str, RepoConfig]
+    landing: LandingConfig = LandingConfig()
+    policies: tuple[Policy, ...] = ()
+    report: ReportConfig = ReportConfig()
+    roles: Roles = Roles()
+    schedule: str = "0 */2 * * *"
+    lock_timeout: float = Field(600.0, ge=0)
+    source_file: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("releases", mode="before")
+    @classmethod
+    def _release_keys_are_strings(cls, value: object) -> object:
+        # YAML reads `9:` as an int; releases are names.
+        if isinstance(value, dict):
+            return {str(key): val for key, val in value.items()}
+        return value
+
+    @field_validator("dist_tag_pattern")
+    @classmethod
+    def _pattern_compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _repo_references_exist(self) -> DistConfig:
+        names = set(self.repos)
+        stages = [name for name, repo in self.repos.items() if repo.stage]
+        if len(stages) > 1:
+            raise ValueError(f"only one repo can be the stage, found {stages}")
+        for name, repo in self.repos.items():
+            for source in repo.pulls_from:
+                if source not in names:
+                    raise ValueError(f"repos.{name}.pulls_from names unknown repo {source!r}")
+                if self.repos[source].stage:
+                    raise ValueError(f"repos.{name}.pulls_from cannot name the stage")
+        for key in ("upstream_updates", "new_packages"):
+            target = getattr(self.landing, key)
+            if target not in names:
+                raise ValueError(f"landing.{key} names unknown repo {target!r}")
+        return self
+
+    # -- lookups used everywhere -------------------------------------------------------
+
+    @property
+    def stage_repo(self) -> str | None:
+        return next((name for name, repo in self.repos.items() if repo.stage), None)
+
+    def paths_for(self, repo: str) -> PathTemplates:
+        return self.repos[repo].paths or self.paths
+
+    def repo_order(self) -> list[str]:
+        """Repos, highest tier first (the order the report lists rebuilds in)."""
+        position = {name: index for index, name in enumerate(self.repos)}
+        return sorted(self.repos, key=lambda name: (-self.repos[name].tier, position[name]))
+
+    def check_release(self, release: str) -> str:
+        if release not in self.releases:
+            known = ", ".join(self.releases)
+            raise ConfigError(f"unknown release {release!r} (the config has {known})")
+        return release
+
+    def check_repo(self, repo: str) -> str:
+        if repo not in self.repos:
+            known = ", ".join(self.repos)
+            raise ConfigError(f"unknown repo {repo!r} (the config has {known})")
+        return repo
+
+
+def _describe(error: dict) -> str:
+    where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    return f"{where}: {error['msg']}"
+
+
+def load_config(path: str | os.PathLike[str]) -> DistConfig:
+    """Read and validate a distribution config; raise ConfigError naming file and key."""
+    file = Path(path)
+    try:
+        text = file.read_text()
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read config: {exc.strerror}") from exc
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{file}: {where}not valid YAML: {problem}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{file}: the config must be a mapping of keys, got {type(raw).__name__}")
+    try:
+        config = DistConfig.model_validate({**raw, "source_file": file})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise ConfigError(f"{file}: {_describe(first)}{more}") from exc
+    return config
+
+
+def resolve_root(config: DistConfig, override: str | os.PathLike[str] | None = None) -> Path:
+    """The tree root: --root, else UPDRAFT_ROOT, else the config's `root`.
+
+    A relative root in the config is taken relative to the config file.
+    """
+    chosen = override or os.environ.get("UPDRAFT_ROOT") or config.root
+    if chosen is None:
+        where = config.source_file or "the config"
+        raise ConfigError(f"{where}: no tree root: set `root`, UPDRAFT_ROOT or --root")
+    root = Path(chosen).expanduser()
+    if not root.is_absolute() and override is None and config.source_file is not None:
+        if not os.environ.get("UPDRAFT_ROOT"):
+            root = config.source_file.parent / root
+    return root.resolve()

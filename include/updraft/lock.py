@@ -1,0 +1,69 @@
+"""Tree lock: one writer at a time on a tree, CLI and Airflow alike.
+
+An flock on <state_dir>/lock; the holder writes who it is into the file so a waiting
+writer can say who holds it. The kernel drops the lock when the holder dies, so a
+crashed run never leaves a stale lock behind.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import socket
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from updraft.errors import LockTimeout
+
+
+def _holder_text(handle: int) -> str:
+    os.lseek(handle, 0, os.SEEK_SET)
+    raw = os.read(handle, 4096).decode(errors="replace")
+    try:
+        holder = json.loads(raw)
+    except ValueError:
+        return "an unknown process"
+    return (f"pid {holder.get('pid')} on {holder.get('host')} "
+            f"({holder.get('command')}, since {holder.get('since')})")
+
+
+@contextmanager
+def tree_lock(state_dir: Path, timeout: float, command: str = "") -> Iterator[None]:
+    """Hold the tree's write lock; wait up to `timeout` seconds for another holder."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    handle = os.open(state_dir / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + timeout
+        delay = 0.05
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise LockTimeout(
+                        f"tree {state_dir.parent} is locked by {_holder_text(handle)}; "
+                        f"gave up after {timeout:g} s (retry later or raise lock_timeout)"
+                    ) from None
+                # flock cannot wait with a timeout; poll with a gentle backoff.
+                time.sleep(min(delay, max(deadline - time.monotonic(), 0.01)))
+                delay = min(delay * 2, 1.0)
+        holder = {
+            "pid": os.getpid(), "host": socket.gethostname(),
+            "command": command or " ".join(sys.argv[:3]),
+            "since": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        os.ftruncate(handle, 0)
+        os.pwrite(handle, json.dumps(holder).encode(), 0)
+        try:
+            yield
+        finally:
+            os.ftruncate(handle, 0)
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    finally:
+        os.close(handle)

@@ -1,0 +1,134 @@
+"""Package file: the facts of one RPM file, read from its header with the rpm bindings."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import rpm
+
+from updraft.evr import EVR
+
+# rpm's hash algorithm ids (RPMTAG_PAYLOADDIGESTALGO) to hashlib names.
+_DIGEST_ALGOS = {1: "md5", 2: "sha1", 8: "sha256", 9: "sha384", 10: "sha512", 11: "sha224"}
+
+
+class BadPackage(Exception):
+    """A *.rpm file that is not a usable package; str() is the reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class PackageFacts:
+    """What the engine needs from a header; cached by path + size + mtime."""
+
+    name: str
+    epoch: int | None
+    version: str
+    release: str
+    arch: str  # "src" for a source package
+    sourcerpm: str | None
+
+    @property
+    def is_source(self) -> bool:
+        return self.arch == "src"
+
+    @property
+    def evr(self) -> EVR:
+        return EVR(self.epoch, self.version, self.release)
+
+    @property
+    def filename(self) -> str:
+        """The canonical file name, derived from the header (never the other way)."""
+        return f"{self.name}-{self.version}-{self.release}.{self.arch}.rpm"
+
+    @property
+    def nevra(self) -> str:
+        epoch = f"{self.epoch}:" if self.epoch else ""
+        return f"{self.name}-{epoch}{self.version}-{self.release}.{self.arch}"
+
+
+@dataclass(slots=True)
+class PackageFile:
+    """One RPM file found in the tree, with where it sits."""
+
+    path: Path
+    release: str
+    repo: str
+    archdir: str | None  # None: a stray file outside the repo's layout
+    facts: PackageFacts
+    size: int
+    mtime_ns: int
+
+
+def _transaction_set() -> rpm.TransactionSet:
+    ts = rpm.TransactionSet()
+    # Signatures are checked against per-source keyrings elsewhere (never the rpmdb);
+    # here rpm verifies the header digests, we verify the payload digest below.
+    ts.setVSFlags(rpm._RPMVSF_NOSIGNATURES)
+    return ts
+
+
+_TS: rpm.TransactionSet | None = None
+
+
+def read_facts(path: Path) -> PackageFacts:
+    """Read and verify one package: header digests by rpm, payload digest against the
+    digest rpm recorded in the header; raise BadPackage with the reason."""
+    global _TS
+    if _TS is None:
+        _TS = _transaction_set()
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError as exc:
+        raise BadPackage(f"unreadable: {exc.strerror}") from exc
+    try:
+        try:
+            header = _TS.hdrFromFdno(fd)
+        except rpm.error as exc:
+            raise BadPackage(f"not a valid RPM header ({exc})") from exc
+        _check_payload(path, fd, header)
+    finally:
+        os.close(fd)
+    arch = "src" if header.isSource() else header[rpm.RPMTAG_ARCH]
+    return PackageFacts(
+        name=header[rpm.RPMTAG_NAME],
+        epoch=header[rpm.RPMTAG_EPOCH],
+        version=header[rpm.RPMTAG_VERSION],
+        release=header[rpm.RPMTAG_RELEASE],
+        arch=arch,
+        sourcerpm=None if header.isSource() else header[rpm.RPMTAG_SOURCERPM],
+    )
+
+
+def _check_payload(path: Path, fd: int, header: rpm.hdr) -> None:
+    digests = header[rpm.RPMTAG_PAYLOADDIGEST]
+    algo = _DIGEST_ALGOS.get(header[rpm.RPMTAG_PAYLOADDIGESTALGO] or 0)
+    if not digests or algo is None:
+        _check_with_rpmkeys(path)  # packages older than rpm 4.14 carry no payload digest
+        return
+    hasher = hashlib.new(algo)
+    while chunk := os.read(fd, 1 << 20):
+        hasher.update(chunk)
+    if hasher.hexdigest() != digests[0]:
+        raise BadPackage("payload digest mismatch (truncated or corrupted download)")
+
+
+def _check_with_rpmkeys(path: Path) -> None:
+    result = subprocess.run(
+        ["rpmkeys", "--checksig", "--nosignature", str(path)],
+        capture_output=True, text=True, check=False,
+    )
+    if result.returncode != 0:
+        detail = (result.stderr.strip().splitlines() or [result.stdout.strip()])[-1]
+        raise BadPackage(f"digests NOT OK ({detail})")
+
+
+def sha256_of(path: Path) -> str:
+    hasher = hashlib.sha256()
+    with open(path, "rb") as stream:
+        while chunk := stream.read(1 << 20):
+            hasher.update(chunk)
+    return hasher.hexdigest()

@@ -1,0 +1,106 @@
+"""Promotion: seed 000's `cp test/clamav-0.97.6-1.el4.rf.i386.rpm updates-testing/`, done
+properly. A file or name-version-release becomes an Intent; the planner then moves the
+whole family exactly as the update cycle would after the `cp`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from updraft.errors import ConfigError, PackageNotFound
+from updraft.evr import DistTag
+from updraft.family import Family, FamilyKey, Slot, group_families
+from updraft.layout import Layout
+from updraft.plan import Intent, current_holdings
+from updraft.tree import Tree
+
+
+class Promotion:
+    """Resolves `what` (a file in the tree, or N-V-R) to an Intent for `target`."""
+
+    def __init__(self, layout: Layout, what: str, target: str, release: str | None) -> None:
+        config = layout.config
+        config.check_repo(target)
+        settings = config.repos[target]
+        if settings.stage or settings.frozen:
+            kind = "the stage" if settings.stage else "frozen"
+            raise ConfigError(f"{target} is {kind}: the update cycle never promotes into it")
+        self.layout = layout
+        self.what = what
+        self.target = target
+        self.release = config.check_release(release) if release else None
+
+    def __call__(self, tree: Tree) -> dict[str, list[Intent]]:
+        dist = DistTag(self.layout.config.dist_tag_pattern)
+        matches: list[tuple[str, Intent]] = []
+        for release, release_tree in tree.releases.items():
+            if self.release and release != self.release:
+                continue
+            families = group_families(release_tree.files, dist)
+            intent = self._resolve(families, release)
+            if intent is not None:
+                matches.append((release, intent))
+        if not matches:
+            raise PackageNotFound(f"{self.what}: no such package file or name-version-release "
+                                  "in the tree (see `updraft status`)")
+        if len(matches) > 1:
+            found = ", ".join(release for release, _ in matches)
+            raise PackageNotFound(f"{self.what} is in releases {found}: choose with --release")
+        release, intent = matches[0]
+        return {release: [intent]}
+
+    def _resolve(self, families: dict[FamilyKey, Family], release: str) -> Intent | None:
+        path = self._as_path()
+        holdings = current_holdings(families)
+        for key, family in families.items():
+            for member in family.members.values():
+                for package in member.files:
+                    if path is not None and package.path == path:
+                        return self._intent(key, frozenset({member.slot}), package.repo)
+            if self.what in _family_names(family):
+                return self._family_intent(key, family, holdings)
+            for member in family.members.values():
+                facts = member.facts
+                if self.what in (f"{facts.name}-{facts.version}-{facts.release}", facts.filename):
+                    return self._family_intent(key, family, holdings, {member.slot})
+        return None
+
+    def _as_path(self) -> Path | None:
+        for candidate in (Path(self.what), self.layout.root / self.what):
+            if candidate.is_file():
+                return candidate.resolve()
+        return None
+
+    def _family_intent(self, key: FamilyKey, family: Family,
+                       holdings: dict[str, dict[FamilyKey, set[Slot]]],
+                       only: set[Slot] | None = None) -> Intent:
+        config = self.layout.config
+        held_in = [repo for repo in config.repo_order() if key in holdings.get(repo, {})]
+        if self.target in held_in:
+            raise PackageNotFound(f"{self.what} is already in {self.target}")
+        sources = [repo for repo in held_in if repo in config.repos[self.target].pulls_from]
+        if not sources:
+            allowed = ", ".join(config.repos[self.target].pulls_from) or "no repo"
+            raise PackageNotFound(
+                f"{self.what} is in {', '.join(held_in)}; {self.target} takes families "
+                f"from {allowed} only")
+        slots = only or holdings[sources[0]][key]
+        return Intent(self.target, key, frozenset(slots))
+
+    def _intent(self, key: FamilyKey, slots: frozenset[Slot], repo: str) -> Intent:
+        pulls_from = self.layout.config.repos[self.target].pulls_from
+        if repo == self.target:
+            raise PackageNotFound(f"{self.what} is already in {self.target}")
+        if repo not in pulls_from:
+            allowed = ", ".join(pulls_from) or "no repo"
+            raise PackageNotFound(
+                f"{self.what} is in {repo}; {self.target} takes families from {allowed} only")
+        return Intent(self.target, key, slots)
+
+
+def _family_names(family: Family) -> set[str]:
+    key = family.key
+    return {
+        f"{key.name}-{key.version}-{key.release}",
+        f"{key.name}-{key.version}-{family.display_release}",
+    }

@@ -1,0 +1,78 @@
+"""Repodata: createrepo_c on a repo arch dir, written aside and swapped in atomically.
+
+createrepo_c runs with --update (reuses the old metadata of unchanged packages), a
+checksum cache and --keep-all-metadata (an existing updateinfo survives), writing into
+a hidden directory next to the live one. The new repodata/ then replaces the old in
+one renameat2(RENAME_EXCHANGE): a mirror or yum client reading the repo sees either
+the old metadata or the new, never a mix and never none.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import logging
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from updraft.faults import checkpoint
+
+log = logging.getLogger(__name__)
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+class RepodataError(OSError):
+    """createrepo_c failed; the live repodata is untouched."""
+
+
+def exchange(left: Path, right: Path) -> None:
+    """Atomically swap two paths (Linux renameat2); falls back to two renames."""
+    result = _libc.renameat2(_AT_FDCWD, os.fsencode(left), _AT_FDCWD, os.fsencode(right),
+                             _RENAME_EXCHANGE)
+    if result == 0:
+        return
+    code = ctypes.get_errno()
+    if code not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        raise OSError(code, os.strerror(code), str(left))
+    aside = right.with_name(right.name + ".old")
+    os.rename(right, aside)
+    os.rename(left, right)
+    os.rename(aside, left)
+
+
+def rebuild(repo_dir: Path, cache_dir: Path, createrepo: str = "createrepo_c") -> None:
+    """Rebuild repo_dir/repodata for the packages under repo_dir."""
+    repo_dir.mkdir(parents=True, exist_ok=True)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    workspace = repo_dir / ".repodata.updraft"
+    if workspace.exists():
+        shutil.rmtree(workspace)  # left by a crash; createrepo_c refuses to overwrite it
+    workspace.mkdir()
+    live = repo_dir / "repodata"
+    if live.is_dir():
+        # createrepo_c --update and --keep-all-metadata read the old metadata from the
+        # output dir: give it hardlinks of the live files.
+        shutil.copytree(live, workspace / "repodata", copy_function=os.link)
+    command = [
+        createrepo, "--quiet", "--update", "--keep-all-metadata",
+        "--cachedir", str(cache_dir), "--outputdir", str(workspace),
+        str(repo_dir),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        shutil.rmtree(workspace, ignore_errors=True)
+        tail = (result.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise RepodataError(errno.EIO, f"createrepo_c failed on {repo_dir}: {tail}")
+    checkpoint()
+    if live.is_dir():
+        exchange(workspace / "repodata", live)
+    else:
+        os.rename(workspace / "repodata", live)
+    checkpoint()
+    shutil.rmtree(workspace)
+    log.info("rebuilt %s", live)
