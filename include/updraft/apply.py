@@ -64,7 +64,7 @@ def apply_journal(journal: Journal, root: Path) -> ApplyResult:
         failure = _apply_unit(journal, root, unit, index)
         if failure:
             result.failures.append(failure)
-            log.error("not applied: %s", failure)
+            log.warning("not applied: %s", failure)
         else:
             result.applied += unit
             for action in unit:
@@ -83,8 +83,10 @@ def _apply_unit(journal: Journal, root: Path, unit: list[Action], index: dict[in
             if action.verb == "quarantine":
                 _write_reason(root / action.dst, action)
         except OSError as exc:
-            where = exc.filename or action.dst
-            return f"{action.describe()}: {exc.strerror or exc} ({where}); family left as it was"
+            where = Path(exc.filename2 or exc.filename or action.dst)
+            shown = where.parent if where.name.endswith(".updraft-tmp") else where
+            return (f"{action.describe()}: {exc.strerror or exc} ({shown}); family left as "
+                    "it was, fix and re-run")
         journal.mark(step)
     for source in dict.fromkeys(a.src for a in unit if a.remove_src):
         step = f"unlink:{source}"

@@ -100,7 +100,7 @@ def _history(layout: Layout, name: str, release: str | None) -> int:
 
 def run(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     config = load_config(args.config)
     root = resolve_root(config, args.root)

@@ -230,6 +230,9 @@ def load_config(path: str | os.PathLike[str]) -> DistConfig:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
+        context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        if context and start:
+            problem += f" ({context} started on line {start.line + 1})"
         raise ConfigError(f"{file}: {where}not valid YAML: {problem}") from exc
     if not isinstance(raw, dict):
         raise ConfigError(f"{file}: the config must be a mapping of keys, got {type(raw).__name__}")

@@ -84,6 +84,7 @@ class Engine:
             return CycleResult(plan=plan, dry_run=True, report=render(self.config, plan))
         with tree_lock(self.layout.state_dir, self.config.lock_timeout, self.trigger):
             resumed = self._resume()
+            self.layout.create_dirs(list(releases or self.config.releases))
             plan = self.plan(releases, intents)
             if plan.empty:
                 log.info("nothing to do")

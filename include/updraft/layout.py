@@ -65,6 +65,14 @@ class Layout:
         ranks[SOURCE_DIR] = len(ranks)
         return ranks
 
+    def create_dirs(self, releases: list[str]) -> None:
+        """Lay out every repo's directories, so a packager's `cp` has a place to land."""
+        for release in releases:
+            for repo in self.config.repos:
+                self.source_dir(release, repo).mkdir(parents=True, exist_ok=True)
+                for archdir in self.archdirs(release):
+                    self.binary_dir(release, repo, archdir).mkdir(parents=True, exist_ok=True)
+
     def quarantine_dir(self, release: str) -> Path:
         return self.state_dir / "quarantine" / release
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,14 +73,29 @@ def _transaction_set() -> rpm.TransactionSet:
 
 
 _TS: rpm.TransactionSet | None = None
+_RPM_LOG: tempfile._TemporaryFileWrapper | None = None
+
+
+def _rpm_says() -> str:
+    """The last message rpm logged (it logs, rather than raises, the detail)."""
+    if _RPM_LOG is None:
+        return ""
+    _RPM_LOG.seek(0)
+    lines = [line.strip() for line in _RPM_LOG.read().splitlines() if line.strip()]
+    _RPM_LOG.seek(0)
+    _RPM_LOG.truncate()
+    # "error: /path/x.rpm: Header SHA256 digest: BAD (Expected ...)" -> the part after the path
+    return lines[-1].split(": ", 2)[-1].split(" (Expected")[0] if lines else ""
 
 
 def read_facts(path: Path) -> PackageFacts:
     """Read and verify one package: header digests by rpm, payload digest against the
     digest rpm recorded in the header; raise BadPackage with the reason."""
-    global _TS
+    global _TS, _RPM_LOG
     if _TS is None:
         _TS = _transaction_set()
+        _RPM_LOG = tempfile.TemporaryFile("w+")
+        rpm.setLogFile(_RPM_LOG)
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError as exc:
@@ -88,7 +104,8 @@ def read_facts(path: Path) -> PackageFacts:
         try:
             header = _TS.hdrFromFdno(fd)
         except rpm.error as exc:
-            raise BadPackage(f"not a valid RPM header ({exc})") from exc
+            detail = _rpm_says() or str(exc)
+            raise BadPackage(f"not a valid RPM header ({detail})") from exc
         _check_payload(path, fd, header)
     finally:
         os.close(fd)

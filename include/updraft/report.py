@@ -72,4 +72,5 @@ def sections(config: DistConfig, plan: Plan, touched: list[Touched] | None = Non
 
 def render(config: DistConfig, plan: Plan, touched: list[Touched] | None = None) -> str:
     template = _ENV.get_template("repository_update.txt.j2")
-    return template.render(sections=sections(config, plan, touched), notes=plan.warnings)
+    text = template.render(sections=sections(config, plan, touched), notes=plan.warnings)
+    return text.rstrip("\n") + "\n"  # paragraphs end in a blank line; the mail does not

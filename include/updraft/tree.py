@@ -54,7 +54,7 @@ def _rpm_paths(top: Path, skip: set[str]) -> list[os.DirEntry[str]]:
         current = pending.pop()
         try:
             entries = list(os.scandir(current))
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             continue
         for entry in entries:
             if entry.name.startswith("."):
@@ -138,11 +138,10 @@ def _add_file(
 
 
 def _note_missing_repodata(layout: Layout, release_tree: ReleaseTree) -> None:
-    held = {(p.repo, p.archdir) for p in release_tree.files if p.archdir not in (None, SOURCE_DIR)}
-    for repo, archdir in held:
-        settings = layout.config.repos[repo]
-        if settings.stage or settings.frozen or not settings.repodata:
+    for repo, settings in layout.config.repos.items():
+        if settings.stage or not settings.repodata:
             continue
-        repodata = layout.repodata_dir(release_tree.release, repo, archdir or "")
-        if not (repodata / "repodata" / "repomd.xml").exists():
-            release_tree.without_repodata.add((repo, archdir or ""))
+        for archdir in layout.archdirs(release_tree.release):
+            repodata = layout.repodata_dir(release_tree.release, repo, archdir)
+            if not (repodata / "repodata" / "repomd.xml").exists():
+                release_tree.without_repodata.add((repo, archdir))

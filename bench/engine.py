@@ -1,0 +1,159 @@
+"""Benchmark of the repository engine (not a test): prints times and ratios.
+
+Generates (once, cached under .bench/) a tree of >= 20,000 real RPMs over releases 9
+and 10, settles it, then measures in one run:
+  - a bare stat walk of the tree (os.scandir + stat of every file),
+  - `update-repos` when nothing is to do (header cache warm),
+  - a one-family promotion including its repodata,
+  - createrepo_c --update of the touched repos alone (the raw work),
+and prints the ratios the README quotes. Targets: no-op <= 1 s and <= 3x the stat walk;
+one-family promotion <= 1.3x createrepo_c of the touched repos.
+
+    .venv/bin/python bench/engine.py [--families 300] [--subpackages 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import time
+from pathlib import Path
+
+from updraft.config import load_config
+from updraft.cycle import Engine
+from updraft.layout import Layout
+from updraft.rpmfactory import FamilySpec, Subpackage, build_families
+
+REPO = Path(__file__).resolve().parent.parent
+WORK = REPO / ".bench"
+# Where the generated families go: (release, repo, share of the families).
+SPREAD = [("smeos", 0.4), ("smeupdates", 0.2), ("smeupdates-testing", 0.2), ("smetest", 0.2)]
+
+
+def _specs(count: int, subpackages: int, dist: str) -> list[FamilySpec]:
+    return [
+        FamilySpec(
+            name=f"bench{number:04d}", version="1.0", release="1",
+            subpackages=tuple(Subpackage(f"bench{number:04d}-sub{sub:03d}")
+                              for sub in range(subpackages)),
+            binary_dist=dist,
+        )
+        for number in range(count)
+    ]
+
+
+def build_tree(root: Path, families: int, subpackages: int) -> int:
+    """Build and lay out the tree (cached); return the number of RPM files in it."""
+    marker = root / ".bench-complete"
+    if marker.exists():
+        return int(marker.read_text())
+    shutil.rmtree(root, ignore_errors=True)
+    config = load_config(REPO / "config" / "sme.yaml")
+    layout = Layout(config, root)
+    total = 0
+    for release, arches, dist in (("9", ("i386", "x86_64"), ".el6"), ("10", ("x86_64",), ".el7")):
+        started = time.perf_counter()
+        built = build_families(_specs(families, subpackages, dist), WORK / "rpms" / release,
+                               arches, jobs=os.cpu_count() or 2)
+        print(f"built release {release}: {sum(len(b.files()) for b in built)} rpms "
+              f"in {time.perf_counter() - started:.0f} s")
+        start = 0
+        for repo, share in SPREAD:
+            chosen = built[start:start + int(len(built) * share)]
+            start += len(chosen)
+            for family in chosen:
+                total += _place(layout, release, repo, family.files())
+    Engine(config, root, trigger="bench").update_repos()  # settle: stage, repodata
+    marker.write_text(str(total))
+    return total
+
+
+def _place(layout: Layout, release: str, repo: str, files: list[Path]) -> int:
+    count = 0
+    for rpm_file in files:
+        arch = rpm_file.name.rsplit(".", 2)[-2]
+        dirs = ([layout.source_dir(release, repo)] if arch == "src" else
+                [layout.binary_dir(release, repo, a) for a in layout.archdirs_for(release, arch)])
+        for directory in dirs:
+            directory.mkdir(parents=True, exist_ok=True)
+            os.link(rpm_file, directory / rpm_file.name)
+            count += 1
+    return count
+
+
+def stat_walk(root: Path) -> int:
+    seen = 0
+    pending = [str(root)]
+    while pending:
+        for entry in os.scandir(pending.pop()):
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                pending.append(entry.path)
+            else:
+                entry.stat(follow_symlinks=False)
+                seen += 1
+    return seen
+
+
+def best_of(runs: int, work) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def createrepo_alone(dirs: list[Path], cache: Path) -> float:
+    started = time.perf_counter()
+    for directory in dirs:
+        subprocess.run(["createrepo_c", "--quiet", "--update", "--cachedir", str(cache),
+                        str(directory)], check=True)
+    return time.perf_counter() - started
+
+
+def promote_one(engine: Engine, root: Path, round_number: int) -> tuple[float, list[Path]]:
+    """Copy one rpm of a smetest family into smeupdates-testing, as a packager would."""
+    candidates = sorted((root / "9" / "smetest" / "x86_64" / "RPMS").glob("bench*-1.0-1*.rpm"))
+    victim = candidates[round_number % len(candidates)]
+    shutil.copy(victim, root / "9" / "smeupdates-testing")
+    started = time.perf_counter()
+    result = engine.update_repos()
+    elapsed = time.perf_counter() - started
+    assert result.ok and result.rebuilt, result.failures
+    dirs = [engine.layout.repodata_dir(t.release, t.repo, t.archdir) for t in result.rebuilt]
+    return elapsed, dirs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--families", type=int, default=140)
+    parser.add_argument("--subpackages", type=int, default=48)
+    args = parser.parse_args()
+    root = WORK / "tree"
+    total = build_tree(root, args.families, args.subpackages)
+    engine = Engine(load_config(REPO / "config" / "sme.yaml"), root, trigger="bench")
+    files = stat_walk(root)
+    walk = best_of(5, lambda: stat_walk(root))
+    noop = best_of(5, lambda: engine.update_repos())
+    promotions, raws = [], []
+    for round_number in range(3):
+        elapsed, dirs = promote_one(engine, root, round_number)
+        promotions.append(elapsed)
+        raws.append(createrepo_alone(dirs, WORK / "raw-cache"))
+    promotion, raw = statistics.median(promotions), statistics.median(raws)
+    print(f"tree: {total} rpms placed, {files} files in the tree (stage included)")
+    print(f"stat walk                        {walk * 1000:8.1f} ms")
+    print(f"update-repos, nothing to do      {noop * 1000:8.1f} ms   "
+          f"{noop / walk:5.2f}x the stat walk   (target <= 1 s and <= 3x)")
+    print(f"one-family promotion + repodata  {promotion * 1000:8.1f} ms   "
+          f"{promotion / raw:5.2f}x createrepo_c   (target <= 1.3x)")
+    print(f"createrepo_c --update, {len(dirs)} repos {raw * 1000:8.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,153 @@
+"""ORM models of the ledger: the tables the Alembic migrations create.
+
+The schema is owned by the migrations in ``migrations/versions``; these models must match
+them exactly (a unit test compares the two), so change both together.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Deterministic constraint names: Alembic needs them to alter or drop constraints later,
+# and SQLite's batch mode cannot find unnamed ones.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Column sizes: generous for RPM names, but bounded so the schema also works on backends
+# that require a VARCHAR length.
+NAME = 255
+SHORT = 64
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that is always timezone-aware UTC in Python, whatever the backend.
+
+    SQLite drops the offset on write and returns naive values; PostgreSQL returns them in
+    the session's time zone. Normalising here keeps every caller free of that difference.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            # A naive time is ambiguous (local? UTC?); refusing it beats a silent shift.
+            raise ValueError(f"naive datetime {value.isoformat()}: pass a timezone-aware one")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Plan(Base):
+    """One plan the repository engine applied (or started to apply)."""
+
+    __tablename__ = "plans"
+
+    plan_id: Mapped[str] = mapped_column(String(SHORT), primary_key=True)
+    created: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    trigger: Mapped[str] = mapped_column(String(NAME))
+    summary: Mapped[str] = mapped_column(Text, default="")
+
+
+class Action(Base):
+    """One file operation of a plan; (plan_id, seq) identifies it across resumed runs."""
+
+    __tablename__ = "actions"
+    __table_args__ = (
+        UniqueConstraint("plan_id", "seq"),
+        Index("ix_actions_family", "family"),
+        Index("ix_actions_package", "package"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    plan_id: Mapped[str] = mapped_column(ForeignKey("plans.plan_id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    trigger: Mapped[str] = mapped_column(String(NAME))
+    release: Mapped[str] = mapped_column(String(SHORT))
+    family: Mapped[str] = mapped_column(String(NAME))
+    family_evr: Mapped[str] = mapped_column(String(NAME))
+    verb: Mapped[str] = mapped_column(String(16))
+    filename: Mapped[str] = mapped_column(String(NAME))
+    package: Mapped[str] = mapped_column(String(NAME))
+    archdir: Mapped[str] = mapped_column(String(SHORT))
+    from_repo: Mapped[str | None] = mapped_column(String(NAME))
+    to_repo: Mapped[str | None] = mapped_column(String(NAME))
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class PackageState(Base):
+    """The current state of one package (file name or NEVRA) in one release."""
+
+    __tablename__ = "package_states"
+    __table_args__ = (
+        UniqueConstraint("release", "package"),
+        Index("ix_package_states_family", "family"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    release: Mapped[str] = mapped_column(String(SHORT))
+    package: Mapped[str] = mapped_column(String(NAME))
+    family: Mapped[str] = mapped_column(String(NAME))
+    family_evr: Mapped[str] = mapped_column(String(NAME))
+    repo: Mapped[str | None] = mapped_column(String(NAME))
+    state: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # No foreign key: states may be set before (or without) the plan being recorded.
+    plan_id: Mapped[str | None] = mapped_column(String(SHORT))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class StateChangeRow(Base):
+    """Append-only history of package states; one row per change ever made."""
+
+    __tablename__ = "state_changes"
+    __table_args__ = (
+        # A package cannot enter the same state twice at the same instant: a repeat is a
+        # resumed run re-recording what it already wrote, and is dropped.
+        UniqueConstraint("release", "package", "at", "state"),
+        Index("ix_state_changes_family", "family"),
+        Index("ix_state_changes_package", "package"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    release: Mapped[str] = mapped_column(String(SHORT))
+    package: Mapped[str] = mapped_column(String(NAME))
+    family: Mapped[str] = mapped_column(String(NAME))
+    family_evr: Mapped[str] = mapped_column(String(NAME))
+    repo: Mapped[str | None] = mapped_column(String(NAME))
+    state: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    plan_id: Mapped[str | None] = mapped_column(String(SHORT))
+    note: Mapped[str] = mapped_column(Text, default="")

@@ -1,0 +1,162 @@
+"""Seed 000's clamav example, end to end on release 9: the two Repository Update mails."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests import treekit
+from updraft.cycle import Engine
+from updraft.layout import Layout
+from updraft.rpmfactory import BuiltFamily
+
+# Seed 000, first mail (`cp test/clamav-0.97.6-1.el4.rf.i386.rpm updates-testing/`),
+# with sme7 read as sme9.
+FIRST_MAIL = """\
+clamav (sme9)
+delete from smeupdates-testing (i386, clamav-0.97.5-2.el4.rf.i386.rpm)
+delete from stage (i386, clamav-0.97.5-2.el4.rf.i386.rpm)
+delete from smeupdates-testing (x86_64, clamav-0.97.5-2.el4.rf.x86_64.rpm)
+delete from stage (x86_64, clamav-0.97.5-2.el4.rf.x86_64.rpm)
+delete from smeupdates-testing (SRPMS, clamav-0.97.5-2.rf.src.rpm)
+delete from stage (SRPMS, clamav-0.97.5-2.rf.src.rpm)
+copy from smeupdates-testing to stage (clamav-0.97.6-1.el4.rf.i386.rpm)
+delete from smetest (i386, clamav-0.97.6-1.el4.rf.i386.rpm)
+move from smetest to smeupdates-testing (clamav-0.97.6-1.el4.rf.x86_64.rpm)
+copy from smeupdates-testing to stage (clamav-0.97.6-1.el4.rf.x86_64.rpm)
+move from smetest to smeupdates-testing (clamav-0.97.6-1.rf.src.rpm)
+copy from smeupdates-testing to stage (clamav-0.97.6-1.rf.src.rpm)
+delete from smeupdates-testing (i386, clamav-db-0.97.5-2.el4.rf.i386.rpm)
+delete from stage (i386, clamav-db-0.97.5-2.el4.rf.i386.rpm)
+delete from smeupdates-testing (x86_64, clamav-db-0.97.5-2.el4.rf.x86_64.rpm)
+delete from stage (x86_64, clamav-db-0.97.5-2.el4.rf.x86_64.rpm)
+move from smetest to smeupdates-testing (clamav-db-0.97.6-1.el4.rf.i386.rpm)
+copy from smeupdates-testing to stage (clamav-db-0.97.6-1.el4.rf.i386.rpm)
+move from smetest to smeupdates-testing (clamav-db-0.97.6-1.el4.rf.x86_64.rpm)
+copy from smeupdates-testing to stage (clamav-db-0.97.6-1.el4.rf.x86_64.rpm)
+delete from smeupdates-testing (i386, clamd-0.97.5-2.el4.rf.i386.rpm)
+delete from stage (i386, clamd-0.97.5-2.el4.rf.i386.rpm)
+delete from smeupdates-testing (x86_64, clamd-0.97.5-2.el4.rf.x86_64.rpm)
+delete from stage (x86_64, clamd-0.97.5-2.el4.rf.x86_64.rpm)
+move from smetest to smeupdates-testing (clamd-0.97.6-1.el4.rf.i386.rpm)
+copy from smeupdates-testing to stage (clamd-0.97.6-1.el4.rf.i386.rpm)
+move from smetest to smeupdates-testing (clamd-0.97.6-1.el4.rf.x86_64.rpm)
+copy from smeupdates-testing to stage (clamd-0.97.6-1.el4.rf.x86_64.rpm)
+
+rebuild repo (sme9)
+rebuild smeupdates-testing/i386
+rebuild smeupdates-testing/x86_64
+rebuild smetest/i386
+rebuild smetest/x86_64
+"""
+
+# Seed 000, second mail (`cp updates-testing/...i386.rpm updates/`). The seed's mail
+# deletes all three i386 rpms from smeupdates-testing rather than moving them, i.e. all
+# three i386 rpms were already in updates/: that is the `cp` reproduced here.
+SECOND_MAIL = """\
+clamav (sme9)
+delete from smeupdates-testing (i386, clamav-0.97.6-1.el4.rf.i386.rpm)
+move from smeupdates-testing to smeupdates (clamav-0.97.6-1.el4.rf.x86_64.rpm)
+move from smeupdates-testing to smeupdates (clamav-0.97.6-1.rf.src.rpm)
+delete from smeupdates-testing (i386, clamav-db-0.97.6-1.el4.rf.i386.rpm)
+move from smeupdates-testing to smeupdates (clamav-db-0.97.6-1.el4.rf.x86_64.rpm)
+delete from smeupdates-testing (i386, clamd-0.97.6-1.el4.rf.i386.rpm)
+move from smeupdates-testing to smeupdates (clamd-0.97.6-1.el4.rf.x86_64.rpm)
+
+rebuild repo (sme9)
+rebuild smeupdates/i386
+rebuild smeupdates/x86_64
+rebuild smeupdates-testing/i386
+rebuild smeupdates-testing/x86_64
+"""
+
+NEW = [f"{name}-0.97.6-1.el4.rf" for name in ("clamav", "clamav-db", "clamd")]
+
+
+@pytest.fixture
+def engine(tmp_path: Path, clamav_old: BuiltFamily, clamav_new: BuiltFamily) -> Engine:
+    config = treekit.sme_config()
+    root = tmp_path / "tree"
+    layout = Layout(config, root)
+    treekit.place(layout, "9", "smetest", clamav_new)
+    treekit.place(layout, "9", "smeupdates-testing", clamav_old)
+    engine = Engine(config, root)
+    settled = engine.update_repos()  # the stage now holds the 0.97.5-2 family, as in the seed
+    assert settled.ok and len(list((root / "stage" / "9").rglob("*.rpm"))) == 7
+    return engine
+
+
+def _hrefs(root: Path, repo: str, arch: str) -> list[str]:
+    return treekit.repo_hrefs(root / "9" / repo / arch)
+
+
+def test_cp_into_updates_testing_moves_the_family_and_mails_seed_000(engine: Engine) -> None:
+    root = engine.layout.root
+    shutil.copy(root / "9/smetest/i386/RPMS/clamav-0.97.6-1.el4.rf.i386.rpm",
+                root / "9/smeupdates-testing/")
+
+    result = engine.update_repos()
+
+    assert result.ok
+    assert result.report == FIRST_MAIL
+    assert not list((root / "9" / "smetest").rglob("*.rpm"))
+    for arch in ("i386", "x86_64"):
+        expected = [f"RPMS/{nvr}.{arch}.rpm" for nvr in NEW]
+        assert _hrefs(root, "smeupdates-testing", arch) == expected
+        assert _hrefs(root, "smetest", arch) == []
+        staged = sorted(p.name for p in (root / "stage/9" / arch / "Packages").iterdir())
+        assert staged == [f"{nvr}.{arch}.rpm" for nvr in NEW]
+    assert [p.name for p in (root / "9/smeupdates-testing/SRPMS").iterdir()] == [
+        "clamav-0.97.6-1.rf.src.rpm"]
+    assert not (root / "9/smeupdates-testing/clamav-0.97.6-1.el4.rf.i386.rpm").exists()
+
+    again = engine.update_repos()
+    assert again.nothing_to_do and again.report == "nothing to do\n"
+
+
+def test_cp_into_updates_gives_the_second_mail(engine: Engine) -> None:
+    root = engine.layout.root
+    shutil.copy(root / "9/smetest/i386/RPMS/clamav-0.97.6-1.el4.rf.i386.rpm",
+                root / "9/smeupdates-testing/")
+    engine.update_repos()
+    for nvr in NEW:
+        shutil.copy(root / f"9/smeupdates-testing/i386/RPMS/{nvr}.i386.rpm", root / "9/smeupdates/")
+
+    result = engine.update_repos()
+
+    assert result.report == SECOND_MAIL
+    for arch in ("i386", "x86_64"):
+        assert _hrefs(root, "smeupdates", arch) == [f"RPMS/{nvr}.{arch}.rpm" for nvr in NEW]
+        assert _hrefs(root, "smeupdates-testing", arch) == []
+    # The stage already held these files: a family moving between two feeding repos
+    # changes nothing there.
+    assert len(list((root / "stage/9").rglob("*.rpm"))) == 7
+    assert engine.update_repos().nothing_to_do
+
+
+def test_dry_run_prints_the_plan_and_changes_nothing(engine: Engine) -> None:
+    root = engine.layout.root
+    shutil.copy(root / "9/smetest/i386/RPMS/clamav-0.97.6-1.el4.rf.i386.rpm",
+                root / "9/smeupdates-testing/")
+    before = treekit.rpm_files(root)
+
+    result = engine.update_repos(dry_run=True)
+
+    assert result.dry_run and len(result.plan.actions) == 29  # 28 reported + 1 stray placed
+    assert result.report == FIRST_MAIL
+    assert treekit.rpm_files(root) == before
+
+
+def test_promote_by_name_is_the_cp_done_properly(engine: Engine) -> None:
+    from updraft.promote import Promotion
+
+    promotion = Promotion(engine.layout, "clamav-0.97.6-1.rf", "smeupdates-testing", "9")
+    result = engine.update_repos(["9"], intents=promotion)
+
+    lines = result.report.splitlines()
+    assert "move from smetest to smeupdates-testing (clamav-0.97.6-1.el4.rf.i386.rpm)" in lines
+    assert "delete from smeupdates-testing (i386, clamav-0.97.5-2.el4.rf.i386.rpm)" in lines
+    assert _hrefs(engine.layout.root, "smeupdates-testing", "i386") == [
+        f"RPMS/{nvr}.i386.rpm" for nvr in NEW]
