@@ -13,6 +13,18 @@ Verb = Literal["move", "copy", "place", "delete", "quarantine"]
 PHASE_ARRIVE, PHASE_RETIRE, PHASE_STAGE, PHASE_LEAVE = 1, 2, 3, 4
 
 
+def describe(verb: str, from_repo: str | None, to_repo: str | None, archdir: str,
+             filename: str, reason: str = "") -> str:
+    """One action in seed 000's words; the report and the ledger's history both use it."""
+    if verb in ("move", "copy"):
+        return f"{verb} from {from_repo} to {to_repo} ({filename})"
+    if verb == "delete":
+        return f"delete from {from_repo} ({archdir}, {filename})"
+    if verb == "quarantine":
+        return f"quarantine from {from_repo} ({filename}): {reason}"
+    return f"place in {to_repo} ({archdir}, {filename})"
+
+
 @dataclass(frozen=True, slots=True)
 class Action:
     verb: Verb
@@ -32,13 +44,8 @@ class Action:
 
     def describe(self) -> str:
         """The Repository Update report line (seed 000's wording)."""
-        if self.verb in ("move", "copy"):
-            return f"{self.verb} from {self.from_repo} to {self.to_repo} ({self.filename})"
-        if self.verb == "delete":
-            return f"delete from {self.from_repo} ({self.archdir}, {self.filename})"
-        if self.verb == "quarantine":
-            return f"quarantine from {self.from_repo} ({self.src}): {self.reason}"
-        return f"place in {self.to_repo} ({self.archdir}, {self.filename})"
+        shown = self.src if self.verb == "quarantine" else self.filename
+        return describe(self.verb, self.from_repo, self.to_repo, self.archdir, shown, self.reason)
 
     def detail(self) -> str:
         """The dry-run line: the report line plus the paths involved."""

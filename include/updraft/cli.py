@@ -91,7 +91,7 @@ def _history(layout: Layout, name: str, release: str | None) -> int:
 
     ledger = Ledger.open(layout.ledger_url)
     try:
-        for line in format_history(ledger.history(name, release)):
+        for line in format_history(ledger.history(name, release), name):
             print(line)
     finally:
         ledger.close()

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from updraft.action import describe
+
 PLAN_ID_WIDTH = 8  # like a short git hash: enough to tell plans apart in a listing
 
 
@@ -32,25 +34,7 @@ def action_text(
     reason: str = "",
 ) -> str:
     """E.g. "move from smetest to smeupdates-testing (clamav-0.97.6-1.el4.rf.x86_64.rpm)"."""
-    parts = [verb]
-    if from_repo:
-        parts.append(f"from {from_repo}")
-    if to_repo:
-        parts.append(f"{'in' if verb == 'place' else 'to'} {to_repo}")
-    where = f"{archdir}, {filename}" if _archdir_adds_information(archdir, filename) else filename
-    text = f"{' '.join(parts)} ({where})"
-    return f"{text}: {reason}" if reason else text
-
-
-def _archdir_adds_information(archdir: str, filename: str) -> bool:
-    # The arch directory is noise when the file name already says it (x86_64 in x86_64),
-    # but a noarch or i686 package lives in several directories and needs it to be told
-    # apart, e.g. "delete from smeupdates-testing (i386, clamav-db-0.97.6-1.noarch.rpm)".
-    if not archdir:
-        return False
-    stem = filename.removesuffix(".rpm")
-    file_arch = stem.rsplit(".", 1)[-1] if "." in stem else ""
-    return not (archdir == file_arch or (archdir == "SRPMS" and file_arch == "src"))
+    return describe(verb, from_repo, to_repo, archdir, filename, reason)
 
 
 def state_text(state: str, repo: str | None, note: str = "") -> str:
