@@ -7,9 +7,12 @@ finished by the next one before it plans anything new.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import os
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +44,7 @@ class CycleResult:
     rebuilt: list[Touched] = field(default_factory=list)
     report: str = ""
     resumed: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
 
     @property
     def nothing_to_do(self) -> bool:
@@ -49,6 +53,13 @@ class CycleResult:
     @property
     def ok(self) -> bool:
         return not self.failures
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(text)
+    os.replace(temporary, path)
 
 
 def plan_digest(plan: Plan) -> str:
@@ -67,15 +78,35 @@ class Engine:
     def journal_dir(self) -> Path:
         return self.layout.state_dir / "journal"
 
+    @property
+    def settled_file(self) -> Path:
+        return self.layout.state_dir / "settled.json"
+
     def plan(self, releases: Sequence[str] | None = None,
              intents: IntentSource | None = None) -> Plan:
         chosen = [self.config.check_release(r) for r in releases] if releases else None
-        tree = scan(self.layout, chosen)
+        settled = self._settled()
+        tree = scan(self.layout, chosen, settled=None if intents else settled)
         wanted = intents(tree) if intents else {}
         plan = Plan()
+        now_settled = dict(settled)
         for release, release_tree in tree.releases.items():
-            plan.extend(plan_release(release_tree, self.layout, wanted.get(release, ())))
+            part = plan_release(release_tree, self.layout, wanted.get(release, ()))
+            plan.extend(part)
+            # Only a release found consistent by this very scan may skip planning later.
+            if part.empty and not intents:
+                now_settled[release] = release_tree.fingerprint
+            else:
+                now_settled.pop(release, None)
+        if now_settled != settled:
+            _write_atomically(self.settled_file, json.dumps(now_settled))
         return plan
+
+    def _settled(self) -> dict[str, str]:
+        try:
+            return dict(json.loads(self.settled_file.read_text()))
+        except (OSError, ValueError):
+            return {}
 
     def update_repos(self, releases: Sequence[str] | None = None, dry_run: bool = False,
                      intents: IntentSource | None = None) -> CycleResult:
@@ -85,12 +116,17 @@ class Engine:
         with tree_lock(self.layout.state_dir, self.config.lock_timeout, self.trigger):
             resumed = self._resume()
             self.layout.create_dirs(list(releases or self.config.releases))
+            started = time.perf_counter()
             plan = self.plan(releases, intents)
+            planned = time.perf_counter() - started
             if plan.empty:
-                log.info("nothing to do")
-                return CycleResult(plan=plan, resumed=resumed, report=render(self.config, plan))
+                log.info("nothing to do (scan and plan %.3f s)", planned)
+                return CycleResult(plan=plan, resumed=resumed, report=render(self.config, plan),
+                                   timings={"plan": planned})
             result = self._execute(plan)
             result.resumed = resumed
+            result.timings["plan"] = planned
+            log.info("timings: %s", ", ".join(f"{k} {v:.3f} s" for k, v in result.timings.items()))
             return result
 
     def _resume(self) -> list[str]:
@@ -111,26 +147,42 @@ class Engine:
         return self._finish(journal)
 
     def _finish(self, journal: Journal) -> CycleResult:
+        clock = time.perf_counter()
         outcome = apply_journal(journal, self.layout.root)
+        timings = {"apply": time.perf_counter() - clock}
         # Rebuilding an arch dir whose unit failed is harmless: it reflects the disk.
         touched = journal.plan.touched
-        for target in touched:
-            step = f"repodata:{target.release}/{target.repo}/{target.archdir}"
-            if step in journal.done:
-                continue
-            directory = self.layout.repodata_dir(target.release, target.repo, target.archdir)
-            rebuild(directory, self.layout.state_dir / "createrepo-cache")
-            journal.mark(step)
+        clock = time.perf_counter()
+        self._rebuild(journal, touched)
+        timings["repodata"] = time.perf_counter() - clock
+        clock = time.perf_counter()
         if "ledger" not in journal.done:
             self._record(journal, outcome.applied)
             journal.mark("ledger")
         journal.finish()
+        timings["ledger"] = time.perf_counter() - clock
         applied_plan = Plan(outcome.applied, touched, journal.plan.warnings)
         return CycleResult(
             plan=journal.plan, plan_id=journal.plan_id, applied=outcome.applied,
             failures=outcome.failures, rebuilt=touched,
-            report=render(self.config, applied_plan, touched),
+            report=render(self.config, applied_plan, touched), timings=timings,
         )
+
+    def _rebuild(self, journal: Journal, touched: list[Touched]) -> None:
+        """createrepo_c on every touched arch dir, one per core: they are independent."""
+        pending = [t for t in touched
+                   if f"repodata:{t.release}/{t.repo}/{t.archdir}" not in journal.done]
+        if not pending:
+            return
+        cache = self.layout.state_dir / "createrepo-cache"
+
+        def one(target: Touched) -> Touched:
+            rebuild(self.layout.repodata_dir(target.release, target.repo, target.archdir), cache)
+            return target
+
+        with ThreadPoolExecutor(max_workers=min(len(pending), os.cpu_count() or 1)) as pool:
+            for target in pool.map(one, pending):
+                journal.mark(f"repodata:{target.release}/{target.repo}/{target.archdir}")
 
     def _record(self, journal: Journal, applied: list[Action]) -> None:
         now = datetime.now(UTC)

@@ -34,10 +34,10 @@ class Member:
 
     facts: PackageFacts
     files: list[PackageFile] = field(default_factory=list)
+    slot: Slot = Slot("", False)
 
-    @property
-    def slot(self) -> Slot:
-        return Slot(self.facts.name, self.facts.is_source)
+    def __post_init__(self) -> None:
+        self.slot = Slot(self.facts.name, self.facts.is_source)
 
 
 @dataclass
@@ -46,6 +46,7 @@ class Family:
     epoch: int | None = None
     display_release: str = ""
     members: dict[str, Member] = field(default_factory=dict)
+    by_slot: dict[Slot, list[Member]] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -61,12 +62,18 @@ class Family:
         return f"{self.key.version}-{self.display_release or self.key.release}"
 
     def members_in(self, slot: Slot) -> list[Member]:
-        return [member for member in self.members.values() if member.slot == slot]
+        return self.by_slot.get(slot, [])
 
     @property
     def source_slot(self) -> Slot | None:
         has_source = any(member.facts.is_source for member in self.members.values())
         return Slot(self.key.name, True) if has_source else None
+
+
+def source_name(facts: PackageFacts) -> str:
+    if facts.is_source or not facts.sourcerpm:
+        return facts.name
+    return split_sourcerpm(facts.sourcerpm)[0]
 
 
 def family_key(facts: PackageFacts, dist: DistTag) -> FamilyKey:
@@ -78,18 +85,20 @@ def family_key(facts: PackageFacts, dist: DistTag) -> FamilyKey:
 
 def group_families(files: Iterable[PackageFile], dist: DistTag) -> dict[FamilyKey, Family]:
     families: dict[FamilyKey, Family] = {}
-    keys: dict[PackageFacts, FamilyKey] = {}
+    members: dict[int, Member] = {}  # by facts object: hardlinked copies share one
     for package in files:
-        facts = package.facts
-        key = keys.get(facts)
-        if key is None:
-            key = keys[facts] = family_key(facts, dist)
-        family = families.get(key)
-        if family is None:
-            family = families[key] = Family(key)
-        member = family.members.get(facts.nevra)
+        member = members.get(id(package.facts))
         if member is None:
-            member = family.members[facts.nevra] = Member(facts)
+            facts = package.facts
+            key = family_key(facts, dist)
+            family = families.get(key)
+            if family is None:
+                family = families[key] = Family(key)
+            member = family.members.get(facts.nevra)
+            if member is None:
+                member = family.members[facts.nevra] = Member(facts)
+                family.by_slot.setdefault(member.slot, []).append(member)
+            members[id(facts)] = member
         member.files.append(package)
     for family in families.values():
         _settle_identity(family)

@@ -1,74 +1,89 @@
 """Header cache: header facts by path + size + mtime, so an unchanged tree reads no header.
 
-A private SQLite file in the state dir (stdlib sqlite3: one SELECT loads 20,000 rows
-in a few milliseconds, which the no-op cycle depends on).
+A private file in the state dir, in marshal format: Python's fastest loader (40,000
+rows in ~15 ms), which the no-op and one-family cycles depend on. A cache that cannot
+be read (another Python version, a torn write) is simply rebuilt by reading headers.
 """
 
 from __future__ import annotations
 
-import sqlite3
+import marshal
+import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import NamedTuple
 
+from updraft.family import source_name
 from updraft.package import PackageFacts
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS headers (
-    path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER,
-    name TEXT, epoch INTEGER, version TEXT, release TEXT, arch TEXT, sourcerpm TEXT
-)
-"""
+_FORMAT = 1
 
-Entry = tuple[int, int, PackageFacts]
+Row = tuple  # (path, size, mtime_ns, name, epoch, version, release, arch, sourcerpm, source)
+
+
+class Hit(NamedTuple):
+    row: tuple  # the PackageFacts fields
+    source: str  # the source package name: what an incremental plan selects by
+
+
+def _hit(entry: Row) -> Hit:
+    return Hit(entry[3:9], entry[9])
 
 
 class HeaderCache:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._entries: dict[str, Entry] | None = None
-        self._fresh: dict[str, Entry] = {}
+        self._entries: dict[str, Row] | None = None
+        self._fresh: dict[str, Row] = {}
         self._seen: set[str] = set()
+        self._facts: dict[tuple, PackageFacts] = {}
 
-    def _load(self) -> dict[str, Entry]:
+    def rows(self) -> dict[str, Row]:
+        """Every cached row by path."""
         if self._entries is None:
             self._entries = {}
-            if self.path.exists():
-                with sqlite3.connect(self.path) as db:
-                    db.execute(_SCHEMA)
-                    for row in db.execute("SELECT * FROM headers"):
-                        path, size, mtime_ns, *facts = row
-                        self._entries[path] = (size, mtime_ns, PackageFacts(*facts))
+            try:
+                stored = marshal.loads(self.path.read_bytes())
+                if stored.get("format") == _FORMAT:
+                    self._entries = stored["rows"]
+            except (OSError, EOFError, ValueError, TypeError, AttributeError):
+                pass  # no cache yet, or an unreadable one: headers get read again
         return self._entries
 
-    def get(self, path: str, size: int, mtime_ns: int) -> PackageFacts | None:
-        self._seen.add(path)
-        entry = self._load().get(path)
-        if entry is None or entry[0] != size or entry[1] != mtime_ns:
-            return None
-        return entry[2]
+    def facts_of(self, row: Row) -> PackageFacts:
+        # Hardlinked copies (stage, noarch) share one facts object.
+        key = row[3:9]
+        found = self._facts.get(key)
+        if found is None:
+            found = self._facts[key] = PackageFacts(*key)
+        return found
+
+    def keep(self, paths: Iterable[str]) -> None:
+        """Mark paths as seen by this scan."""
+        self._seen.update(paths)
+
+    def vanished(self, prefixes: Iterable[str]) -> list[Hit]:
+        """Cached files under these dirs that the scan no longer saw."""
+        under = tuple(prefixes)
+        entries = self.rows()
+        return [_hit(entries[p]) for p in entries if p not in self._seen and p.startswith(under)]
 
     def put(self, path: str, size: int, mtime_ns: int, facts: PackageFacts) -> None:
-        self._fresh[path] = (size, mtime_ns, facts)
+        self._fresh[path] = (path, size, mtime_ns, facts.name, facts.epoch, facts.version,
+                             facts.release, facts.arch, facts.sourcerpm, source_name(facts))
 
     def save(self, scanned_dirs: Iterable[str] = ()) -> None:
         """Write new entries; drop entries under the scanned dirs that were not seen."""
-        entries = self._load()
+        entries = self.rows()
         prefixes = tuple(scanned_dirs)
         stale = [p for p in entries if p not in self._seen and p.startswith(prefixes)]
         if not self._fresh and not stale:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with sqlite3.connect(self.path) as db:
-            db.execute(_SCHEMA)
-            db.executemany(
-                "INSERT OR REPLACE INTO headers VALUES (?,?,?,?,?,?,?,?,?)",
-                [
-                    (p, size, mtime, f.name, f.epoch, f.version, f.release, f.arch, f.sourcerpm)
-                    for p, (size, mtime, f) in self._fresh.items()
-                ],
-            )
-            db.executemany("DELETE FROM headers WHERE path = ?", [(p,) for p in stale])
         entries.update(self._fresh)
         for path in stale:
-            entries.pop(path, None)
+            del entries[path]
         self._fresh.clear()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}")
+        temporary.write_bytes(marshal.dumps({"format": _FORMAT, "rows": entries}))
+        os.replace(temporary, self.path)

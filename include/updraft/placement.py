@@ -77,7 +77,7 @@ class _Differ:
             # No arch dir takes this arch: leave its files where they are, and say so.
             for package in member.files:
                 if package.repo == repo:
-                    out[str(package.path)] = Want(repo, "", member, family)
+                    out[package.path] = Want(repo, "", member, family)
             self.plan.warnings.append(
                 f"{facts.filename}: no arch directory of release {self.release} takes "
                 f"arch {facts.arch}; left in place")
@@ -115,7 +115,7 @@ def diff_placements(tree: ReleaseTree, layout: Layout, families: dict[FamilyKey,
     wanted_at = differ.wanted_locations(wanted)
     frozen = {name for name, repo in layout.config.repos.items() if repo.frozen}
     present: dict[str, PackageFile] = {
-        str(package.path): package for package in tree.files if package.repo not in frozen}
+        package.path: package for package in tree.files if package.repo not in frozen}
     leaving = {path for path in present if path not in wanted_at}
     consumed: set[str] = set()
     stage = layout.config.stage_repo
@@ -145,7 +145,7 @@ def _pick_source(want: Want, path: str, leaving: set[str], consumed: set[str],
     if not is_stage:
         for same_repo, must_leave in ((True, True), (True, False), (False, True)):
             for package in sorted(files, key=lambda p: p.archdir != want.archdir):
-                source = str(package.path)
+                source = package.path
                 if (package.repo == want.repo) != same_repo:
                     continue
                 if must_leave and (source not in leaving or source in consumed):
@@ -172,7 +172,7 @@ def _arrive(differ: _Differ, path: str, want: Want, leaving: set[str], consumed:
     action = Action(
         verb=verb, release=differ.release, family=want.family.name,
         family_evr=want.family.label, package=facts.name, filename=facts.filename,
-        archdir=want.archdir, src=differ.rel(str(source.path)), dst=differ.rel(path),
+        archdir=want.archdir, src=differ.rel(source.path), dst=differ.rel(path),
         from_repo=from_repo, to_repo=want.repo, phase=phase, remove_src=removes,
     )
     differ.add(want.family, action, source.archdir)
@@ -191,7 +191,7 @@ def _leave(differ: _Differ, package: PackageFile, owners: dict[int, tuple[Family
     action = Action(
         verb="delete", release=differ.release, family=family.name, family_evr=family.label,
         package=facts.name, filename=facts.filename, archdir=archdir,
-        src=differ.rel(str(package.path)), dst=None, from_repo=package.repo, to_repo=None,
+        src=differ.rel(package.path), dst=None, from_repo=package.repo, to_repo=None,
         phase=phase, remove_src=True,
     )
     differ.add(family, action, package.archdir)

@@ -55,7 +55,7 @@ class Promotion:
         for key, family in families.items():
             for member in family.members.values():
                 for package in member.files:
-                    if path is not None and package.path == path:
+                    if path is not None and package.path == str(path):
                         return self._intent(key, frozenset({member.slot}), package.repo)
             if self.what in _family_names(family):
                 return self._family_intent(key, family, holdings)

@@ -17,6 +17,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from updraft.errors import UpdraftError
 from updraft.faults import checkpoint
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ _RENAME_EXCHANGE = 2
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
-class RepodataError(OSError):
+class RepodataError(UpdraftError):
     """createrepo_c failed; the live repodata is untouched."""
 
 
@@ -67,7 +68,8 @@ def rebuild(repo_dir: Path, cache_dir: Path, createrepo: str = "createrepo_c") -
     if result.returncode != 0:
         shutil.rmtree(workspace, ignore_errors=True)
         tail = (result.stderr.strip().splitlines() or ["(no output)"])[-1]
-        raise RepodataError(errno.EIO, f"createrepo_c failed on {repo_dir}: {tail}")
+        raise RepodataError(f"createrepo_c failed on {repo_dir}: {tail} (the live repodata is "
+                            "untouched; the next run retries)")
     checkpoint()
     if live.is_dir():
         exchange(workspace / "repodata", live)

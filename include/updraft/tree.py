@@ -6,11 +6,13 @@ into smeupdates-testing/). Facts come from headers, never from file names.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from updraft.family import source_name
 from updraft.header_cache import HeaderCache
 from updraft.layout import SOURCE_DIR, Layout
 from updraft.package import BadPackage, PackageFile, read_facts
@@ -37,6 +39,11 @@ class ReleaseTree:
     bad: list[BadFile] = field(default_factory=list)
     # (repo, arch dir) holding packages but no repodata yet: the cycle builds it.
     without_repodata: set[tuple[str, str]] = field(default_factory=set)
+    fingerprint: str = ""
+    unchanged: bool = False  # same files as when last found consistent: nothing to plan
+    # Set when the release was consistent at its last scan: the source names whose
+    # files changed since. Names never interact in a plan, so only these need planning.
+    changed_names: set[str] | None = None
 
 
 @dataclass
@@ -75,66 +82,116 @@ def _archdir_of(layout: Layout, release: str, repo: str) -> dict[str, str]:
 
 
 def scan(
-    layout: Layout, releases: list[str] | None = None, cache: HeaderCache | None = None
+    layout: Layout,
+    releases: list[str] | None = None,
+    cache: HeaderCache | None = None,
+    settled: dict[str, str] | None = None,
 ) -> Tree:
-    """Scan the releases' repos. Unchanged files (path, size, mtime) read no header."""
-    cache = cache or HeaderCache(layout.state_dir / "headers.sqlite")
+    """Scan the releases' repos. Unchanged files (path, size, mtime) read no header.
+
+    `settled` maps a release to the fingerprint of its files when its last scan found
+    it consistent. A release still at that fingerprint is marked unchanged (not even a
+    header is looked up); otherwise only the source names whose files changed since
+    then need planning, and the release tree says which.
+    """
+    cache = cache or HeaderCache(layout.state_dir / "headers.marshal")
     chosen = releases or list(layout.config.releases)
     tree = Tree(releases={})
-    repo_dirs = {
-        (release, repo): layout.repo_dir(release, repo)
-        for release in layout.config.releases
-        for repo in layout.config.repos
-    }
-    every_repo_dir = {str(path) for path in repo_dirs.values()}
     scanned: list[str] = []
     for release in chosen:
         release_tree = tree.releases[release] = ReleaseTree(release)
-        for repo in layout.config.repos:
-            top = repo_dirs[(release, repo)]
-            scanned.append(str(top) + os.sep)
-            places = _archdir_of(layout, release, repo)
-            for entry in _rpm_paths(top, every_repo_dir - {str(top)}):
-                _add_file(entry, release, repo, places, cache, tree, release_tree)
+        found, tops = _walk(layout, release)
+        scanned += tops
+        tree.files_seen += len(found)
+        release_tree.fingerprint = fingerprint(layout, found)
+        if settled and settled.get(release) == release_tree.fingerprint:
+            release_tree.unchanged = True
+            cache.keep(path for path, *_ in found)
+        else:
+            _resolve(found, release, cache, tree, release_tree,
+                     incremental=bool(settled and release in settled), tops=tops)
         _note_missing_repodata(layout, release_tree)
-    cache.save(scanned)
+    if not all(release_tree.unchanged for release_tree in tree.releases.values()):
+        cache.save(scanned)
     log.info("scanned %d rpm files, read %d headers", tree.files_seen, tree.headers_read)
     return tree
 
 
-def _add_file(
-    entry: os.DirEntry[str],
-    release: str,
-    repo: str,
-    places: dict[str, str],
-    cache: HeaderCache,
-    tree: Tree,
-    release_tree: ReleaseTree,
-) -> None:
-    stat = entry.stat(follow_symlinks=False)
-    tree.files_seen += 1
-    facts = cache.get(entry.path, stat.st_size, stat.st_mtime_ns)
-    if facts is None:
-        try:
-            facts = read_facts(Path(entry.path))
-        except BadPackage as exc:
-            log.warning("bad package %s: %s", entry.path, exc)
-            release_tree.bad.append(BadFile(Path(entry.path), release, repo, str(exc)))
-            return
-        tree.headers_read += 1
-        cache.put(entry.path, stat.st_size, stat.st_mtime_ns, facts)
-    parent = entry.path[: -len(entry.name) - 1]
-    release_tree.files.append(
-        PackageFile(
-            path=Path(entry.path),
-            release=release,
-            repo=repo,
-            archdir=places.get(parent),
-            facts=facts,
-            size=stat.st_size,
-            mtime_ns=stat.st_mtime_ns,
-        )
-    )
+def _walk(layout: Layout, release: str) -> tuple[list[_Found], list[str]]:
+    """Every *.rpm of a release's repos with its stat; and the repo dirs walked."""
+    every_repo_dir = {
+        str(layout.repo_dir(other, repo))
+        for other in layout.config.releases for repo in layout.config.repos
+    }
+    found: list[_Found] = []
+    tops: list[str] = []
+    for repo in layout.config.repos:
+        top = str(layout.repo_dir(release, repo))
+        tops.append(top + os.sep)
+        places = _archdir_of(layout, release, repo)
+        for entry in _rpm_paths(Path(top), every_repo_dir - {top}):
+            stat = entry.stat(follow_symlinks=False)
+            parent = entry.path[: -len(entry.name) - 1]
+            found.append((entry.path, stat.st_size, stat.st_mtime_ns, repo, places.get(parent)))
+    return found, tops
+
+
+_Found = tuple[str, int, int, str, "str | None"]
+
+
+def fingerprint(layout: Layout, found: list[_Found]) -> str:
+    """Identifies a release's files (path, size, mtime) under this exact config.
+
+    Unsorted: directory order only changes when directories change, and a different
+    order merely costs a plan, never skips one.
+    """
+    digest = hashlib.sha256(layout.config.model_dump_json().encode())
+    digest.update("\n".join(f"{p}\0{size}\0{mtime}" for p, size, mtime, _, _ in found)
+                  .encode())
+    return digest.hexdigest()
+
+
+def _resolve(found: list[_Found], release: str, cache: HeaderCache, tree: Tree,
+             release_tree: ReleaseTree, incremental: bool, tops: list[str]) -> None:
+    """Header facts for the scanned files: from the cache, or read (and verified) anew.
+
+    Incremental: the release was consistent at its last scan, so only files of the
+    source names that changed since (new, changed or vanished files) are kept.
+    """
+    rows = cache.rows()
+    cached: list[tuple[_Found, tuple]] = []
+    missed: list[_Found] = []
+    for item in found:
+        row = rows.get(item[0])
+        if row is None or row[1] != item[1] or row[2] != item[2]:
+            missed.append(item)
+        else:
+            cached.append((item, row))
+    cache.keep(item[0] for item in found)
+    changed = {_read(item, release, cache, tree, release_tree) for item in missed}
+    if incremental:
+        changed |= {hit.source for hit in cache.vanished(tops)}
+        release_tree.changed_names = changed - {""}
+        cached = [(item, row) for item, row in cached if row[9] in changed]
+    for (path, size, mtime_ns, repo, archdir), row in cached:
+        release_tree.files.append(
+            PackageFile(path, release, repo, archdir, cache.facts_of(row), size, mtime_ns))
+
+
+def _read(item: _Found, release: str, cache: HeaderCache, tree: Tree,
+          release_tree: ReleaseTree) -> str:
+    """Read one new or changed file's header; return its source name ("" if bad)."""
+    path, size, mtime_ns, repo, archdir = item
+    try:
+        facts = read_facts(Path(path))
+    except BadPackage as exc:
+        log.warning("bad package %s: %s", path, exc)
+        release_tree.bad.append(BadFile(Path(path), release, repo, str(exc)))
+        return ""
+    tree.headers_read += 1
+    cache.put(path, size, mtime_ns, facts)
+    release_tree.files.append(PackageFile(path, release, repo, archdir, facts, size, mtime_ns))
+    return source_name(facts)
 
 
 def _note_missing_repodata(layout: Layout, release_tree: ReleaseTree) -> None:

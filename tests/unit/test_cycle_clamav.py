@@ -160,3 +160,29 @@ def test_promote_by_name_is_the_cp_done_properly(engine: Engine) -> None:
     assert "delete from smeupdates-testing (i386, clamav-0.97.5-2.el4.rf.i386.rpm)" in lines
     assert _hrefs(engine.layout.root, "smeupdates-testing", "i386") == [
         f"RPMS/{nvr}.i386.rpm" for nvr in NEW]
+
+
+def test_planning_only_changed_names_gives_the_full_plan(engine: Engine) -> None:
+    """After a consistent scan only the changed source names are planned; the plan must
+    be the one a full scan gives."""
+    root = engine.layout.root
+    assert engine.update_repos().nothing_to_do  # settles: the next scan is incremental
+    shutil.copy(root / "9/smetest/i386/RPMS/clamav-0.97.6-1.el4.rf.i386.rpm",
+                root / "9/smeupdates-testing/")
+    incremental = engine.plan()
+    engine.settled_file.unlink()
+    assert engine.plan().to_json() == incremental.to_json()
+    assert incremental.actions
+
+
+def test_incremental_plan_with_other_families_in_the_tree(engine: Engine, rpm_store: Path) -> None:
+    lib = treekit.build(treekit.noarch("e-smith-lib", "2.0.0", "3"), rpm_store, ("x86_64",))
+    treekit.place(engine.layout, "9", "smetest", lib)
+    assert engine.update_repos().ok
+    assert engine.update_repos().nothing_to_do
+    root = engine.layout.root
+    shutil.copy(root / "9/smetest/i386/RPMS/clamav-0.97.6-1.el4.rf.i386.rpm",
+                root / "9/smeupdates-testing/")
+    result = engine.update_repos()
+    assert result.report == FIRST_MAIL
+    assert (root / "9/smetest/i386/RPMS/e-smith-lib-2.0.0-3.el6.sme.noarch.rpm").exists()

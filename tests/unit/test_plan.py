@@ -41,8 +41,8 @@ def put(layout: Layout, tree: ReleaseTree, repo: str, facts: list[PackageFacts],
             places = [(layout.binary_dir(tree.release, repo, a), a)
                       for a in layout.archdirs_for(tree.release, fact.arch)]
         for directory, archdir in places:
-            tree.files.append(PackageFile(directory / fact.filename, tree.release, repo, archdir,
-                                          fact, 1000, 1))
+            path = str(directory / fact.filename)
+            tree.files.append(PackageFile(path, tree.release, repo, archdir, fact, 1000, 1))
 
 
 def lines(layout: Layout, tree: ReleaseTree) -> list[str]:
