@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
 _libc = ctypes.CDLL(None, use_errno=True)
+_DIE_WITH_PARENT = ["setpriv", "--pdeathsig", "KILL"] if shutil.which("setpriv") else []
 
 
 class RepodataError(UpdraftError):
@@ -50,17 +51,19 @@ def rebuild(repo_dir: Path, cache_dir: Path, createrepo: str = "createrepo_c") -
     """Rebuild repo_dir/repodata for the packages under repo_dir."""
     repo_dir.mkdir(parents=True, exist_ok=True)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    workspace = repo_dir / ".repodata.updraft"
-    if workspace.exists():
-        shutil.rmtree(workspace)  # left by a crash; createrepo_c refuses to overwrite it
+    # Writers hold the tree lock, so any other workspace was left by a dead run.
+    for stale in repo_dir.glob(".repodata.updraft*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    workspace = repo_dir / f".repodata.updraft-{os.getpid()}"
     workspace.mkdir()
     live = repo_dir / "repodata"
     if live.is_dir():
         # createrepo_c --update and --keep-all-metadata read the old metadata from the
         # output dir: give it hardlinks of the live files.
         shutil.copytree(live, workspace / "repodata", copy_function=os.link)
+    # createrepo_c dies with us: an orphan must not keep writing after a crash.
     command = [
-        createrepo, "--quiet", "--update", "--keep-all-metadata",
+        *_DIE_WITH_PARENT, createrepo, "--quiet", "--update", "--keep-all-metadata",
         "--cachedir", str(cache_dir), "--outputdir", str(workspace),
         str(repo_dir),
     ]
