@@ -107,14 +107,8 @@ class Action(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
 
 
-class PackageState(Base):
-    """The current state of one package (file name or NEVRA) in one release."""
-
-    __tablename__ = "package_states"
-    __table_args__ = (
-        UniqueConstraint("release", "package"),
-        Index("ix_package_states_family", "family"),
-    )
+class _StateColumns:
+    """What a package state says; shared by the current state and its history."""
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     release: Mapped[str] = mapped_column(String(SHORT))
@@ -129,7 +123,17 @@ class PackageState(Base):
     note: Mapped[str] = mapped_column(Text, default="")
 
 
-class StateChangeRow(Base):
+class PackageState(_StateColumns, Base):
+    """The current state of one package (file name or NEVRA) in one release."""
+
+    __tablename__ = "package_states"
+    __table_args__ = (
+        UniqueConstraint("release", "package"),
+        Index("ix_package_states_family", "family"),
+    )
+
+
+class StateChangeRow(_StateColumns, Base):
     """Append-only history of package states; one row per change ever made."""
 
     __tablename__ = "state_changes"
@@ -140,14 +144,3 @@ class StateChangeRow(Base):
         Index("ix_state_changes_family", "family"),
         Index("ix_state_changes_package", "package"),
     )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    release: Mapped[str] = mapped_column(String(SHORT))
-    package: Mapped[str] = mapped_column(String(NAME))
-    family: Mapped[str] = mapped_column(String(NAME))
-    family_evr: Mapped[str] = mapped_column(String(NAME))
-    repo: Mapped[str | None] = mapped_column(String(NAME))
-    state: Mapped[str] = mapped_column(String(32))
-    at: Mapped[datetime] = mapped_column(UTCDateTime())
-    plan_id: Mapped[str | None] = mapped_column(String(SHORT))
-    note: Mapped[str] = mapped_column(Text, default="")
