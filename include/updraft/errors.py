@@ -13,9 +13,5 @@ class LockTimeout(UpdraftError):
     """Another writer held the tree lock for longer than we were willing to wait."""
 
 
-class ApplyError(UpdraftError):
-    """Some actions of a plan could not be applied; the rest were."""
-
-
 class PackageNotFound(UpdraftError):
     """A command named a package or file that the tree does not hold."""

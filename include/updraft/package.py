@@ -8,6 +8,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import rpm
 
@@ -73,7 +74,7 @@ def _transaction_set() -> rpm.TransactionSet:
 
 
 _TS: rpm.TransactionSet | None = None
-_RPM_LOG: tempfile._TemporaryFileWrapper | None = None
+_RPM_LOG: IO[str] | None = None
 
 
 def _rpm_says() -> str:

@@ -49,6 +49,7 @@ class _Differ:
         self.dirs: dict[tuple[str, str], str] = {}
         self.plan = Plan()
         self.sortable: list[tuple[tuple, Action]] = []
+        self.archdir_rank = layout.archdir_rank(tree.release)
 
     def package_dir(self, repo: str, archdir: str) -> str:
         found = self.dirs.get((repo, archdir))
@@ -90,7 +91,7 @@ class _Differ:
         return path[len(self.root):] if path.startswith(self.root) else path
 
     def add(self, family: Family, action: Action, src_archdir: str | None) -> None:
-        rank = self.layout.archdir_rank(self.release).get(action.archdir, 99)
+        rank = self.archdir_rank.get(action.archdir, 99)
         key = (family.name, action.package, evr_key(family.evr), rank, action.phase,
                action.verb, action.filename, action.src)
         self.sortable.append((key, action))
