@@ -14,12 +14,12 @@ Planning reads nothing from disk: the same tree always gives the same plan.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from updraft.action import Plan, Touched
 from updraft.config import DistConfig
 from updraft.evr import DistTag
-from updraft.family import Family, FamilyKey, Slot, group_families, source_name
+from updraft.family import Family, FamilyKey, Slot, group_families
 from updraft.layout import Layout
 from updraft.placement import Holdings, diff_placements
 from updraft.retention import retained
@@ -43,9 +43,6 @@ def plan_release(tree: ReleaseTree, layout: Layout, intents: Sequence[Intent] = 
     if tree.unchanged and not intents:
         return Plan(touched=sorted(set(missing), key=lambda t: (t.repo, t.archdir)))
     config = layout.config
-    if tree.changed_names is not None and not intents:
-        changed = tree.changed_names
-        tree = replace(tree, files=[f for f in tree.files if source_name(f.facts) in changed])
     families = group_families(tree.files, DistTag(config.dist_tag_pattern))
     current = current_holdings(families)
     stage = config.stage_repo

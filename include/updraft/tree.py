@@ -42,7 +42,8 @@ class ReleaseTree:
     fingerprint: str = ""
     unchanged: bool = False  # same files as when last found consistent: nothing to plan
     # Set when the release was consistent at its last scan: the source names whose
-    # files changed since. Names never interact in a plan, so only these need planning.
+    # files changed since. Names never interact in a plan, so `files` then holds only
+    # the files of these names, and planning them gives the full plan.
     changed_names: set[str] | None = None
 
 
