@@ -66,6 +66,18 @@ class Touched:
     repo: str
     archdir: str
 
+    @property
+    def label(self) -> str:
+        """`9/smetest/i386`: how logs, XComs and the Airflow UI name an arch dir."""
+        return f"{self.release}/{self.repo}/{self.archdir}"
+
+    @classmethod
+    def from_label(cls, label: str) -> Touched:
+        parts = label.split("/")
+        if len(parts) != 3 or not all(parts):
+            raise ValueError(f"{label!r}: expected RELEASE/REPO/ARCHDIR, e.g. 9/smetest/i386")
+        return cls(*parts)
+
 
 @dataclass
 class Plan:

@@ -41,6 +41,9 @@ PackageState = Literal[
 ]
 
 
+RoleName = Literal["release_managers", "packagers", "qa", "signers"]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -80,6 +83,8 @@ class RepoConfig(_Strict):
     paths: PathTemplates | None = None
     # Ledger state a package gets when it arrives here (seed 004).
     enters_state: PackageState | None = None
+    # The role whose members must approve a promotion into this repo (Go/NoGo).
+    approval: RoleName | None = None
 
 
 class ReleaseConfig(_Strict):
@@ -148,6 +153,9 @@ class DistConfig(_Strict):
     roles: Roles = Roles()
     schedule: str = "0 */2 * * *"
     lock_timeout: float = Field(600.0, ge=0)
+    # An unreadable package changed less than this many seconds ago is taken as a `cp`
+    # still under way and left for the next cycle instead of being quarantined.
+    arrival_grace: float = Field(60.0, ge=0)
     source_file: Path | None = Field(default=None, exclude=True)
 
     @field_validator("releases", mode="before")
@@ -156,6 +164,14 @@ class DistConfig(_Strict):
         # YAML reads `9:` as an int; releases are names.
         if isinstance(value, dict):
             return {str(key): val for key, val in value.items()}
+        return value
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule_is_cron(cls, value: str) -> str:
+        if not value.startswith("@") and len(value.split()) != 5:
+            raise ValueError(f"{value!r} is not a cron expression (five fields, e.g. "
+                             "'0 */2 * * *') or a preset such as '@hourly'")
         return value
 
     @field_validator("dist_tag_pattern")
@@ -179,6 +195,10 @@ class DistConfig(_Strict):
                     raise ValueError(f"repos.{name}.pulls_from names unknown repo {source!r}")
                 if self.repos[source].stage:
                     raise ValueError(f"repos.{name}.pulls_from cannot name the stage")
+        for name, repo in self.repos.items():
+            if repo.approval and not getattr(self.roles, repo.approval):
+                raise ValueError(f"repos.{name}.approval names role {repo.approval!r}, "
+                                 f"but roles.{repo.approval} lists nobody")
         for key in ("upstream_updates", "new_packages"):
             target = getattr(self.landing, key)
             if target not in names:
@@ -198,6 +218,16 @@ class DistConfig(_Strict):
         """Repos, highest tier first (the order the report lists rebuilds in)."""
         position = {name: index for index, name in enumerate(self.repos)}
         return sorted(self.repos, key=lambda name: (-self.repos[name].tier, position[name]))
+
+    def promotion_targets(self) -> list[str]:
+        """Repos a promotion may move into: every repo but the stage and frozen ones."""
+        return [name for name in self.repo_order()[::-1]
+                if not self.repos[name].stage and not self.repos[name].frozen]
+
+    def approvers(self, repo: str) -> tuple[str, ...]:
+        """Who must approve a promotion into `repo`; empty when nobody needs to."""
+        role = self.check_repo(repo) and self.repos[repo].approval
+        return getattr(self.roles, role) if role else ()
 
     def check_release(self, release: str) -> str:
         if release not in self.releases:

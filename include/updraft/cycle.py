@@ -1,4 +1,4 @@
-"""Cycle: one run of the update cycle — scan, plan, apply, repodata, ledger, report.
+"""Cycle: one run of the update cycle — scan, plan, apply, ledger, repodata, report.
 
 Planning is pure and printable (dry run); applying is journaled so a run that dies is
 finished by the next one before it plans anything new.
@@ -20,12 +20,13 @@ from pathlib import Path
 from updraft.action import Action, Plan, Touched
 from updraft.apply import apply_journal, source_digests
 from updraft.config import DistConfig
+from updraft.errors import PlanChanged
 from updraft.journal import Journal
 from updraft.layout import Layout
 from updraft.ledger import ActionRecord, Ledger, StateChange
 from updraft.lock import tree_lock
 from updraft.plan import Intent, plan_release
-from updraft.repodata import rebuild
+from updraft.repodata import PendingRepodata
 from updraft.report import render
 from updraft.tree import Tree, scan
 
@@ -41,18 +42,45 @@ class CycleResult:
     dry_run: bool = False
     applied: list[Action] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    # Arch dirs whose repodata this cycle published, and those still waiting for it
+    # (after `apply`, before `publish`; left by a dead run; or seen by a dry run).
     rebuilt: list[Touched] = field(default_factory=list)
+    unpublished: list[Touched] = field(default_factory=list)
     report: str = ""
+    report_file: Path | None = None
     resumed: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
 
     @property
     def nothing_to_do(self) -> bool:
-        return self.plan.empty and not self.resumed
+        return self.plan.empty and not (self.resumed or self.unpublished or self.rebuilt)
 
     @property
     def ok(self) -> bool:
         return not self.failures
+
+    def summary(self, preview_lines: int = 60) -> dict[str, object]:
+        """A small, JSON-able account of the cycle (an Airflow XCom, a gate's body)."""
+        families = sorted({f"{a.family}-{a.family_evr} ({a.release})"
+                           for a in self.plan.actions if a.family})
+        lines = self.report.splitlines()
+        if len(lines) > preview_lines:
+            lines = [*lines[:preview_lines], f"... and {len(lines) - preview_lines} more lines"]
+        return {
+            "plan_id": self.plan_id,
+            "digest": plan_digest(self.plan),
+            "dry_run": self.dry_run,
+            "nothing_to_do": self.nothing_to_do,
+            "actions": len(self.plan.actions),
+            "applied": len(self.applied),
+            "families": families[:50],
+            "more_families": max(len(families) - 50, 0),
+            "failures": self.failures[:20],
+            "unpublished": [target.label for target in self.unpublished],
+            "resumed": self.resumed,
+            "report_file": str(self.report_file) if self.report_file else None,
+            "preview": "\n".join(lines),
+        }
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -66,13 +94,23 @@ def plan_digest(plan: Plan) -> str:
     return hashlib.sha256(plan.to_json().encode()).hexdigest()
 
 
+def _union(first: list[Touched], second: list[Touched]) -> list[Touched]:
+    return list(dict.fromkeys([*first, *second]))
+
+
 class Engine:
-    """The repository engine over one tree; every writer goes through the tree lock."""
+    """The repository engine over one tree; every writer goes through the tree lock.
+
+    `update_repos` is the whole cycle in one process (the CLI). Airflow runs its halves
+    as separate tasks: `preview` (dry run), `apply` (under the tree lock) and `publish`
+    (createrepo_c, one arch dir per task).
+    """
 
     def __init__(self, config: DistConfig, root: Path, trigger: str = "cli") -> None:
         self.config = config
         self.layout = Layout(config, root)
         self.trigger = trigger
+        self.repodata = PendingRepodata(self.layout, command=trigger)
 
     @property
     def journal_dir(self) -> Path:
@@ -82,19 +120,29 @@ class Engine:
     def settled_file(self) -> Path:
         return self.layout.state_dir / "settled.json"
 
+    @property
+    def reports_dir(self) -> Path:
+        return self.layout.state_dir / "reports"
+
     def plan(self, releases: Sequence[str] | None = None,
              intents: IntentSource | None = None) -> Plan:
         chosen = [self.config.check_release(r) for r in releases] if releases else None
-        settled = self._settled()
+        settled = self.settled()
         tree = scan(self.layout, chosen, settled=None if intents else settled)
+        pending = self.repodata.pending()
+        for release, release_tree in tree.releases.items():
+            # Repodata already marked for publishing needs no plan to get it written.
+            release_tree.without_repodata -= {(t.repo, t.archdir) for t in pending
+                                              if t.release == release}
         wanted = intents(tree) if intents else {}
         plan = Plan()
         now_settled = dict(settled)
         for release, release_tree in tree.releases.items():
             part = plan_release(release_tree, self.layout, wanted.get(release, ()))
             plan.extend(part)
-            # Only a release found consistent by this very scan may skip planning later.
-            if part.empty and not intents:
+            # Only a release found consistent by this very scan may skip planning later;
+            # one with a file still arriving is scanned again until that file is read.
+            if part.empty and not intents and not release_tree.arriving:
                 now_settled[release] = release_tree.fingerprint
             else:
                 now_settled.pop(release, None)
@@ -102,7 +150,8 @@ class Engine:
             _write_atomically(self.settled_file, json.dumps(now_settled))
         return plan
 
-    def _settled(self) -> dict[str, str]:
+    def settled(self) -> dict[str, str]:
+        """Release -> fingerprint of its files when a scan last found it consistent."""
         try:
             return dict(json.loads(self.settled_file.read_text()))
         except (OSError, ValueError):
@@ -111,23 +160,80 @@ class Engine:
     def update_repos(self, releases: Sequence[str] | None = None, dry_run: bool = False,
                      intents: IntentSource | None = None) -> CycleResult:
         if dry_run:
-            plan = self.plan(releases, intents)
-            return CycleResult(plan=plan, dry_run=True, report=render(self.config, plan))
+            return self.preview(releases, intents)
+        result = self.apply(releases, intents)
+        clock = time.perf_counter()
+        result.rebuilt = self.publish(result.unpublished)
+        result.unpublished = []
+        result.timings["repodata"] = time.perf_counter() - clock
+        log.info("timings: %s", ", ".join(f"{k} {v:.3f} s" for k, v in result.timings.items()))
+        return result
+
+    def preview(self, releases: Sequence[str] | None = None,
+                intents: IntentSource | None = None) -> CycleResult:
+        """The plan as it stands, changing nothing (no lock: a reader may be stale)."""
+        plan = self.plan(releases, intents)
+        return CycleResult(
+            plan=plan, dry_run=True, report=render(self.config, plan),
+            resumed=[journal.plan_id for journal in Journal.pending(self.journal_dir)],
+            unpublished=self.repodata.pending(),
+        )
+
+    def apply(self, releases: Sequence[str] | None = None,
+              intents: IntentSource | None = None, approved: str | None = None) -> CycleResult:
+        """Plan and apply under the tree lock; repodata is left for `publish`.
+
+        `approved` is the digest of a plan a human approved: if the tree has changed
+        since, nothing is applied and PlanChanged says so.
+        """
         with tree_lock(self.layout.state_dir, self.config.lock_timeout, self.trigger):
             resumed = self._resume()
             self.layout.create_dirs(list(releases or self.config.releases))
-            started = time.perf_counter()
+            clock = time.perf_counter()
             plan = self.plan(releases, intents)
-            planned = time.perf_counter() - started
+            planned = time.perf_counter() - clock
+            if approved is not None and plan_digest(plan) != approved:
+                raise PlanChanged(
+                    "the tree changed since the plan was approved (approved "
+                    f"{approved[:12]}, now {plan_digest(plan)[:12]}): nothing was moved; "
+                    "review the new plan and approve again")
             if plan.empty:
-                log.info("nothing to do (scan and plan %.3f s)", planned)
-                return CycleResult(plan=plan, resumed=resumed, report=render(self.config, plan),
-                                   timings={"plan": planned})
-            result = self._execute(plan)
+                log.info("nothing to apply (scan and plan %.3f s)", planned)
+                result = CycleResult(plan=plan)
+            else:
+                result = self._execute(plan)
+                clock = time.perf_counter()
+                if result.ok:
+                    self.plan(releases)  # records the tree as settled for the next scan
+                result.timings["settle"] = time.perf_counter() - clock
             result.resumed = resumed
             result.timings["plan"] = planned
-            log.info("timings: %s", ", ".join(f"{k} {v:.3f} s" for k, v in result.timings.items()))
-            return result
+            result.unpublished = self.repodata.pending()
+        self._report(result)
+        return result
+
+    def publish(self, targets: Sequence[Touched]) -> list[Touched]:
+        """createrepo_c on every given arch dir, one per core: they are independent."""
+        if not targets:
+            return []
+
+        def one(target: Touched) -> Touched:
+            self.repodata.publish(target)
+            return target
+
+        with ThreadPoolExecutor(max_workers=min(len(targets), os.cpu_count() or 1)) as pool:
+            return list(pool.map(one, targets))
+
+    def _report(self, result: CycleResult) -> None:
+        """Render the Repository Update report; keep a copy for mail and the record."""
+        applied = Plan(result.applied, result.plan.touched, result.plan.warnings)
+        touched = _union(result.plan.touched if result.plan_id else [], result.unpublished)
+        result.report = render(self.config, applied, touched)
+        if result.nothing_to_do:
+            return
+        name = result.plan_id or f"publish-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
+        result.report_file = self.reports_dir / f"{name}.txt"
+        _write_atomically(result.report_file, result.report)
 
     def _resume(self) -> list[str]:
         finished = []
@@ -150,39 +256,16 @@ class Engine:
         clock = time.perf_counter()
         outcome = apply_journal(journal, self.layout.root)
         timings = {"apply": time.perf_counter() - clock}
-        # Rebuilding an arch dir whose unit failed is harmless: it reflects the disk.
-        touched = journal.plan.touched
-        clock = time.perf_counter()
-        self._rebuild(journal, touched)
-        timings["repodata"] = time.perf_counter() - clock
+        # Marking an arch dir whose unit failed is harmless: its repodata reflects the disk.
+        self.repodata.mark(journal.plan.touched)
         clock = time.perf_counter()
         if "ledger" not in journal.done:
             self._record(journal, outcome.applied)
             journal.mark("ledger")
         journal.finish()
         timings["ledger"] = time.perf_counter() - clock
-        applied_plan = Plan(outcome.applied, touched, journal.plan.warnings)
-        return CycleResult(
-            plan=journal.plan, plan_id=journal.plan_id, applied=outcome.applied,
-            failures=outcome.failures, rebuilt=touched,
-            report=render(self.config, applied_plan, touched), timings=timings,
-        )
-
-    def _rebuild(self, journal: Journal, touched: list[Touched]) -> None:
-        """createrepo_c on every touched arch dir, one per core: they are independent."""
-        pending = [t for t in touched
-                   if f"repodata:{t.release}/{t.repo}/{t.archdir}" not in journal.done]
-        if not pending:
-            return
-        cache = self.layout.state_dir / "createrepo-cache"
-
-        def one(target: Touched) -> Touched:
-            rebuild(self.layout.repodata_dir(target.release, target.repo, target.archdir), cache)
-            return target
-
-        with ThreadPoolExecutor(max_workers=min(len(pending), os.cpu_count() or 1)) as pool:
-            for target in pool.map(one, pending):
-                journal.mark(f"repodata:{target.release}/{target.repo}/{target.archdir}")
+        return CycleResult(plan=journal.plan, plan_id=journal.plan_id, applied=outcome.applied,
+                           failures=outcome.failures, timings=timings)
 
     def _record(self, journal: Journal, applied: list[Action]) -> None:
         now = datetime.now(UTC)

@@ -15,3 +15,7 @@ class LockTimeout(UpdraftError):
 
 class PackageNotFound(UpdraftError):
     """A command named a package or file that the tree does not hold."""
+
+
+class PlanChanged(UpdraftError):
+    """The tree changed between the plan a human approved and the moment of applying it."""

@@ -1,8 +1,9 @@
-"""Tree lock: one writer at a time on a tree, CLI and Airflow alike.
+"""Locks: one writer at a time on a tree, CLI and Airflow alike; one createrepo_c per
+arch dir.
 
-An flock on <state_dir>/lock; the holder writes who it is into the file so a waiting
-writer can say who holds it. The kernel drops the lock when the holder dies, so a
-crashed run never leaves a stale lock behind.
+An flock on a file in the state dir; the holder writes who it is into the file so a
+waiting writer can say who holds it. The kernel drops the lock when the holder dies, so
+a crashed run never leaves a stale lock behind.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import socket
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,11 +33,23 @@ def _holder_text(handle: int) -> str:
             f"({holder.get('command')}, since {holder.get('since')})")
 
 
-@contextmanager
-def tree_lock(state_dir: Path, timeout: float, command: str = "") -> Iterator[None]:
+def tree_lock(state_dir: Path, timeout: float, command: str = "") -> AbstractContextManager[None]:
     """Hold the tree's write lock; wait up to `timeout` seconds for another holder."""
-    state_dir.mkdir(parents=True, exist_ok=True)
-    handle = os.open(state_dir / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+    return hold(state_dir / "lock", f"tree {state_dir.parent}", timeout, command)
+
+
+def repodata_lock(state_dir: Path, label: str, timeout: float,
+                  command: str = "") -> AbstractContextManager[None]:
+    """Hold the lock of one arch dir's repodata (label `9/smetest/i386`)."""
+    path = state_dir / "locks" / "repodata" / f"{label.replace('/', '__')}.lock"
+    return hold(path, f"repodata of {label}", timeout, command)
+
+
+@contextmanager
+def hold(path: Path, what: str, timeout: float, command: str = "") -> Iterator[None]:
+    """flock `path`; wait up to `timeout` seconds, then name the holder of `what`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         deadline = time.monotonic() + timeout
         delay = 0.05
@@ -47,7 +60,7 @@ def tree_lock(state_dir: Path, timeout: float, command: str = "") -> Iterator[No
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     raise LockTimeout(
-                        f"tree {state_dir.parent} is locked by {_holder_text(handle)}; "
+                        f"{what} is locked by {_holder_text(handle)}; "
                         f"gave up after {timeout:g} s (retry later or raise lock_timeout)"
                     ) from None
                 # flock cannot wait with a timeout; poll with a gentle backoff.

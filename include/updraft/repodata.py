@@ -5,6 +5,10 @@ checksum cache and --keep-all-metadata (an existing updateinfo survives), writin
 a hidden directory next to the live one. The new repodata/ then replaces the old in
 one renameat2(RENAME_EXCHANGE): a mirror or yum client reading the repo sees either
 the old metadata or the new, never a mix and never none.
+
+Applying a plan and publishing its repodata are separate steps (in Airflow, separate
+tasks): apply marks each arch dir it changed as pending, and whoever rebuilds one clears
+its mark. A run that dies in between leaves the mark, and the next run publishes it.
 """
 
 from __future__ import annotations
@@ -15,10 +19,14 @@ import logging
 import os
 import shutil
 import subprocess
+from contextlib import AbstractContextManager
 from pathlib import Path
 
+from updraft.action import Touched
 from updraft.errors import UpdraftError
 from updraft.faults import checkpoint
+from updraft.layout import Layout
+from updraft.lock import repodata_lock
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +59,8 @@ def rebuild(repo_dir: Path, cache_dir: Path, createrepo: str = "createrepo_c") -
     """Rebuild repo_dir/repodata for the packages under repo_dir."""
     repo_dir.mkdir(parents=True, exist_ok=True)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    # Writers hold the tree lock, so any other workspace was left by a dead run.
+    # Callers hold this arch dir's repodata lock, so any other workspace was left by a
+    # dead run.
     for stale in repo_dir.glob(".repodata.updraft*"):
         shutil.rmtree(stale, ignore_errors=True)
     workspace = repo_dir / f".repodata.updraft-{os.getpid()}"
@@ -81,3 +90,54 @@ def rebuild(repo_dir: Path, cache_dir: Path, createrepo: str = "createrepo_c") -
     checkpoint()
     shutil.rmtree(workspace)
     log.info("rebuilt %s", live)
+
+
+class PendingRepodata:
+    """The arch dirs of a tree whose packages changed since their repodata was written.
+
+    A mark is an empty file <state_dir>/repodata-pending/<release>/<repo>/<archdir>.
+    Marking and publishing both hold the arch dir's repodata lock, so a mark made while
+    createrepo_c runs waits for it and survives it: the change it stands for may have
+    come after createrepo_c listed the directory.
+    """
+
+    def __init__(self, layout: Layout, lock_timeout: float | None = None,
+                 command: str = "") -> None:
+        self.layout = layout
+        self.directory = layout.state_dir / "repodata-pending"
+        self.lock_timeout = layout.config.lock_timeout if lock_timeout is None else lock_timeout
+        self.command = command
+
+    def _marker(self, target: Touched) -> Path:
+        return self.directory / target.release / target.repo / target.archdir
+
+    def _lock(self, target: Touched) -> AbstractContextManager[None]:
+        return repodata_lock(self.layout.state_dir, target.label, self.lock_timeout,
+                             self.command)
+
+    def mark(self, touched: list[Touched]) -> None:
+        for target in touched:
+            marker = self._marker(target)
+            with self._lock(target):
+                marker.parent.mkdir(parents=True, exist_ok=True)
+                marker.touch()
+
+    def pending(self) -> list[Touched]:
+        if not self.directory.is_dir():
+            return []
+        found = [Touched(*marker.relative_to(self.directory).parts)
+                 for marker in self.directory.glob("*/*/*") if marker.is_file()]
+        config = self.layout.config
+        # Marks of a repo or release since removed from the config are left alone.
+        return sorted(
+            (t for t in found if t.release in config.releases and t.repo in config.repos),
+            key=lambda t: (t.release, t.repo, t.archdir),
+        )
+
+    def publish(self, target: Touched) -> Path:
+        """Rebuild one arch dir's repodata from what is on disk now; clear its mark."""
+        repo_dir = self.layout.repodata_dir(target.release, target.repo, target.archdir)
+        with self._lock(target):
+            rebuild(repo_dir, self.layout.state_dir / "createrepo-cache")
+            self._marker(target).unlink(missing_ok=True)
+        return repo_dir / "repodata"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +46,8 @@ class ReleaseTree:
     # files changed since. Names never interact in a plan, so `files` then holds only
     # the files of these names, and planning them gives the full plan.
     changed_names: set[str] | None = None
+    # Unreadable files changed within the arrival grace: a copy still under way.
+    arriving: list[Path] = field(default_factory=list)
 
 
 @dataclass
@@ -109,13 +112,19 @@ def scan(
             release_tree.unchanged = True
             cache.keep(path for path, *_ in found)
         else:
-            _resolve(found, release, cache, tree, release_tree,
+            _resolve(layout, found, release, cache, tree, release_tree,
                      incremental=bool(settled and release in settled), tops=tops)
         _note_missing_repodata(layout, release_tree)
     if not all(release_tree.unchanged for release_tree in tree.releases.values()):
         cache.save(scanned)
     log.info("scanned %d rpm files, read %d headers", tree.files_seen, tree.headers_read)
     return tree
+
+
+def fingerprints(layout: Layout, releases: list[str] | None = None) -> dict[str, str]:
+    """Release -> fingerprint of its files, by a stat walk alone (no header is read)."""
+    return {release: fingerprint(layout, _walk(layout, release)[0])
+            for release in releases or layout.config.releases}
 
 
 def _walk(layout: Layout, release: str) -> tuple[list[_Found], list[str]]:
@@ -152,8 +161,8 @@ def fingerprint(layout: Layout, found: list[_Found]) -> str:
     return digest.hexdigest()
 
 
-def _resolve(found: list[_Found], release: str, cache: HeaderCache, tree: Tree,
-             release_tree: ReleaseTree, incremental: bool, tops: list[str]) -> None:
+def _resolve(layout: Layout, found: list[_Found], release: str, cache: HeaderCache,
+             tree: Tree, release_tree: ReleaseTree, incremental: bool, tops: list[str]) -> None:
     """Header facts for the scanned files: from the cache, or read (and verified) anew.
 
     Incremental: the release was consistent at its last scan, so only files of the
@@ -169,7 +178,8 @@ def _resolve(found: list[_Found], release: str, cache: HeaderCache, tree: Tree,
         else:
             cached.append((item, row))
     cache.keep(item[0] for item in found)
-    changed = {_read(item, release, cache, tree, release_tree) for item in missed}
+    grace = layout.config.arrival_grace
+    changed = {_read(item, release, cache, tree, release_tree, grace) for item in missed}
     if incremental:
         changed |= {hit.source for hit in cache.vanished(tops)}
         release_tree.changed_names = changed - {""}
@@ -179,13 +189,27 @@ def _resolve(found: list[_Found], release: str, cache: HeaderCache, tree: Tree,
             PackageFile(path, release, repo, archdir, cache.facts_of(row), size, mtime_ns))
 
 
+def _arriving(path: Path, grace: float) -> bool:
+    # ctime, not mtime: `cp -p` and rsync keep the old mtime but cannot keep the ctime.
+    try:
+        changed = path.stat().st_ctime
+    except FileNotFoundError:
+        return True  # gone since the walk: whoever was writing it moved it on
+    return time.time() - changed < grace
+
+
 def _read(item: _Found, release: str, cache: HeaderCache, tree: Tree,
-          release_tree: ReleaseTree) -> str:
+          release_tree: ReleaseTree, grace: float) -> str:
     """Read one new or changed file's header; return its source name ("" if bad)."""
     path, size, mtime_ns, repo, archdir = item
     try:
         facts = read_facts(Path(path))
     except BadPackage as exc:
+        if _arriving(Path(path), grace):
+            log.info("%s is unreadable but changed within %g s: taken as still arriving, "
+                     "left for the next cycle", path, grace)
+            release_tree.arriving.append(Path(path))
+            return ""
         log.warning("bad package %s: %s", path, exc)
         release_tree.bad.append(BadFile(Path(path), release, repo, str(exc)))
         return ""

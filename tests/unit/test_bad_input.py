@@ -53,11 +53,21 @@ def test_bad_rpms_are_quarantined_and_the_cycle_goes_on(engine: Engine) -> None:
     shutil.copy(root / "9/smetest/i386/RPMS/clamav-0.97.6-1.el4.rf.i386.rpm",
                 root / "9/smeupdates-testing/")
 
+    # Just written: to a cycle they look like copies still under way, and stay put.
+    arriving = engine.update_repos()
+    assert arriving.ok and all(path.exists() for path in bad.values())
+    assert "quarantine" not in arriving.report
+    assert "move from smetest to smeupdates-testing (clamd-0.97.6-1.el4.rf.x86_64.rpm)" in (
+        arriving.report.splitlines())
+    engine.update_repos()
+    assert "9" not in engine.settled()  # scanned again while a file is arriving
+
+    # Once the arrival grace is over they are bad packages.
+    engine = Engine(engine.config.model_copy(update={"arrival_grace": 0}), root)
     result = engine.update_repos()
 
     assert result.ok
     lines = result.report.splitlines()
-    assert "move from smetest to smeupdates-testing (clamd-0.97.6-1.el4.rf.x86_64.rpm)" in lines
     quarantine = engine.layout.quarantine_dir("9") / "smetest"
     reasons = {
         "corrupt": "payload digest mismatch",
@@ -109,6 +119,17 @@ def test_unknown_package_and_wrong_source_repo_are_explained(engine: Engine) -> 
      "landing: {upstream_updates: smetest, new_packages: smedev}\n",
      "repos.smetest.pulls_from names unknown repo 'smedevv'"),
     ("- just\n- a list\n", "the config must be a mapping"),
+    ("name: x\nprefix: sme\nreleases: {9: {arches: {i386: [i386]}}}\n"
+     "repos: {smetest: {approval: release_managers}, smedev: {}}\n",
+     "repos.smetest.approval names role 'release_managers', but roles.release_managers "
+     "lists nobody"),
+    ("name: x\nprefix: sme\nreleases: {9: {arches: {i386: [i386]}}}\n"
+     "repos: {smetest: {approval: managers}, smedev: {}}\n",
+     "repos.smetest.approval: Input should be 'release_managers', 'packagers', 'qa' or "
+     "'signers'"),
+    ("name: x\nprefix: sme\nschedule: every two hours\n"
+     "releases: {9: {arches: {i386: [i386]}}}\nrepos: {smetest: {}, smedev: {}}\n",
+     "schedule: Value error, 'every two hours' is not a cron expression"),
 ])
 def test_malformed_config_names_file_and_key(tmp_path: Path, text: str, message: str) -> None:
     config = tmp_path / "broken.yaml"

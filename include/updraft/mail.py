@@ -1,0 +1,32 @@
+"""Mail: the Repository Update report as the plain-text message seed 000 shows.
+
+Composed here, sent by whoever holds the SMTP connection (the Airflow adapter, through
+the SMTP provider's hook). Plain text on purpose: it goes to a mailing list.
+"""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid, parseaddr
+
+from updraft.config import DistConfig
+
+
+def report_mail(config: DistConfig, report: str, plan_id: str | None = None) -> EmailMessage:
+    """The Repository Update mail; the caller checks there are recipients."""
+    sender = envelope_sender(config.report.mail_from)
+    message = EmailMessage()
+    message["From"] = config.report.mail_from
+    message["To"] = ", ".join(config.report.recipients)
+    message["Subject"] = config.report.subject
+    message["Date"] = formatdate(localtime=True)
+    message["Message-ID"] = make_msgid("updraft", domain=sender.partition("@")[2] or None)
+    if plan_id:
+        message["X-Updraft-Plan"] = plan_id  # joins the mail to the ledger's record
+    message.set_content(report)
+    return message
+
+
+def envelope_sender(mail_from: str) -> str:
+    """The bare address of `releases@contribs.org (Releases)` or `Releases <…>`."""
+    return parseaddr(mail_from)[1] or mail_from
