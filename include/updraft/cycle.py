@@ -125,10 +125,16 @@ class Engine:
         return self.layout.state_dir / "reports"
 
     def plan(self, releases: Sequence[str] | None = None,
-             intents: IntentSource | None = None) -> Plan:
+             intents: IntentSource | None = None, after_apply: bool = False) -> Plan:
         chosen = [self.config.check_release(r) for r in releases] if releases else None
         settled = self.settled()
-        tree = scan(self.layout, chosen, settled=None if intents else settled)
+        baseline = settled
+        if after_apply:
+            # Right after a plan was applied in full, every name it did not touch is as
+            # consistent as before, and the names it touched are the files changed since
+            # its scan: planning only those (incrementally) is exact.
+            baseline = {**settled, **{r: "" for r in chosen or self.config.releases}}
+        tree = scan(self.layout, chosen, settled=None if intents else baseline)
         pending = self.repodata.pending()
         for release, release_tree in tree.releases.items():
             # Repodata already marked for publishing needs no plan to get it written.
@@ -203,8 +209,8 @@ class Engine:
             else:
                 result = self._execute(plan)
                 clock = time.perf_counter()
-                if result.ok:
-                    self.plan(releases)  # records the tree as settled for the next scan
+                if result.ok:  # record the tree as settled: the watcher stays quiet
+                    self.plan(releases, after_apply=True)
                 result.timings["settle"] = time.perf_counter() - clock
             result.resumed = resumed
             result.timings["plan"] = planned

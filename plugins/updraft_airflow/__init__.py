@@ -1,5 +1,7 @@
-"""The Airflow adapter for updraft: operators, hooks, sensors, gates and the plugin.
+"""The Airflow adapter of updraft: operators, gates, triggers and assets.
 
-It only adapts the domain library in include/updraft (which never imports Airflow).
-The operators and DAGs arrive with the Airflow foundation issue.
+Every decision lives in `updraft` (include/); these classes read params and
+connections, call the library, log, and push small XComs. Modules here import the
+library's heavy parts (rpm, createrepo_c, the ledger) only inside `execute`/`run`, so
+DAG files that import them still parse in milliseconds.
 """

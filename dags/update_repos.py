@@ -1,0 +1,54 @@
+"""update_repos: seed 000's update cycle, on a schedule and on every drop into the tree."""
+
+from __future__ import annotations
+
+from airflow.providers.standard.operators.python import ShortCircuitOperator
+from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable, Param
+
+from updraft_airflow import distribution
+from updraft_airflow.assets import tree_drops
+from updraft_airflow.operators import RepoPromoteOperator, anything_to_do
+from updraft_airflow.publication import RETRIES, publish_after
+
+config = distribution.load()
+
+with DAG(
+    dag_id="update_repos",
+    description="Scan, plan, apply, publish repodata, mail the Repository Update report",
+    schedule=AssetOrTimeSchedule(
+        timetable=CronTriggerTimetable(config.schedule, timezone="UTC"),
+        assets=[tree_drops(str(distribution.config_path().resolve()))],
+    ),
+    catchup=False,
+    max_active_runs=1,
+    tags=["updraft", "repos", "update cycle"],
+    render_template_as_native_obj=True,
+    params={
+        "release": Param(None, type=["null", "string"], enum=[None, *config.releases],
+                         description="only this release (empty: every release)"),
+        "dry_run": Param(False, type="boolean", description="plan only: change nothing"),
+    },
+    doc_md=f"""
+### Update cycle of {config.name}
+
+Seed 000's script, run every `{config.schedule}` (UTC) and within seconds of a
+packager's `cp` into the tree (the `updraft-tree-drops` asset is watched by the
+triggerer).
+
+1. **plan** scans the tree and plans: family pull-up, SRPM completeness, retention,
+   the stage mirror. The plan is in the task log; nothing changes.
+2. **anything_to_do** stops here when the plan is empty (or on a dry run).
+3. **apply** moves files under the tree lock (pool `repo_tree`), journaled: a run that
+   dies is finished by the next one.
+4. **repodata** runs createrepo_c on each changed arch dir, one task per dir.
+5. **mail** sends the Repository Update report to {", ".join(config.report.recipients)}.
+6. **announce** emits an `updraft://<release>/<repo>` asset event per changed repo.
+7. **verdict** turns the run red if a family could not be applied.
+""",
+) as dag:
+    plan = RepoPromoteOperator(task_id="plan", release="{{ params.release }}")
+    go_on = ShortCircuitOperator(task_id="anything_to_do", python_callable=anything_to_do)
+    apply = RepoPromoteOperator(task_id="apply", apply=True, release="{{ params.release }}",
+                                pool="repo_tree", **RETRIES)
+    plan >> go_on >> apply
+    publish_after(apply)

@@ -1,0 +1,163 @@
+"""RepoPromoteOperator: plan, or plan and apply, an update cycle or one promotion."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowFailException
+
+from updraft.errors import ConfigError, PackageNotFound, PlanChanged
+from updraft_airflow import distribution
+
+log = logging.getLogger(__name__)
+
+
+def _optional(value: object) -> str | None:
+    """A templated param: None, "" and "None" all mean "not given"."""
+    if value is None or str(value).strip() in ("", "None"):
+        return None
+    return str(value).strip()
+
+
+def _flag(value: object) -> bool:
+    return value if isinstance(value, bool) else str(value).strip().lower() in ("true", "1", "yes")
+
+
+class RepoPromoteOperator(BaseOperator):
+    """Plans a cycle of the repository engine; with `apply=True` also applies it.
+
+    Without `package` it is the update cycle (seed 000's script); with `package` and
+    `target` it is a promotion (the seed's `cp` into the next repo). Planning changes
+    nothing and takes no lock. Applying takes the tree lock, journals every step, marks
+    the changed arch dirs for RepodataOperator and writes the Repository Update report.
+
+    Planning returns the cycle's summary (XCom): counts, families, the plan digest and
+    a preview of the report. Applying returns the arch dirs (`9/smetest/i386`) whose
+    repodata awaits RepodataOperator, so it can be mapped over, and pushes the summary,
+    with the report file, as XCom `summary`.
+
+    A promotion into a repo whose config names an `approval` role is applied only when
+    `gate_task_id` answered Approve, and only if the plan is still the one `plan_task_id`
+    showed the approver.
+    """
+
+    template_fields: Sequence[str] = ("release", "package", "target", "dry_run", "config_path")
+    ui_color = "#e8f1fb"
+
+    def __init__(self, *, apply: bool = False, release: str | None = None,
+                 package: str | None = None, target: str | None = None,
+                 dry_run: bool | str = False, config_path: str | None = None,
+                 plan_task_id: str = "plan", gate_task_id: str | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.apply = apply
+        self.release = release
+        self.package = package
+        self.target = target
+        self.dry_run = dry_run
+        self.config_path = config_path
+        self.plan_task_id = plan_task_id
+        self.gate_task_id = gate_task_id
+
+    def execute(self, context: Any) -> dict[str, object] | list[str]:
+        try:
+            return self._cycle(context)
+        except (ConfigError, PackageNotFound, PlanChanged) as exc:
+            raise AirflowFailException(str(exc)) from exc  # a retry would say the same
+
+    def _cycle(self, context: Any) -> dict[str, object] | list[str]:
+        engine = distribution.engine(self.config_path, distribution.run_trigger(context))
+        release = _optional(self.release)
+        releases = [release] if release else None
+        intents = self._promotion(engine)
+        if not self.apply or _flag(self.dry_run):
+            result = engine.preview(releases, intents)
+            self._log(result)
+            return result.summary()
+        approved = self._approved_digest(context, engine.config)
+        result = engine.apply(releases, intents, approved=approved)
+        self._log(result)
+        context["ti"].xcom_push(key="summary", value=result.summary())
+        return [target.label for target in result.unpublished]
+
+    def _promotion(self, engine: Any) -> Any:
+        package = _optional(self.package)
+        if package is None:
+            return None
+        from updraft.promote import Promotion
+
+        target = _optional(self.target)
+        if target is None:
+            raise AirflowFailException(f"promoting {package}: no target repo given")
+        return Promotion(engine.layout, package, target, _optional(self.release))
+
+    def _approved_digest(self, context: Any, config: Any) -> str | None:
+        """The digest of the plan a human approved, when the target needs a Go."""
+        target = _optional(self.target)
+        if self.gate_task_id is None or target is None or not config.approvers(target):
+            return None
+        ti = context["ti"]
+        answer = ti.xcom_pull(task_ids=self.gate_task_id) or {}
+        if answer.get("chosen_options") != ["Approve"] or answer.get("not_required"):
+            role = config.repos[target].approval
+            raise AirflowFailException(
+                f"promotion into {target} needs a Go from {role} "
+                f"({', '.join(config.approvers(target))}); task {self.gate_task_id} has none: "
+                "nothing was moved")
+        plan = ti.xcom_pull(task_ids=self.plan_task_id) or {}
+        self.log.info("approved by %s at %s: plan %s", answer.get("responded_by_user"),
+                      answer.get("responded_at"), str(plan.get("digest"))[:12])
+        return plan.get("digest")
+
+    def _log(self, result: Any) -> None:
+        for plan_id in result.resumed:
+            self.log.warning("finished plan %s left by an interrupted run", plan_id)
+        if result.nothing_to_do:
+            self.log.info("nothing to do")
+            return
+        for action in result.plan.actions:
+            self.log.info("%s", action.detail())
+        self.log.info("Repository Update report:\n%s", result.report)
+        for failure in result.failures:
+            self.log.error("not applied: %s", failure)
+        if result.unpublished:
+            self.log.info("repodata to publish: %s",
+                          ", ".join(target.label for target in result.unpublished))
+
+
+def anything_to_do(ti: Any, params: dict[str, Any], plan_task_id: str = "plan") -> bool:
+    """ShortCircuitOperator callable: go on only when the plan has work and is not a dry run."""
+    summary = ti.xcom_pull(task_ids=plan_task_id) or {}
+    if _flag(params.get("dry_run", False)):
+        log.info("dry run: the plan is in the log of task %s", plan_task_id)
+        return False
+    if summary.get("nothing_to_do", True):
+        log.info("nothing to do: the tree is consistent and every repodata is published")
+        return False
+    return True
+
+
+class CycleVerdictOperator(BaseOperator):
+    """Fails the run when a family could not be applied, after the rest was published.
+
+    The engine applies what it can (a failed family keeps all its files); this task
+    makes the run red so nobody mistakes a partial cycle for a whole one.
+    """
+
+    template_fields: Sequence[str] = ("apply_task_id",)
+
+    def __init__(self, *, apply_task_id: str = "apply", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.apply_task_id = apply_task_id
+
+    def execute(self, context: Any) -> None:
+        summary = context["ti"].xcom_pull(task_ids=self.apply_task_id, key="summary") or {}
+        failures = list(summary.get("failures") or [])
+        if failures:
+            more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+            raise AirflowFailException(f"not applied: {failures[0]}{more}; those families kept "
+                                       "their files and the next cycle tries again")
+        self.log.info("applied %s actions, no failures", summary.get("applied", 0))

@@ -1,0 +1,62 @@
+"""The DAG files: they import cleanly, fast, without the heavy parts, and say what they do."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests import treekit
+
+DAG_IDS = {"update_repos", "promote"}
+# Scanning, repodata, signing and the ledger: loaded by tasks, never by a DAG file.
+HEAVY = ["rpm", "createrepo_c", "solv", "gnupg", "bugzilla", "specfile", "updraft.cycle",
+         "updraft.tree", "updraft.package", "updraft.ledger", "updraft.repodata"]
+
+
+def test_no_import_errors_and_every_dag_is_there(dagbag) -> None:  # noqa: ANN001
+    assert dagbag.import_errors == {}
+    assert DAG_IDS <= set(dagbag.dags)
+
+
+@pytest.mark.parametrize("dag_id", sorted(DAG_IDS))
+def test_every_dag_is_tagged_documented_and_never_catches_up(dagbag, dag_id: str) -> None:  # noqa: ANN001
+    dag = dagbag.get_dag(dag_id)
+    assert "updraft" in dag.tags
+    assert dag.catchup is False
+    assert dag.doc_md and len(dag.doc_md) > 200
+
+
+def test_each_dag_file_parses_in_under_a_fifth_of_a_second(dagbag) -> None:  # noqa: ANN001
+    # The first file also pays for importing the plugin package; still well under.
+    durations = {stat.file: stat.duration.total_seconds() for stat in dagbag.dagbag_stats}
+    assert set(durations) == {"update_repos.py", "promote.py"}
+    assert max(durations.values()) < 0.2, durations
+
+
+def test_no_heavy_import_at_dag_top_level() -> None:
+    probe = (
+        "import json, runpy, sys\n"
+        "for path in sys.argv[1:]:\n"
+        "    runpy.run_path(path)\n"
+        f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))\n"
+    )
+    files = [str(treekit.REPO / "dags" / f"{dag_id}.py") for dag_id in sorted(DAG_IDS)]
+    done = subprocess.run([sys.executable, "-c", probe, *files], capture_output=True, text=True,
+                          env=dict(os.environ), check=False, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.splitlines()[-1]) == []
+
+
+def test_the_update_cycle_runs_on_the_configured_schedule_and_on_drops(dagbag) -> None:  # noqa: ANN001
+    dag = dagbag.get_dag("update_repos")
+    assert dag.timetable.timetable.expression == treekit.sme_config().schedule
+    [drops] = dag.timetable.asset_condition.objects
+    assert drops.uri == "updraft://tree/drops"
+    assert [watcher.trigger.serialize()[0] for watcher in drops.watchers] == [
+        "updraft_airflow.triggers.TreeDropTrigger"]
+    assert dag.get_task("apply").pool == "repo_tree"
+    assert dag.get_task("apply").retries == 3 and dag.get_task("repodata").retries == 3

@@ -1,0 +1,165 @@
+"""dag.test() of promote into smeupdates, the Go/NoGo answered from a responder thread."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from airflow.sdk import BaseNotifier
+
+from tests import treekit
+from updraft.mailsink import MailSink
+
+pytestmark = pytest.mark.timeout(240)
+
+FAMILY = "clamav-0.97.6-1.el4.rf"
+IN_SMETEST = [f"9/smetest/{arch}/RPMS/{name}-0.97.6-1.el4.rf.{arch}.rpm"
+              for arch in ("i386", "x86_64") for name in ("clamav", "clamav-db", "clamd")]
+
+
+class _Asked(BaseNotifier):
+    """Tells the responder the gate has written its question."""
+
+    def __init__(self, asked: threading.Event) -> None:
+        super().__init__()
+        self.asked = asked
+
+    def notify(self, context: Any) -> None:
+        self.asked.set()
+
+
+class Responder(threading.Thread):
+    """Answers the gate the way the REST API's PATCH .../hitlDetails does."""
+
+    def __init__(self, choice: str, before: Callable[[], None] = lambda: None) -> None:
+        super().__init__(daemon=True)
+        self.asked = threading.Event()
+        self.choice = choice
+        self.before = before
+        self.question: dict[str, Any] = {}
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self._answer()
+        except BaseException as exc:  # reported by the test, not lost in the thread
+            self.error = exc
+
+    def _answer(self) -> None:
+        from airflow.models.hitl import HITLDetail
+        from airflow.models.taskinstance import TaskInstance
+        from airflow.models.trigger import handle_event_submit
+        from airflow.triggers.base import TriggerEvent
+        from airflow.utils.session import create_session
+        from sqlalchemy import select
+
+        assert self.asked.wait(120), "the gate never asked"
+        # The question is written just before the task parks itself: wait for the park
+        # (a state in the DB, nothing to subscribe to), or the answer would be overwritten.
+        deadline = time.monotonic() + 60
+        while True:
+            with create_session() as session:
+                row = session.scalars(select(HITLDetail)).one()
+                ti = session.get(TaskInstance, row.ti_id)
+                if ti.state == "awaiting_input":
+                    break
+            assert time.monotonic() < deadline, f"gate stuck in {ti.state}"
+            time.sleep(0.05)
+        self.before()
+        with create_session() as session:
+            row = session.scalars(select(HITLDetail)).one()
+            self.question = {"subject": row.subject, "body": row.body,
+                             "assignees": row.assignees}
+            row.responded_by = {"id": "releng", "name": "releng"}
+            row.responded_at = datetime.now(UTC)
+            row.chosen_options = [self.choice]
+            row.params_input = {}
+            ti = session.get(TaskInstance, row.ti_id)
+            handle_event_submit(TriggerEvent(row.as_resume_event_payload()), task_instance=ti,
+                                session=session)
+
+
+@pytest.fixture(autouse=True)
+def _no_earlier_questions(airflow_db: None) -> None:
+    from airflow.models.hitl import HITLDetail
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        session.query(HITLDetail).delete()
+
+
+def _promote(dagbag, responder: Responder | None, **conf: str):  # noqa: ANN001, ANN202
+    dag = dagbag.get_dag("promote")
+    if responder is not None:
+        dag.get_task("approve").notifiers = [_Asked(responder.asked)]
+        responder.start()
+    run = dag.test(run_conf={"release": "9", **conf})
+    if responder is not None:
+        responder.join(timeout=30)
+        assert responder.error is None, responder.error
+    return run, {ti.task_id: ti.state for ti in run.get_task_instances() if ti.map_index <= 0}
+
+
+def test_approve_moves_the_family_into_smeupdates_and_mails(
+    dagbag, clamav_tree: Path, mailbox: MailSink  # noqa: ANN001
+) -> None:
+    responder = Responder("Approve")
+
+    run, states = _promote(dagbag, responder, package=FAMILY, target="smeupdates")
+
+    assert run.state == "success", states
+    assert responder.question["assignees"] == [{"id": "releng", "name": "releng"}]
+    assert responder.question["subject"] == f"Go/NoGo: promote {FAMILY} to smeupdates"
+    assert "move from smetest to smeupdates (clamav-0.97.6-1.el4.rf.x86_64.rpm)" in (
+        responder.question["body"])
+    for path in IN_SMETEST:
+        assert not (clamav_tree / path).exists()
+        assert (clamav_tree / path.replace("smetest", "smeupdates")).exists()
+    assert "RPMS/clamd-0.97.6-1.el4.rf.i386.rpm" in treekit.repo_hrefs(
+        clamav_tree / "9/smeupdates/i386")
+    [mail] = mailbox.wait_for(1, timeout=10)
+    assert "move from smetest to smeupdates (clamav-0.97.6-1.rf.src.rpm)" in mail.get_content()
+
+
+def test_reject_moves_nothing(dagbag, clamav_tree: Path, mailbox: MailSink) -> None:  # noqa: ANN001
+    before = treekit.rpm_files(clamav_tree)
+
+    run, states = _promote(dagbag, Responder("Reject"), package=FAMILY, target="smeupdates")
+
+    assert states["approve"] == "success"
+    assert {states[task] for task in ("apply", "repodata", "mail", "announce")} == {"skipped"}
+    assert treekit.rpm_files(clamav_tree) == before
+    assert mailbox.messages() == []
+
+
+def test_a_tree_changed_after_the_go_moves_nothing(
+    dagbag, clamav_tree: Path, mailbox: MailSink  # noqa: ANN001
+) -> None:
+    def packager_drops_a_file() -> None:
+        shutil.copy(clamav_tree / "9/smetest/i386/RPMS/clamd-0.97.6-1.el4.rf.i386.rpm",
+                    clamav_tree / "9/smeupdates-testing/")
+
+    responder = Responder("Approve", before=packager_drops_a_file)
+
+    run, states = _promote(dagbag, responder, package=FAMILY, target="smeupdates")
+
+    assert states["apply"] == "failed" and run.state == "failed"
+    for path in IN_SMETEST:
+        assert (clamav_tree / path).exists()
+    assert mailbox.messages() == []
+
+
+def test_a_repo_without_approval_needs_no_go(
+    dagbag, clamav_tree: Path, mailbox: MailSink  # noqa: ANN001
+) -> None:
+    run, states = _promote(dagbag, None, package=FAMILY, target="smeupdates-testing")
+
+    assert run.state == "success", states
+    assert (clamav_tree / "9/smeupdates-testing/i386/RPMS/clamd-0.97.6-1.el4.rf.i386.rpm").exists()
+    assert len(mailbox.wait_for(1, timeout=10)) == 1
