@@ -29,8 +29,7 @@ demo: install
 	$(PY) -m updraft.demo --config $(CONFIG)
 
 run: demo
-	$(VENV)/bin/updraft --config $(CONFIG) -v update-repos
-	$(VENV)/bin/updraft --config $(CONFIG) status
+	bash scripts/standalone.sh
 
 test: install
 	$(VENV)/bin/ruff check .

@@ -1,0 +1,53 @@
+# The environment of the local Airflow that `make run` starts, for anyone who wants to talk
+# to the same home:   source scripts/airflow-env.sh && airflow dags list
+#
+# Only exports: sourcing it has no side effects (no files, no `set -e` leaking into the
+# caller's shell). Values already exported win only for the host/ports, so a second
+# checkout can run beside this one; everything else names this repository's files.
+# Option names checked against airflow/config_templates/config.yml of apache-airflow 3.3.2.
+
+_updraft_repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+export AIRFLOW_HOME="$_updraft_repo/airflow-home"
+export UPDRAFT_CONFIG="$_updraft_repo/config/sme.yaml"
+
+# `airflow standalone` starts its components as plain `airflow ...` from PATH.
+case ":$PATH:" in
+  *":$_updraft_repo/.venv/bin:"*) ;;
+  *) export PATH="$_updraft_repo/.venv/bin:$PATH" ;;
+esac
+
+export AIRFLOW__CORE__DAGS_FOLDER="$_updraft_repo/dags"
+export AIRFLOW__CORE__PLUGINS_FOLDER="$_updraft_repo/plugins"
+export AIRFLOW__CORE__LOAD_EXAMPLES=False
+export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION=False
+# Spelled out (it is standalone's default) so every tool sourcing this uses the same file.
+export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="sqlite:///$AIRFLOW_HOME/airflow.db"
+
+# A DAG file saved in dags/ shows up within seconds instead of the default 5 minutes
+# (new files: refresh_interval; changed files: min_file_process_interval, default 30).
+export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL=10
+export AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL=10
+
+# LocalExecutor forks one worker per slot; 32 idle ones are a lot for a 2-core laptop,
+# and a cycle runs at most one task per changed arch dir at a time.
+export AIRFLOW__CORE__PARALLELISM="${AIRFLOW__CORE__PARALLELISM:-8}"
+
+# SimpleAuthManager (what standalone runs). Roles: viewer < user < op < admin.
+# releng is the release manager who answers the Go/NoGo gates; packager may trigger and
+# watch runs. Passwords live in the file below (JSON {"user": "password"}, mode 0600),
+# written by scripts/standalone.sh; the API server only adds users missing from it.
+export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="admin:admin,releng:op,packager:user"
+export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE="$AIRFLOW_HOME/passwords.json"
+
+# Localhost only: SimpleAuthManager keeps plaintext passwords and is for development.
+export AIRFLOW__API__HOST="${AIRFLOW__API__HOST:-127.0.0.1}"
+export AIRFLOW__API__PORT="${AIRFLOW__API__PORT:-8080}"
+# Task processes reach the API server here; the default assumes port 8080.
+export AIRFLOW__CORE__EXECUTION_API_SERVER_URL="http://127.0.0.1:$AIRFLOW__API__PORT/execution/"
+
+# The local SMTP sink (python -m updraft.mailsink) behind the connection updraft_smtp.
+export UPDRAFT_SMTP_PORT="${UPDRAFT_SMTP_PORT:-8025}"
+export UPDRAFT_MAIL_DIR="$AIRFLOW_HOME/mail"
+
+unset _updraft_repo

@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# `make run`: a local Airflow (standalone: SQLite, LocalExecutor, SimpleAuthManager) on
+# http://localhost:8080 serving dags/, with the users, pool and SMTP connection the DAGs
+# expect and a local SMTP sink that saves every mail under airflow-home/mail.
+# Stops everything it started on Ctrl-C, SIGTERM or when Airflow exits.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/airflow-env.sh
+source scripts/airflow-env.sh
+
+PY="$PWD/.venv/bin/python"
+LOGS="$AIRFLOW_HOME/logs"
+SINK_PIDFILE="$AIRFLOW_HOME/mailsink.pid"
+AIRFLOW_PIDFILE="$AIRFLOW_HOME/standalone.pid"
+started=$(date +%s%N)
+
+die() { echo "standalone.sh: $*" >&2; exit 1; }
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# A live process whose command line contains $2 (a pid file may outlive its process and
+# the pid be reused by something else).
+pid_runs() { [[ -r /proc/$1/cmdline ]] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -qF -- "$2"; }
+
+group_alive() {
+  local table
+  # ps can fail on a process exiting under it: then we cannot tell, so assume alive.
+  table=$(ps -e -o pgid=,stat= 2>/dev/null) || return 0
+  # Zombies do not count: the group leader stays one until we reap it with `wait`.
+  awk -v g="$1" '$1 == g && $2 !~ /^Z/ {n++} END {exit !n}' <<<"$table"
+}
+
+# Stop a process group we started: signal $2 to its leader, give the group 30 s, then
+# SIGKILL whatever is left of it.
+stop_group() {  # pgid, signal, name
+  kill "-$2" "$1" 2>/dev/null || return 0
+  local i
+  for ((i = 0; i < 150; i++)); do group_alive "$1" || break; sleep 0.2; done
+  if group_alive "$1"; then
+    echo "standalone.sh: $3 still running 30 s after SIG$2, killing it" >&2
+    kill -KILL -- "-$1" 2>/dev/null || true
+  fi
+  wait "$1" 2>/dev/null || true
+}
+
+sink_pid="" airflow_pid="" notifier_pid=""
+cleanup() {
+  # Ignored from here on, which the sleep, ps and awk below inherit: timeout(1), make or a
+  # second Ctrl-C may signal us again while Airflow stops, and dying then (or bash leaving
+  # a loop whose child died of SIGINT) would leave the sink running. stop_group is bounded.
+  trap '' INT TERM
+  trap - EXIT
+  set +e  # best effort from here: one failing step must not skip stopping the rest
+  [[ -n $notifier_pid ]] && { kill "$notifier_pid" 2>/dev/null || true; }
+  if [[ -n $airflow_pid ]]; then
+    echo "standalone.sh: stopping Airflow" >&2
+    # SIGINT is standalone's own way out: it terminates its four components and waits for
+    # them. SIGTERM to the whole group is not: the LocalExecutor workers inherit the
+    # scheduler's SIGTERM handler, and the scheduler then waits for them forever.
+    stop_group "$airflow_pid" INT "airflow standalone"
+    rm -f "$AIRFLOW_PIDFILE"
+  fi
+  if [[ -n $sink_pid ]]; then
+    stop_group "$sink_pid" TERM "the mail sink"
+    rm -f "$SINK_PIDFILE"
+  fi
+}
+trap cleanup EXIT
+trap 'trap "" INT TERM; exit 130' INT
+trap 'trap "" INT TERM; exit 143' TERM
+
+# -- ports ----------------------------------------------------------------------------------
+# Airflow's api-server would otherwise crash-loop on a taken port with a long traceback.
+if port_busy "$AIRFLOW__API__PORT"; then
+  hint="stop whatever listens there or set AIRFLOW__API__PORT"
+  if [[ -r $AIRFLOW_PIDFILE ]] && pid_runs "$(<"$AIRFLOW_PIDFILE")" "airflow standalone"; then
+    hint="an earlier run's Airflow is still up: kill -INT $(<"$AIRFLOW_PIDFILE")"
+  fi
+  die "port $AIRFLOW__API__PORT is taken ($hint)"
+fi
+# Airflow is not running (checked above), so a sink of ours on the port is an orphan of a
+# run that was killed hard: replace it, so that this run owns (and stops) its sink.
+if port_busy "$UPDRAFT_SMTP_PORT"; then
+  if [[ -r $SINK_PIDFILE ]] && pid_runs "$(<"$SINK_PIDFILE")" "updraft.mailsink"; then
+    old=$(<"$SINK_PIDFILE")
+    echo "standalone.sh: stopping the mail sink left by an earlier run (pid $old)"
+    stop_group "$old" TERM "the old mail sink"
+  else
+    die "port $UPDRAFT_SMTP_PORT is taken by another program (set UPDRAFT_SMTP_PORT to move the sink)"
+  fi
+fi
+
+# -- mail sink ------------------------------------------------------------------------------
+# Each long-running child gets its own session (setsid), hence its own process group: a
+# Ctrl-C or `kill -- -PGID` meant for make and this script does not reach it directly, so
+# cleanup() stops it once, in order, and whatever is left of a group can be killed as a
+# whole. Started first: it is up by the time the database step below is done.
+mkdir -p "$LOGS" "$UPDRAFT_MAIL_DIR"
+setsid "$PY" -m updraft.mailsink --dir "$UPDRAFT_MAIL_DIR" --port "$UPDRAFT_SMTP_PORT" \
+  >>"$LOGS/mailsink.log" 2>&1 </dev/null &
+sink_pid=$!
+echo "$sink_pid" >"$SINK_PIDFILE"
+
+# -- passwords, database, pool, connection ----------------------------------------------------
+if ! "$PY" scripts/bootstrap_airflow.py >"$LOGS/bootstrap.log" 2>&1; then
+  tail -n 20 "$LOGS/bootstrap.log" >&2
+  die "preparing the Airflow database failed (full log: $LOGS/bootstrap.log)"
+fi
+
+# The sink has had the whole database step to bind; a dead one says why in its log.
+for ((i = 0; i < 50; i++)); do
+  port_busy "$UPDRAFT_SMTP_PORT" && break
+  pid_runs "$sink_pid" "updraft.mailsink" || break
+  sleep 0.1
+done
+if ! port_busy "$UPDRAFT_SMTP_PORT"; then
+  tail -n 3 "$LOGS/mailsink.log" >&2
+  die "the mail sink did not start (log: $LOGS/mailsink.log)"
+fi
+
+# -- banner ---------------------------------------------------------------------------------
+url="http://localhost:$AIRFLOW__API__PORT"
+logins=$("$PY" - <<'PYTHON'
+import json
+import os
+
+roles = {"admin": "admin", "releng": "op, release manager: answers the gates", "packager": "user"}
+passwords = json.load(open(os.environ["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"]))
+for entry in os.environ["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"].split(","):
+    user, role = entry.split(":")[:2]
+    print(f"    {user:<9} {passwords[user]:<18} ({roles.get(user, role)})")
+PYTHON
+)
+cat <<BANNER
+
+================================================================================
+  updraft on Airflow: $url
+  logins (user, password, role) from airflow-home/passwords.json:
+$logins
+  mails:      airflow-home/mail/*.eml   (SMTP sink on 127.0.0.1:$UPDRAFT_SMTP_PORT,
+              connection updraft_smtp; log airflow-home/logs/mailsink.log)
+  demo tree:  ${UPDRAFT_ROOT:-.demo/tree}
+  same env:   source scripts/airflow-env.sh && airflow dags list
+  stop:       Ctrl-C
+================================================================================
+
+BANNER
+
+# -- airflow --------------------------------------------------------------------------------
+# Standalone leaves our users and password file alone: with simple_auth_manager_users set
+# to anything but its default "admin:admin" it skips its own admin-password step, and the
+# API server's SimpleAuthManager.init() only adds passwords for users missing from the file.
+# Not `exec`: the trap above must outlive it. `trap - INT` undoes the SIGINT-ignore bash
+# gives background jobs, without which standalone would not react to our SIGINT.
+(trap - INT; exec setsid airflow standalone </dev/null) &
+airflow_pid=$!
+echo "$airflow_pid" >"$AIRFLOW_PIDFILE"
+
+# Standalone's own "ready" waits for the scheduler, not the API; say when the UI answers.
+(
+  for ((i = 0; i < 600; i++)); do
+    if { exec 3<>"/dev/tcp/127.0.0.1/$AIRFLOW__API__PORT"; } 2>/dev/null; then
+      printf 'GET /api/v2/version HTTP/1.0\r\nHost: localhost\r\n\r\n' >&3
+      IFS= read -r -t 5 status <&3 || status=""
+      exec 3>&-
+      if [[ $status == HTTP/1.?" 200"* ]]; then
+        elapsed=$(( ($(date +%s%N) - started) / 1000000 ))
+        printf '\nupdraft: %s answers (%d.%03d s after start); logins above\n\n' \
+          "$url" $((elapsed / 1000)) $((elapsed % 1000))
+        exit 0
+      fi
+    fi
+    sleep 0.2
+  done
+) &
+notifier_pid=$!
+
+status=0
+wait "$airflow_pid" || status=$?
+echo "standalone.sh: airflow standalone exited ($status)" >&2
+exit "$status"
