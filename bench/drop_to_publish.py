@@ -8,7 +8,9 @@ anything_to_do, apply, repodata per arch dir, mail, announce, verdict) on
 LocalExecutor. Target: < 60 s.
 
 Starts scripts/standalone.sh itself (nothing may listen on :8080), waits for the first
-cycle to settle the demo tree, then drops --drops packages one after the other.
+cycle to settle the demo tree, then drops --drops packages one after the other. The
+dropped updraft-bench packages stay in the demo tree's smetest (`make clean` removes the
+demo tree; the next `make run` builds it anew).
 
     .venv/bin/python bench/drop_to_publish.py [--drops 3]
 """
