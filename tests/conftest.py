@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from tests import treekit
+from updraft.cycle import Engine
+from updraft.layout import Layout
 from updraft.rpmfactory import BuiltFamily
 
 
@@ -23,3 +25,16 @@ def clamav_old(rpm_store: Path) -> BuiltFamily:
 @pytest.fixture(scope="session")
 def clamav_new(rpm_store: Path) -> BuiltFamily:
     return treekit.build(treekit.clamav("0.97.6", "1"), rpm_store)
+
+
+@pytest.fixture
+def engine(tmp_path: Path, clamav_old: BuiltFamily, clamav_new: BuiltFamily) -> Engine:
+    """Seed 000's starting point, settled: 0.97.6-1 in smetest, 0.97.5-2 in
+    smeupdates-testing and the stage."""
+    config = treekit.sme_config()
+    layout = Layout(config, tmp_path / "tree")
+    treekit.place(layout, "9", "smetest", clamav_new)
+    treekit.place(layout, "9", "smeupdates-testing", clamav_old)
+    engine = Engine(config, layout.root)
+    assert engine.update_repos().ok
+    return engine

@@ -17,9 +17,7 @@ import pytest
 
 from tests import treekit
 from updraft.cycle import Engine
-from updraft.layout import Layout
 from updraft.mailsink import MailSink
-from updraft.rpmfactory import BuiltFamily
 
 HOME = Path(tempfile.mkdtemp(prefix="updraft-airflow-home-"))
 os.environ.update({
@@ -51,17 +49,10 @@ def dagbag(airflow_db: None):  # noqa: ANN201 - airflow is imported lazily
 
 
 @pytest.fixture
-def clamav_tree(tmp_path: Path, clamav_old: BuiltFamily, clamav_new: BuiltFamily,
-                monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Seed 000's starting point: 0.97.6-1 in smetest, 0.97.5-2 in smeupdates-testing."""
-    root = tmp_path / "tree"
-    config = treekit.sme_config()
-    layout = Layout(config, root)
-    treekit.place(layout, "9", "smetest", clamav_new)
-    treekit.place(layout, "9", "smeupdates-testing", clamav_old)
-    assert Engine(config, root).update_repos().ok  # the stage now holds 0.97.5-2
-    monkeypatch.setenv("UPDRAFT_ROOT", str(root))
-    return root
+def clamav_tree(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The shared clamav tree (tests/conftest.py), served to the DAGs through UPDRAFT_ROOT."""
+    monkeypatch.setenv("UPDRAFT_ROOT", str(engine.layout.root))
+    return engine.layout.root
 
 
 @pytest.fixture

@@ -14,21 +14,8 @@ from tests import treekit
 from updraft.config import load_config
 from updraft.cycle import Engine
 from updraft.errors import ConfigError, LockTimeout
-from updraft.layout import Layout
 from updraft.ledger import Ledger
 from updraft.lock import tree_lock
-from updraft.rpmfactory import BuiltFamily
-
-
-@pytest.fixture
-def engine(tmp_path: Path, clamav_old: BuiltFamily, clamav_new: BuiltFamily) -> Engine:
-    config = treekit.sme_config()
-    layout = Layout(config, tmp_path / "tree")
-    treekit.place(layout, "9", "smetest", clamav_new)
-    treekit.place(layout, "9", "smeupdates-testing", clamav_old)
-    engine = Engine(config, layout.root)
-    assert engine.update_repos().ok
-    return engine
 
 
 def _bad_files(good: Path, directory: Path) -> dict[str, Path]:

@@ -4,31 +4,18 @@ from __future__ import annotations
 
 import shutil
 import threading
-from pathlib import Path
 
 import pytest
 
 from tests import treekit
+from updraft import repodata
 from updraft.action import Touched
 from updraft.cycle import Engine, plan_digest
 from updraft.errors import PlanChanged
-from updraft.layout import Layout
 from updraft.promote import Promotion
-from updraft.rpmfactory import BuiltFamily
 from updraft.watch import TreeWatch
 
 DROP = "clamav-0.97.6-1.el4.rf.i386.rpm"
-
-
-@pytest.fixture
-def engine(tmp_path: Path, clamav_old: BuiltFamily, clamav_new: BuiltFamily) -> Engine:
-    config = treekit.sme_config()
-    layout = Layout(config, tmp_path / "tree")
-    treekit.place(layout, "9", "smetest", clamav_new)
-    treekit.place(layout, "9", "smeupdates-testing", clamav_old)
-    engine = Engine(config, layout.root)
-    assert engine.update_repos().ok
-    return engine
 
 
 def _drop(engine: Engine) -> None:
@@ -74,8 +61,6 @@ def test_a_mark_made_during_a_rebuild_survives_it(engine: Engine, monkeypatch) -
     target = Touched("9", "smetest", "i386")
     engine.repodata.mark([target])
     started, release = threading.Event(), threading.Event()
-    import updraft.repodata as repodata
-
     real_rebuild = repodata.rebuild
 
     def slow_rebuild(*args, **kwargs) -> None:  # noqa: ANN002, ANN003
