@@ -19,3 +19,7 @@ class PackageNotFound(UpdraftError):
 
 class PlanChanged(UpdraftError):
     """The tree changed between the plan a human approved and the moment of applying it."""
+
+
+class UpstreamError(UpdraftError):
+    """An upstream source could not be mirrored or one of its packages was rejected."""
