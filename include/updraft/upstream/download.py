@@ -1,0 +1,273 @@
+"""Download one upstream file over http(s):// or file:// into the local mirror.
+
+A mirror run may be killed or lose its connection at any moment and the next run must
+pick up where it stopped: bytes land in `<target>.part`, a cut connection keeps them for
+a Range request next time, and only a complete file whose size and checksum match the
+metadata is renamed onto `<target>`. So any file updraft finds in the mirror is whole.
+Standard library only: this runs on bare release machines as well as in Airflow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import logging
+import os
+import re
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+from updraft.errors import UpstreamError
+
+if TYPE_CHECKING:
+    from hashlib import _Hash
+
+log = logging.getLogger(__name__)
+
+CHUNK = 1 << 20
+# Old (yum 3 era) repodata names SHA-1 "sha"; hashlib only knows "sha1".
+_ALIASES = {"sha": "sha1"}
+_CONTENT_RANGE = re.compile(r"bytes\s+(?:(\d+)-\d+|\*)/(\d+)")
+
+
+class DownloadError(UpstreamError):
+    """str() is one line naming the URL and what went wrong."""
+
+    def __init__(self, url: str, problem: str, *, missing: bool = False,
+                 unreachable: bool = False) -> None:
+        super().__init__(f"{url}: {problem}")
+        self.url = url
+        self.missing = missing  # 404/410 or no such file: upstream dropped it
+        self.unreachable = unreachable  # never got an answer: retry later, blame nobody
+
+
+class ChecksumMismatch(DownloadError):
+    """The whole file arrived but its checksum (or size) is not the one the metadata names."""
+
+    def __init__(self, url: str, problem: str, path: Path) -> None:
+        super().__init__(url, problem)
+        self.path = path  # the bad bytes, at <target>.bad, for the caller to quarantine
+
+
+@dataclass
+class _Opened:
+    """An answer to a (possibly ranged) request, whatever the scheme."""
+
+    status: int  # 200 (whole file), 206 (from `start`) or 416 (nothing after `start`)
+    stream: BinaryIO | None
+    start: int  # file offset of the first body byte
+    length: int | None  # body bytes announced; None when the server did not say
+    total: int | None  # size of the whole file, when known
+
+
+def fetch_bytes(url: str, timeout: float = 30.0, limit: int = 64 << 20) -> bytes:
+    """Return a small file (repomd.xml, its signature) whole; DownloadError on any failure."""
+    opened = _open(url, 0, timeout)
+    assert opened.stream is not None  # no Range was sent, so no 416
+    data = bytearray()
+    try:
+        while chunk := _read(opened.stream, min(CHUNK, limit + 1 - len(data))):
+            data += chunk
+            if len(data) > limit:
+                raise DownloadError(url, f"larger than the {limit}-byte limit for metadata")
+    finally:
+        opened.stream.close()
+    if opened.length is not None and len(data) < opened.length:
+        raise DownloadError(url, f"truncated download (got {len(data)} of {opened.length} bytes)")
+    return bytes(data)
+
+
+def fetch(url: str, target: Path, *, size: int | None = None,
+          checksum: tuple[str, str] | None = None, timeout: float = 30.0) -> Path:
+    """Make `target` a verified copy of `url`; resume a `.part` left by an earlier run.
+
+    `checksum` is (algorithm as repodata names it, hexdigest). Raises DownloadError
+    (ChecksumMismatch when complete but wrong); never leaves a partial file at `target`.
+    """
+    target = Path(target)
+    algorithm, expected = _algorithm(url, checksum) if checksum else ("", "")
+    if _already_there(target, size, algorithm, expected):
+        return target
+    part = target.with_name(target.name + ".part")
+    part.parent.mkdir(parents=True, exist_ok=True)
+    began = time.monotonic()
+    offset = part.stat().st_size if part.is_file() else 0
+    if size is not None and offset > size:
+        offset = 0  # longer than the file should be: not a prefix of it, so worthless
+    received, digest = 0, None
+    for _ in range(2):  # the second pass only ever restarts from zero, without a Range
+        opened = _open(url, offset, timeout)
+        if opened.status == 416:
+            # complete only if exactly the file's size: a longer part is no prefix of it
+            if offset == (size if size is not None else opened.total):
+                received = offset  # the .part already holds every byte: verify it
+                digest = _hash_file(part, hashlib.new(algorithm)) if algorithm else None
+                break
+            offset = 0  # the server's file is shorter than our part: it changed, start over
+            continue
+        if opened.start != offset:
+            if opened.start != 0:  # a range we did not ask for: start over cleanly
+                opened.stream.close()
+                offset = 0
+                continue
+            offset = 0  # 200 to a Range request: the server sends it all again
+        digest = hashlib.new(algorithm) if algorithm else None
+        if offset:
+            total = opened.total if opened.total is not None else size
+            log.info("resuming %s at %d of %s bytes", target.name, offset,
+                     "?" if total is None else total)
+            if digest is not None:
+                _hash_file(part, digest)  # the digest must cover the bytes already there
+        received = _receive(url, opened, part, offset, size, digest)
+        break
+    else:
+        raise DownloadError(url, "server keeps answering a byte range that was not asked for")
+    _verify(url, part, target, size, digest, expected, received)
+    os.replace(part, target)
+    _fsync_dir(target.parent)  # the rename itself must survive a crash too
+    log.info("fetched %s: %d bytes in %.2f s", target.name, received, time.monotonic() - began)
+    return target
+
+
+def _algorithm(url: str, checksum: tuple[str, str]) -> tuple[str, str]:
+    name = _ALIASES.get(checksum[0].lower(), checksum[0].lower())
+    if name not in hashlib.algorithms_available:
+        raise DownloadError(url, f"unknown checksum type '{checksum[0]}' in the metadata")
+    return name, checksum[1].lower()
+
+
+def _already_there(target: Path, size: int | None, algorithm: str, expected: str) -> bool:
+    if not target.is_file():
+        return False
+    if size is not None and target.stat().st_size != size:
+        return False
+    return not algorithm or _hash_file(target, hashlib.new(algorithm)).hexdigest() == expected
+
+
+def _hash_file(path: Path, digest: _Hash) -> _Hash:
+    with open(path, "rb") as stream:
+        while chunk := stream.read(CHUNK):
+            digest.update(chunk)
+    return digest
+
+
+def _receive(url: str, opened: _Opened, part: Path, offset: int, size: int | None,
+             digest: _Hash | None) -> int:
+    """Append the body to `part` (truncating it first unless resuming); return its length."""
+    assert opened.stream is not None
+    received = offset
+    # Content-Length decides; `size` only when the server streams without announcing one.
+    # A body complete per Content-Length but short of `size` is a wrong file, not a cut.
+    expected = offset + opened.length if opened.length is not None else size
+    with open(part, "ab" if offset else "wb") as out:
+        try:
+            # only reading is guarded: a full disk must not pass for a cut connection
+            while chunk := _read(opened.stream):
+                out.write(chunk)
+                if digest is not None:
+                    digest.update(chunk)  # while the chunk is hot: one pass over the bytes
+                received += len(chunk)
+        finally:
+            opened.stream.close()
+        out.flush()
+        os.fsync(out.fileno())  # a resumed run trusts these bytes, so they must be on disk
+    if expected is not None and received < expected:
+        raise DownloadError(url, f"truncated download (got {received} of {expected} bytes); "
+                                 "kept for resuming next run")
+    return received
+
+
+def _read(stream: BinaryIO, amount: int = CHUNK) -> bytes:
+    """The next chunk; b"" at the end and also when the connection is cut or times out:
+    the caller compares what arrived with what was announced and reports a truncation."""
+    try:
+        return stream.read(amount)
+    except (OSError, http.client.HTTPException):
+        return b""
+
+
+def _verify(url: str, part: Path, target: Path, size: int | None, digest: _Hash | None,
+            expected: str, received: int) -> None:
+    """Move a complete but wrong file to `<target>.bad` and raise ChecksumMismatch."""
+    problems = []
+    if size is not None and received != size:
+        problems.append(f"{received} bytes instead of {size}")
+    if digest is not None and (actual := digest.hexdigest()) != expected:
+        problems.append(f"{digest.name} {actual[:12]} instead of {expected[:12]}")
+    if problems:
+        bad = target.with_name(target.name + ".bad")
+        os.replace(part, bad)
+        raise ChecksumMismatch(url, f"checksum mismatch ({', '.join(problems)}); "
+                                    f"bytes moved to {bad.name}", bad)
+
+
+def _open(url: str, offset: int, timeout: float) -> _Opened:
+    """Ask for the file from `offset` on; DownloadError for anything but a usable answer."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "file":
+        return _open_file(url, parts, offset)
+    if parts.scheme not in ("http", "https"):
+        raise DownloadError(url, f"unsupported URL scheme '{parts.scheme}'")
+    headers = {"Range": f"bytes={offset}-"} if offset else {}
+    try:
+        response = urllib.request.urlopen(urllib.request.Request(url, headers=headers),
+                                          timeout=timeout)
+    except urllib.error.HTTPError as error:
+        error.close()
+        if error.code == 416 and offset:
+            match = _CONTENT_RANGE.match(error.headers.get("Content-Range", ""))
+            return _Opened(416, None, offset, 0, int(match[2]) if match else None)
+        if error.code in (404, 410):
+            raise DownloadError(url, f"not found on the server (HTTP {error.code})",
+                                missing=True) from None
+        raise DownloadError(url, f"server answered HTTP {error.code} {error.reason}") from None
+    except urllib.error.URLError as error:
+        raise _unreachable(url, error.reason) from None
+    except OSError as error:  # includes timeouts and RemoteDisconnected
+        raise _unreachable(url, error) from None
+    except http.client.HTTPException as error:
+        raise DownloadError(url, f"unintelligible answer from the server ({error!r})") from None
+    length_header = response.headers.get("Content-Length")
+    length = int(length_header) if length_header and length_header.isdigit() else None
+    if response.status == 206:
+        match = _CONTENT_RANGE.match(response.headers.get("Content-Range", ""))
+        start = int(match[1]) if match and match[1] is not None else -1
+        return _Opened(206, response, start, length, int(match[2]) if match else None)
+    return _Opened(200, response, 0, length, length)
+
+
+def _open_file(url: str, parts: urllib.parse.SplitResult, offset: int) -> _Opened:
+    if parts.netloc not in ("", "localhost"):
+        raise DownloadError(url, f"file:// URL names a remote host '{parts.netloc}'")
+    path = Path(urllib.request.url2pathname(parts.path))
+    try:
+        stream = open(path, "rb")
+    except FileNotFoundError:
+        raise DownloadError(url, "not found (no such file)", missing=True) from None
+    except OSError as error:
+        raise DownloadError(url, f"cannot read ({error.strerror})") from None
+    total = os.fstat(stream.fileno()).st_size
+    if offset and offset >= total:
+        stream.close()
+        return _Opened(416, None, offset, 0, total)
+    stream.seek(offset)
+    return _Opened(206 if offset else 200, stream, offset, total - offset, total)
+
+
+def _unreachable(url: str, reason: object) -> DownloadError:
+    text = reason.strerror if isinstance(reason, OSError) and reason.strerror else str(reason)
+    return DownloadError(url, f"server unreachable ({text or type(reason).__name__})",
+                         unreachable=True)
+
+
+def _fsync_dir(directory: Path) -> None:
+    handle = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
