@@ -122,6 +122,88 @@ class Policy(_Strict):
     note: str = ""
 
 
+_FINGERPRINT = re.compile(r"^(?:[0-9A-Fa-f]{4}\s?){10}$")
+
+
+def is_fingerprint(entry: str) -> bool:
+    """A 40-hex GPG fingerprint (spaces allowed), as opposed to a key file or URL."""
+    return bool(_FINGERPRINT.match(entry.strip()))
+
+
+class UpstreamSource(_Strict):
+    """One upstream repo a release takes packages from (seed 000: centos, epel, ...)."""
+
+    name: str
+    # http(s):// or file:// URL of the binary repo; {arch} is replaced by each of `arches`.
+    baseurl: str
+    arches: tuple[str, ...] = ()
+    # Where the SRPMs are, when not in the binary repos (CentOS' vault "Source" repo).
+    source_url: str | None = None
+    # yum's convention: the lower number wins; a name carried by a higher-priority
+    # source is never taken from a lower one.
+    priority: int = Field(99, ge=1)
+    # Armored public key files (relative to the config file) or URLs, or 40-hex
+    # fingerprints of keys found in the config's keys_dir (a fingerprint also pins).
+    gpgkeys: tuple[str, ...] = ()
+    gpgcheck: bool = True
+    signed_metadata: bool = False  # verify repodata/repomd.xml.asc
+    dist_tag: str | None = None  # a regex every package release must contain, e.g. '\.el6'
+    vendor: str | None = None  # the Vendor header every package must carry
+    # Land packages that first appear upstream after this source's first sync (smedev).
+    land_new: bool = True
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", value):
+            raise ValueError(f"{value!r}: use letters, digits, '.', '_' or '-'")
+        return value
+
+    @field_validator("baseurl", "source_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://", "file://")):
+            raise ValueError(f"{value!r} is not an http://, https:// or file:// URL")
+        return value
+
+    @field_validator("dist_tag")
+    @classmethod
+    def _tag_compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a regular expression: {exc}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> UpstreamSource:
+        if "{arch}" in self.baseurl and not self.arches:
+            raise ValueError(f"{self.name}: baseurl has {{arch}} but `arches` is empty")
+        if (self.gpgcheck or self.signed_metadata) and not self.gpgkeys:
+            raise ValueError(f"{self.name}: gpgcheck or signed_metadata needs `gpgkeys` "
+                             "(or set gpgcheck: false for an unsigned source)")
+        return self
+
+    @property
+    def fingerprints(self) -> tuple[str, ...]:
+        return tuple(k.replace(" ", "").upper() for k in self.gpgkeys if is_fingerprint(k))
+
+    @property
+    def key_files(self) -> tuple[str, ...]:
+        return tuple(k for k in self.gpgkeys if not is_fingerprint(k))
+
+    def repo_urls(self) -> dict[str, str]:
+        """Upstream repo key ("x86_64", or "SRPMS" for source_url) -> its base URL."""
+        if "{arch}" in self.baseurl:
+            urls = {arch: self.baseurl.replace("{arch}", arch) for arch in self.arches}
+        else:
+            urls = {self.arches[0] if self.arches else "all": self.baseurl}
+        if self.source_url:
+            urls["SRPMS"] = self.source_url
+        return urls
+
+
 class ReportConfig(_Strict):
     mail_from: str = "releases@localhost"
     recipients: tuple[str, ...] = ()
@@ -149,6 +231,10 @@ class DistConfig(_Strict):
     repos: dict[str, RepoConfig]
     landing: LandingConfig = LandingConfig()
     policies: tuple[Policy, ...] = ()
+    # release -> its upstream sources; keys_dir holds key files fingerprints refer to.
+    upstream: dict[str, tuple[UpstreamSource, ...]] = Field(default_factory=dict)
+    upstream_schedule: str = "@hourly"
+    keys_dir: Path = Path("keys")
     report: ReportConfig = ReportConfig()
     roles: Roles = Roles()
     schedule: str = "0 */2 * * *"
@@ -158,7 +244,7 @@ class DistConfig(_Strict):
     arrival_grace: float = Field(60.0, ge=0)
     source_file: Path | None = Field(default=None, exclude=True)
 
-    @field_validator("releases", mode="before")
+    @field_validator("releases", "upstream", mode="before")
     @classmethod
     def _release_keys_are_strings(cls, value: object) -> object:
         # YAML reads `9:` as an int; releases are names.
@@ -166,7 +252,7 @@ class DistConfig(_Strict):
             return {str(key): val for key, val in value.items()}
         return value
 
-    @field_validator("schedule")
+    @field_validator("schedule", "upstream_schedule")
     @classmethod
     def _schedule_is_cron(cls, value: str) -> str:
         if not value.startswith("@") and len(value.split()) != 5:
@@ -199,6 +285,15 @@ class DistConfig(_Strict):
             if repo.approval and not getattr(self.roles, repo.approval):
                 raise ValueError(f"repos.{name}.approval names role {repo.approval!r}, "
                                  f"but roles.{repo.approval} lists nobody")
+        for release, sources in self.upstream.items():
+            if release not in self.releases:
+                raise ValueError(f"upstream.{release}: no such release in `releases`")
+            seen: set[str] = set()
+            for source in sources:
+                if source.name in seen or source.name in names:
+                    raise ValueError(f"upstream.{release}: source name {source.name!r} is "
+                                     "used twice or is a repo's name")
+                seen.add(source.name)
         for key in ("upstream_updates", "new_packages"):
             target = getattr(self.landing, key)
             if target not in names:
@@ -228,6 +323,24 @@ class DistConfig(_Strict):
         """Who must approve a promotion into `repo`; empty when nobody needs to."""
         role = self.check_repo(repo) and self.repos[repo].approval
         return getattr(self.roles, role) if role else ()
+
+    def upstream_sources(self, release: str) -> tuple[UpstreamSource, ...]:
+        """The release's sources, highest priority (lowest number) first."""
+        return tuple(sorted(self.upstream.get(release, ()), key=lambda s: s.priority))
+
+    def upstream_source(self, release: str, name: str) -> UpstreamSource:
+        for source in self.upstream_sources(self.check_release(release)):
+            if source.name == name:
+                return source
+        known = ", ".join(s.name for s in self.upstream_sources(release)) or "none"
+        raise ConfigError(f"release {release} has no upstream source {name!r} (it has {known})")
+
+    def resolve_path(self, path: Path | str) -> Path:
+        """A path from the config: relative ones are relative to the config file."""
+        chosen = Path(path).expanduser()
+        if chosen.is_absolute() or self.source_file is None:
+            return chosen
+        return self.source_file.parent / chosen
 
     def check_release(self, release: str) -> str:
         if release not in self.releases:

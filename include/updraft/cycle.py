@@ -218,6 +218,31 @@ class Engine:
         self._report(result)
         return result
 
+    def land(self, landing: Plan, releases: Sequence[str]) -> CycleResult:
+        """Apply a plan bringing files in from outside the tree (an upstream mirror), then
+        the cycle's own plan (retention, stage) under the same lock: the tree ends
+        consistent and one report covers both."""
+        with tree_lock(self.layout.state_dir, self.config.lock_timeout, self.trigger):
+            resumed = self._resume()
+            self.layout.create_dirs(list(releases))
+            result = CycleResult(plan=landing)
+            if not landing.empty:
+                result = self._execute(landing)
+                follow = self.plan(releases)
+                if not follow.empty:
+                    after = self._execute(follow)
+                    result.plan = Plan(landing.actions + after.plan.actions,
+                                       _union(landing.touched, after.plan.touched),
+                                       landing.warnings + after.plan.warnings)
+                    result.applied += after.applied
+                    result.failures += after.failures
+                if result.ok:
+                    self.plan(releases, after_apply=True)
+            result.resumed = resumed
+            result.unpublished = self.repodata.pending()
+        self._report(result)
+        return result
+
     def publish(self, targets: Sequence[Touched]) -> list[Touched]:
         """createrepo_c on every given arch dir, one per core: they are independent."""
         if not targets:

@@ -14,16 +14,22 @@ from updraft.config import DistConfig
 
 def report_mail(config: DistConfig, report: str, plan_id: str | None = None) -> EmailMessage:
     """The Repository Update mail; the caller checks there are recipients."""
+    return compose(config, config.report.subject, report, plan_id)
+
+
+def compose(config: DistConfig, subject: str, body: str,
+            plan_id: str | None = None) -> EmailMessage:
+    """A plain-text mail from the release address to the report's recipients."""
     sender = envelope_sender(config.report.mail_from)
     message = EmailMessage()
     message["From"] = config.report.mail_from
     message["To"] = ", ".join(config.report.recipients)
-    message["Subject"] = config.report.subject
+    message["Subject"] = subject
     message["Date"] = formatdate(localtime=True)
     message["Message-ID"] = make_msgid("updraft", domain=sender.partition("@")[2] or None)
     if plan_id:
         message["X-Updraft-Plan"] = plan_id  # joins the mail to the ledger's record
-    message.set_content(report)
+    message.set_content(body)
     return message
 
 

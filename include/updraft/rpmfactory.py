@@ -62,6 +62,7 @@ class FamilySpec:
     binary_dist: str = ""  # %{dist} for the binaries, e.g. ".el4.rf"
     source_dist: str | None = None  # %{dist} for the SRPM, e.g. ".rf"; None: binary_dist
     payload_bytes: int = 0  # random filler appended to the main package's file
+    vendor: str = ""  # the Vendor tag upstream sources are checked against
 
     @property
     def package_names(self) -> list[str]:
@@ -132,6 +133,8 @@ def _preamble(spec: FamilySpec, summary: str) -> list[str]:
     ]
     if spec.url:
         lines.append(f"URL: {_one_line(spec.url, 'the URL')}")
+    if spec.vendor:
+        lines.append(f"Vendor: {_one_line(spec.vendor, 'the vendor')}")
     if spec.main_arch:
         lines.append(f"BuildArch: {spec.main_arch}")
     # The payload is inert JSON; dependency generators would only cost time.

@@ -27,6 +27,8 @@ from updraft.ledger import (
 )
 from updraft.ledger.models import Base
 
+HEAD = "0002"  # the newest migration
+
 PG_ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 T0 = datetime(2026, 11, 21, 20, 30, 1, tzinfo=UTC)
 PLAN_A = "3f2a9c1e" + "0" * 24
@@ -167,7 +169,7 @@ def test_open_migrates_and_can_be_repeated(url: str) -> None:
         assert ("release", "package") in {tuple(u["column_names"]) for u in states_unique}
     finally:
         engine.dispose()
-    assert _scalar(url, "SELECT version_num FROM alembic_version") == "0001"
+    assert _scalar(url, "SELECT version_num FROM alembic_version") == HEAD
     assert _count(url, "alembic_version") == 1
 
 
@@ -188,7 +190,7 @@ def test_concurrent_first_opens_migrate_once(url: str) -> None:
         ledgers = list(pool.map(lambda _: Ledger.open(url), range(4)))
     for opened in ledgers:
         opened.close()
-    assert _scalar(url, "SELECT version_num FROM alembic_version") == "0001"
+    assert _scalar(url, "SELECT version_num FROM alembic_version") == HEAD
 
 
 def test_a_ledger_newer_than_the_code_is_refused(url: str) -> None:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     DateTime,
     Dialect,
     ForeignKey,
@@ -144,3 +145,46 @@ class StateChangeRow(_StateColumns, Base):
         Index("ix_state_changes_family", "family"),
         Index("ix_state_changes_package", "package"),
     )
+
+
+class SourceSync(Base):
+    """One sync of an upstream source: `mirroring` while it runs, then how it ended."""
+
+    __tablename__ = "source_syncs"
+    __table_args__ = (Index("ix_source_syncs_release_source", "release", "source"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    release: Mapped[str] = mapped_column(String(SHORT))
+    source: Mapped[str] = mapped_column(String(NAME))
+    state: Mapped[str] = mapped_column(String(32))
+    started: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revision: Mapped[str] = mapped_column(String(NAME), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class UpstreamAdvisory(Base):
+    """An upstream advisory (updateinfo) linked to a family it landed with."""
+
+    __tablename__ = "upstream_advisories"
+    __table_args__ = (
+        UniqueConstraint("release", "advisory", "family", "family_evr"),
+        Index("ix_upstream_advisories_family", "family"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    release: Mapped[str] = mapped_column(String(SHORT))
+    source: Mapped[str] = mapped_column(String(NAME))
+    advisory: Mapped[str] = mapped_column(String(NAME))
+    kind: Mapped[str] = mapped_column(String(SHORT))  # security, bugfix, enhancement
+    severity: Mapped[str] = mapped_column(String(SHORT), default="")
+    title: Mapped[str] = mapped_column(Text, default="")
+    issued: Mapped[str] = mapped_column(String(SHORT), default="")
+    refs: Mapped[str] = mapped_column(Text, default="[]")  # JSON: [{type, id, href, title}]
+    family: Mapped[str] = mapped_column(String(NAME))
+    family_evr: Mapped[str] = mapped_column(String(NAME))
+    repo: Mapped[str] = mapped_column(String(NAME))
+    plan_id: Mapped[str | None] = mapped_column(String(SHORT))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Seed 004 notification 3: a security update waiting to move to production.
+    security_waiting: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -8,7 +8,7 @@ migrations, which ``Ledger.open`` applies.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, fields
 from datetime import datetime
 from itertools import islice
@@ -112,6 +112,10 @@ class Ledger:
         with self._sessions() as session, session.begin():
             yield session
 
+    def transaction(self) -> AbstractContextManager[Session]:
+        """One transaction, for the ledger's other record keepers (ledger/upstream.py)."""
+        return self._transaction()
+
     # -- writing -------------------------------------------------------------------------
 
     def record_plan(
@@ -128,8 +132,8 @@ class Ledger:
         plan = {"plan_id": plan_id, "created": created, "trigger": trigger, "summary": summary}
         rows = [{name: getattr(action, name) for name in _ACTION_FIELDS} for action in actions]
         with self._transaction() as session:
-            _insert_missing(session, Plan, [plan], ("plan_id",))
-            _insert_missing(session, Action, rows, ("plan_id", "seq"))
+            insert_missing(session, Plan, [plan], ("plan_id",))
+            insert_missing(session, Action, rows, ("plan_id", "seq"))
 
     def set_states(self, changes: Sequence[StateChange]) -> None:
         """Set current states and append every change to the state history."""
@@ -138,7 +142,7 @@ class Ledger:
             _check_aware(change.at, f"state change of {change.package}")
         rows = [{name: getattr(change, name) for name in _STATE_FIELDS} for change in changes]
         with self._transaction() as session:
-            _insert_missing(session, StateChangeRow, rows, ("package", "release", "at", "state"))
+            insert_missing(session, StateChangeRow, rows, ("package", "release", "at", "state"))
             _upsert_states(session, _latest_per_package(rows))
 
     # -- reading -------------------------------------------------------------------------
@@ -246,7 +250,7 @@ def _latest_per_package(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(latest.values())
 
 
-def _insert_missing(
+def insert_missing(
     session: Session, model: type[Base], rows: list[dict[str, Any]], keys: tuple[str, ...]
 ) -> None:
     """Insert the rows whose ``keys`` (a unique constraint) are not in the table yet.

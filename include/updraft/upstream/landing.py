@@ -1,0 +1,272 @@
+"""Landing: which upstream packages go where (seed 000's rules), as a pure function.
+
+- A family whose name we ship (in the upstream landing repo, smetest, or any repo above
+  it) is landed as a family when an upstream source has a newer EVR; the source with the
+  highest priority that carries the name decides. Its binaries we ship go to smetest;
+  those we do not (seed 000's php subpackages) go to smedev; the SRPM goes with them.
+- A name first seen upstream since the source's previous sync lands whole in smedev.
+- Policies: a pinned name never lands above its pin, a locally built one never lands,
+  a coupled one lands with a note saying what must be rebuilt first.
+Nothing here reads the disk: the same inventory and catalogs give the same decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from updraft.action import PHASE_ARRIVE, Action, Plan, Touched
+from updraft.config import DistConfig
+from updraft.evr import EVR, DistTag, compare, evr_key, split_sourcerpm
+from updraft.family import group_families
+from updraft.layout import SOURCE_DIR, Layout
+from updraft.policy import policies_for, within_pin
+from updraft.tree import ReleaseTree
+from updraft.upstream.metadata import RemotePackage
+
+
+@dataclass
+class KnownName:
+    """What the release holds of one source name."""
+
+    evr: EVR  # the newest family anywhere in the release (dist tag stripped)
+    label: str  # its version-release as the SRPM names it
+    shipped: set[str] = field(default_factory=set)  # binaries at or above the landing repo
+
+
+@dataclass
+class Inventory:
+    release: str
+    known: dict[str, KnownName] = field(default_factory=dict)  # names we ship
+    seen: set[str] = field(default_factory=set)  # every source name in the release
+
+
+def take_inventory(tree: ReleaseTree, config: DistConfig) -> Inventory:
+    """The release's names, from a full scan (every repo but the stage)."""
+    landing_tier = config.repos[config.landing.upstream_updates].tier
+    stage = config.stage_repo
+    files = [package for package in tree.files if package.repo != stage]
+    families = list(group_families(files, DistTag(config.dist_tag_pattern)).values())
+    high = {family.name for family in families
+            if any(config.repos[package.repo].tier >= landing_tier
+                   for member in family.members.values() for package in member.files)}
+    inventory = Inventory(tree.release, seen={family.name for family in families})
+    for family in families:  # every family of a shipped name, smedev's too: the newest counts
+        if family.name not in high:
+            continue
+        known = inventory.known.setdefault(family.name, KnownName(family.evr, family.label))
+        if compare(family.evr, known.evr) > 0:
+            known.evr, known.label = family.evr, family.label
+        known.shipped |= {
+            member.facts.name
+            for member in family.members.values() if not member.facts.is_source
+            for package in member.files if config.repos[package.repo].tier >= landing_tier
+        }
+    return inventory
+
+
+@dataclass
+class UpstreamFamily:
+    """An SRPM and its binaries as one upstream source publishes them."""
+
+    origin: str  # the upstream source's name, e.g. "centos"
+    name: str
+    evr: EVR  # dist tag stripped, comparable with the tree's families
+    label: str  # version-release as upstream names it
+    packages: list[RemotePackage] = field(default_factory=list)
+
+
+@dataclass
+class Catalog:
+    """What one upstream source offers this run, cut down to what could matter."""
+
+    origin: str
+    priority: int
+    families: list[UpstreamFamily]  # families of known or new names only
+    carries: set[str]  # known names the source has any version of
+    new_names: set[str] = field(default_factory=set)  # names first seen upstream this run
+    land_new: bool = True
+
+
+def group_upstream(origin: str, packages: Iterable[RemotePackage],
+                   dist: DistTag) -> list[UpstreamFamily]:
+    families: dict[tuple[str, str, str], UpstreamFamily] = {}
+    seen: set[str] = set()
+    for package in packages:
+        if package.filename in seen:  # a noarch package is in every arch's repo
+            continue
+        seen.add(package.filename)
+        if package.is_source or not package.sourcerpm:
+            name, version, release = package.name, package.version, package.release
+        else:
+            name, version, release = split_sourcerpm(package.sourcerpm)
+        key = (name, version, dist.strip(release))
+        family = families.get(key)
+        if family is None:
+            family = families[key] = UpstreamFamily(
+                origin, name, EVR(package.epoch, version, key[2]), f"{version}-{release}")
+        if package.is_source:
+            family.label = f"{version}-{release}"
+            family.evr = EVR(package.epoch, version, key[2])
+        family.packages.append(package)
+    return list(families.values())
+
+
+@dataclass(frozen=True)
+class Landing:
+    origin: str
+    family: UpstreamFamily
+    targets: tuple[tuple[RemotePackage, str], ...]  # (package, repo it lands in)
+    note: str = ""
+    new: bool = False  # a name never seen before (whole family to smedev)
+
+
+@dataclass(frozen=True)
+class Skip:
+    origin: str
+    name: str
+    label: str
+    reason: str
+
+    def line(self) -> str:
+        return f"{self.name}-{self.label} from {self.origin} not landed: {self.reason}"
+
+
+@dataclass
+class Decision:
+    landings: list[Landing] = field(default_factory=list)
+    skips: list[Skip] = field(default_factory=list)
+
+    def wanted_files(self) -> set[str]:
+        return {package.filename for landing in self.landings for package, _ in landing.targets}
+
+
+def decide(inventory: Inventory, catalogs: Sequence[Catalog], config: DistConfig,
+           blocked: Mapping[str, str] | None = None) -> Decision:
+    """`blocked`: file name -> why it must not land (quarantined earlier, not verified)."""
+    blocked = blocked or {}
+    ordered = sorted(catalogs, key=lambda catalog: catalog.priority)
+    decision = Decision()
+    for name in sorted({n for catalog in ordered for n in catalog.carries}):
+        known = inventory.known.get(name)
+        winner = next((c for c in ordered if name in c.carries), None)
+        if known is None or winner is None:
+            continue
+        _decide_known(name, known, winner, config, blocked, decision)
+    claimed = {n for catalog in ordered for n in catalog.carries}
+    for catalog in ordered:
+        if not catalog.land_new:
+            continue
+        for name in sorted(catalog.new_names - inventory.seen - claimed):
+            claimed.add(name)
+            _decide_new(name, catalog, config, blocked, decision)
+    return decision
+
+
+def _newest(families: Iterable[UpstreamFamily]) -> list[UpstreamFamily]:
+    return sorted(families, key=lambda family: evr_key(family.evr), reverse=True)
+
+
+def _decide_known(name: str, known: KnownName, catalog: Catalog, config: DistConfig,
+                  blocked: Mapping[str, str], decision: Decision) -> None:
+    newer = [f for f in _newest(f for f in catalog.families if f.name == name)
+             if compare(f.evr, known.evr) > 0]
+    if not newer:
+        return
+    binaries = {p.name for f in newer for p in f.packages if not p.is_source}
+    policies = policies_for(config, name, binaries)
+    local = policies.local_build
+    if local is not None:
+        reason = "built locally from the upstream SRPM, never taken from upstream"
+        decision.skips.append(Skip(catalog.origin, name, newer[0].label,
+                                   f"{reason} ({local.note})" if local.note else reason))
+        return
+    pin = policies.pin
+    if pin is not None and pin.pin:
+        allowed = [f for f in newer if within_pin(f.evr, pin.pin)]
+        for family in newer:
+            if family not in allowed:
+                reason = f"pinned at {pin.pin}" + (f" ({pin.note})" if pin.note else "")
+                decision.skips.append(Skip(catalog.origin, name, family.label, reason))
+                break  # one line is enough: every newer one is refused for the same reason
+        newer = allowed
+    if not newer:
+        return
+    family = newer[0]
+    reason = _blocked_reason(family, blocked)
+    if reason:
+        decision.skips.append(Skip(catalog.origin, name, family.label, reason))
+        return
+    notes = [f"{name}-{family.label}: rebuild {', '.join(p.coupled_with)} locally before "
+             f"pushing it" + (f" ({p.note})" if p.note else "") for p in policies.couplings]
+    decision.landings.append(Landing(
+        catalog.origin, family, _targets(family, known.shipped, config), "; ".join(notes)))
+
+
+def _decide_new(name: str, catalog: Catalog, config: DistConfig, blocked: Mapping[str, str],
+                decision: Decision) -> None:
+    candidates = _newest(f for f in catalog.families if f.name == name)
+    if not candidates:
+        return
+    family = candidates[0]
+    if policies_for(config, name).local_build is not None:
+        return  # a locally built name has no business in smedev from upstream
+    reason = _blocked_reason(family, blocked)
+    if reason:
+        decision.skips.append(Skip(catalog.origin, name, family.label, reason))
+        return
+    dev = config.landing.new_packages
+    targets = tuple((package, dev) for package in family.packages)
+    decision.landings.append(Landing(catalog.origin, family, targets, new=True))
+
+
+def _blocked_reason(family: UpstreamFamily, blocked: Mapping[str, str]) -> str:
+    for package in family.packages:
+        reason = blocked.get(package.filename)
+        if reason:
+            return f"{package.filename}: {reason}"
+    return ""
+
+
+def _targets(family: UpstreamFamily, shipped: set[str],
+             config: DistConfig) -> tuple[tuple[RemotePackage, str], ...]:
+    """Shipped binaries (all, if we ship none by name yet) to smetest, the rest to smedev;
+    the SRPM goes with every group so no repo holds binaries without their source."""
+    test, dev = config.landing.upstream_updates, config.landing.new_packages
+    binaries = [p for p in family.packages if not p.is_source]
+    sources = [p for p in family.packages if p.is_source]
+    wanted = {p.name for p in binaries} & shipped or {p.name for p in binaries}
+    targets = [(p, test if p.name in wanted else dev) for p in binaries]
+    for repo in dict.fromkeys(repo for _, repo in targets) or [test]:
+        targets += [(source, repo) for source in sources]
+    return tuple(targets)
+
+
+def landing_plan(decision: Decision, layout: Layout, release: str,
+                 mirror_paths: Mapping[str, str]) -> Plan:
+    """Copy actions bringing each landing's files from the mirror into the tree; the
+    report reads them as seed 000 does: `copy from centos to smetest (tzdata-...rpm)`."""
+    plan = Plan(warnings=[skip.line() for skip in decision.skips])
+    touched: set[Touched] = set()
+    for landing in decision.landings:
+        if landing.note:
+            plan.warnings.append(landing.note)
+        family = landing.family
+        for package, repo in sorted(landing.targets, key=lambda item: item[0].filename):
+            archdirs = [SOURCE_DIR] if package.is_source else layout.archdirs_for(
+                release, package.arch)
+            for archdir in archdirs:
+                target = layout.package_dir(release, repo, archdir) / package.filename
+                plan.actions.append(Action(
+                    verb="copy", release=release, family=family.name,
+                    family_evr=family.label, package=package.name,
+                    filename=package.filename, archdir=archdir,
+                    src=mirror_paths[package.filename], dst=layout.relative(target),
+                    from_repo=landing.origin, to_repo=repo, phase=PHASE_ARRIVE,
+                    remove_src=False, reason=landing.note,
+                ))
+                settings = layout.config.repos[repo]
+                if archdir != SOURCE_DIR and settings.repodata and not settings.stage:
+                    touched.add(Touched(release, repo, archdir))
+    plan.touched = sorted(touched, key=lambda t: (t.release, t.repo, t.archdir))
+    return plan

@@ -1,0 +1,199 @@
+"""Metadata: an upstream repo's repomd.xml, primary and updateinfo, read with createrepo_c.
+
+A snapshot is taken whole or not at all: every file repomd.xml names for the records we
+read must download with the checksum repomd gives, else the source is half-mirrored
+(a mirror caught mid-rsync) and nothing of it may land this run.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import createrepo_c as cr
+
+from updraft.errors import UpstreamError
+from updraft.evr import EVR
+from updraft.upstream.download import ChecksumMismatch, DownloadError, fetch, fetch_bytes
+from updraft.upstream.keyring import Keyring
+
+log = logging.getLogger(__name__)
+
+# The records a sync reads; others (filelists, other, comps) are never downloaded.
+_RECORDS = ("primary", "updateinfo")
+
+
+class HalfMirrored(UpstreamError):
+    """The source's files disagree with its repomd.xml: a mirror caught mid-update."""
+
+
+@dataclass(frozen=True, slots=True)
+class RemotePackage:
+    """One package as an upstream repo's primary metadata lists it."""
+
+    name: str
+    epoch: int | None
+    version: str
+    release: str
+    arch: str  # "src" for a source package
+    sourcerpm: str | None  # None for a source package
+    location: str  # relative to `base`
+    base: str  # the repo's base URL, no trailing slash
+    checksum_type: str
+    checksum: str
+    size: int
+    vendor: str
+    repo_key: str  # the upstream repo it came from: an arch, or "SRPMS"
+
+    @property
+    def filename(self) -> str:
+        return self.location.rsplit("/", 1)[-1]
+
+    @property
+    def url(self) -> str:
+        return f"{self.base}/{self.location}"
+
+    @property
+    def is_source(self) -> bool:
+        return self.arch == "src"
+
+    @property
+    def evr(self) -> EVR:
+        return EVR(self.epoch, self.version, self.release)
+
+    @property
+    def nvr(self) -> str:
+        return f"{self.name}-{self.version}-{self.release}"
+
+
+@dataclass
+class Snapshot:
+    """One upstream repo's metadata as fetched and checked in one sync."""
+
+    key: str
+    url: str
+    directory: Path
+    repomd: bytes
+    revision: str
+    files: dict[str, Path] = field(default_factory=dict)  # record type -> local file
+
+
+def _base(url: str) -> str:
+    return url.rstrip("/")
+
+
+def fetch_snapshot(key: str, url: str, directory: Path, keyring: Keyring | None) -> Snapshot:
+    """repomd.xml (checked against its detached signature when `keyring` is given), then
+    the primary and updateinfo files it names, each against repomd's checksum."""
+    base = _base(url)
+    repodata = directory / "repodata"
+    repodata.mkdir(parents=True, exist_ok=True)
+    repomd_bytes = fetch_bytes(f"{base}/repodata/repomd.xml")
+    incoming = repodata / "repomd.xml.incoming"
+    incoming.write_bytes(repomd_bytes)
+    if keyring is not None:
+        signature = repodata / "repomd.xml.asc.incoming"
+        try:
+            signature.write_bytes(fetch_bytes(f"{base}/repodata/repomd.xml.asc"))
+        except DownloadError as exc:
+            if exc.missing:
+                raise UpstreamError(f"{base}: repodata/repomd.xml.asc is missing but the source "
+                                    "is configured signed_metadata: nothing taken") from exc
+            raise
+        keyring.verify_detached(incoming, signature)
+    try:
+        repomd = cr.Repomd(str(incoming))
+    except (cr.CreaterepoCError, OSError) as exc:
+        raise UpstreamError(f"{base}/repodata/repomd.xml: not valid repomd ({exc})") from exc
+    snapshot = Snapshot(key, base, directory, repomd_bytes, repomd.revision or "")
+    for record in repomd.records:
+        if record.type not in _RECORDS:
+            continue
+        target = directory / record.location_href
+        try:
+            fetch(f"{base}/{record.location_href}", target, size=record.size or None,
+                  checksum=(record.checksum_type, record.checksum))
+        except ChecksumMismatch as exc:
+            raise HalfMirrored(f"{base}: {record.location_href} does not match repomd.xml "
+                               f"({exc}): half-mirrored, nothing landed from it this run") from exc
+        except DownloadError as exc:
+            if not exc.missing:
+                raise
+            raise HalfMirrored(f"{base}: repomd.xml names {record.location_href}, which is "
+                               "missing: half-mirrored, nothing landed from it this run") from exc
+        snapshot.files[record.type] = target
+    if "primary" not in snapshot.files:
+        raise UpstreamError(f"{base}/repodata/repomd.xml names no primary metadata")
+    os.replace(incoming, repodata / "repomd.xml")
+    if keyring is not None:
+        os.replace(repodata / "repomd.xml.asc.incoming", repodata / "repomd.xml.asc")
+    _drop_stale(repodata, {path.name for path in snapshot.files.values()})
+    return snapshot
+
+
+def _drop_stale(repodata: Path, current: set[str]) -> None:
+    """Metadata of earlier revisions (their names carry old checksums)."""
+    for entry in repodata.iterdir():
+        if entry.name.startswith("repomd.xml") or entry.name in current:
+            continue
+        entry.unlink(missing_ok=True)
+
+
+def still_current(snapshot: Snapshot) -> bool:
+    """Whether the source still serves the repomd.xml the sync started from."""
+    return fetch_bytes(f"{snapshot.url}/repodata/repomd.xml") == snapshot.repomd
+
+
+PackageFilter = Callable[[cr.Package], bool]
+
+
+def read_primary(snapshot: Snapshot, keep: PackageFilter) -> list[RemotePackage]:
+    """The packages of the snapshot's primary for which `keep` says yes.
+
+    `keep` sees every package while createrepo_c parses, so only the few kept ones
+    become RemotePackages (primary of a big repo lists tens of thousands).
+    """
+    kept: list[RemotePackage] = []
+
+    def each(package: cr.Package) -> bool:
+        if keep(package):
+            kept.append(_remote(package, snapshot))
+        return True
+
+    try:
+        cr.xml_parse_primary(str(snapshot.files["primary"]), pkgcb=each, do_files=False)
+    except cr.CreaterepoCError as exc:
+        raise UpstreamError(f"{snapshot.files['primary']}: unreadable primary ({exc})") from exc
+    return kept
+
+
+def _remote(package: cr.Package, snapshot: Snapshot) -> RemotePackage:
+    epoch = package.epoch
+    return RemotePackage(
+        name=package.name,
+        epoch=int(epoch) if epoch and epoch != "0" else None,
+        version=package.version,
+        release=package.release,
+        arch=package.arch,
+        sourcerpm=None if package.arch == "src" else (package.rpm_sourcerpm or None),
+        location=package.location_href,
+        base=_base(package.location_base) if package.location_base else snapshot.url,
+        checksum_type=package.checksum_type or "sha256",
+        checksum=package.pkgId,
+        size=int(package.size_package or 0),
+        vendor=package.rpm_vendor or "",
+        repo_key=snapshot.key,
+    )
+
+
+def source_name_of(package: cr.Package) -> str:
+    """The SRPM name a parsed package belongs to (cheap: called for every package)."""
+    if package.arch == "src":
+        return package.name
+    sourcerpm = package.rpm_sourcerpm
+    if not sourcerpm:
+        return package.name
+    return sourcerpm.rsplit("-", 2)[0]

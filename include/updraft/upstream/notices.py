@@ -1,0 +1,53 @@
+"""Notices: the mails of an upstream sync (seed 004, notifications 1 and 3).
+
+The Repository Update report of what landed is the engine's; these two tell the team
+what needs a human: packages that failed their tests, and security updates waiting.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from email.message import EmailMessage
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from updraft.config import DistConfig
+from updraft.ledger.upstream import AdvisoryLink
+from updraft.mail import compose
+from updraft.upstream.manifest import Manifest
+
+_ENV = Environment(loader=PackageLoader("updraft", "templates"), undefined=StrictUndefined,
+                   keep_trailing_newline=True, autoescape=False)
+
+
+def _list_tag(config: DistConfig) -> str:
+    """'[updatesteam] ' when the report's subject carries a list tag, else ''."""
+    found = re.match(r"\s*(\[[^\]]+\])", config.report.subject)
+    return f"{found.group(1)} " if found else ""
+
+
+def test_failed_mail(config: DistConfig, manifest: Manifest) -> EmailMessage | None:
+    """'md5 or pgp key was corrupted': one mail per source and sync with rejections."""
+    if not manifest.rejected:
+        return None
+    label = f"{config.prefix}{manifest.release}"
+    body = _ENV.get_template("upstream_test_failed.txt.j2").render(
+        label=label, origin=manifest.origin, rejected=manifest.rejected)
+    count = len(manifest.rejected)
+    subject = (f"{_list_tag(config)}md5 or pgp key was corrupted: {count} package"
+               f"{'s' if count != 1 else ''} from {manifest.origin} ({label})")
+    return compose(config, subject, body)
+
+
+def security_mail(config: DistConfig, links: Sequence[AdvisoryLink]) -> list[EmailMessage]:
+    """'Security update waiting': one mail per release with security updates landed."""
+    mails = []
+    for release in dict.fromkeys(link.release for link in links):
+        mine = [link for link in links if link.release == release]
+        label = f"{config.prefix}{release}"
+        body = _ENV.get_template("security_waiting.txt.j2").render(label=label, links=mine)
+        names = ", ".join(dict.fromkeys(f"{link.advisory} {link.family}" for link in mine))
+        subject = f"{_list_tag(config)}Security update waiting: {names} ({label})"
+        mails.append(compose(config, subject, body, mine[0].plan_id))
+    return mails

@@ -1,0 +1,344 @@
+"""Sync: mirror one upstream source, verify what it offers, and land what is newer.
+
+Two steps, so Airflow can run the first once per source in parallel:
+- `mirror` (no tree lock: it writes only <state>/mirror/<release>/<source>/): metadata,
+  the landing decision against the tree as it is, downloads, verification,
+  quarantine, the source's manifest;
+- `land` (tree lock): decides again from every source's manifest against the tree as
+  it is now, copies verified files in, runs the cycle's own plan, links advisories.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from updraft.action import Plan
+from updraft.config import UpstreamSource
+from updraft.cycle import CycleResult, Engine
+from updraft.errors import ConfigError, UpstreamError
+from updraft.evr import DistTag
+from updraft.ledger import Ledger, StateChange
+from updraft.ledger.upstream import AdvisoryLink, UpstreamRecords
+from updraft.tree import scan
+from updraft.upstream.advisory import advisories_for, read_updateinfo
+from updraft.upstream.download import ChecksumMismatch, DownloadError, fetch
+from updraft.upstream.keyring import Keyring
+from updraft.upstream.keys import key_files
+from updraft.upstream.landing import (
+    Catalog,
+    Decision,
+    Inventory,
+    decide,
+    group_upstream,
+    landing_plan,
+    take_inventory,
+)
+from updraft.upstream.manifest import Manifest, Rejection
+from updraft.upstream.metadata import (
+    HalfMirrored,
+    RemotePackage,
+    Snapshot,
+    fetch_snapshot,
+    read_primary,
+    source_name_of,
+    still_current,
+)
+from updraft.upstream.quarantine import UpstreamQuarantine
+from updraft.upstream.verification import verify_packages
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Landed:
+    """What a landing step did, for the report, the mails and the ledger."""
+
+    result: CycleResult
+    decisions: dict[str, Decision] = field(default_factory=dict)  # per release
+    security: list[AdvisoryLink] = field(default_factory=list)  # waiting in smetest
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class UpstreamSync:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.config = engine.config
+        self.layout = engine.layout
+
+    def sources(self, releases: Sequence[str] | None = None) -> list[tuple[str, str]]:
+        chosen = [self.config.check_release(r) for r in releases or self.config.releases]
+        return [(release, source.name) for release in chosen
+                for source in self.config.upstream_sources(release)]
+
+    def mirror_dir(self, release: str, origin: str) -> Path:
+        return self.layout.state_dir / "mirror" / release / origin
+
+    def manifest_path(self, release: str, origin: str) -> Path:
+        return self.mirror_dir(release, origin) / "manifest.json"
+
+    # -- step 1: mirror ------------------------------------------------------------------
+
+    def mirror(self, release: str, origin: str, dry_run: bool = False) -> Manifest:
+        source = self.config.upstream_source(release, origin)
+        manifest = Manifest(release, origin, source.priority, source.land_new,
+                            started=_now().isoformat(), dry_run=dry_run)
+        ledger = None if dry_run else Ledger.open(self.layout.ledger_url)
+        records = UpstreamRecords(ledger) if ledger else None
+        sync_id = records.begin_sync(release, origin, _now()) if records else 0
+        log.info("%s (release %s): mirroring %s", origin, release,
+                 ", ".join(source.repo_urls().values()))
+        try:
+            self._mirror(source, manifest)
+            manifest.status = "synced"
+        except HalfMirrored as exc:
+            manifest.status, manifest.reason = "half-mirrored", str(exc)
+        except DownloadError as exc:
+            manifest.status = "unreachable" if exc.unreachable else "failed"
+            manifest.reason = str(exc)
+        except (UpstreamError, ConfigError) as exc:
+            manifest.status, manifest.reason = "failed", str(exc)
+        finally:
+            manifest.finished = _now().isoformat()
+            if records is not None and ledger is not None:
+                state = manifest.status if manifest.status != "mirroring" else "failed"
+                records.end_sync(sync_id, state, _now(), manifest.revision, manifest.reason)
+                self._record_states(ledger, manifest)
+                ledger.close()
+            if not dry_run:
+                manifest.save(self.manifest_path(release, origin))
+        if manifest.synced:
+            log.info("%s: synced: %d packages listed, %d candidates, %d verified, %d rejected",
+                     origin, manifest.packages_listed, len(manifest.families),
+                     len(manifest.verified), len(manifest.rejected))
+        else:
+            log.error("%s: %s: %s; nothing from it lands this run", origin, manifest.status,
+                      manifest.reason)
+        return manifest
+
+    def _mirror(self, source: UpstreamSource, manifest: Manifest) -> None:
+        release, origin = manifest.release, source.name
+        tree = scan(self.layout, [release]).releases[release]
+        inventory = take_inventory(tree, self.config)
+        keyring = self._keyring(release, source) if source.gpgkeys else None
+        names_file = self.mirror_dir(release, origin) / "names.json"
+        previous = _load_names(names_file)
+        snapshots = [
+            fetch_snapshot(key, url, self.mirror_dir(release, origin) / key,
+                           keyring if source.signed_metadata else None)
+            for key, url in source.repo_urls().items()
+        ]
+        manifest.revision = ",".join(s.revision for s in snapshots)
+        listed, packages = read_catalog(snapshots, inventory, previous)
+        manifest.packages_listed = sum(listed.values())
+        names = set(listed)
+        new_names = names - previous - inventory.seen if previous is not None else set()
+        catalog = Catalog(origin, source.priority,
+                          group_upstream(origin, packages, DistTag(self.config.dist_tag_pattern)),
+                          names & inventory.known.keys(), new_names, source.land_new)
+        manifest.carries, manifest.new_names = sorted(catalog.carries), sorted(new_names)
+        quarantine = UpstreamQuarantine(self.layout.quarantine_dir(release) / "upstream" / origin)
+        decision = decide(inventory, [catalog], self.config,
+                          quarantine.blocked(p for f in catalog.families for p in f.packages))
+        manifest.families = [landing.family for landing in decision.landings]
+        manifest.skipped = [skip.line() for skip in decision.skips]
+        manifest.advisories = _advisories(snapshots, decision)
+        if manifest.dry_run:
+            plan = landing_plan(decision, self.layout, release,
+                                {p.filename: p.url for f in manifest.families for p in f.packages})
+            manifest.planned = list(dict.fromkeys(a.describe() for a in plan.actions))
+            return
+        downloads = self._download(decision, manifest, quarantine)
+        for verdict in verify_packages(downloads, source, keyring, self.config, release):
+            if verdict.ok:
+                manifest.verified[verdict.package.filename] = str(verdict.path)
+            else:
+                self._reject(manifest, quarantine, verdict.package, verdict.reason, verdict.path)
+        for snapshot in snapshots:
+            if not still_current(snapshot):
+                raise HalfMirrored(f"{snapshot.url}: repomd.xml changed during the sync (the "
+                                   "mirror is being updated): nothing landed from it this run")
+        _save_names(names_file, names)
+        _prune(self.mirror_dir(release, origin), set(manifest.verified.values()))
+
+    def _download(self, decision: Decision, manifest: Manifest,
+                  quarantine: UpstreamQuarantine) -> list[tuple[RemotePackage, Path]]:
+        downloads = []
+        base = self.mirror_dir(manifest.release, manifest.origin)
+        for landing in decision.landings:
+            for package in dict.fromkeys(p for p, _ in landing.targets):
+                target = base / package.repo_key / package.location
+                try:
+                    fetch(package.url, target, size=package.size or None,
+                          checksum=(package.checksum_type, package.checksum))
+                except ChecksumMismatch as exc:
+                    self._reject(manifest, quarantine, package,
+                                 f"md5/sha checksum does not match the repo metadata ({exc})",
+                                 exc.path)
+                    continue
+                except DownloadError as exc:
+                    if exc.missing:
+                        raise HalfMirrored(f"{package.url}: listed in primary but missing: "
+                                           "half-mirrored, nothing landed from it this run"
+                                           ) from exc
+                    if exc.unreachable:
+                        raise
+                    manifest.rejected.append(Rejection(
+                        package.filename, landing.family.name, landing.family.label, str(exc)))
+                    continue
+                downloads.append((package, target))
+        return downloads
+
+    def _reject(self, manifest: Manifest, quarantine: UpstreamQuarantine,
+                package: RemotePackage, reason: str, path: Path) -> None:
+        family = next((f for f in manifest.families if package in f.packages), None)
+        where = quarantine.put(path, package, reason)
+        log.error("%s from %s: test failed: %s (quarantined in %s)", package.filename,
+                  manifest.origin, reason, where)
+        manifest.rejected.append(Rejection(
+            package.filename, family.name if family else package.name,
+            family.label if family else f"{package.version}-{package.release}",
+            reason, str(where)))
+
+    def _keyring(self, release: str, source: UpstreamSource) -> Keyring:
+        home = self.layout.state_dir / "keyrings" / release / source.name
+        keyring = Keyring(home)
+        keyring.load(key_files(self.config, source, home / "fetched"), source.fingerprints)
+        return keyring
+
+    def _record_states(self, ledger: Ledger, manifest: Manifest) -> None:
+        now = _now()
+        labels = {p.filename: (f.name, f.label) for f in manifest.families for p in f.packages}
+        changes = [StateChange(manifest.release, *labels[name], name, None, "waiting", now,
+                               note=f"verified from {manifest.origin}")
+                   for name in manifest.verified if name in labels]
+        changes += [StateChange(manifest.release, r.family, r.label, r.filename, None,
+                                "test failed", now, note=f"{manifest.origin}: {r.reason}")
+                    for r in manifest.rejected]
+        if changes:
+            ledger.set_states(changes)
+
+    # -- step 2: land --------------------------------------------------------------------
+
+    def manifests(self, release: str) -> list[Manifest]:
+        found = []
+        for source in self.config.upstream_sources(release):
+            manifest = Manifest.load(self.manifest_path(release, source.name))
+            if manifest is not None and manifest.synced:
+                found.append(manifest)
+        return found
+
+    def decide(self, release: str, inventory: Inventory | None = None) -> Decision:
+        """The landing decision from the sources' manifests against the tree now."""
+        if inventory is None:
+            inventory = take_inventory(scan(self.layout, [release]).releases[release],
+                                       self.config)
+        manifests = self.manifests(release)
+        blocked: dict[str, str] = {}
+        for manifest in manifests:
+            blocked.update(manifest.blocked())
+        return decide(inventory, [m.catalog() for m in manifests], self.config, blocked)
+
+    def land(self, releases: Sequence[str] | None = None) -> Landed:
+        chosen = [self.config.check_release(r) for r in releases or self.config.releases]
+        decisions: dict[str, Decision] = {}
+        combined = Plan()
+        for release in chosen:
+            decision = decisions[release] = self.decide(release)
+            paths = {name: path for m in self.manifests(release)
+                     for name, path in m.verified.items()}
+            combined.extend(landing_plan(decision, self.layout, release, paths))
+        result = self.engine.land(combined, chosen)
+        landed = Landed(result, decisions)
+        if result.applied:
+            landed.security = self._link_advisories(chosen, decisions, result)
+        return landed
+
+    def _link_advisories(self, releases: list[str], decisions: dict[str, Decision],
+                         result: CycleResult) -> list[AdvisoryLink]:
+        applied = {(a.release, a.filename, a.to_repo) for a in result.applied}
+        test = self.config.landing.upstream_updates
+        links: list[AdvisoryLink] = []
+        for release in releases:
+            advisories = {m.origin: m.advisories for m in self.manifests(release)}
+            for landing in decisions[release].landings:
+                landed = [(p, repo) for p, repo in landing.targets
+                          if (release, p.filename, repo) in applied]
+                if not landed:
+                    continue
+                repo = test if any(r == test for _, r in landed) else landed[0][1]
+                nvrs = {p.nvr for p, _ in landed}
+                for advisory in advisories_for(advisories.get(landing.origin, []), nvrs):
+                    links.append(AdvisoryLink(
+                        release=release, source=landing.origin, advisory=advisory.id,
+                        kind=advisory.kind, severity=advisory.severity, title=advisory.title,
+                        issued=advisory.issued, family=landing.family.name,
+                        family_evr=landing.family.label, repo=repo, at=_now(),
+                        plan_id=result.plan_id, refs=advisory.references,
+                        security_waiting=advisory.security and repo == test))
+        if links:
+            with Ledger.open(self.layout.ledger_url) as ledger:
+                UpstreamRecords(ledger).link_advisories(links)
+        return [link for link in links if link.security_waiting]
+
+
+def read_catalog(snapshots: list[Snapshot], inventory: Inventory,
+                  previous: set[str] | None) -> tuple[dict[str, int], list[RemotePackage]]:
+    """Every source name the snapshots list (with its package count), and the packages
+    of names that could land: known ones, and names new since the previous sync."""
+    listed: dict[str, int] = {}
+    known, seen = inventory.known, inventory.seen
+    packages: list[RemotePackage] = []
+
+    def keep(package: object) -> bool:
+        name = source_name_of(package)  # type: ignore[arg-type]
+        listed[name] = listed.get(name, 0) + 1
+        if name in known:
+            return True
+        return previous is not None and name not in previous and name not in seen
+
+    for snapshot in snapshots:
+        packages += read_primary(snapshot, keep)
+    return listed, packages
+
+
+def _advisories(snapshots: list[Snapshot], decision: Decision) -> list:
+    wanted = {p.name for landing in decision.landings for p in landing.family.packages}
+    wanted |= {landing.family.name for landing in decision.landings}
+    found: dict[str, object] = {}
+    for snapshot in snapshots:
+        path = snapshot.files.get("updateinfo")
+        if path is not None and wanted:
+            for advisory in read_updateinfo(path, wanted):
+                found.setdefault(advisory.id, advisory)
+    return list(found.values())
+
+
+def _load_names(path: Path) -> set[str] | None:
+    try:
+        return set(json.loads(path.read_text()))
+    except FileNotFoundError:
+        return None
+
+
+def _save_names(path: Path, names: set[str]) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    temporary.write_text(json.dumps(sorted(names)))
+    os.replace(temporary, path)
+
+
+def _prune(directory: Path, keep: set[str]) -> None:
+    """Drop mirrored packages no candidate needs any more (metadata stays)."""
+    for entry in directory.rglob("*.rpm"):
+        if str(entry) not in keep and "repodata" not in entry.parts:
+            entry.unlink(missing_ok=True)
+    for leftover in directory.rglob("*.rpm.bad"):  # quarantined already, or superseded
+        leftover.unlink(missing_ok=True)
