@@ -197,8 +197,9 @@ def _decide_known(name: str, known: KnownName, catalog: Catalog, config: DistCon
     if reason:
         decision.skips.append(Skip(catalog.origin, name, family.label, reason))
         return
-    notes = [f"{name}-{family.label}: rebuild {', '.join(p.coupled_with)} locally before "
-             f"pushing it" + (f" ({p.note})" if p.note else "") for p in policies.couplings]
+    notes = [f"{name}-{family.label} landed, coupled with {', '.join(p.coupled_with)}: "
+             + (p.note or f"rebuild {', '.join(p.coupled_with)} locally before pushing it")
+             for p in policies.couplings]
     decision.landings.append(Landing(
         catalog.origin, family, _targets(family, known.shipped, config), "; ".join(notes)))
 

@@ -92,7 +92,7 @@ def fetch_snapshot(key: str, url: str, directory: Path, keyring: Keyring | None)
     repodata = directory / "repodata"
     repodata.mkdir(parents=True, exist_ok=True)
     repomd_bytes = fetch_bytes(f"{base}/repodata/repomd.xml")
-    incoming = repodata / "repomd.xml.incoming"
+    incoming = repodata / "incoming.repomd.xml"  # createrepo_c goes by the suffix
     incoming.write_bytes(repomd_bytes)
     if keyring is not None:
         signature = repodata / "repomd.xml.asc.incoming"

@@ -27,7 +27,7 @@ def _list_tag(config: DistConfig) -> str:
     return f"{found.group(1)} " if found else ""
 
 
-def test_failed_mail(config: DistConfig, manifest: Manifest) -> EmailMessage | None:
+def rejection_mail(config: DistConfig, manifest: Manifest) -> EmailMessage | None:
     """'md5 or pgp key was corrupted': one mail per source and sync with rejections."""
     if not manifest.rejected:
         return None

@@ -255,7 +255,11 @@ class UpstreamSync:
             decision = decisions[release] = self.decide(release)
             paths = {name: path for m in self.manifests(release)
                      for name, path in m.verified.items()}
-            combined.extend(landing_plan(decision, self.layout, release, paths))
+            part = landing_plan(decision, self.layout, release, paths)
+            # Pins and local builds were decided by the mirror step (nothing to fetch).
+            part.warnings += [line for m in self.manifests(release) for line in m.skipped
+                              if line not in part.warnings]
+            combined.extend(part)
         result = self.engine.land(combined, chosen)
         landed = Landed(result, decisions)
         if result.applied:
