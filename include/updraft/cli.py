@@ -39,6 +39,13 @@ def _parser() -> argparse.ArgumentParser:
     promote.add_argument("--release")
     promote.add_argument("--dry-run", action="store_true")
 
+    sync = commands.add_parser("sync-upstream",
+                               help="mirror upstream sources, verify, land newer packages")
+    sync.add_argument("--release", action="append", help="only this release (repeatable)")
+    sync.add_argument("--dry-run", action="store_true",
+                      help="read upstream metadata and print what would land; download no "
+                           "package, change nothing")
+
     history = commands.add_parser("history", help="what happened to a family or package")
     history.add_argument("name")
     history.add_argument("--release")
@@ -98,6 +105,41 @@ def _history(layout: Layout, name: str, release: str | None) -> int:
     return 0
 
 
+def _sync_upstream(engine: Engine, releases: list[str] | None, dry_run: bool) -> int:
+    from updraft.upstream.sync import UpstreamSync
+
+    sync = UpstreamSync(engine)
+    sources = sync.sources(releases)
+    if not sources:
+        print("no upstream sources in the config for "
+              + (", ".join(releases) if releases else "any release"))
+        return 0
+    broken = 0
+    for release, origin in sources:
+        manifest = sync.mirror(release, origin, dry_run)
+        label = f"{origin} ({engine.config.prefix}{release})"
+        if not manifest.synced:
+            broken += 1
+            print(f"{label}: {manifest.status}: {manifest.reason}", file=sys.stderr)
+            continue
+        print(f"{label}: {manifest.packages_listed} packages listed, "
+              f"{len(manifest.families)} to land, {len(manifest.rejected)} rejected")
+        for rejection in manifest.rejected:
+            print(f"  test failed: {rejection.line()}", file=sys.stderr)
+        for line in manifest.skipped + manifest.planned:
+            print(f"  {line}")
+    if dry_run:
+        print("(dry run: nothing downloaded, nothing changed)")
+        return 1 if broken else 0
+    landed = sync.land(releases)
+    engine.publish(landed.result.unpublished)
+    code = _print_cycle(landed.result) if landed.result.plan_id else 0
+    for link in landed.security:
+        print(f"security update waiting in {link.repo}: {link.advisory} ({link.severity}) "
+              f"{link.family}-{link.family_evr}")
+    return code or (1 if broken else 0)
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR,
@@ -111,6 +153,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         promotion = Promotion(engine.layout, args.package, args.target, args.release)
         release = [args.release] if args.release else None
         return _print_cycle(engine.update_repos(release, args.dry_run, intents=promotion))
+    if args.command == "sync-upstream":
+        return _sync_upstream(engine, args.release, args.dry_run)
     if args.command == "status":
         return _status(config, engine.layout, args.release)
     return _history(engine.layout, args.name, args.release)

@@ -13,6 +13,7 @@ import pytest
 from tests import treekit, upstreamkit
 from tests.httprepo import RepoServer
 from tests.signing import SigningKey, corrupt_signature, make_key, tamper_payload
+from updraft import cli
 from updraft.cycle import Engine
 from updraft.layout import Layout
 from updraft.ledger import Ledger
@@ -327,3 +328,27 @@ def test_a_dry_run_downloads_no_package_and_changes_nothing(
     assert not [p for p in case.server.served if p.endswith(".rpm")]
     assert case.tree_files() == before
     assert not case.sync.manifest_path("9", "centos").exists()
+
+
+def test_the_cli_syncs_prints_the_report_and_fails_on_a_broken_source(
+        scenario: Callable[..., Scenario], signed: dict[str, Path],
+        families: dict[str, BuiltFamily], capsys: pytest.CaptureFixture[str]) -> None:
+    case = scenario()
+    upstreamkit.publish(case.served, offer(signed, families, ["tzdata-new", "GeoIP-new"]))
+    common = ["--config", str(case.engine.config.source_file), "--root", str(case.root / "tree")]
+
+    assert cli.run([*common, "sync-upstream", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "  copy from centos to smetest (tzdata-2012i-2.el5.x86_64.rpm)" in out
+    assert "GeoIP-1.6.5-2.el5 from centos not landed: pinned at 1.4.8-1" in out
+    assert not case.has("smetest", "i386", "tzdata-2012i-2.el5.i386.rpm")
+
+    assert cli.run([*common, "sync-upstream", "--release", "9"]) == 0
+    out = capsys.readouterr().out
+    assert "tzdata (sme9)\ncopy from centos to smetest (tzdata-2012i-2.el5.i386.rpm)\n" in out
+    assert "rebuild repo (sme9)\nrebuild smetest/i386\nrebuild smetest/x86_64\n" in out
+    assert case.has("smetest", "i386", "tzdata-2012i-2.el5.i386.rpm")
+
+    case.server.stop()
+    assert cli.run([*common, "sync-upstream"]) == 1
+    assert "centos (sme9): unreachable: " in capsys.readouterr().err
