@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests import treekit
+from tests import treekit, upstreamkit
+from tests.signing import SigningKey, make_key
 from updraft.cycle import Engine
 from updraft.layout import Layout
 from updraft.rpmfactory import BuiltFamily
@@ -38,3 +39,26 @@ def engine(tmp_path: Path, clamav_old: BuiltFamily, clamav_new: BuiltFamily) -> 
     engine = Engine(config, layout.root)
     assert engine.update_repos().ok
     return engine
+
+
+# -- upstream sync: the families of tests/upstreamkit.py, built and signed once ------------
+
+@pytest.fixture(scope="session")
+def families(tmp_path_factory: pytest.TempPathFactory) -> dict[str, BuiltFamily]:
+    return upstreamkit.build_all(tmp_path_factory.mktemp("upstream-rpms"))
+
+
+@pytest.fixture(scope="session")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, SigningKey]:
+    directory = tmp_path_factory.mktemp("keys")
+    return {"centos": make_key(directory, "CentOS Test"),
+            "stranger": make_key(directory, "Stranger")}
+
+
+@pytest.fixture(scope="session")
+def signed(families: dict[str, BuiltFamily], keys: dict[str, SigningKey],
+           tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Every family's files signed by the centos key, by file name."""
+    copies = upstreamkit.signed_copies(families, list(families),
+                                       tmp_path_factory.mktemp("signed"), keys["centos"])
+    return {path.name: path for path in copies}

@@ -326,7 +326,7 @@ class DistConfig(_Strict):
 
     def upstream_sources(self, release: str) -> tuple[UpstreamSource, ...]:
         """The release's sources, highest priority (lowest number) first."""
-        return tuple(sorted(self.upstream.get(release, ()), key=lambda s: s.priority))
+        return tuple(sorted(self.upstream.get(str(release), ()), key=lambda s: s.priority))
 
     def upstream_source(self, release: str, name: str) -> UpstreamSource:
         for source in self.upstream_sources(self.check_release(release)):
@@ -343,6 +343,7 @@ class DistConfig(_Strict):
         return self.source_file.parent / chosen
 
     def check_release(self, release: str) -> str:
+        release = str(release)  # YAML and Airflow's native templates turn `9` into an int
         if release not in self.releases:
             known = ", ".join(self.releases)
             raise ConfigError(f"unknown release {release!r} (the config has {known})")

@@ -11,10 +11,11 @@ import pytest
 
 from tests import treekit
 
-DAG_IDS = {"update_repos", "promote"}
+DAG_IDS = {"update_repos", "promote", "upstream_sync"}
 # Scanning, repodata, signing and the ledger: loaded by tasks, never by a DAG file.
 HEAVY = ["rpm", "createrepo_c", "solv", "gnupg", "bugzilla", "specfile", "updraft.cycle",
-         "updraft.tree", "updraft.package", "updraft.ledger", "updraft.repodata"]
+         "updraft.tree", "updraft.package", "updraft.ledger", "updraft.repodata",
+         "updraft.upstream.sync"]
 
 
 def test_no_import_errors_and_every_dag_is_there(dagbag) -> None:  # noqa: ANN001
@@ -33,7 +34,7 @@ def test_every_dag_is_tagged_documented_and_never_catches_up(dagbag, dag_id: str
 def test_each_dag_file_parses_in_under_a_fifth_of_a_second(dagbag) -> None:  # noqa: ANN001
     # The first file also pays for importing the plugin package; still well under.
     durations = {stat.file: stat.duration.total_seconds() for stat in dagbag.dagbag_stats}
-    assert set(durations) == {"update_repos.py", "promote.py"}
+    assert set(durations) == {f"{dag_id}.py" for dag_id in DAG_IDS}
     assert max(durations.values()) < 0.2, durations
 
 
@@ -60,3 +61,11 @@ def test_the_update_cycle_runs_on_the_configured_schedule_and_on_drops(dagbag) -
         "updraft_airflow.triggers.TreeDropTrigger"]
     assert dag.get_task("apply").pool == "repo_tree"
     assert dag.get_task("apply").retries == 3 and dag.get_task("repodata").retries == 3
+
+
+def test_upstream_sync_runs_on_its_own_schedule_one_mirror_task_per_source(dagbag) -> None:  # noqa: ANN001
+    dag = dagbag.get_dag("upstream_sync")
+    assert treekit.sme_config().upstream_schedule == "@hourly"
+    assert dag.timetable.expression == "0 * * * *"
+    assert dag.get_task("land").pool == "repo_tree"
+    assert dag.get_task("mirror").is_mapped

@@ -12,7 +12,7 @@ import pytest
 
 from tests import treekit, upstreamkit
 from tests.httprepo import RepoServer
-from tests.signing import SigningKey, corrupt_signature, make_key, tamper_payload
+from tests.signing import SigningKey, corrupt_signature, tamper_payload
 from updraft import cli
 from updraft.cycle import Engine
 from updraft.layout import Layout
@@ -26,27 +26,6 @@ pytestmark = pytest.mark.timeout(120)
 
 UPSTREAM_OFFER = ["tzdata-old", "tzdata-new", "GeoIP-new", "samba-new", "libtevent-new",
                   "php-new", "bash"]
-
-
-@pytest.fixture(scope="session")
-def families(tmp_path_factory: pytest.TempPathFactory) -> dict[str, BuiltFamily]:
-    return upstreamkit.build_all(tmp_path_factory.mktemp("upstream-rpms"))
-
-
-@pytest.fixture(scope="session")
-def keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, SigningKey]:
-    directory = tmp_path_factory.mktemp("keys")
-    return {"centos": make_key(directory, "CentOS Test"),
-            "stranger": make_key(directory, "Stranger")}
-
-
-@pytest.fixture(scope="session")
-def signed(families: dict[str, BuiltFamily], keys: dict[str, SigningKey],
-           tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Every family's files signed by the centos key, by file name."""
-    copies = upstreamkit.signed_copies(families, list(families),
-                                       tmp_path_factory.mktemp("signed"), keys["centos"])
-    return {path.name: path for path in copies}
 
 
 def offer(signed: dict[str, Path], families: dict[str, BuiltFamily],

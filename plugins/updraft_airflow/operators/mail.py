@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ from airflow.providers.smtp.hooks.smtp import SmtpHook
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
+from updraft.config import DistConfig
 from updraft.mail import envelope_sender, report_mail
 from updraft_airflow import distribution
 
@@ -45,9 +47,22 @@ class ReportMailOperator(BaseOperator):
                              config.source_file)
             return {"sent": False}
         message = report_mail(config, report, self.plan_id or None)
-        with SmtpHook(smtp_conn_id=self.smtp_conn_id) as hook:
-            hook._smtp_client.send_message(  # noqa: SLF001 - see the class docstring
-                message, from_addr=envelope_sender(config.report.mail_from), to_addrs=recipients)
+        send(config, message, self.smtp_conn_id)
         self.log.info("mailed %r to %s (%d lines)", message["Subject"], ", ".join(recipients),
                       len(report.splitlines()))
         return {"sent": True, "to": recipients, "message_id": message["Message-ID"]}
+
+
+def send(config: DistConfig, message: EmailMessage, smtp_conn_id: str = "updraft_smtp") -> bool:
+    """Send a composed plain-text mail to the report's recipients over the connection.
+
+    The SMTP provider only builds HTML bodies; seed 000's mails are plain text for a
+    mailing list, so they are sent on the hook's authenticated client.
+    """
+    recipients = list(config.report.recipients)
+    if not recipients:
+        return False
+    with SmtpHook(smtp_conn_id=smtp_conn_id) as hook:
+        hook._smtp_client.send_message(  # noqa: SLF001 - see the docstring
+            message, from_addr=envelope_sender(config.report.mail_from), to_addrs=recipients)
+    return True
