@@ -95,6 +95,10 @@ def test_unknown_package_and_wrong_source_repo_are_explained(engine: Engine) -> 
     assert "is already in smetest" in wrong.stderr
 
 
+_UPSTREAM = ("name: x\nprefix: sme\nreleases: {9: {arches: {i386: [i386]}}}\n"
+             "repos: {smetest: {}, smedev: {}}\n")
+
+
 @pytest.mark.parametrize(("text", "message"), [
     ("name: x\nprefix: [unclosed\n", "not valid YAML: expected ',' or ']', but got '<stream end>'"
      " (while parsing a flow sequence started on line 2)"),
@@ -117,6 +121,17 @@ def test_unknown_package_and_wrong_source_repo_are_explained(engine: Engine) -> 
     ("name: x\nprefix: sme\nschedule: every two hours\n"
      "releases: {9: {arches: {i386: [i386]}}}\nrepos: {smetest: {}, smedev: {}}\n",
      "schedule: Value error, 'every two hours' is not a cron expression"),
+    (_UPSTREAM + "upstream: {9: [{name: centos, baseurl: 'ftp://x/{arch}', arches: [i386], "
+     "gpgcheck: false}]}\n", "upstream.9.0.baseurl: Value error, 'ftp://x/{arch}' is not an "
+     "http://, https:// or file:// URL"),
+    (_UPSTREAM + "upstream: {9: [{name: centos, baseurl: 'http://x/{arch}', arches: [i386]}]}\n",
+     "centos: gpgcheck or signed_metadata needs `gpgkeys`"),
+    (_UPSTREAM + "upstream: {9: [{name: centos, baseurl: 'http://x/{arch}', gpgcheck: false}]}\n",
+     "centos: baseurl has {arch} but `arches` is empty"),
+    (_UPSTREAM + "upstream: {9: [{name: smetest, baseurl: 'http://x/', gpgcheck: false}]}\n",
+     "upstream.9: source name 'smetest' is used twice or is a repo's name"),
+    (_UPSTREAM + "upstream: {8: [{name: centos, baseurl: 'http://x/', gpgcheck: false}]}\n",
+     "upstream.8: no such release in `releases`"),
 ])
 def test_malformed_config_names_file_and_key(tmp_path: Path, text: str, message: str) -> None:
     config = tmp_path / "broken.yaml"

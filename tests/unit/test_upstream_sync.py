@@ -331,3 +331,23 @@ def test_the_cli_syncs_prints_the_report_and_fails_on_a_broken_source(
     case.server.stop()
     assert cli.run([*common, "sync-upstream"]) == 1
     assert "centos (sme9): unreachable: " in capsys.readouterr().err
+
+
+def test_keys_named_by_fingerprint_come_from_keys_dir_and_a_missing_one_is_named(
+        scenario: Callable[..., Scenario], signed: dict[str, Path],
+        families: dict[str, BuiltFamily], keys: dict[str, SigningKey]) -> None:
+    fingerprint = keys["centos"].fingerprint
+    case = scenario(gpgkeys=[fingerprint])
+    keys_dir = case.root / "keys"  # the config's default keys_dir, next to dist.yaml
+    keys_dir.mkdir()
+    for key in keys.values():  # the stranger's key there too: only the named one is trusted
+        (keys_dir / key.public.name).write_bytes(key.public.read_bytes())
+    upstreamkit.publish(case.served, offer(signed, families, ["tzdata-new"]))
+    manifest, _ = case.run()
+    assert manifest.status == "synced", manifest.reason
+    assert case.has("smetest", "i386", "tzdata-2012i-2.el5.i386.rpm")
+
+    (keys_dir / keys["centos"].public.name).unlink()
+    manifest = case.sync.mirror("9", "centos")
+    assert manifest.status == "failed"
+    assert f"no key with fingerprint {fingerprint} in {keys_dir}" in manifest.reason
