@@ -138,6 +138,10 @@ class UpstreamSync:
         ]
         manifest.revision = ",".join(s.revision for s in snapshots)
         listed, packages = read_catalog(snapshots, inventory, previous)
+        # An arch no arch dir of the release takes (multilib i686 in an x86_64 repo, for
+        # a release without i386) is not offered: it must not fail its whole family.
+        accepted = {a for archs in self.config.releases[release].arches.values() for a in archs}
+        packages = [p for p in packages if p.is_source or p.arch in accepted]
         manifest.packages_listed = sum(listed.values())
         names = set(listed)
         new_names = names - previous - inventory.seen if previous is not None else set()
