@@ -40,6 +40,7 @@ lint: install
 
 bench: install
 	$(PY) bench/engine.py
+	$(PY) bench/upstream_detect.py
 
 clean:
 	rm -rf .demo .bench
