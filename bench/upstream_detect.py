@@ -199,11 +199,10 @@ def baseline(paths: list[Path]) -> None:
 def detection(snapshots: list[Snapshot], case: Scenario, config: DistConfig) -> Decision:
     """What UpstreamSync._mirror does between fetching metadata and downloading."""
     dist = DistTag(config.dist_tag_pattern)
-    listed, packages = read_catalog(snapshots, case.inventory, case.previous)
+    names, _, packages = read_catalog(snapshots, case.inventory, case.previous)
     accepted = {a for archs in config.releases[case.inventory.release].arches.values()
                 for a in archs}
     packages = [p for p in packages if p.is_source or p.arch in accepted]
-    names = set(listed)
     new_names = names - case.previous - case.inventory.seen
     catalog = Catalog("centos", 10, landing.group_upstream("centos", packages, dist),
                       names & case.inventory.known.keys(), new_names, True)

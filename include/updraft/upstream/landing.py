@@ -91,16 +91,23 @@ class Catalog:
 def group_upstream(origin: str, packages: Iterable[RemotePackage],
                    dist: DistTag) -> list[UpstreamFamily]:
     families: dict[tuple[str, str, str], UpstreamFamily] = {}
+    keys: dict[str, tuple[str, str, str, str]] = {}  # SOURCERPM -> its family key, release
     seen: set[str] = set()
     for package in packages:
-        if package.filename in seen:  # a noarch package is in every arch's repo
+        filename = package.filename
+        if filename in seen:  # a noarch package is in every arch's repo
             continue
-        seen.add(package.filename)
+        seen.add(filename)
         if package.is_source or not package.sourcerpm:
             name, version, release = package.name, package.version, package.release
+            key = (name, version, dist.strip(release))
         else:
-            name, version, release = split_sourcerpm(package.sourcerpm)
-        key = (name, version, dist.strip(release))
+            cached = keys.get(package.sourcerpm)
+            if cached is None:
+                name, version, release = split_sourcerpm(package.sourcerpm)
+                cached = keys[package.sourcerpm] = (name, version, dist.strip(release), release)
+            name, version, release = cached[0], cached[1], cached[3]
+            key = cached[:3]
         family = families.get(key)
         if family is None:
             family = families[key] = UpstreamFamily(
@@ -146,31 +153,42 @@ def decide(inventory: Inventory, catalogs: Sequence[Catalog], config: DistConfig
     """`blocked`: file name -> why it must not land (quarantined earlier, not verified)."""
     blocked = blocked or {}
     ordered = sorted(catalogs, key=lambda catalog: catalog.priority)
+    by_name = [_by_name(catalog.families) for catalog in ordered]  # once, not once per name
     decision = Decision()
-    for name in sorted({n for catalog in ordered for n in catalog.carries}):
-        known = inventory.known.get(name)
-        winner = next((c for c in ordered if name in c.carries), None)
-        if known is None or winner is None:
-            continue
-        _decide_known(name, known, winner, config, blocked, decision)
     claimed = {n for catalog in ordered for n in catalog.carries}
-    for catalog in ordered:
+    # Only names some catalog has candidate families of can land: the rest (most of a
+    # big repo) are not even looked at.
+    for name in sorted(claimed & set().union(*by_name)):
+        known = inventory.known.get(name)
+        winner = next((i for i, c in enumerate(ordered) if name in c.carries), None)
+        if known is None or winner is None or name not in by_name[winner]:
+            continue
+        _decide_known(name, known, ordered[winner], by_name[winner][name], config,
+                      blocked, decision)
+    for catalog, families in zip(ordered, by_name, strict=True):
         if not catalog.land_new:
             continue
         for name in sorted(catalog.new_names - inventory.seen - claimed):
             claimed.add(name)
-            _decide_new(name, catalog, config, blocked, decision)
+            _decide_new(name, catalog, families.get(name, []), config, blocked, decision)
     return decision
+
+
+def _by_name(families: Iterable[UpstreamFamily]) -> dict[str, list[UpstreamFamily]]:
+    index: dict[str, list[UpstreamFamily]] = {}
+    for family in families:
+        index.setdefault(family.name, []).append(family)
+    return index
 
 
 def _newest(families: Iterable[UpstreamFamily]) -> list[UpstreamFamily]:
     return sorted(families, key=lambda family: evr_key(family.evr), reverse=True)
 
 
-def _decide_known(name: str, known: KnownName, catalog: Catalog, config: DistConfig,
+def _decide_known(name: str, known: KnownName, catalog: Catalog,
+                  families: list[UpstreamFamily], config: DistConfig,
                   blocked: Mapping[str, str], decision: Decision) -> None:
-    newer = [f for f in _newest(f for f in catalog.families if f.name == name)
-             if compare(f.evr, known.evr) > 0]
+    newer = [f for f in _newest(families) if compare(f.evr, known.evr) > 0]
     if not newer:
         return
     binaries = {p.name for f in newer for p in f.packages if not p.is_source}
@@ -204,9 +222,9 @@ def _decide_known(name: str, known: KnownName, catalog: Catalog, config: DistCon
         catalog.origin, family, _targets(family, known.shipped, config), "; ".join(notes)))
 
 
-def _decide_new(name: str, catalog: Catalog, config: DistConfig, blocked: Mapping[str, str],
-                decision: Decision) -> None:
-    candidates = _newest(f for f in catalog.families if f.name == name)
+def _decide_new(name: str, catalog: Catalog, families: list[UpstreamFamily],
+                config: DistConfig, blocked: Mapping[str, str], decision: Decision) -> None:
+    candidates = _newest(families)
     if not candidates:
         return
     family = candidates[0]

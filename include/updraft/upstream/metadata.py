@@ -147,19 +147,30 @@ def still_current(snapshot: Snapshot) -> bool:
     return fetch_bytes(f"{snapshot.url}/repodata/repomd.xml") == snapshot.repomd
 
 
-PackageFilter = Callable[[cr.Package], bool]
+PackageJudge = Callable[[str], bool]  # given a SOURCERPM ("php-5.3.3-2.el6.src.rpm")
 
 
-def read_primary(snapshot: Snapshot, keep: PackageFilter) -> list[RemotePackage]:
-    """The packages of the snapshot's primary for which `keep` says yes.
+def read_primary(snapshot: Snapshot, judge: PackageJudge,
+                 verdicts: dict[str, bool]) -> tuple[list[RemotePackage], int]:
+    """The packages of the snapshot's primary that `judge` keeps, and how many it lists.
 
-    `keep` sees every package while createrepo_c parses, so only the few kept ones
-    become RemotePackages (primary of a big repo lists tens of thousands).
+    A primary of a big repo lists tens of thousands of packages, each passing through
+    this callback while createrepo_c parses: `judge` is asked once per SRPM, by its file
+    name (a source package stands for itself), its answer remembered in `verdicts`, and
+    only kept packages are converted.
     """
     kept: list[RemotePackage] = []
+    listed = 0
 
     def each(package: cr.Package) -> bool:
-        if keep(package):
+        nonlocal listed
+        listed += 1
+        key = package.rpm_sourcerpm or (
+            f"{package.name}-{package.version}-{package.release}.src.rpm")
+        verdict = verdicts.get(key)
+        if verdict is None:
+            verdict = verdicts[key] = judge(key)
+        if verdict:
             kept.append(_remote(package, snapshot))
         return True
 
@@ -167,7 +178,7 @@ def read_primary(snapshot: Snapshot, keep: PackageFilter) -> list[RemotePackage]
         cr.xml_parse_primary(str(snapshot.files["primary"]), pkgcb=each, do_files=False)
     except cr.CreaterepoCError as exc:
         raise UpstreamError(f"{snapshot.files['primary']}: unreadable primary ({exc})") from exc
-    return kept
+    return kept, listed
 
 
 def _remote(package: cr.Package, snapshot: Snapshot) -> RemotePackage:
@@ -187,13 +198,3 @@ def _remote(package: cr.Package, snapshot: Snapshot) -> RemotePackage:
         vendor=package.rpm_vendor or "",
         repo_key=snapshot.key,
     )
-
-
-def source_name_of(package: cr.Package) -> str:
-    """The SRPM name a parsed package belongs to (cheap: called for every package)."""
-    if package.arch == "src":
-        return package.name
-    sourcerpm = package.rpm_sourcerpm
-    if not sourcerpm:
-        return package.name
-    return sourcerpm.rsplit("-", 2)[0]

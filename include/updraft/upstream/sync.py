@@ -46,7 +46,6 @@ from updraft.upstream.metadata import (
     Snapshot,
     fetch_snapshot,
     read_primary,
-    source_name_of,
     still_current,
 )
 from updraft.upstream.quarantine import UpstreamQuarantine
@@ -137,13 +136,12 @@ class UpstreamSync:
             for key, url in source.repo_urls().items()
         ]
         manifest.revision = ",".join(s.revision for s in snapshots)
-        listed, packages = read_catalog(snapshots, inventory, previous)
+        names, listed, packages = read_catalog(snapshots, inventory, previous)
         # An arch no arch dir of the release takes (multilib i686 in an x86_64 repo, for
         # a release without i386) is not offered: it must not fail its whole family.
         accepted = {a for archs in self.config.releases[release].arches.values() for a in archs}
         packages = [p for p in packages if p.is_source or p.arch in accepted]
-        manifest.packages_listed = sum(listed.values())
-        names = set(listed)
+        manifest.packages_listed = listed
         new_names = names - previous - inventory.seen if previous is not None else set()
         catalog = Catalog(origin, source.priority,
                           group_upstream(origin, packages, DistTag(self.config.dist_tag_pattern)),
@@ -299,23 +297,34 @@ class UpstreamSync:
 
 
 def read_catalog(snapshots: list[Snapshot], inventory: Inventory,
-                  previous: set[str] | None) -> tuple[dict[str, int], list[RemotePackage]]:
-    """Every source name the snapshots list (with its package count), and the packages
-    of names that could land: known ones, and names new since the previous sync."""
-    listed: dict[str, int] = {}
-    known, seen = inventory.known, inventory.seen
-    packages: list[RemotePackage] = []
+                 previous: set[str] | None) -> tuple[set[str], int, list[RemotePackage]]:
+    """Every source name the snapshots list, how many packages they list, and the
+    packages of names that could land: known ones, and names new since the previous sync.
 
-    def keep(package: object) -> bool:
-        name = source_name_of(package)  # type: ignore[arg-type]
-        listed[name] = listed.get(name, 0) + 1
-        if name in known:
-            return True
+    A known name's packages built from the very SRPM the release ships as its newest are
+    not kept: that family is not newer, `decide` could never land it, and it is most of
+    a big repo.
+    """
+    known, seen = inventory.known, inventory.seen
+    names: set[str] = set()
+    verdicts: dict[str, bool] = {}  # SOURCERPM -> keep its packages?
+
+    def judge(sourcerpm: str) -> bool:
+        nvr = sourcerpm.removesuffix(".rpm").removesuffix(".src").removesuffix(".nosrc")
+        name = nvr.rsplit("-", 2)[0]
+        names.add(name)
+        ours = known.get(name)
+        if ours is not None:
+            return nvr != f"{name}-{ours.label}"
         return previous is not None and name not in previous and name not in seen
 
+    packages: list[RemotePackage] = []
+    listed = 0
     for snapshot in snapshots:
-        packages += read_primary(snapshot, keep)
-    return listed, packages
+        kept, count = read_primary(snapshot, judge, verdicts)
+        packages += kept
+        listed += count
+    return names, listed, packages
 
 
 def _advisories(snapshots: list[Snapshot], decision: Decision) -> list:
