@@ -202,6 +202,9 @@ def test_a_truncated_download_lands_nothing_and_resumes_next_run(
     manifest, _ = _rejected(case)
     assert any("truncated download" in r.reason for r in manifest.rejected)
     assert not any(r.quarantined for r in manifest.rejected)  # not its fault: try again
+    assert rejection_mail(case.engine.config, manifest) is None  # nor a test failure
+    with Ledger.open(case.engine.layout.ledger_url) as ledger:
+        assert ledger.state_of("9", "tzdata-2012i-2.el5.x86_64.rpm") != "test failed"
 
     case.server.truncate.clear()
     case.run()

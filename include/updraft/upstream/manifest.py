@@ -30,6 +30,12 @@ class Rejection:
     reason: str
     quarantined: str = ""  # where its bytes were put aside, if they arrived at all
 
+    @property
+    def test_failed(self) -> bool:
+        """Its bytes arrived and failed a test (seed 004's `test failed`); a download cut
+        short is no verdict on the package and is simply tried again next run."""
+        return bool(self.quarantined)
+
     def line(self) -> str:
         where = f" [quarantined: {self.quarantined}]" if self.quarantined else ""
         return f"{self.filename}: {self.reason}{where}"

@@ -29,12 +29,13 @@ def _list_tag(config: DistConfig) -> str:
 
 def rejection_mail(config: DistConfig, manifest: Manifest) -> EmailMessage | None:
     """'md5 or pgp key was corrupted': one mail per source and sync with rejections."""
-    if not manifest.rejected:
+    failed = [rejection for rejection in manifest.rejected if rejection.test_failed]
+    if not failed:
         return None
     label = f"{config.prefix}{manifest.release}"
     body = _ENV.get_template("upstream_test_failed.txt.j2").render(
-        label=label, origin=manifest.origin, rejected=manifest.rejected)
-    count = len(manifest.rejected)
+        label=label, origin=manifest.origin, rejected=failed)
+    count = len(failed)
     subject = (f"{_list_tag(config)}md5 or pgp key was corrupted: {count} package"
                f"{'s' if count != 1 else ''} from {manifest.origin} ({label})")
     return compose(config, subject, body)

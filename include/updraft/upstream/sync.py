@@ -224,7 +224,7 @@ class UpstreamSync:
                    for name in manifest.verified if name in labels]
         changes += [StateChange(manifest.release, r.family, r.label, r.filename, None,
                                 "test failed", now, note=f"{manifest.origin}: {r.reason}")
-                    for r in manifest.rejected]
+                    for r in manifest.rejected if r.test_failed]
         if changes:
             ledger.set_states(changes)
 
