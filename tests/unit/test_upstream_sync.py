@@ -18,6 +18,7 @@ from updraft.cycle import Engine
 from updraft.layout import Layout
 from updraft.ledger import Ledger
 from updraft.ledger.upstream import UpstreamRecords
+from updraft.lock import hold
 from updraft.rpmfactory import BuiltFamily
 from updraft.upstream.notices import rejection_mail, security_mail
 from updraft.upstream.sync import UpstreamSync
@@ -354,3 +355,17 @@ def test_keys_named_by_fingerprint_come_from_keys_dir_and_a_missing_one_is_named
     manifest = case.sync.mirror("9", "centos")
     assert manifest.status == "failed"
     assert f"no key with fingerprint {fingerprint} in {keys_dir}" in manifest.reason
+
+
+def test_a_second_sync_of_one_source_waits_then_names_the_holder(
+        scenario: Callable[..., Scenario]) -> None:
+    case = scenario()
+    impatient = case.engine.config.model_copy(update={"lock_timeout": 0})
+    sync = UpstreamSync(Engine(impatient, case.engine.layout.root, trigger="cli"))
+    directory = sync.mirror_dir("9", "centos")
+    directory.mkdir(parents=True)
+    with hold(directory / ".lock", "the mirror of centos (9)", 0, "airflow:upstream_sync/x"):
+        manifest = sync.mirror("9", "centos")
+    assert manifest.status == "failed"
+    assert "the mirror of centos (9)" in manifest.reason
+    assert "airflow:upstream_sync/x" in manifest.reason

@@ -21,10 +21,11 @@ from pathlib import Path
 from updraft.action import Plan
 from updraft.config import UpstreamSource
 from updraft.cycle import CycleResult, Engine
-from updraft.errors import ConfigError, UpstreamError
+from updraft.errors import ConfigError, LockTimeout, UpstreamError
 from updraft.evr import DistTag
 from updraft.ledger import Ledger, StateChange
 from updraft.ledger.upstream import AdvisoryLink, UpstreamRecords
+from updraft.lock import hold
 from updraft.tree import scan
 from updraft.upstream.advisory import advisories_for, read_updateinfo
 from updraft.upstream.download import ChecksumMismatch, DownloadError, fetch
@@ -96,14 +97,19 @@ class UpstreamSync:
         log.info("%s (release %s): mirroring %s", origin, release,
                  ", ".join(source.repo_urls().values()))
         try:
-            self._mirror(source, manifest)
+            # Two syncs of one source (the DAG and a CLI run) must not share .part files.
+            directory = self.mirror_dir(release, origin)
+            directory.mkdir(parents=True, exist_ok=True)
+            with hold(directory / ".lock", f"the mirror of {origin} ({release})",
+                      self.config.lock_timeout, self.engine.trigger):
+                self._mirror(source, manifest)
             manifest.status = "synced"
         except HalfMirrored as exc:
             manifest.status, manifest.reason = "half-mirrored", str(exc)
         except DownloadError as exc:
             manifest.status = "unreachable" if exc.unreachable else "failed"
             manifest.reason = str(exc)
-        except (UpstreamError, ConfigError) as exc:
+        except (UpstreamError, ConfigError, LockTimeout) as exc:
             manifest.status, manifest.reason = "failed", str(exc)
         finally:
             manifest.finished = _now().isoformat()
