@@ -122,6 +122,14 @@ class Policy(_Strict):
     note: str = ""
 
 
+def _regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"not a regular expression: {exc}") from exc
+    return value
+
+
 _FINGERPRINT = re.compile(r"^(?:[0-9A-Fa-f]{4}\s?){10}$")
 
 
@@ -169,12 +177,7 @@ class UpstreamSource(_Strict):
     @field_validator("dist_tag")
     @classmethod
     def _tag_compiles(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"not a regular expression: {exc}") from exc
-        return value
+        return value if value is None else _regex(value)
 
     @model_validator(mode="after")
     def _consistent(self) -> UpstreamSource:
@@ -263,11 +266,7 @@ class DistConfig(_Strict):
     @field_validator("dist_tag_pattern")
     @classmethod
     def _pattern_compiles(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"not a regular expression: {exc}") from exc
-        return value
+        return _regex(value)
 
     @model_validator(mode="after")
     def _repo_references_exist(self) -> DistConfig:

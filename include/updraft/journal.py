@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from updraft.action import Plan
+from updraft.durable import fsync_dir
 from updraft.faults import checkpoint
 
 
@@ -44,7 +45,7 @@ class Journal:
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, path)  # a journal is either whole or absent
-        _fsync_dir(directory)
+        fsync_dir(directory)
         checkpoint()
         return cls(path, plan_id, trigger, created, plan, digests)
 
@@ -85,10 +86,3 @@ class Journal:
         os.replace(self.path, done_dir / self.path.name)
         checkpoint()
 
-
-def _fsync_dir(directory: Path) -> None:
-    handle = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(handle)
-    finally:
-        os.close(handle)

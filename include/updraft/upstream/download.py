@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
+from updraft.durable import fsync_dir
 from updraft.errors import UpstreamError
 
 if TYPE_CHECKING:
@@ -129,7 +130,7 @@ def fetch(url: str, target: Path, *, size: int | None = None,
         raise DownloadError(url, "server keeps answering a byte range that was not asked for")
     _verify(url, part, target, size, digest, expected, received)
     os.replace(part, target)
-    _fsync_dir(target.parent)  # the rename itself must survive a crash too
+    fsync_dir(target.parent)  # the rename itself must survive a crash too
     log.info("fetched %s: %d bytes in %.2f s", target.name, received, time.monotonic() - began)
     return target
 
@@ -264,10 +265,3 @@ def _unreachable(url: str, reason: object) -> DownloadError:
     return DownloadError(url, f"server unreachable ({text or type(reason).__name__})",
                          unreachable=True)
 
-
-def _fsync_dir(directory: Path) -> None:
-    handle = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(handle)
-    finally:
-        os.close(handle)

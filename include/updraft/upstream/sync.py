@@ -27,7 +27,7 @@ from updraft.ledger import Ledger, StateChange
 from updraft.ledger.upstream import AdvisoryLink, UpstreamRecords
 from updraft.lock import hold
 from updraft.tree import scan
-from updraft.upstream.advisory import advisories_for, read_updateinfo
+from updraft.upstream.advisory import UpstreamAdvisory, advisories_for, read_updateinfo
 from updraft.upstream.download import ChecksumMismatch, DownloadError, fetch
 from updraft.upstream.keyring import Keyring
 from updraft.upstream.keys import key_files
@@ -244,12 +244,9 @@ class UpstreamSync:
                 found.append(manifest)
         return found
 
-    def decide(self, release: str, inventory: Inventory | None = None) -> Decision:
+    def _decide(self, release: str, manifests: list[Manifest]) -> Decision:
         """The landing decision from the sources' manifests against the tree now."""
-        if inventory is None:
-            inventory = take_inventory(scan(self.layout, [release]).releases[release],
-                                       self.config)
-        manifests = self.manifests(release)
+        inventory = take_inventory(scan(self.layout, [release]).releases[release], self.config)
         blocked: dict[str, str] = {}
         for manifest in manifests:
             blocked.update(manifest.blocked())
@@ -257,30 +254,31 @@ class UpstreamSync:
 
     def land(self, releases: Sequence[str] | None = None) -> Landed:
         chosen = [self.config.check_release(r) for r in releases or self.config.releases]
+        manifests = {release: self.manifests(release) for release in chosen}
         decisions: dict[str, Decision] = {}
         combined = Plan()
         for release in chosen:
-            decision = decisions[release] = self.decide(release)
-            paths = {name: path for m in self.manifests(release)
-                     for name, path in m.verified.items()}
+            decision = decisions[release] = self._decide(release, manifests[release])
+            paths = {name: path for m in manifests[release] for name, path in m.verified.items()}
             part = landing_plan(decision, self.layout, release, paths)
             # Pins and local builds were decided by the mirror step (nothing to fetch).
-            part.warnings += [line for m in self.manifests(release) for line in m.skipped
+            part.warnings += [line for m in manifests[release] for line in m.skipped
                               if line not in part.warnings]
             combined.extend(part)
         result = self.engine.land(combined, chosen)
         landed = Landed(result, decisions)
         if result.applied:
-            landed.security = self._link_advisories(chosen, decisions, result)
+            landed.security = self._link_advisories(manifests, decisions, result)
         return landed
 
-    def _link_advisories(self, releases: list[str], decisions: dict[str, Decision],
+    def _link_advisories(self, manifests: dict[str, list[Manifest]],
+                         decisions: dict[str, Decision],
                          result: CycleResult) -> list[AdvisoryLink]:
         applied = {(a.release, a.filename, a.to_repo) for a in result.applied}
         test = self.config.landing.upstream_updates
         links: list[AdvisoryLink] = []
-        for release in releases:
-            advisories = {m.origin: m.advisories for m in self.manifests(release)}
+        for release, synced in manifests.items():
+            advisories = {m.origin: m.advisories for m in synced}
             for landing in decisions[release].landings:
                 landed = [(p, repo) for p, repo in landing.targets
                           if (release, p.filename, repo) in applied]
@@ -333,10 +331,10 @@ def read_catalog(snapshots: list[Snapshot], inventory: Inventory,
     return names, listed, packages
 
 
-def _advisories(snapshots: list[Snapshot], decision: Decision) -> list:
+def _advisories(snapshots: list[Snapshot], decision: Decision) -> list[UpstreamAdvisory]:
     wanted = {p.name for landing in decision.landings for p in landing.family.packages}
     wanted |= {landing.family.name for landing in decision.landings}
-    found: dict[str, object] = {}
+    found: dict[str, UpstreamAdvisory] = {}
     for snapshot in snapshots:
         path = snapshot.files.get("updateinfo")
         if path is not None and wanted:
