@@ -15,14 +15,14 @@ from updraft_airflow import distribution
 log = logging.getLogger(__name__)
 
 
-def _optional(value: object) -> str | None:
+def optional_param(value: object) -> str | None:
     """A templated param: None, "" and "None" all mean "not given"."""
     if value is None or str(value).strip() in ("", "None"):
         return None
     return str(value).strip()
 
 
-def _flag(value: object) -> bool:
+def flag_param(value: object) -> bool:
     return value if isinstance(value, bool) else str(value).strip().lower() in ("true", "1", "yes")
 
 
@@ -70,10 +70,10 @@ class RepoPromoteOperator(BaseOperator):
 
     def _cycle(self, context: Any) -> dict[str, object] | list[str]:
         engine = distribution.engine(self.config_path, distribution.run_trigger(context))
-        release = _optional(self.release)
+        release = optional_param(self.release)
         releases = [release] if release else None
         intents = self._promotion(engine)
-        if not self.apply or _flag(self.dry_run):
+        if not self.apply or flag_param(self.dry_run):
             result = engine.preview(releases, intents)
             self._log(result)
             return result.summary()
@@ -84,19 +84,19 @@ class RepoPromoteOperator(BaseOperator):
         return [target.label for target in result.unpublished]
 
     def _promotion(self, engine: Any) -> Any:
-        package = _optional(self.package)
+        package = optional_param(self.package)
         if package is None:
             return None
         from updraft.promote import Promotion
 
-        target = _optional(self.target)
+        target = optional_param(self.target)
         if target is None:
             raise AirflowFailException(f"promoting {package}: no target repo given")
-        return Promotion(engine.layout, package, target, _optional(self.release))
+        return Promotion(engine.layout, package, target, optional_param(self.release))
 
     def _approved_digest(self, context: Any, config: Any) -> str | None:
         """The digest of the plan a human approved, when the target needs a Go."""
-        target = _optional(self.target)
+        target = optional_param(self.target)
         if self.gate_task_id is None or target is None or not config.approvers(target):
             return None
         ti = context["ti"]
@@ -131,7 +131,7 @@ class RepoPromoteOperator(BaseOperator):
 def anything_to_do(ti: Any, params: dict[str, Any], plan_task_id: str = "plan") -> bool:
     """ShortCircuitOperator callable: go on only when the plan has work and is not a dry run."""
     summary = ti.xcom_pull(task_ids=plan_task_id) or {}
-    if _flag(params.get("dry_run", False)):
+    if flag_param(params.get("dry_run", False)):
         log.info("dry run: the plan is in the log of task %s", plan_task_id)
         return False
     if summary.get("nothing_to_do", True):

@@ -11,14 +11,14 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from updraft.errors import ConfigError
 from updraft_airflow import distribution
-from updraft_airflow.operators.cycle import _flag, _optional
+from updraft_airflow.operators.cycle import flag_param, optional_param
 from updraft_airflow.operators.mail import send
 
 
 def upstream_sources(params: dict[str, Any], config_path: str | None = None) -> list[dict]:
     """The (release, source) pairs to mirror, as expand_kwargs() wants them."""
     config = distribution.load(config_path)
-    release = _optional(params.get("release"))
+    release = optional_param(params.get("release"))
     releases = [config.check_release(release)] if release else list(config.releases)
     return [{"release": r, "source": source.name}
             for r in releases for source in config.upstream_sources(r)]
@@ -54,7 +54,7 @@ class UpstreamMirrorOperator(BaseOperator):
         try:
             engine = distribution.engine(self.config_path, distribution.run_trigger(context))
             manifest = UpstreamSync(engine).mirror(str(self.release), str(self.source),
-                                                   _flag(self.dry_run))
+                                                   flag_param(self.dry_run))
         except ConfigError as exc:
             raise AirflowFailException(str(exc)) from exc
         for line in manifest.planned + manifest.skipped:
@@ -97,12 +97,12 @@ class UpstreamLandOperator(BaseOperator):
         from updraft.upstream.sync import UpstreamSync
 
         ti = context["ti"]
-        if _flag(self.dry_run):
+        if flag_param(self.dry_run):
             self.log.info("dry run: what would land is in the log of each mirror task")
             ti.xcom_push(key="summary", value={"nothing_to_do": True, "dry_run": True})
             return []
         engine = distribution.engine(self.config_path, distribution.run_trigger(context))
-        release = _optional(self.release)
+        release = optional_param(self.release)
         landed = UpstreamSync(engine).land([release] if release else None)
         result = landed.result
         for action in result.plan.actions:
