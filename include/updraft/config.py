@@ -14,6 +14,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from updraft.build.settings import BuildOptions, BuildSettings, RebaseSettings
 from updraft.errors import ConfigError
 
 # Seed 004's package states, in the order a package normally goes through them.
@@ -114,11 +115,12 @@ class Policy(_Strict):
     pin: str | None = None
     local_build: bool = False
     coupled_with: tuple[str, ...] = ()
-    build: dict[str, object] = Field(default_factory=dict)
-    priority: int = 0
-    destination: str | None = None
-    notify: tuple[str, ...] = ()
-    owners: tuple[str, ...] = ()
+    build: BuildOptions = BuildOptions()
+    rebase: RebaseSettings | None = None  # rebuild from upstream with our patches
+    priority: int = 0  # the stronger policy wins; also the build's priority_weight
+    destination: str | None = None  # repo a build lands in instead of landing.upstream_updates
+    notify: tuple[str, ...] = ()  # who gets the builder report
+    owners: tuple[str, ...] = ()  # mailed when a rebase's patch no longer applies
     note: str = ""
 
 
@@ -240,6 +242,7 @@ class DistConfig(_Strict):
     keys_dir: Path = Path("keys")
     report: ReportConfig = ReportConfig()
     roles: Roles = Roles()
+    build: BuildSettings = BuildSettings()
     schedule: str = "0 */2 * * *"
     lock_timeout: float = Field(600.0, ge=0)
     # An unreadable package changed less than this many seconds ago is taken as a `cp`
@@ -293,6 +296,13 @@ class DistConfig(_Strict):
                     raise ValueError(f"upstream.{release}: source name {source.name!r} is "
                                      "used twice or is a repo's name")
                 seen.add(source.name)
+        for policy in self.policies:
+            if policy.destination is not None and policy.destination not in names:
+                raise ValueError(f"policy {policy.match!r}: destination names unknown repo "
+                                 f"{policy.destination!r}")
+        for release in self.build.dist:
+            if release not in self.releases:
+                raise ValueError(f"build.dist.{release}: no such release in `releases`")
         for key in ("upstream_updates", "new_packages"):
             target = getattr(self.landing, key)
             if target not in names:
