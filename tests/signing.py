@@ -37,15 +37,20 @@ class SigningKey:
         return self.fingerprint[-8:].lower()
 
 
-def make_key(directory: Path, name: str = "Upstream Test") -> SigningKey:
-    """A real RSA 2048 key without passphrase (~0.1 s), in its own GNUPGHOME."""
+def make_key(directory: Path, name: str = "Upstream Test",
+             passphrase: str | None = None) -> SigningKey:
+    """A real RSA 2048 key (~0.1 s) in its own GNUPGHOME, protected by `passphrase` if
+    given, else without passphrase."""
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "key"
     uid = f"{name} <{slug}@example.org>"
     home = directory / f"{slug}.gnupg"
     home.mkdir(mode=0o700, parents=True)
     home.chmod(0o700)  # gpg warns about "unsafe permissions" otherwise
-    params = (f"%no-protection\nKey-Type: RSA\nKey-Length: 2048\nName-Real: {name}\n"
-              f"Name-Email: {slug}@example.org\nExpire-Date: 0\n%commit\n")
+    # "Passphrase:" is a key parameter: it must follow Key-Type, unlike %no-protection.
+    protection = ("%no-protection\n", "") if passphrase is None else \
+        ("", f"Passphrase: {passphrase}\n")
+    params = (f"{protection[0]}Key-Type: RSA\nKey-Length: 2048\n{protection[1]}"
+              f"Name-Real: {name}\nName-Email: {slug}@example.org\nExpire-Date: 0\n%commit\n")
     with _agent(home):
         _gpg(home, "--gen-key", stdin=params.encode())
     listing = _gpg(home, "--with-colons", "--list-keys", uid).stdout.decode()
@@ -77,10 +82,13 @@ def sign_detached(key: SigningKey, path: Path) -> Path:
     return signature
 
 
-def export_secret_key(key: SigningKey) -> bytes:
-    """The armored secret key, to check that a keyring refuses one."""
+def export_secret_key(key: SigningKey, passphrase: str | None = None) -> bytes:
+    """The armored secret key, to check that a keyring refuses one; a protected key's
+    `passphrase` is fed on stdin (gpg asks for it to export)."""
+    unlock = () if passphrase is None else ("--pinentry-mode", "loopback", "--passphrase-fd", "0")
     with _agent(key.home):
-        return _gpg(key.home, "--armor", "--export-secret-keys", key.fingerprint).stdout
+        return _gpg(key.home, *unlock, "--armor", "--export-secret-keys", key.fingerprint,
+                    stdin=None if passphrase is None else passphrase.encode()).stdout
 
 
 def corrupt_signature(path: Path) -> None:
