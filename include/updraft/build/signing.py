@@ -28,8 +28,8 @@ from updraft.upstream.keyring import Keyring
 # Files per rpmsign run: far below ARG_MAX, and rpmsign exits with the number of failures.
 _BATCH = 200
 # gpg puts the agent's sockets in the home (no /run/user here); a socket path is at most
-# 107 bytes and the longest name is "S.gpg-agent.browser".
-_MAX_HOME = 107 - len("/S.gpg-agent.browser")
+# 107 bytes, and the agent needs room for "S.gpg-agent.browser" and its lock files.
+_MAX_HOME = 80  # measured: gpg-agent 2.2 fails from 87 bytes on (sockets, lock files)
 # What a copied home needs; never the user's sockets, gpg.conf or gpg-agent.conf.
 _HOME_ENTRIES = ("pubring.kbx", "pubring.gpg", "secring.gpg", "trustdb.gpg",
                  "private-keys-v1.d", "openpgp-revocs.d")
