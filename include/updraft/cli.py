@@ -46,6 +46,22 @@ def _parser() -> argparse.ArgumentParser:
                       help="read upstream metadata and print what would land; download no "
                            "package, change nothing")
 
+    build = commands.add_parser("build", help="build an SRPM on the builders (unsigned)")
+    build.add_argument("package", help="an SRPM path, or an upstream NAME-VERSION-RELEASE")
+    build.add_argument("--release", required=True)
+    build.add_argument("--arch", action="append", default=[], help="only this arch dir")
+    build.add_argument("--define", action="append", default=[], metavar="'NAME VALUE'")
+    build.add_argument("--with", action="append", default=[], dest="with_", metavar="BCOND")
+    build.add_argument("--without", action="append", default=[], metavar="BCOND")
+    build.add_argument("--bug", default="", help="the bug a rebase's changelog entry cites")
+    build.add_argument("--dry-run", action="store_true", help="print the plan, build nothing")
+
+    sign = commands.add_parser("sign", help="sign a build's packages and land them")
+    sign.add_argument("build_id", help="the id `updraft build` printed")
+    sign.add_argument("--key", required=True, help="key id or fingerprint to sign with")
+    sign.add_argument("--gnupghome", help="GnuPG home holding the secret key "
+                                          "(default: $GNUPGHOME or ~/.gnupg)")
+
     history = commands.add_parser("history", help="what happened to a family or package")
     history.add_argument("name")
     history.add_argument("--release")
@@ -155,6 +171,14 @@ def run(argv: Sequence[str] | None = None) -> int:
         return _print_cycle(engine.update_repos(release, args.dry_run, intents=promotion))
     if args.command == "sync-upstream":
         return _sync_upstream(engine, args.release, args.dry_run)
+    if args.command == "build":
+        from updraft.build.commands import build_command
+
+        return build_command(engine, args)
+    if args.command == "sign":
+        from updraft.build.commands import sign_command
+
+        return sign_command(engine, args)
     if args.command == "status":
         return _status(config, engine.layout, args.release)
     return _history(engine.layout, args.name, args.release)

@@ -6,6 +6,8 @@ the SMTP provider's hook). Plain text on purpose: it goes to a mailing list.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 
@@ -17,13 +19,14 @@ def report_mail(config: DistConfig, report: str, plan_id: str | None = None) -> 
     return compose(config, config.report.subject, report, plan_id)
 
 
-def compose(config: DistConfig, subject: str, body: str,
-            plan_id: str | None = None) -> EmailMessage:
-    """A plain-text mail from the release address to the report's recipients."""
+def compose(config: DistConfig, subject: str, body: str, plan_id: str | None = None,
+            to: Sequence[str] | None = None) -> EmailMessage:
+    """A plain-text mail from the release address to `to` (default: the report's
+    recipients)."""
     sender = envelope_sender(config.report.mail_from)
     message = EmailMessage()
     message["From"] = config.report.mail_from
-    message["To"] = ", ".join(config.report.recipients)
+    message["To"] = ", ".join(config.report.recipients if to is None else to)
     message["Subject"] = subject
     message["Date"] = formatdate(localtime=True)
     message["Message-ID"] = make_msgid("updraft", domain=sender.partition("@")[2] or None)
@@ -36,3 +39,9 @@ def compose(config: DistConfig, subject: str, body: str,
 def envelope_sender(mail_from: str) -> str:
     """The bare address of `releases@contribs.org (Releases)` or `Releases <…>`."""
     return parseaddr(mail_from)[1] or mail_from
+
+
+def list_tag(config: DistConfig) -> str:
+    """'[updatesteam] ' when the report's subject carries a list tag, else ''."""
+    found = re.match(r"\s*(\[[^\]]+\])", config.report.subject)
+    return f"{found.group(1)} " if found else ""

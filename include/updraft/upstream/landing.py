@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
 
 from updraft.action import PHASE_ARRIVE, Action, Plan, Touched
 from updraft.config import DistConfig
@@ -23,6 +24,8 @@ from updraft.layout import SOURCE_DIR, Layout
 from updraft.policy import policies_for, within_pin
 from updraft.tree import ReleaseTree
 from updraft.upstream.metadata import RemotePackage
+
+P = TypeVar("P", bound="Arriving")
 
 
 @dataclass
@@ -249,11 +252,29 @@ def _blocked_reason(family: UpstreamFamily, blocked: Mapping[str, str]) -> str:
 
 def _targets(family: UpstreamFamily, shipped: set[str],
              config: DistConfig) -> tuple[tuple[RemotePackage, str], ...]:
-    """Shipped binaries (all, if we ship none by name yet) to smetest, the rest to smedev;
+    return split_targets(family.packages, shipped, config.landing.upstream_updates,
+                         config.landing.new_packages)
+
+
+class Arriving(Protocol):
+    """What placing a file in the tree needs of it (an upstream or a built package)."""
+
+    name: str
+    arch: str
+
+    @property
+    def filename(self) -> str: ...
+
+    @property
+    def is_source(self) -> bool: ...
+
+
+def split_targets(packages: Sequence[P], shipped: set[str], test: str,
+                  dev: str) -> tuple[tuple[P, str], ...]:
+    """Shipped binaries (all, if we ship none by name yet) to `test`, the rest to `dev`;
     the SRPM goes with every group so no repo holds binaries without their source."""
-    test, dev = config.landing.upstream_updates, config.landing.new_packages
-    binaries = [p for p in family.packages if not p.is_source]
-    sources = [p for p in family.packages if p.is_source]
+    binaries = [p for p in packages if not p.is_source]
+    sources = [p for p in packages if p.is_source]
     wanted = {p.name for p in binaries} & shipped or {p.name for p in binaries}
     targets = [(p, test if p.name in wanted else dev) for p in binaries]
     for repo in dict.fromkeys(repo for _, repo in targets) or [test]:
@@ -271,21 +292,32 @@ def landing_plan(decision: Decision, layout: Layout, release: str,
         if landing.note:
             plan.warnings.append(landing.note)
         family = landing.family
-        for package, repo in sorted(landing.targets, key=lambda item: item[0].filename):
-            archdirs = [SOURCE_DIR] if package.is_source else layout.archdirs_for(
-                release, package.arch)
-            for archdir in archdirs:
-                target = layout.package_dir(release, repo, archdir) / package.filename
-                plan.actions.append(Action(
-                    verb="copy", release=release, family=family.name,
-                    family_evr=family.label, package=package.name,
-                    filename=package.filename, archdir=archdir,
-                    src=mirror_paths[package.filename], dst=layout.relative(target),
-                    from_repo=landing.origin, to_repo=repo, phase=PHASE_ARRIVE,
-                    remove_src=False, reason=landing.note,
-                ))
-                settings = layout.config.repos[repo]
-                if archdir != SOURCE_DIR and settings.repodata and not settings.stage:
-                    touched.add(Touched(release, repo, archdir))
+        plan.actions += arrival_actions(layout, release, family.name, family.label,
+                                        landing.origin, landing.targets, mirror_paths,
+                                        touched, landing.note)
     plan.touched = sorted(touched, key=lambda t: (t.release, t.repo, t.archdir))
     return plan
+
+
+def arrival_actions(layout: Layout, release: str, name: str, label: str, origin: str,
+                    targets: Iterable[tuple[Arriving, str]], paths: Mapping[str, str],
+                    touched: set[Touched], note: str = "") -> list[Action]:
+    """One copy per file and arch dir it belongs in (a noarch package goes to each);
+    `touched` collects the arch dirs whose repodata must be rebuilt."""
+    actions = []
+    for package, repo in sorted(targets, key=lambda item: item[0].filename):
+        archdirs = [SOURCE_DIR] if package.is_source else layout.archdirs_for(
+            release, package.arch)
+        for archdir in archdirs:
+            target = layout.package_dir(release, repo, archdir) / package.filename
+            actions.append(Action(
+                verb="copy", release=release, family=name, family_evr=label,
+                package=package.name, filename=package.filename, archdir=archdir,
+                src=paths[package.filename], dst=layout.relative(target),
+                from_repo=origin, to_repo=repo, phase=PHASE_ARRIVE,
+                remove_src=False, reason=note,
+            ))
+            settings = layout.config.repos[repo]
+            if archdir != SOURCE_DIR and settings.repodata and not settings.stage:
+                touched.add(Touched(release, repo, archdir))
+    return actions

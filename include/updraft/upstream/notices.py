@@ -6,7 +6,6 @@ what needs a human: packages that failed their tests, and security updates waiti
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from email.message import EmailMessage
 
@@ -14,17 +13,11 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from updraft.config import DistConfig
 from updraft.ledger.upstream import AdvisoryLink
-from updraft.mail import compose
+from updraft.mail import compose, list_tag
 from updraft.upstream.manifest import Manifest
 
 _ENV = Environment(loader=PackageLoader("updraft", "templates"), undefined=StrictUndefined,
                    keep_trailing_newline=True, autoescape=False)
-
-
-def _list_tag(config: DistConfig) -> str:
-    """'[updatesteam] ' when the report's subject carries a list tag, else ''."""
-    found = re.match(r"\s*(\[[^\]]+\])", config.report.subject)
-    return f"{found.group(1)} " if found else ""
 
 
 def rejection_mail(config: DistConfig, manifest: Manifest) -> EmailMessage | None:
@@ -36,7 +29,7 @@ def rejection_mail(config: DistConfig, manifest: Manifest) -> EmailMessage | Non
     body = _ENV.get_template("upstream_test_failed.txt.j2").render(
         label=label, origin=manifest.origin, rejected=failed)
     count = len(failed)
-    subject = (f"{_list_tag(config)}md5 or pgp key was corrupted: {count} package"
+    subject = (f"{list_tag(config)}md5 or pgp key was corrupted: {count} package"
                f"{'s' if count != 1 else ''} from {manifest.origin} ({label})")
     return compose(config, subject, body)
 
@@ -49,6 +42,6 @@ def security_mail(config: DistConfig, links: Sequence[AdvisoryLink]) -> list[Ema
         label = f"{config.prefix}{release}"
         body = _ENV.get_template("security_waiting.txt.j2").render(label=label, links=mine)
         names = ", ".join(dict.fromkeys(f"{link.advisory} {link.family}" for link in mine))
-        subject = f"{_list_tag(config)}Security update waiting: {names} ({label})"
+        subject = f"{list_tag(config)}Security update waiting: {names} ({label})"
         mails.append(compose(config, subject, body, mine[0].plan_id))
     return mails
