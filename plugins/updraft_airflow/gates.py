@@ -1,10 +1,15 @@
-"""GoNoGoOperator: the release managers' Go/NoGo on a promotion, in the Airflow UI."""
+"""Gates: the human decisions of the cycle, in the Airflow UI (Required Actions).
+
+GoNoGoOperator (promotion into a release repo), BuildGateOperator ("Build?") and
+SignGateOperator ("Sign?") of seed 004's approval questions.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from airflow.providers.standard.operators.hitl import ApprovalOperator
+from airflow.sdk.exceptions import AirflowFailException
 
 from updraft_airflow import distribution
 
@@ -34,8 +39,7 @@ class GoNoGoOperator(ApprovalOperator):
         approvers = config.approvers(config.check_repo(self.target))
         if not approvers:
             self.log.info("repos.%s.approval is not set: no Go/NoGo needed", self.target)
-            return {"chosen_options": ["Approve"], "not_required": True,
-                    "responded_by_user": None, "responded_at": None, "params_input": {}}
+            return _approved_without_asking(f"repos.{self.target}.approval is not set")
         plan = context["ti"].xcom_pull(task_ids=self.plan_task_id) or {}
         self.assigned_users = [{"id": user, "name": user} for user in approvers]
         self.body = _body(plan, self.target, config.repos[self.target].approval or "")
@@ -56,3 +60,64 @@ def _body(plan: dict[str, Any], target: str, role: str) -> str:
         "Approve applies exactly this plan. If the tree changes before it is applied, "
         "nothing moves and the promotion must be approved again. Reject moves nothing."
     )
+
+
+def _approved_without_asking(reason: str) -> dict[str, Any]:
+    return {"chosen_options": ["Approve"], "not_required": True, "reason": reason,
+            "responded_by_user": None, "responded_at": None, "params_input": {}}
+
+
+class BuildGateOperator(ApprovalOperator):
+    """Seed 004's "To build a package or not?": asked of the packagers, the body is the
+    build plan (arches, queues, options, rebase). Reject skips the builds: nothing is
+    built, signed or landed."""
+
+    def __init__(self, *, input_task_id: str = "verify", config_path: str | None = None,
+                 **kwargs: Any) -> None:
+        kwargs.setdefault("subject", "Build? {{ ti.xcom_pull(task_ids='verify')['nvr'] }} "
+                                     "for {{ params.release }}")
+        super().__init__(**kwargs)
+        self.input_task_id = input_task_id
+        self.config_path = config_path
+
+    def execute(self, context: Any) -> Any:
+        config = distribution.load(self.config_path)
+        if not config.roles.packagers:
+            self.log.info("roles.packagers lists nobody: building without asking")
+            return _approved_without_asking("roles.packagers is empty")
+        built = context["ti"].xcom_pull(task_ids=self.input_task_id) or {}
+        self.assigned_users = [{"id": user, "name": user} for user in config.roles.packagers]
+        self.body = ("```\n" + "\n".join(built.get("plan", [])) + "\n```\n\n"
+                     "Approve builds exactly this SRPM on these builders. Reject builds "
+                     "nothing.")
+        self.log.info("waiting for a packager (%s) to approve the build",
+                      ", ".join(config.roles.packagers))
+        return super().execute(context)
+
+
+class SignGateOperator(ApprovalOperator):
+    """Seed 004's "To sign package or not?": asked of the signers after the builder
+    report; the body lists the packages. Reject signs nothing and lands nothing."""
+
+    def __init__(self, *, report_task_id: str = "report", config_path: str | None = None,
+                 **kwargs: Any) -> None:
+        kwargs.setdefault("subject", "Sign? {{ ti.xcom_pull(task_ids='verify')['nvr'] }} "
+                                     "for {{ params.release }}")
+        super().__init__(**kwargs)
+        self.report_task_id = report_task_id
+        self.config_path = config_path
+
+    def execute(self, context: Any) -> Any:
+        config = distribution.load(self.config_path)
+        if not config.roles.signers:
+            raise AirflowFailException("roles.signers lists nobody: name who may approve "
+                                       "signatures in the config")
+        report = context["ti"].xcom_pull(task_ids=self.report_task_id) or {}
+        self.assigned_users = [{"id": user, "name": user} for user in config.roles.signers]
+        packages = "\n".join(f"- {name}" for name in report.get("rpms", []))
+        self.body = (f"Build `{report.get('build_id', '')}` succeeded:\n\n{packages}\n\n"
+                     "Approve signs them (and the SRPM) with the `updraft_gpg` key and "
+                     f"lands them in {config.landing.upstream_updates} (never-shipped ones "
+                     f"in {config.landing.new_packages}). Reject signs and lands nothing.")
+        self.log.info("waiting for a signer (%s)", ", ".join(config.roles.signers))
+        return super().execute(context)

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import shutil
-import threading
-import time
-from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
-from airflow.sdk import BaseNotifier
 
 from tests import treekit
+from tests.dag.gatekit import Responder, clear_questions
 from updraft.mailsink import MailSink
 
 pytestmark = pytest.mark.timeout(240)
@@ -23,82 +18,15 @@ IN_SMETEST = [f"9/smetest/{arch}/RPMS/{name}-0.97.6-1.el4.rf.{arch}.rpm"
               for arch in ("i386", "x86_64") for name in ("clamav", "clamav-db", "clamd")]
 
 
-class _Asked(BaseNotifier):
-    """Tells the responder the gate has written its question."""
-
-    def __init__(self, asked: threading.Event) -> None:
-        super().__init__()
-        self.asked = asked
-
-    def notify(self, context: Any) -> None:
-        self.asked.set()
-
-
-class Responder(threading.Thread):
-    """Answers the gate the way the REST API's PATCH .../hitlDetails does."""
-
-    def __init__(self, choice: str, before: Callable[[], None] = lambda: None) -> None:
-        super().__init__(daemon=True)
-        self.asked = threading.Event()
-        self.choice = choice
-        self.before = before
-        self.question: dict[str, Any] = {}
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            self._answer()
-        except BaseException as exc:  # reported by the test, not lost in the thread
-            self.error = exc
-
-    def _answer(self) -> None:
-        from airflow.models.hitl import HITLDetail
-        from airflow.models.taskinstance import TaskInstance
-        from airflow.models.trigger import handle_event_submit
-        from airflow.triggers.base import TriggerEvent
-        from airflow.utils.session import create_session
-        from sqlalchemy import select
-
-        assert self.asked.wait(120), "the gate never asked"
-        # The question is written just before the task parks itself: wait for the park
-        # (a state in the DB, nothing to subscribe to), or the answer would be overwritten.
-        deadline = time.monotonic() + 60
-        while True:
-            with create_session() as session:
-                row = session.scalars(select(HITLDetail)).one()
-                ti = session.get(TaskInstance, row.ti_id)
-                if ti.state == "awaiting_input":
-                    break
-            assert time.monotonic() < deadline, f"gate stuck in {ti.state}"
-            time.sleep(0.05)
-        self.before()
-        with create_session() as session:
-            row = session.scalars(select(HITLDetail)).one()
-            self.question = {"subject": row.subject, "body": row.body,
-                             "assignees": row.assignees}
-            row.responded_by = {"id": "releng", "name": "releng"}
-            row.responded_at = datetime.now(UTC)
-            row.chosen_options = [self.choice]
-            row.params_input = {}
-            ti = session.get(TaskInstance, row.ti_id)
-            handle_event_submit(TriggerEvent(row.as_resume_event_payload()), task_instance=ti,
-                                session=session)
-
-
 @pytest.fixture(autouse=True)
 def _no_earlier_questions(airflow_db: None) -> None:
-    from airflow.models.hitl import HITLDetail
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        session.query(HITLDetail).delete()
+    clear_questions()
 
 
 def _promote(dagbag, responder: Responder | None, **conf: str):  # noqa: ANN001, ANN202
     dag = dagbag.get_dag("promote")
     if responder is not None:
-        dag.get_task("approve").notifiers = [_Asked(responder.asked)]
-        responder.start()
+        responder.attach(dag).start()
     run = dag.test(run_conf={"release": "9", **conf})
     if responder is not None:
         responder.join(timeout=30)
@@ -109,7 +37,7 @@ def _promote(dagbag, responder: Responder | None, **conf: str):  # noqa: ANN001,
 def test_approve_moves_the_family_into_smeupdates_and_mails(
     dagbag, clamav_tree: Path, mailbox: MailSink  # noqa: ANN001
 ) -> None:
-    responder = Responder("Approve")
+    responder = Responder([("approve", "Approve")])
 
     run, states = _promote(dagbag, responder, package=FAMILY, target="smeupdates")
 
@@ -130,7 +58,9 @@ def test_approve_moves_the_family_into_smeupdates_and_mails(
 def test_reject_moves_nothing(dagbag, clamav_tree: Path, mailbox: MailSink) -> None:  # noqa: ANN001
     before = treekit.rpm_files(clamav_tree)
 
-    run, states = _promote(dagbag, Responder("Reject"), package=FAMILY, target="smeupdates")
+    responder = Responder([("approve", "Reject")])
+
+    run, states = _promote(dagbag, responder, package=FAMILY, target="smeupdates")
 
     assert states["approve"] == "success"
     assert {states[task] for task in ("apply", "repodata", "mail", "announce")} == {"skipped"}
@@ -145,7 +75,7 @@ def test_a_tree_changed_after_the_go_moves_nothing(
         shutil.copy(clamav_tree / "9/smetest/i386/RPMS/clamd-0.97.6-1.el4.rf.i386.rpm",
                     clamav_tree / "9/smeupdates-testing/")
 
-    responder = Responder("Approve", before=packager_drops_a_file)
+    responder = Responder([("approve", "Approve")], before=packager_drops_a_file)
 
     run, states = _promote(dagbag, responder, package=FAMILY, target="smeupdates")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from email.message import EmailMessage
+from email.utils import getaddresses
 from pathlib import Path
 from typing import Any
 
@@ -54,12 +55,14 @@ class ReportMailOperator(BaseOperator):
 
 
 def send(config: DistConfig, message: EmailMessage, smtp_conn_id: str = "updraft_smtp") -> bool:
-    """Send a composed plain-text mail to the report's recipients over the connection.
+    """Send a composed plain-text mail to its `To` addresses over the connection; False
+    when it has none (the config names nobody).
 
     The SMTP provider only builds HTML bodies; seed 000's mails are plain text for a
     mailing list, so they are sent on the hook's authenticated client.
     """
-    recipients = list(config.report.recipients)
+    recipients = [address for _, address in getaddresses(message.get_all("To", []))
+                  if address]
     if not recipients:
         return False
     with SmtpHook(smtp_conn_id=smtp_conn_id) as hook:

@@ -1,0 +1,103 @@
+"""Answering HITL gates in dag.test(): a responder thread, as the REST API's PATCH
+.../hitlDetails would (see AIRFLOW-NOTES: writing the row alone does not resume)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from airflow.sdk import BaseNotifier
+
+
+class _Asked(BaseNotifier):
+    """Tells the responder a gate has written its question."""
+
+    def __init__(self, asked: threading.Event) -> None:
+        super().__init__()
+        self.asked = asked
+
+    def notify(self, context: Any) -> None:
+        self.asked.set()
+
+
+class Responder(threading.Thread):
+    """Answers each (gate task id, choice) in turn; `before` runs before an answer."""
+
+    def __init__(self, answers: Sequence[tuple[str, str]],
+                 before: Callable[[], None] = lambda: None, user: str = "releng") -> None:
+        super().__init__(daemon=True)
+        self.answers = list(answers)
+        self.asked = {task_id: threading.Event() for task_id, _ in self.answers}
+        self.before = before
+        self.user = user
+        self.questions: dict[str, dict[str, Any]] = {}
+        self.error: BaseException | None = None
+
+    def attach(self, dag: Any) -> Responder:
+        for task_id, event in self.asked.items():
+            dag.get_task(task_id).notifiers = [_Asked(event)]
+        return self
+
+    @property
+    def question(self) -> dict[str, Any]:
+        """The first gate's question (single-gate DAGs)."""
+        return self.questions[self.answers[0][0]]
+
+    def run(self) -> None:
+        try:
+            for task_id, choice in self.answers:
+                self._answer(task_id, choice)
+        except BaseException as exc:  # reported by the test, not lost in the thread
+            self.error = exc
+
+    def _answer(self, task_id: str, choice: str) -> None:
+        from airflow.models.hitl import HITLDetail
+        from airflow.models.taskinstance import TaskInstance
+        from airflow.models.trigger import handle_event_submit
+        from airflow.triggers.base import TriggerEvent
+        from airflow.utils.session import create_session
+        from sqlalchemy import select
+
+        if not self.asked[task_id].wait(180):
+            return  # the gate never asked (an earlier task failed): the test says so
+        # The question is written just before the task parks itself: wait for the park
+        # (a state in the DB, nothing to subscribe to), or the answer would be overwritten.
+        deadline = time.monotonic() + 60
+        while True:
+            with create_session() as session:
+                row, ti = self._pending(session, select, HITLDetail, TaskInstance, task_id)
+                if ti is not None and ti.state == "awaiting_input":
+                    break
+            assert time.monotonic() < deadline, f"gate {task_id} never parked"
+            time.sleep(0.05)
+        self.before()
+        with create_session() as session:
+            row, ti = self._pending(session, select, HITLDetail, TaskInstance, task_id)
+            self.questions[task_id] = {"subject": row.subject, "body": row.body,
+                                       "assignees": row.assignees}
+            row.responded_by = {"id": self.user, "name": self.user}
+            row.responded_at = datetime.now(UTC)
+            row.chosen_options = [choice]
+            row.params_input = {}
+            handle_event_submit(TriggerEvent(row.as_resume_event_payload()), task_instance=ti,
+                                session=session)
+
+    @staticmethod
+    def _pending(session: Any, select: Any, detail: Any, instance: Any,
+                 task_id: str) -> tuple[Any, Any]:
+        for row in session.scalars(select(detail).where(detail.responded_at.is_(None))):
+            ti = session.get(instance, row.ti_id)
+            if ti is not None and ti.task_id == task_id:
+                return row, ti
+        return None, None
+
+
+def clear_questions() -> None:
+    from airflow.models.hitl import HITLDetail
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        session.query(HITLDetail).delete()
