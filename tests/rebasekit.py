@@ -15,6 +15,10 @@ import subprocess
 import tarfile
 from pathlib import Path
 
+import yaml
+
+from tests.treekit import CONFIG_FILE
+
 DEFAULT_FILES = {
     "rc.sysinit": "#!/bin/bash\n# rc.sysinit, run once at boot\n"
                   + "".join(f"# step {n}\n" for n in range(1, 10))
@@ -117,3 +121,21 @@ def upstream_srpm(directory: Path, name: str = "initscripts", version: str = "9.
     target = directory / built.name
     built.replace(target)
     return target
+
+
+OWNER = "initscripts-owner@example.org"
+
+
+def rebase_config(directory: Path, patches: dict[str, str]) -> Path:
+    """config/sme.yaml with the initscripts policy re-applying `patches` (name -> diff)."""
+    raw = yaml.safe_load(CONFIG_FILE.read_text())
+    (directory / "patches").mkdir(parents=True, exist_ok=True)
+    for name, diff in patches.items():
+        (directory / "patches" / name).write_text(diff)
+    raw["build"]["patches_dir"] = str(directory / "patches")
+    policy = next(p for p in raw["policies"] if p["match"] == "initscripts")
+    policy["rebase"]["patches"] = list(patches)
+    policy["owners"] = [OWNER]
+    config = directory / "sme.yaml"
+    config.write_text(yaml.safe_dump(raw))
+    return config

@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests import buildkit, treekit
+from tests import buildkit, rebasekit, treekit
 from tests.signing import make_key
 from updraft.build.placement import deduplicated, placement_plan
 from updraft.build.settings import BuildOptions
@@ -153,3 +154,33 @@ def test_build_and_sign_on_the_command_line(tmp_path: Path, engine: Engine) -> N
         ledger.close()
     for state in ("waiting", "being built", "unsigned", "signed/untested"):
         assert any(state in text for text in history), (state, history)
+
+
+def test_a_rebase_policy_builds_the_upstream_srpm_with_our_patches(
+    tmp_path: Path, engine: Engine
+) -> None:
+    from updraft.build.package_build import PackageBuild
+    from updraft.config import load_config
+
+    sysinit = rebasekit.DEFAULT_FILES["rc.sysinit"]
+    ours = rebasekit.make_patch(sysinit, sysinit.replace("dmesg -s", "dmesg -n 1 -s"),
+                                "rc.sysinit")
+    config = load_config(rebasekit.rebase_config(tmp_path, {"sme-dmesg.patch": ours}))
+    engine = Engine(config, engine.layout.root)
+    srpm = rebasekit.upstream_srpm(tmp_path / "upstream")  # initscripts-9.03.49-1.el6
+
+    build = PackageBuild.start(engine, str(srpm), "9", arches=["x86_64"], bug="9001")
+    rebased = build.prepare()
+
+    assert rebased.name == f"initscripts-9.03.49-1{DIST}.1.src.rpm"
+    assert build.record.nvr == f"initscripts-9.03.49-1{DIST}.1"
+    outcome = build.build_arch("x86_64")
+    assert outcome.ok, outcome.reason
+    conclusion = build.conclude()
+    assert conclusion.ok and conclusion.rpms
+    header = read_source(rebased)
+    assert header.release == f"1{DIST}.1"
+    text = subprocess.run(["rpm", "-qp", "--changelog", str(rebased)], capture_output=True,
+                          text=True, check=True).stdout
+    assert "- Rebase on upstream 9.03.49-1 [SME: 9001]" in text.splitlines()[1]
+    assert "- Don't try to run plymouth if disabled [SME: 8375]" in text

@@ -1,0 +1,52 @@
+"""dag.test() of build_package on a rebase-and-repatch policy (seed 000's initscripts):
+a patch that no longer applies fails `verify` with the hunk in the log and mails the
+policy's owner; nothing is asked, built or landed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests import rebasekit, treekit
+from tests.dag.gatekit import Responder, clear_questions
+from updraft.mailsink import MailSink
+
+pytestmark = pytest.mark.timeout(240)
+
+SYSINIT = rebasekit.DEFAULT_FILES["rc.sysinit"]
+
+
+@pytest.fixture(autouse=True)
+def _no_earlier_questions(airflow_db: None) -> None:
+    clear_questions()
+
+
+def test_a_patch_that_no_longer_applies_fails_and_mails_the_owner(
+    dagbag, clamav_tree: Path, mailbox: MailSink, tmp_path: Path,  # noqa: ANN001
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str],
+) -> None:
+    stale = rebasekit.make_patch(SYSINIT.replace("# step 3\n", "# step three\n"),
+                                 SYSINIT.replace("# step 3\n", "# step 3 (SME)\n"),
+                                 "rc.sysinit")
+    config = rebasekit.rebase_config(tmp_path, {"sme-dmesg.patch": stale})
+    monkeypatch.setenv("UPDRAFT_CONFIG", str(config))
+    srpm = rebasekit.upstream_srpm(tmp_path / "upstream")
+    before = treekit.rpm_files(clamav_tree)
+    dag = dagbag.get_dag("build_package")
+    responder = Responder([("build_gate", "Approve")]).attach(dag)
+    responder.start()
+
+    run = dag.test(run_conf={"release": "9", "package": str(srpm), "bug": "9001"})
+
+    states = {ti.task_id: ti.state for ti in run.get_task_instances()}
+    assert states["verify"] == "failed" and states["build_gate"] == "upstream_failed"
+    assert not responder.questions  # nobody was asked to build what cannot be prepared
+    assert treekit.rpm_files(clamav_tree) == before
+    [mail] = mailbox.wait_for(1, timeout=10)
+    assert mail["To"] == rebasekit.OWNER
+    assert mail["Subject"] == ("[updatesteam] Rebase failed: initscripts-9.03.49-1.el6.src.rpm:"
+                               " sme-dmesg.patch no longer applies (sme9)")
+    body = mail.get_content()
+    assert "--- rejected hunk ---" in body and "-# step three" in body
+    assert "-# step three" in "".join(capfd.readouterr())  # the hunk is in the task log too
