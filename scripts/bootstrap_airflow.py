@@ -1,14 +1,15 @@
-"""Prepare airflow-home for `make run`: passwords, database, the pool and the connection.
+"""Prepare airflow-home for `make run`: passwords, database, pools, connections, a key.
 
 Run by scripts/standalone.sh with scripts/airflow-env.sh sourced. One process instead of
 `airflow db migrate`, `airflow pools set` and `airflow connections add`: each CLI call
 costs ~2.3 s of imports on its own. Idempotent: a user already in the password file
-keeps the password it has.
+keeps the password it has, and the demo signing key is made once.
 """
 
 import json
 import os
 import secrets
+import subprocess
 from pathlib import Path
 
 users = [u.split(":")[0] for u in os.environ["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"].split(",")]
@@ -31,12 +32,54 @@ from airflow.utils.db import upgradedb  # noqa: E402
 from airflow.utils.session import create_session  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
+from updraft.config import load_config  # noqa: E402
+
+
+def demo_signing_key(home: Path) -> tuple[str, str]:
+    """A passphrase-protected key for the Sign? step of build_package (demo only: a real
+    distribution points the updraft_gpg connection at its own key)."""
+    import gnupg
+
+    fingerprint_file, passphrase_file = home / "fingerprint", home / "passphrase"
+    if not fingerprint_file.exists():
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        passphrase = secrets.token_urlsafe(18)
+        gpg = gnupg.GPG(gnupghome=str(home))
+        made = gpg.gen_key(gpg.gen_key_input(
+            key_type="RSA", key_length=2048, name_real="updraft demo signing key",
+            name_email="releases@contribs.org", expire_date=0, passphrase=passphrase))
+        # gen_key started an agent in the home; the signer runs its own in a copy.
+        subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "gpg-agent"], check=False)
+        if not made.fingerprint:
+            raise SystemExit(f"could not make the demo signing key: {made.stderr[-300:]}")
+        fd = os.open(passphrase_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(passphrase)
+        fingerprint_file.write_text(made.fingerprint)
+    return fingerprint_file.read_text().strip(), passphrase_file.read_text()
+
+
+config = load_config(os.environ["UPDRAFT_CONFIG"])
 upgradedb()  # what `airflow db migrate` runs; creates the database the first time
 with create_session() as session:
     Pool.create_or_update_pool(
         "repo_tree", 1, "serialises every change to the repository tree",
         include_deferred=False, session=session,
     )
+    for archdir in dict.fromkeys(a for r in config.releases.values() for a in r.arches):
+        builder = config.build.builder(archdir)
+        Pool.create_or_update_pool(
+            builder.pool, builder.slots, f"concurrent builds on queue {builder.queue}",
+            include_deferred=False, session=session,
+        )
+    fingerprint, passphrase = demo_signing_key(Path(os.environ["AIRFLOW_HOME"]) / "signing")
+    gpg = session.scalar(select(Connection).where(Connection.conn_id == "updraft_gpg"))
+    if gpg is None:
+        gpg = Connection(conn_id="updraft_gpg", conn_type="generic",
+                         description="the demo signing key (airflow-home/signing)",
+                         login=fingerprint, password=passphrase,
+                         extra=json.dumps({"gnupghome": os.environ["AIRFLOW_HOME"] + "/signing"}))
+        session.add(gpg)
     conn = session.scalar(select(Connection).where(Connection.conn_id == "updraft_smtp"))
     if conn is None:
         conn = Connection(conn_id="updraft_smtp")
