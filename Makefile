@@ -41,6 +41,7 @@ lint: install
 bench: install
 	$(PY) bench/engine.py
 	$(PY) bench/upstream_detect.py
+	$(PY) bench/build_overhead.py
 
 clean:
 	rm -rf .demo .bench
