@@ -73,6 +73,9 @@ def test_input_errors_name_the_file(tmp_path: Path, engine: Engine) -> None:
     # N-V-R lookups find the SRPM in the tree too.
     found = find_srpm("clamav-0.97.6-1.rf", engine.layout, "9")
     assert found == engine.layout.root / "9/smetest/SRPMS/clamav-0.97.6-1.rf.src.rpm"
+    assert find_srpm("clamav-0.97.6-1.rf.src.rpm", engine.layout, "9") == found
+    with pytest.raises(PackageNotFound, match=f"{tmp_path}/nowhere.src.rpm: no such file"):
+        find_srpm(str(tmp_path / "nowhere.src.rpm"), engine.layout, "9")
 
 
 def _built(tmp_path: Path, name: str, version: str) -> tuple[Path, list[Path]]:

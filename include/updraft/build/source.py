@@ -60,7 +60,7 @@ def find_srpm(wanted: str, layout: Layout, release: str) -> Path:
     """A path to an SRPM, or NAME-VERSION-RELEASE looked up in the release's upstream
     mirrors and then the tree's SRPMS dirs (highest tier first)."""
     candidate = Path(wanted).expanduser()
-    if candidate.suffix == ".rpm" or os.sep in wanted:
+    if candidate.is_file() or os.sep in wanted:  # a bare file name is looked up below
         if not candidate.is_file():
             raise PackageNotFound(f"{candidate}: no such file (give an SRPM path or "
                                   "NAME-VERSION-RELEASE)")
