@@ -160,11 +160,22 @@ def test_compile_failure_mails_the_log_tail_and_stops(
 def test_build_rejected_builds_nothing(
     dagbag, clamav_tree: Path, mailbox: MailSink, tmp_path: Path,  # noqa: ANN001
 ) -> None:
-    srpm = buildkit.srpm(tmp_path, "clamav", "0.97.7", "1", dist=DIST)
+    srpm = buildkit.srpm(tmp_path, "kernel", "2.6.32", "754", dist=DIST)
 
     run, states = _run(dagbag, Responder([("build_gate", "Reject")]), package=str(srpm))
 
     assert states["build_x86_64"] == {"skipped"} and states["report"] == {"skipped"}
     assert states["sign"] == {"skipped"}
-    assert _ledger_states(clamav_tree)[f"clamav-{NEW}.src.rpm"] == "waiting"
+    assert _ledger_states(clamav_tree)[f"kernel-2.6.32-754{DIST}.src.rpm"] == "waiting"
     assert mailbox.messages() == []
+    # The kernel policy's priority 10 reached the builders' queues (seed 004: "priority
+    # during build process"); the other tasks keep Airflow's own weights.
+    from airflow.models.taskinstance import TaskInstance
+
+    dag = dagbag.get_dag("build_package")
+    for ti in run.get_task_instances():
+        if ti.task_id in ("build_x86_64", "build_i386", "report"):
+            unhooked = TaskInstance(task=dag.get_task(ti.task_id), run_id=run.run_id,
+                                    dag_version_id=ti.dag_version_id)  # Airflow's own weight
+            bonus = 10 if ti.task_id != "report" else 0
+            assert ti.priority_weight == unhooked.priority_weight + bonus, ti.task_id

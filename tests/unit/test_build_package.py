@@ -187,3 +187,12 @@ def test_a_rebase_policy_builds_the_upstream_srpm_with_our_patches(
                           text=True, check=True).stdout
     assert "- Rebase on upstream 9.03.49-1 [SME: 9001]" in text.splitlines()[1]
     assert "- Don't try to run plymouth if disabled [SME: 8375]" in text
+
+
+@pytest.mark.parametrize(("requested", "priority"), [
+    ("/srv/upstream/kernel-2.6.32-754.el6.src.rpm", 10), ("kernel-2.6.32-754.el6", 10),
+    ("clamav-0.97.7-1.src.rpm", 0), ("", 0), (None, 0)])
+def test_policy_priority_is_read_from_the_request(requested: str | None, priority: int) -> None:
+    from updraft.build.source import policy_priority
+
+    assert policy_priority(treekit.sme_config(), requested) == priority

@@ -208,3 +208,16 @@ def _job(config: DistConfig, release: str, archdir: str) -> PlannedJob:
                       queue=builder.queue or f"build-{archdir}",
                       pool=builder.pool or f"build-{archdir}",
                       mock_config=config.build.mock_config_for(release, archdir))
+
+
+def policy_priority(config: DistConfig, requested: str | None) -> int:
+    """Seed 004's "priority during build process" of what a run was asked to build: the
+    strongest matching policy's `priority`, read from the SRPM's file name or N-V-R
+    (before the file is looked at: the scheduler asks when it creates the tasks)."""
+    if not requested:
+        return 0
+    nvr = Path(str(requested)).name.removesuffix(".rpm").removesuffix(".src")
+    parts = nvr.rsplit("-", 2)
+    name = parts[0] if len(parts) == 3 else nvr
+    matched = policies_for(config, name).matched
+    return matched[0].priority if matched else 0
