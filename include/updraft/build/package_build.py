@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from email.message import EmailMessage
 from pathlib import Path
@@ -23,7 +23,13 @@ from updraft.build.rebase import RebaseRecipe, rebase
 from updraft.build.records import BuildStates
 from updraft.build.settings import BuildOptions
 from updraft.build.signing import Signer, SigningKey, SignReport
-from updraft.build.source import BuildPlan, find_srpm, plan_build, read_source
+from updraft.build.source import (
+    BuildPlan,
+    SourcePackage,
+    find_srpm,
+    plan_build,
+    read_source,
+)
 from updraft.build.workspace import BuildRecord, Workspace, build_id_for
 from updraft.cycle import CycleResult, Engine
 from updraft.errors import UpdraftError
@@ -45,6 +51,7 @@ class PackageBuild:
         self.engine = engine
         self.workspace = workspace
         self.record = record
+        self._source: SourcePackage | None = None  # read once per SRPM and process
 
     @classmethod
     def start(cls, engine: Engine, requested: str, release: str, *,
@@ -62,6 +69,7 @@ class PackageBuild:
             srpm=str(workspace.take_input(found)), nvr=source.nvr, arches=list(arches),
             overrides=options.model_dump(by_alias=True), bug=bug)
         build = cls(engine, workspace, record)
+        build._source = replace(source, path=Path(record.srpm))  # the copy: same bytes
         record.plan = build.plan().lines()
         workspace.save(record)
         BuildStates(engine.layout, release, source).waiting()
@@ -77,8 +85,11 @@ class PackageBuild:
         return Path(self.record.srpm)
 
     def plan(self) -> BuildPlan:
+        """Pure once the SRPM is read: every step asks, the SRPM is hashed once."""
+        if self._source is None or self._source.path != self.srpm:
+            self._source = read_source(self.srpm)
         options = BuildOptions.model_validate(self.record.overrides)
-        return plan_build(read_source(self.srpm), self.engine.config, self.record.release,
+        return plan_build(self._source, self.engine.config, self.record.release,
                           self.record.arches, options)
 
     def prepare(self, when: date | None = None) -> Path:
