@@ -1,0 +1,1 @@
+"""Hooks: updraft's connections to outside services (Bugzilla)."""
