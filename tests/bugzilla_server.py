@@ -53,6 +53,9 @@ class BugzillaServer:
         self.comments: dict[int, list[str]] = {}
         self.log: list[tuple[str, str]] = []
         self.down = False
+        # False: answer /rest/bug as Bugzilla 5's search does, leaving out what the key
+        # may not see without a fault
+        self.search_faults = True
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._httpd.daemon_threads = True
@@ -200,7 +203,8 @@ def _route(server: BugzillaServer, method: str, path: str, query: dict[str, list
     if method == "GET" and steps == ["version"]:
         return {"version": VERSION}
     if method == "GET" and steps == ["bug"]:
-        return server.get([int(bug_id) for bug_id in _listed(query, "id")], fields, permissive)
+        found = server.get([int(bug_id) for bug_id in _listed(query, "id")], fields, permissive)
+        return found if server.search_faults else {"bugs": found["bugs"]}
     if len(steps) == 2 and steps[0] == "bug" and steps[1].isdigit():
         if method == "GET":
             return server.get([int(steps[1])], fields, permissive)

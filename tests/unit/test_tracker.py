@@ -51,6 +51,14 @@ def test_denied_and_missing_numbers_are_marked(tracker: BugTracker) -> None:
     assert bugs[6262].status == "VERIFIED"
 
 
+def test_a_bug_left_out_without_a_fault_is_access_denied(
+        bugzilla: BugzillaServer, tracker: BugTracker) -> None:
+    bugzilla.search_faults = False  # Bugzilla 5's /rest/bug search hides, without a fault
+    bugs = tracker.fetch([5908, 6262])
+    assert bugs[5908] == Bug(5908, None, access_denied=True)
+    assert bugs[6262].status == "VERIFIED"
+
+
 def test_one_request_per_batch_of_500(bugzilla: BugzillaServer) -> None:
     bugzilla.bugs.update({n: bug(n, "VERIFIED", "FIXED") for n in range(10_000, 11_201)})
     tracker = BugTracker(bugzilla.url, api_key=KEY)
@@ -145,3 +153,15 @@ def test_url_from_the_environment_overrides_the_config(
 def test_a_bad_url_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="ftp://bugs"):
         BugTracker("ftp://bugs.example.org")
+
+
+def test_stand_in_takes_a_comment_as_bugzilla_documents(bugzilla: BugzillaServer) -> None:
+    import requests
+
+    url = f"{bugzilla.url}rest/bug/6248/comment"
+    answer = requests.post(url, json={"comment": "tested on 9.2"}, timeout=5,
+                           headers={"X-BUGZILLA-API-KEY": KEY})
+    assert answer.status_code == 200 and answer.json() == {"id": 1}
+    refused = requests.post(url, json={"comment": "x"}, params={"api_key": "nope"}, timeout=5)
+    assert refused.status_code == 401 and refused.json()["code"] == 306
+    assert bugzilla.comments == {6248: ["tested on 9.2"]}
