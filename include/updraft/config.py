@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from updraft.build.settings import BuildOptions, BuildSettings, RebaseSettings
 from updraft.errors import ConfigError
+from updraft.release.settings import BugzillaSettings, ReleaseSettings
 
 # Seed 004's package states, in the order a package normally goes through them.
 PACKAGE_STATES = (
@@ -243,6 +244,8 @@ class DistConfig(_Strict):
     report: ReportConfig = ReportConfig()
     roles: Roles = Roles()
     build: BuildSettings = BuildSettings()
+    bugzilla: BugzillaSettings = BugzillaSettings()
+    release: ReleaseSettings = ReleaseSettings()
     schedule: str = "0 */2 * * *"
     lock_timeout: float = Field(600.0, ge=0)
     # An unreadable package changed less than this many seconds ago is taken as a `cp`
@@ -303,11 +306,23 @@ class DistConfig(_Strict):
         for release in self.build.dist:
             if release not in self.releases:
                 raise ValueError(f"build.dist.{release}: no such release in `releases`")
+        self._release_repos_exist(names)
         for key in ("upstream_updates", "new_packages"):
             target = getattr(self.landing, key)
             if target not in names:
                 raise ValueError(f"landing.{key} names unknown repo {target!r}")
         return self
+
+    def _release_repos_exist(self, names: set[str]) -> None:
+        chosen = self.release
+        for key, repo in (("candidates", chosen.candidates), ("target", chosen.target),
+                          *(("watch", r) for r in chosen.watch),
+                          *(("base", r) for r in chosen.base)):
+            if repo not in names:
+                raise ValueError(f"release.{key} names unknown repo {repo!r}")
+        for release in self.bugzilla.products:
+            if release not in self.releases:
+                raise ValueError(f"bugzilla.products.{release}: no such release in `releases`")
 
     # -- lookups used everywhere -------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""Release: Bugzilla-driven releasability, Go/NoGo, advisories, release notes (seed 000)."""

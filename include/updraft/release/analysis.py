@@ -1,0 +1,198 @@
+"""Analysis: the Rnotes of seed 000, computed — what may be released, and why not.
+
+Reads the tree (inventory), asks the tracker once per 500 bugs, decides releasability
+(soft dependencies) with hard dependencies checked by libsolv, and returns one
+JSON-able account that the text/HTML report, the Go/NoGo gate and the release steps
+all read. Nothing here changes the tree or the tracker.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from updraft.layout import Layout
+from updraft.release.changelog import Entry, RefParser
+from updraft.release.closure import RequiresCheck
+from updraft.release.inventory import Held, Inventory, take_inventory
+from updraft.release.releasability import Verdict, decide
+from updraft.release.tracker import Bug, TrackerUnavailable
+
+log = logging.getLogger(__name__)
+
+
+class Tracker(Protocol):
+    url: str
+    requests: int
+
+    def fetch(self, ids: Iterable[int]) -> dict[int, Bug]: ...
+
+
+@dataclass
+class Analysis:
+    release: str
+    generated: str
+    tracker: dict[str, Any]
+    packages: list[dict[str, Any]]
+    bugs: dict[int, dict[str, Any]]
+    missing_bugs: list[int]
+    changes_without_bugs: list[dict[str, Any]]
+    smetest_newer: list[dict[str, Any]]
+    unchecked: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def releasable(self) -> list[dict[str, Any]]:
+        return [p for p in self.packages if p["releasable"]]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "release": self.release, "generated": self.generated, "tracker": self.tracker,
+            "packages": self.packages,
+            "bugs": {str(bug): info for bug, info in sorted(self.bugs.items())},
+            "missing_bugs": self.missing_bugs,
+            "changes_without_bugs": self.changes_without_bugs,
+            "smetest_newer": self.smetest_newer, "unchecked_requires": self.unchecked,
+            "timings": self.timings,
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> Analysis:
+        return cls(raw["release"], raw["generated"], raw["tracker"], raw["packages"],
+                   {int(k): v for k, v in raw["bugs"].items()}, raw["missing_bugs"],
+                   raw["changes_without_bugs"], raw["smetest_newer"],
+                   raw.get("unchecked_requires", []), raw.get("timings", {}))
+
+
+def _ask(tracker: Tracker, bugs: set[int]) -> tuple[dict[int, Bug], dict[str, Any]]:
+    before = tracker.requests
+    try:
+        found = tracker.fetch(bugs)
+        error = None
+    except TrackerUnavailable as exc:
+        # Fail closed: with no statuses nothing is verified, so nothing is offered.
+        log.error("%s", exc)
+        found, error = {}, str(exc)
+    return found, {"url": tracker.url, "requests": tracker.requests - before,
+                   "reachable": error is None, "error": error, "asked": len(bugs)}
+
+
+def _requires_check(layout: Layout, inventory: Inventory) -> RequiresCheck:
+    settings = layout.config.release
+    repos = [settings.target, *settings.base, settings.candidates]
+    dirs = {archdir: {repo: layout.repodata_dir(inventory.release, repo, archdir)
+                      for repo in repos} for archdir in layout.archdirs(inventory.release)}
+    return RequiresCheck(dirs, [settings.target, *settings.base], settings.candidates,
+                         settings.ignore_requires)
+
+
+def analyse(layout: Layout, release: str, tracker: Tracker) -> Analysis:
+    config = layout.config
+    release = config.check_release(release)
+    clock = time.perf_counter()
+    parser = RefParser(config.bugzilla.reference, config.bugzilla.label)
+    inventory = take_inventory(layout, release, parser)
+    timings = {"inventory": time.perf_counter() - clock}
+    wanted = {bug for package in inventory.packages
+              for version in (*package.candidates, *package.watched) for bug in version.bugs}
+    clock = time.perf_counter()
+    found, tracker_state = _ask(tracker, wanted)
+    timings["tracker"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    check = _requires_check(layout, inventory)
+
+    def requires(release_set: dict[str, Any]) -> dict[str, list[str]]:
+        return check({name: inventory.offered(name, v.label).binary_paths()
+                      for name, v in release_set.items()})
+
+    states = {bug: answer.status for bug, answer in found.items()}
+    verdicts = decide(inventory.packages, states.get, config.bugzilla.releasable_states(),
+                      requires)
+    timings["decide"] = time.perf_counter() - clock
+    if not tracker_state["reachable"]:
+        for verdict in verdicts:  # not even upstream packages: nobody could check
+            verdict.releasable = None
+    product = config.bugzilla.products.get(release)
+    return Analysis(
+        release=release, generated=datetime.now(UTC).isoformat(timespec="seconds"),
+        tracker=tracker_state,
+        packages=[_package(verdict, inventory, found, tracker_state)
+                  for verdict in verdicts if verdict.candidate is not None],
+        bugs=_bugs(inventory, found, product, wanted),
+        missing_bugs=sorted(bug for bug, answer in found.items() if answer.missing),
+        changes_without_bugs=_unreferenced(inventory),
+        smetest_newer=[_held_json(h) for h in inventory.watched
+                       if h.family.name in inventory.released],
+        unchecked=check.missing, timings=timings,
+    )
+
+
+def _package(verdict: Verdict, inventory: Inventory, found: dict[int, Bug],
+             tracker: dict[str, Any]) -> dict[str, Any]:
+    candidate = verdict.candidate
+    assert candidate is not None
+    held = inventory.offered(verdict.name, candidate.label)
+    base = inventory.released.get(verdict.name)
+    blocked = [blocker.to_json() for blocker in verdict.blocked_by]
+    if not tracker["reachable"]:
+        blocked.insert(0, {"kind": "tracker", "reason": f"the tracker could not be asked: "
+                                                         f"{tracker['error']}"})
+    releasable = verdict.releasable
+    chosen = inventory.offered(verdict.name, releasable.label) if releasable else None
+    return {
+        "name": verdict.name,
+        "candidate": candidate.label,
+        "releasable": releasable.label if releasable else None,
+        "blocked_by": blocked,
+        "unknown_bugs": verdict.unknown_bugs if tracker["reachable"] else list(candidate.bugs),
+        "broken_requires": verdict.broken_requires,
+        "released": base.label if base else None,
+        "kind": "sme" if any(v.bugs for v in (candidate, releasable) if v) else "upstream",
+        "security": any(found[b].security for b in candidate.bugs if b in found),
+        "bugs": list(candidate.bugs),
+        "changes": [entry.to_json() for entry in candidate.changes],
+        "release_changes": [e.to_json() for e in releasable.changes] if releasable else [],
+        "srpm": held.srpm, "rpms": held.binary_paths(),
+        "release_files": ([*([chosen.srpm] if chosen.srpm else []), *chosen.binary_paths()]
+                          if chosen else []),
+    }
+
+
+def _bugs(inventory: Inventory, found: dict[int, Bug], product: str | None,
+          wanted: set[int]) -> dict[int, dict[str, Any]]:
+    users: dict[int, list[str]] = {}
+    for package in inventory.packages:
+        for version in (*package.candidates, *package.watched):
+            for bug in version.bugs:
+                users.setdefault(bug, []).append(f"{package.name}-{version.label}")
+    bugs = {}
+    for bug in sorted(wanted):
+        answer = found.get(bug)
+        info = answer.to_json() if answer else {"id": bug, "status": None}
+        info["packages"] = users.get(bug, [])
+        info["product_mismatch"] = bool(answer and answer.known and product
+                                        and not answer.product_matches(product))
+        bugs[bug] = info
+    return bugs
+
+
+def _unreferenced(inventory: Inventory) -> list[dict[str, Any]]:
+    rows = []
+    for package in inventory.packages:
+        for version in (*package.candidates[:1], *package.watched[:1]):
+            rows += [{"package": package.name, "version": version.label, "repo": version.repo,
+                      "entry": _entry_line(entry)} for entry in version.changes
+                     if not entry.bugs]
+    return rows
+
+
+def _entry_line(entry: Entry) -> str:
+    return f"{entry.heading()} {entry.text.splitlines()[0] if entry.text else ''}".strip()
+
+
+def _held_json(held: Held) -> dict[str, Any]:
+    return {"package": held.family.name, "version": held.label, "repo": held.repo,
+            "srpm": held.srpm}

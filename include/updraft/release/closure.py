@@ -1,0 +1,148 @@
+"""Closure: hard dependencies of a release, checked with libsolv.
+
+Seed 000: "Hard dependencies ... specified in the spec file, eg: requires: e-smith-lib
+>= 2.0.0-2." The release set, landed beside the target repos (smeupdates, smeos and
+any configured base), must satisfy every Requires of what it brings, and must not
+take away what a package already there requires (a newer version replaces the older
+one for yum). Requirements broken before the release are not the release's doing and
+are not reported.
+
+Each arch dir is its own libsolv pool, loaded from the repos' primary metadata (what
+yum itself reads); the arch dir's policy decides which arches count (i386 holds i686).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import createrepo_c as cr
+import solv
+
+log = logging.getLogger(__name__)
+
+# The package arch an arch dir's pool installs for (i386 dirs hold i686 packages).
+_POOL_ARCH = {"i386": "i686"}
+
+
+@dataclass
+class _ArchPool:
+    pool: solv.Pool
+    universe: set[int] = field(default_factory=set)  # solvable ids of target/base repos
+    by_path: dict[str, solv.XSolvable] = field(default_factory=dict)  # candidates
+
+
+def _primary(repo_dir: Path) -> Path | None:
+    repomd = repo_dir / "repodata" / "repomd.xml"
+    if not repomd.is_file():
+        return None
+    for record in cr.Repomd(str(repomd)).records:
+        if record.type == "primary":
+            return repo_dir / record.location_href
+    return None
+
+
+def _load(pool: solv.Pool, name: str, repo_dir: Path) -> solv.Repo | None:
+    primary = _primary(repo_dir)
+    if primary is None:
+        return None
+    repo = pool.add_repo(name)
+    handle = solv.xfopen(str(primary))
+    if handle is None or not repo.add_rpmmd(handle, None, 0):
+        raise OSError(f"{primary}: libsolv cannot read this primary metadata")
+    return repo
+
+
+class RequiresCheck:
+    """Answers, for a release set, which requirements it would break (per package)."""
+
+    def __init__(self, repo_dirs: Mapping[str, Mapping[str, Path]], universe: Sequence[str],
+                 candidates: str, ignore: Iterable[str] = ()) -> None:
+        """`repo_dirs`: arch dir -> repo -> the directory createrepo_c ran on."""
+        self.ignore = [re.compile(pattern) for pattern in ignore]
+        self.missing: list[str] = []  # repos without repodata (not checked)
+        self.pools: dict[str, _ArchPool] = {}
+        for archdir, dirs in repo_dirs.items():
+            self.pools[archdir] = self._pool(archdir, dirs, universe, candidates)
+
+    def _pool(self, archdir: str, dirs: Mapping[str, Path], universe: Sequence[str],
+              candidates: str) -> _ArchPool:
+        pool = solv.Pool()
+        pool.setarch(_POOL_ARCH.get(archdir, archdir))
+        found = _ArchPool(pool)
+        for repo_name in [*universe, candidates]:
+            repo = _load(pool, repo_name, dirs[repo_name])
+            if repo is None:
+                self.missing.append(f"{repo_name}/{archdir}")
+                continue
+            for solvable in repo.solvables:
+                if repo_name == candidates:
+                    href = solvable.lookup_location()[0]
+                    found.by_path[str((dirs[repo_name] / href).resolve())] = solvable
+                else:
+                    found.universe.add(solvable.id)
+        pool.addfileprovides()
+        pool.createwhatprovides()
+        return found
+
+    def __call__(self, release_set: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+        """`release_set`: source name -> the binary files it releases; returns the broken
+        requirements per source name (names with none are left out)."""
+        broken: dict[str, list[str]] = {}
+        for archdir, arch_pool in self.pools.items():
+            for name, problems in self._check(arch_pool, release_set).items():
+                for problem in problems:
+                    line = f"{problem} [{archdir}]"
+                    if line not in broken.setdefault(name, []):
+                        broken[name].append(line)
+        return broken
+
+    def _skip(self, dep: solv.Dep) -> bool:
+        text = str(dep)
+        return not text or any(pattern.search(text) for pattern in self.ignore)
+
+    def _check(self, found: _ArchPool, release_set: Mapping[str, Sequence[str]]
+               ) -> dict[str, list[str]]:
+        pool = found.pool
+        owner: dict[int, str] = {}  # released solvable id -> its source name
+        for name, paths in release_set.items():
+            for path in paths:
+                solvable = found.by_path.get(str(Path(path).resolve()))
+                if solvable is not None and pool.isknownarch(solvable.archid):
+                    owner[solvable.id] = name
+        replaced: dict[int, int] = {}  # universe solvable id -> the released one
+        released = [pool.solvables[i] for i in owner]
+        for new in released:
+            for old in pool.whatprovides(pool.str2id(new.name)):
+                if old.id in found.universe and old.name == new.name and \
+                        old.evrcmp(new) < 0:
+                    replaced[old.id] = new.id
+
+        def visible(solvable: solv.XSolvable) -> bool:
+            return solvable.id in owner or (solvable.id in found.universe
+                                            and solvable.id not in replaced)
+
+        broken: dict[str, list[str]] = {}
+        for new in released:
+            for dep in new.lookup_deparray(solv.SOLVABLE_REQUIRES):
+                if not self._skip(dep) and not any(map(visible, pool.whatprovides(dep))):
+                    broken.setdefault(owner[new.id], []).append(
+                        f"{new} requires {dep}, which nothing provides")
+        for old_id, new_id in replaced.items():
+            old = pool.solvables[old_id]
+            for provide in old.lookup_deparray(solv.SOLVABLE_PROVIDES):
+                for user in pool.whatmatchesdep(solv.SOLVABLE_REQUIRES, provide):
+                    if user.id in owner or not visible(user):
+                        continue
+                    for dep in user.lookup_deparray(solv.SOLVABLE_REQUIRES):
+                        if self._skip(dep) or not old.matchesdep(solv.SOLVABLE_PROVIDES, dep):
+                            continue
+                        if not any(map(visible, pool.whatprovides(dep))):
+                            problem = (f"{user} requires {dep}, which {old} provides and "
+                                       f"{pool.solvables[new_id]} replaces")
+                            if problem not in broken.get(owner[new_id], []):
+                                broken.setdefault(owner[new_id], []).append(problem)
+        return broken

@@ -1,0 +1,115 @@
+"""Releasability: seed 000's soft-dependency example, exactly, and the fixpoint's edges."""
+
+from __future__ import annotations
+
+from updraft.release.changelog import Changelog, Entry, RefParser
+from updraft.release.releasability import PackageVersions, VersionLog, decide
+from updraft.release.settings import DEFAULT_REFERENCE
+
+PARSER = RefParser(DEFAULT_REFERENCE, "SME")
+VERIFIED = frozenset({"VERIFIED", "CLOSED"})
+
+
+def entry(day: int, evr: str, text: str) -> Entry:
+    return PARSER.entry(1_350_000_000 + day * 86400, f"Ian Wells <esmith@wellsi.com> - {evr}",
+                        text)
+
+
+def versions(name: str, base: str, history: list[Entry], offered: list[str],
+             watched: list[str] = ()) -> PackageVersions:  # type: ignore[assignment]
+    """history newest first; a version's changelog is its entry and everything older."""
+    def log(label: str, repo: str) -> VersionLog:
+        index = next(i for i, e in enumerate(history) if e.evr == label)
+        mine, released = Changelog(history[index:]), Changelog(
+            history[next(i for i, e in enumerate(history) if e.evr == base):])
+        return VersionLog(f"{label}.el6.sme", repo, tuple(mine.since(released)))
+    return PackageVersions(name, base, tuple(log(v, "smeupdates-testing") for v in offered),
+                           tuple(log(v, "smetest") for v in watched))
+
+
+SEED = [
+    versions("e-smith-base", "5.0.0-13", [
+        entry(16, "5.0.0-16", "- some text some text some text [SME: 6262]"),
+        entry(15, "5.0.0-15", "- some text some text some text [SME: 6248]"),
+        entry(14, "5.0.0-14", "- some text some text some text [SME: 6104]"),
+        entry(13, "5.0.0-13", "- Roll new stream"),
+    ], ["5.0.0-16", "5.0.0-14"]),
+    versions("e-smith-pop3", "2.0.0-0", [
+        entry(16, "2.0.0-2", "- some text some text some text [SME: 6262]"),
+        entry(10, "2.0.0-1", "- some text some text some text [SME: 4633]"),
+        entry(1, "2.0.0-0", "- Roll new stream"),
+    ], ["2.0.0-2"]),
+    versions("e-smith-apache", "2.0.0-5", [
+        entry(17, "2.0.0-7", "- some text some text some text [SME: 6769]"),
+        entry(11, "2.0.0-6", "- some text some text some text [SME: 4633]"),
+        entry(2, "2.0.0-5", "- Fix ServerName"),
+    ], ["2.0.0-7"]),
+]
+SEED_STATES = {6262: "VERIFIED", 6248: "RESOLVED", 6104: "VERIFIED", 4633: "VERIFIED",
+               6769: "VERIFIED"}
+
+
+def by_name(verdicts: list) -> dict:  # type: ignore[type-arg]
+    return {verdict.name: verdict for verdict in verdicts}
+
+
+def test_the_seed_example_gives_the_seed_verdicts() -> None:
+    found = by_name(decide(SEED, SEED_STATES.get, VERIFIED))
+
+    base = found["e-smith-base"]
+    assert base.candidate.label == "5.0.0-16.el6.sme"
+    assert base.releasable.label == "5.0.0-14.el6.sme"  # "It may be possible to release"
+    assert [(b.kind, b.bug) for b in base.blocked_by] == [("unverified", 6248)]
+    assert "bug 6248 is RESOLVED" in base.blocked_by[0].reason
+
+    pop3 = found["e-smith-pop3"]
+    assert pop3.releasable is None
+    assert [(b.kind, b.bug, b.package, b.version) for b in pop3.blocked_by] == [
+        ("soft", 6262, "e-smith-base", "5.0.0-16")]
+
+    apache = found["e-smith-apache"]
+    assert apache.releasable is None
+    assert [(b.kind, b.bug, b.package, b.version) for b in apache.blocked_by] == [
+        ("soft", 4633, "e-smith-pop3", "2.0.0-1")]
+    assert "part of the fix for bug 4633 is in e-smith-pop3 2.0.0-1" in apache.blocked_by[0].reason
+
+
+def test_once_6248_is_verified_everything_goes() -> None:
+    found = by_name(decide(SEED, {**SEED_STATES, 6248: "VERIFIED"}.get, VERIFIED))
+    assert {name: v.releasable.label for name, v in found.items()} == {
+        "e-smith-base": "5.0.0-16.el6.sme", "e-smith-pop3": "2.0.0-2.el6.sme",
+        "e-smith-apache": "2.0.0-7.el6.sme"}
+    assert all(not v.blocked_by for v in found.values())
+
+
+def test_an_unknown_status_fails_closed() -> None:
+    states = {**SEED_STATES, 6248: "VERIFIED"}
+    del states[6769]  # access denied or unknown to the tracker
+    found = by_name(decide(SEED, states.get, VERIFIED))
+    assert found["e-smith-apache"].releasable is None
+    assert found["e-smith-apache"].unknown_bugs == [6769]
+    # apache 2.0.0-6 holds part of 4633 and apache stays, so pop3 stays too, and with
+    # pop3 part of 6262: base 5.0.0-16 stays, 5.0.0-14 may go.
+    assert found["e-smith-pop3"].releasable is None
+    assert [(b.bug, b.package) for b in found["e-smith-pop3"].blocked_by] == [
+        (4633, "e-smith-apache")]
+    assert found["e-smith-base"].releasable.label == "5.0.0-14.el6.sme"
+
+
+def test_a_follow_up_fix_waiting_in_smetest_holds_the_candidate_back() -> None:
+    history = [entry(20, "1.0-3", "- follow-up [SME: 500]"),
+               entry(19, "1.0-2", "- fix [SME: 500]"), entry(1, "1.0-1", "- first")]
+    package = versions("tool", "1.0-1", history, ["1.0-2"], watched=["1.0-3"])
+    verdict = decide([package], {500: "VERIFIED"}.get, VERIFIED)[0]
+    assert verdict.releasable is None
+    assert verdict.blocked_by[0].package == "tool" and verdict.blocked_by[0].version == "1.0-3"
+
+
+def test_a_broken_requirement_holds_the_version_back_and_frees_the_older_one() -> None:
+    def requires(release_set: dict) -> dict:  # type: ignore[type-arg]
+        chosen = release_set.get("e-smith-base")
+        return {"e-smith-base": ["e-smith-lib >= 2.0.0-2"]} if (
+            chosen and chosen.label.startswith("5.0.0-14")) else {}
+    found = by_name(decide(SEED, SEED_STATES.get, VERIFIED, requires))
+    assert found["e-smith-base"].releasable is None
+    assert found["e-smith-base"].broken_requires == ["e-smith-lib >= 2.0.0-2"]

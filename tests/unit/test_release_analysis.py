@@ -1,0 +1,80 @@
+"""The analysis on a real tree: rpmbuild packages, createrepo_c repodata, libsolv, and the
+Bugzilla REST stand-in through python-bugzilla."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests import releasekit
+from tests.bugzilla_server import BugzillaServer
+from updraft import rpmfactory
+from updraft.release.analysis import analyse
+from updraft.release.tracker import BugTracker
+
+
+@pytest.fixture(scope="module")
+def seed_built(tmp_path_factory: pytest.TempPathFactory) -> list:  # type: ignore[type-arg]
+    return releasekit.build_seed(tmp_path_factory.mktemp("seed-rpms"))
+
+
+def by_name(analysis) -> dict:  # type: ignore[no-untyped-def, type-arg]
+    return {package["name"]: package for package in analysis.packages}
+
+
+def test_the_seed_tree_gives_the_seed_verdicts(tmp_path: Path, seed_built: list) -> None:  # type: ignore[type-arg]
+    engine = releasekit.seed_tree(tmp_path / "tree", seed_built)
+    with BugzillaServer(releasekit.seed_bugs()) as server:
+        tracker = BugTracker(server.url, api_key=server.api_key)
+        analysis = analyse(engine.layout, "9", tracker)
+    found = by_name(analysis)
+    assert {name: (p["candidate"], p["releasable"]) for name, p in found.items()} == {
+        "clamav": ("0.97.5-2.rf", "0.97.5-2.rf"),
+        "e-smith-apache": ("2.0.0-7.el6.sme", None),
+        "e-smith-base": ("5.0.0-16.el6.sme", "5.0.0-14.el6.sme"),
+        "e-smith-pop3": ("2.0.0-2.el6.sme", None),
+    }
+    assert [b["bug"] for b in found["e-smith-base"]["blocked_by"]] == [6248]
+    assert [(b["bug"], b["package"], b["version"]) for b in found["e-smith-pop3"]["blocked_by"]
+            ] == [(6262, "e-smith-base", "5.0.0-16")]
+    assert [(b["bug"], b["package"], b["version"]) for b in
+            found["e-smith-apache"]["blocked_by"]] == [(4633, "e-smith-pop3", "2.0.0-1")]
+    assert found["clamav"]["kind"] == "upstream"
+    assert analysis.tracker["requests"] == 1 and analysis.tracker["reachable"]
+    assert analysis.bugs[6248]["status"] == "RESOLVED"
+    assert analysis.bugs[6262]["packages"] == ["e-smith-base-5.0.0-16.el6.sme",
+                                               "e-smith-pop3-2.0.0-2.el6.sme"]
+    assert analysis.missing_bugs == [] and analysis.changes_without_bugs[0]["package"] == "clamav"
+    assert not analysis.unchecked
+
+
+def test_tracker_down_offers_nothing(tmp_path: Path, seed_built: list) -> None:  # type: ignore[type-arg]
+    engine = releasekit.seed_tree(tmp_path / "tree", seed_built)
+    with BugzillaServer(releasekit.seed_bugs()) as server:
+        server.down = True
+        analysis = analyse(engine.layout, "9", BugTracker(server.url, api_key=server.api_key))
+    assert not analysis.tracker["reachable"]
+    assert all(package["releasable"] is None for package in analysis.packages)
+    assert all(package["blocked_by"][0]["kind"] == "tracker" for package in analysis.packages)
+
+
+def test_a_broken_requirement_is_found_by_libsolv(tmp_path: Path, seed_built: list,
+                                                   tmp_path_factory: pytest.TempPathFactory
+                                                   ) -> None:  # type: ignore[type-arg]
+    needy = rpmfactory.FamilySpec(name="smeserver-needy", version="1.0", release="2",
+                                  main_arch="noarch", requires=("e-smith-lib >= 2.0.0-2",),
+                                  binary_dist=".el6.sme")
+    built = rpmfactory.build_family(needy, tmp_path_factory.mktemp("needy"), ("x86_64",))
+    engine = releasekit.seed_tree(tmp_path / "tree", seed_built,
+                                  [("smeupdates-testing", built)])
+    with BugzillaServer(releasekit.seed_bugs()) as server:
+        analysis = analyse(engine.layout, "9", BugTracker(server.url, api_key=server.api_key))
+    needy_verdict = by_name(analysis)["smeserver-needy"]
+    assert needy_verdict["releasable"] is None
+    assert needy_verdict["broken_requires"] == [
+        "smeserver-needy-1.0-2.el6.sme.noarch requires e-smith-lib >= 2.0.0-2, which nothing "
+        "provides [i386]",
+        "smeserver-needy-1.0-2.el6.sme.noarch requires e-smith-lib >= 2.0.0-2, which nothing "
+        "provides [x86_64]"]
+    assert by_name(analysis)["e-smith-base"]["releasable"] == "5.0.0-14.el6.sme"
