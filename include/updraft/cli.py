@@ -62,6 +62,10 @@ def _parser() -> argparse.ArgumentParser:
     sign.add_argument("--gnupghome", help="GnuPG home holding the secret key "
                                           "(default: $GNUPGHOME or ~/.gnupg)")
 
+    from updraft.release.commands import add_parser as add_release_parsers
+
+    add_release_parsers(commands)
+
     history = commands.add_parser("history", help="what happened to a family or package")
     history.add_argument("name")
     history.add_argument("--release")
@@ -179,6 +183,10 @@ def run(argv: Sequence[str] | None = None) -> int:
         from updraft.build.commands import sign_command
 
         return sign_command(engine, args)
+    if args.command == "releasability":
+        from updraft.release.commands import releasability_command
+
+        return releasability_command(engine, args)
     if args.command == "status":
         return _status(config, engine.layout, args.release)
     return _history(engine.layout, args.name, args.release)

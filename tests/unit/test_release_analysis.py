@@ -78,3 +78,37 @@ def test_a_broken_requirement_is_found_by_libsolv(tmp_path: Path, seed_built: li
         "smeserver-needy-1.0-2.el6.sme.noarch requires e-smith-lib >= 2.0.0-2, which nothing "
         "provides [x86_64]"]
     assert by_name(analysis)["e-smith-base"]["releasable"] == "5.0.0-14.el6.sme"
+
+
+def test_the_cli_prints_text_json_and_html(tmp_path: Path, seed_built: list) -> None:  # type: ignore[type-arg]
+    import json
+
+    from tests import treekit
+
+    engine = releasekit.seed_tree(tmp_path / "tree", seed_built)
+    with BugzillaServer(releasekit.seed_bugs()) as server:
+        env = {"UPDRAFT_BUGZILLA_URL": server.url, "UPDRAFT_BUGZILLA_API_KEY": server.api_key}
+        root = str(engine.layout.root)
+        text = treekit.run_cli("--root", root, "releasability", "--release", "9", env=env)
+        raw = treekit.run_cli("--root", root, "releasability", "--release", "9",
+                              "--format", "json", env=env)
+        html = treekit.run_cli("--root", root, "releasability", "--release", "9",
+                               "--format", "html", env=env)
+        server.down = True
+        down = treekit.run_cli("--root", root, "releasability", "--release", "9", env=env)
+    assert text.returncode == 0, text.stderr
+    assert "e-smith-base                 5.0.0-16.el6.sme       not releasable; " \
+           "5.0.0-14.el6.sme may be released" in text.stdout
+    assert "part of the fix for bug 6262 is in e-smith-base 5.0.0-16" in text.stdout
+    packages = {p["name"]: p for p in json.loads(raw.stdout)["packages"]}
+    assert {k: packages["e-smith-pop3"][k] for k in
+            ("name", "candidate", "releasable", "unknown_bugs", "broken_requires")} == {
+        "name": "e-smith-pop3", "candidate": "2.0.0-2.el6.sme", "releasable": None,
+        "unknown_bugs": [], "broken_requires": []}
+    assert packages["e-smith-pop3"]["blocked_by"][0]["bug"] == 6262
+    for tab in ("Bug summary", "Release notes overview", "SRPMs and RPMs", "Bug report",
+                "Bug status", "Missing bugs", "Changes without bug numbers",
+                "Verified package versions", "smetest newer than smeos"):
+        assert tab in html.stdout
+    assert down.returncode == 1 and "TRACKER UNREACHABLE" in down.stdout
+    assert server.api_key not in down.stdout + down.stderr
