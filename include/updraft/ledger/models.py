@@ -188,3 +188,45 @@ class UpstreamAdvisory(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     # Seed 004 notification 3: a security update waiting to move to production.
     security_waiting: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ReleaseAdvisory(Base):
+    """An advisory we issue for an update released into smeupdates (seed 004 step 10)."""
+
+    __tablename__ = "advisories"
+    __table_args__ = (
+        UniqueConstraint("release", "family", "family_evr"),
+        UniqueConstraint("year", "number"),
+        Index("ix_advisories_family", "family"),
+    )
+
+    id: Mapped[str] = mapped_column(String(SHORT), primary_key=True)  # SME-2026:1
+    year: Mapped[int] = mapped_column(Integer)
+    number: Mapped[int] = mapped_column(Integer)
+    release: Mapped[str] = mapped_column(String(SHORT))
+    family: Mapped[str] = mapped_column(String(NAME))
+    family_evr: Mapped[str] = mapped_column(String(NAME))
+    kind: Mapped[str] = mapped_column(String(SHORT))  # security, bugfix, enhancement
+    severity: Mapped[str] = mapped_column(String(SHORT), default="")
+    title: Mapped[str] = mapped_column(Text, default="")
+    bugs: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of bug numbers
+    packages: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of file names
+    issued: Mapped[datetime] = mapped_column(UTCDateTime())
+    run: Mapped[str] = mapped_column(String(NAME), default="")  # who released it
+    notes_sent: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    bugs_closed: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class GateDecision(Base):
+    """A human answer at a gate (Go/NoGo, Build?, Sign?): who chose what, when."""
+
+    __tablename__ = "gate_decisions"
+    __table_args__ = (UniqueConstraint("run", "gate"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run: Mapped[str] = mapped_column(String(NAME))
+    gate: Mapped[str] = mapped_column(String(NAME))
+    release: Mapped[str] = mapped_column(String(SHORT), default="")
+    chosen: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of options
+    by: Mapped[str] = mapped_column(String(NAME), default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:

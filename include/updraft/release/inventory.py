@@ -53,7 +53,7 @@ class Inventory:
         return self.held[(name, label)]
 
 
-def _holdings(layout: Layout, release: str) -> dict[str, dict[FamilyKey, Held]]:
+def holdings(layout: Layout, release: str) -> dict[str, dict[FamilyKey, Held]]:
     """repo -> family -> what of it that repo holds."""
     tree = scan(layout, [release])
     families = group_families(tree.releases[release].files, DistTag(
@@ -79,9 +79,15 @@ def _read_log(held: Held, parser: RefParser) -> Held:
     return held
 
 
+def _version_log(held: Held, base: Held | None) -> VersionLog:
+    """A version with its changes since the released one (all of them if never released)."""
+    since = held.changelog.since(base.changelog if base else None)
+    return VersionLog(held.label, held.repo, tuple(since))
+
+
 def take_inventory(layout: Layout, release: str, parser: RefParser) -> Inventory:
     settings = layout.config.release
-    repos = _holdings(layout, release)
+    repos = holdings(layout, release)
     released: dict[str, Held] = {}
     for repo in (settings.target, *settings.base):
         for held in repos.get(repo, {}).values():
@@ -111,19 +117,14 @@ def take_inventory(layout: Layout, release: str, parser: RefParser) -> Inventory
         # Only smetest versions newer than every offered one hold changes not offered.
         ahead = [h for h in pending.get(name, []) if compare(h.family.evr, newest) > 0]
 
-        def log_of(held: Held, base: Held | None = base) -> VersionLog:
-            since = held.changelog.since(base.changelog if base else None)
-            return VersionLog(held.label, held.repo, tuple(since))
-
         packages.append(PackageVersions(name, base.label if base else None,
-                                        tuple(log_of(h) for h in versions),
-                                        tuple(log_of(h) for h in ahead)))
+                                        tuple(_version_log(h, base) for h in versions),
+                                        tuple(_version_log(h, base) for h in ahead)))
         index.update({(name, h.label): h for h in versions})
     for name, versions in pending.items():
         if name not in offered:  # held by smetest alone: its bugs still hold others back
             base = released.get(name)
-            packages.append(PackageVersions(name, base.label if base else None, (), tuple(
-                VersionLog(h.label, h.repo, tuple(h.changelog.since(
-                    base.changelog if base else None))) for h in versions[:1])))
+            packages.append(PackageVersions(name, base.label if base else None, (),
+                                            (_version_log(versions[0], base),)))
     watched = [h for versions in pending.values() for h in versions]
     return Inventory(release, packages, index, released, watched)

@@ -24,7 +24,7 @@ class CloseSettings(_Strict):
     """What closing a released bug sets (seed 000: "Closing all bugs associated with
     released packages")."""
 
-    status: str = "RESOLVED"
+    status: str = "CLOSED"  # VERIFIED becomes CLOSED once the fix is out
     resolution: str = "FIXED"
     comment: str = "Released in {nvr} to {repo} ({release_name} {release}), advisory {advisory}."
 
@@ -71,6 +71,8 @@ class AnnounceSettings(_Strict):
     subject: str = "[updatesannounce] {product} Update: {nvr}"
     upstream_subject: str = "[updatesannounce] {product} Update: Upstream packages {date}"
     product: str = "{name} {release}"  # "SME Server 9"
+    # What the subject leaves off a release: "clamav-0.97.6-1" for 0.97.6-1.el4.rf.
+    dist_suffix: str = r"(?:\.el\d+(?:_\d+)*)?(?:\.[A-Za-z][A-Za-z0-9]*)*$"
     footer: tuple[str, ...] = (
         "Announcement of maintenance updates for SME Server",
     )
@@ -84,7 +86,8 @@ class ReleaseSettings(_Strict):
     # Repos the release lands beside; with `target`, they must satisfy every Requires.
     base: tuple[str, ...] = ("smeos",)
     advisory_prefix: str = "SME"  # SME-2026:1
-    advisory_from: str = "releases@contribs.org"
+    security_severity: str = "Important"  # an advisory's severity when a bug is security
+    enhancement_keywords: tuple[str, ...] = ("enhancement", "feature")
     # Mirror repodata URLs; {release}, {repo}, {arch} as in the tree (seed 000: "Wait for
     # the mirrors to sync").
     mirrors: tuple[str, ...] = ()

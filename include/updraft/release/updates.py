@@ -1,0 +1,143 @@
+"""Updates: what one release run put into smeupdates, described for advisories and mails.
+
+Read back from the target repo after the promotion (never from the plan): the files
+as they now lie there, their checksums, and the SRPM's Summary, Description and URL.
+The type follows the bugs' keywords: security when any is a security bug,
+enhancement when every bug is an enhancement, bugfix otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import rpm
+
+from updraft.layout import Layout
+from updraft.package import sha256_of
+from updraft.release.inventory import Held, holdings
+
+
+@dataclass
+class UpdatedFile:
+    archdir: str  # "SRPMS" for the source package
+    path: str
+    filename: str
+    name: str
+    epoch: str
+    version: str
+    release: str
+    arch: str
+    sha256: str
+    src: str
+
+
+@dataclass
+class Update:
+    name: str
+    label: str  # version-release of the family, "0.97.6-1.rf"
+    nvr: str  # without the dist suffix, "clamav-0.97.6-1" (seed 000's subject)
+    version: str
+    release: str  # the main package's release, "1.el4.rf" (seed 000's release note)
+    summary: str
+    description: str
+    url: str
+    kind: str  # "sme" (has bugs) or "upstream"
+    type: str  # security, bugfix, enhancement
+    severity: str
+    bugs: list[dict[str, Any]] = field(default_factory=list)
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    files: list[UpdatedFile] = field(default_factory=list)
+    advisory: str = ""
+    issued: str = ""  # ISO time the advisory was first issued
+
+    @property
+    def title(self) -> str:
+        return f"{self.nvr} {self.type} update"
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> Update:
+        files = [UpdatedFile(**item) for item in raw.get("files", [])]
+        return cls(**{**raw, "files": files})
+
+
+_TS: rpm.TransactionSet | None = None
+
+
+def _header(path: str) -> rpm.hdr:
+    global _TS
+    if _TS is None:
+        _TS = rpm.TransactionSet()
+        _TS.setVSFlags(rpm._RPMVSF_NOSIGNATURES | rpm._RPMVSF_NODIGESTS)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return _TS.hdrFromFdno(fd)
+    finally:
+        os.close(fd)
+
+
+def _file(archdir: str, path: str) -> UpdatedFile:
+    header = _header(path)
+    arch = "src" if header.isSource() else header[rpm.RPMTAG_ARCH]
+    epoch = header[rpm.RPMTAG_EPOCH]
+    return UpdatedFile(archdir, path, os.path.basename(path), header[rpm.RPMTAG_NAME],
+                       str(epoch or 0), header[rpm.RPMTAG_VERSION], header[rpm.RPMTAG_RELEASE],
+                       arch, sha256_of(Path(path)), header[rpm.RPMTAG_SOURCERPM] or "")
+
+
+def _type(bugs: list[dict[str, Any]], security_keyword: str,
+          enhancement_keywords: tuple[str, ...]) -> str:
+    keywords = [{k.lower() for k in bug.get("keywords") or ()} for bug in bugs]
+    if any(security_keyword.lower() in found for found in keywords):
+        return "security"
+    wanted = {k.lower() for k in enhancement_keywords}
+    if keywords and all(found & wanted for found in keywords):
+        return "enhancement"
+    return "bugfix"
+
+
+def describe(layout: Layout, release: str, chosen: list[dict[str, Any]],
+             bugs: dict[int, dict[str, Any]]) -> list[Update]:
+    """The updates as they lie in the target repo; `chosen` are the analysis' package
+    entries that were released (name, releasable, kind, release_changes, bugs)."""
+    config = layout.config
+    settings = config.release
+    in_target = {(h.family.name, h.label): h
+                 for h in holdings(layout, release).get(settings.target, {}).values()}
+    updates = []
+    for package in chosen:
+        held = in_target.get((package["name"], package["releasable"]))
+        if held is None:
+            raise FileNotFoundError(f"{package['name']}-{package['releasable']} is not in "
+                                    f"{settings.target}: was it promoted?")
+        updates.append(_update(held, package, bugs, config))
+    return updates
+
+
+def _update(held: Held, package: dict[str, Any], bugs: dict[int, dict[str, Any]],
+            config: Any) -> Update:
+    files = ([_file("SRPMS", held.srpm)] if held.srpm else []) + [
+        _file(archdir, path) for archdir, paths in sorted(held.binaries.items())
+        for path in sorted(paths)]
+    source = _header(held.srpm or files[0].path)
+    main = next((f for f in files if f.name == held.family.name and f.arch != "src"),
+                files[0])
+    released_bugs = sorted({bug for change in package["release_changes"]
+                            for bug in change["bugs"]})
+    found = [bugs.get(bug) or {"id": bug} for bug in released_bugs]
+    kind = _type(found, config.bugzilla.security_keyword, config.release.enhancement_keywords)
+    key = held.family.key
+    bare = re.sub(config.release.announce.dist_suffix, "", main.release) or main.release
+    return Update(
+        name=held.family.name, label=held.label, nvr=f"{key.name}-{key.version}-{bare}",
+        version=key.version, release=main.release, summary=source[rpm.RPMTAG_SUMMARY] or "",
+        description=source[rpm.RPMTAG_DESCRIPTION] or "", url=source[rpm.RPMTAG_URL] or "",
+        kind="sme" if released_bugs else "upstream", type=kind,
+        severity=config.release.security_severity if kind == "security" else "",
+        bugs=found, changes=package["release_changes"], files=files)
