@@ -52,4 +52,5 @@ def test_entries_come_from_the_header_with_their_evr(tmp_path: Path) -> None:
     log = read_changelog(built.srpm, PARSER)
     assert [(e.evr, e.bugs) for e in log.entries] == [("5.0.0-17.sme", (6141,)),
                                                        ("5.0.0-16.sme", ())]
-    assert log.entries[0].heading() == "* Wed Jul 18 2012 Ian Wells <esmith@wellsi.com> - 5.0.0-17.sme"
+    assert log.entries[0].heading() == (
+        "* Wed Jul 18 2012 Ian Wells <esmith@wellsi.com> - 5.0.0-17.sme")

@@ -103,7 +103,8 @@ def test_release_promotes_advises_mails_closes_and_waits_for_mirrors(
 
     masters = mirrors.master_revisions(layout, "9", "smeupdates", ["x86_64"])
     with RepoServer(layout.root) as synced, RepoServer(old_repomd) as lagging:
-        templates = (f"{synced.url}/9/{{repo}}/{{arch}}", f"{lagging.url}/{{release}}/{{repo}}/{{arch}}")
+        templates = (f"{synced.url}/9/{{repo}}/{{arch}}",
+                     f"{lagging.url}/{{release}}/{{repo}}/{{arch}}")
         first = mirrors.check(templates, "9", "smeupdates", masters)
         assert [c.synced for c in first] == [True, False]
         assert "waiting for revision" in first[1].line()
