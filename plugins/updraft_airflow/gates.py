@@ -1,15 +1,16 @@
 """Gates: the human decisions of the cycle, in the Airflow UI (Required Actions).
 
-GoNoGoOperator (promotion into a release repo), BuildGateOperator ("Build?") and
-SignGateOperator ("Sign?") of seed 004's approval questions.
+GoNoGoOperator (promotion into a release repo), BuildGateOperator ("Build?"),
+SignGateOperator ("Sign?") and ReleaseGateOperator (which families to release) of seed
+004's approval questions.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from airflow.providers.standard.operators.hitl import ApprovalOperator
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.providers.standard.operators.hitl import ApprovalOperator, HITLOperator
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from updraft_airflow import distribution
 
@@ -121,3 +122,68 @@ class SignGateOperator(ApprovalOperator):
                      f"in {config.landing.new_packages}). Reject signs and lands nothing.")
         self.log.info("waiting for a signer (%s)", ", ".join(config.roles.signers))
         return super().execute(context)
+
+
+class ReleaseGateOperator(HITLOperator):
+    """The release Go/NoGo (seed 004 step 8, "User can mark some packages as good"): a
+    multiple choice of the releasable families, all proposed, asked of the approvers of
+    the target repo (release managers). Its body is the analysis: what goes, what is
+    held back and why, and a link to the full report on the release board.
+
+    Nothing releasable: the gate skips itself and everything after it.
+    """
+
+    template_fields = (*HITLOperator.template_fields, "release")
+
+    def __init__(self, *, release: str = "{{ params.release }}", analysis_task_id: str = "analyse",
+                 config_path: str | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("subject", "Go/NoGo: release updates of {{ params.release }}")
+        # The real options come from the analysis when the task runs.
+        kwargs.setdefault("options", ["(the analysis' releasable families)"])
+        super().__init__(multiple=True, **kwargs)
+        self.release = release
+        self.analysis_task_id = analysis_task_id
+        self.config_path = config_path
+
+    def execute(self, context: Any) -> Any:
+        config = distribution.load(self.config_path)
+        analysed = context["ti"].xcom_pull(task_ids=self.analysis_task_id) or {}
+        offered = list(analysed.get("options") or [])
+        if not offered:
+            raise AirflowSkipException("nothing is releasable: no Go/NoGo asked, nothing "
+                                       "released (the release board says why)")
+        approvers = config.approvers(config.release.target) or config.roles.release_managers
+        if not approvers:
+            raise AirflowFailException(f"nobody may release: set repos.{config.release.target}"
+                                       ".approval or roles.release_managers in the config")
+        self.options, self.defaults = offered, offered
+        self.assigned_users = [{"id": user, "name": user} for user in approvers]
+        self.body = _release_body(analysed)
+        self.log.info("offering %d families to %s", len(offered), ", ".join(approvers))
+        return super().execute(context)
+
+    def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
+        # A resumed task is a fresh operator: the answer is checked against the options
+        # this run offered, not the placeholder of the DAG file.
+        analysed = context["ti"].xcom_pull(task_ids=self.analysis_task_id) or {}
+        self.options = list(analysed.get("options") or [])
+        return super().execute_complete(context, event)
+
+
+def _release_body(analysed: dict[str, Any]) -> str:
+    offered = "\n".join(f"- `{name}`" for name in analysed.get("options", []))
+    held = []
+    for package in analysed.get("held", []):
+        older = (f" ({package['releasable']} may be released instead)"
+                 if package.get("releasable") else "")
+        why = "; ".join(package.get("why") or ["not releasable"])
+        held.append(f"- `{package['name']}-{package['candidate']}`{older}: {why}")
+    return (
+        f"**Releasable** (all proposed):\n\n{offered}\n\n"
+        + ("**Held back**:\n\n" + "\n".join(held) + "\n\n" if held else "")
+        + f"Full report: [release board](/updraft/release/{analysed.get('release', '')}) "
+        f"· file `{analysed.get('report', '')}`\n\n"
+        "Every chosen family moves to smeupdates, gets an advisory, is announced once the "
+        "mirrors carry it, and its bugs are closed. A family sharing a bug with one left "
+        "out cannot go alone: such an answer releases nothing."
+    )

@@ -1,12 +1,14 @@
-"""TreeDropTrigger: the triggerer's eye on the tree, behind the tree-drops asset."""
+"""Triggers: the triggerer's eye on the tree (TreeDropTrigger, behind the tree-drops
+asset) and on the mirrors after a release (MirrorSyncTrigger)."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from airflow.triggers.base import BaseEventTrigger, TriggerEvent
+from airflow.triggers.base import BaseEventTrigger, BaseTrigger, TriggerEvent
 
 
 class TreeDropTrigger(BaseEventTrigger):
@@ -42,4 +44,45 @@ class TreeDropTrigger(BaseEventTrigger):
             if releases:
                 self.log.info("changes settled in releases %s", ", ".join(releases))
                 yield TriggerEvent({"releases": releases, "root": str(engine.layout.root)})
+            await asyncio.sleep(self.poll_interval)
+
+
+class MirrorSyncTrigger(BaseTrigger):
+    """Polls every mirror's repomd.xml until each carries the master's revision.
+
+    One GET per mirror and arch dir per poll, in a worker thread (urllib); yields
+    `synced` with the last check, or `timeout` with the mirrors still behind.
+    """
+
+    def __init__(self, mirrors: list[str], release: str, repo: str, masters: dict[str, str],
+                 poll_interval: float, deadline: float) -> None:
+        super().__init__()
+        self.mirrors = list(mirrors)
+        self.release = release
+        self.repo = repo
+        self.masters = dict(masters)
+        self.poll_interval = poll_interval
+        self.deadline = deadline  # epoch seconds
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return ("updraft_airflow.triggers.MirrorSyncTrigger",
+                {"mirrors": self.mirrors, "release": self.release, "repo": self.repo,
+                 "masters": self.masters, "poll_interval": self.poll_interval,
+                 "deadline": self.deadline})
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        from updraft.release.mirrors import check
+
+        while True:
+            checks = await asyncio.to_thread(check, tuple(self.mirrors), self.release,
+                                             self.repo, self.masters)
+            behind = [c.line() for c in checks if not c.synced]
+            if not behind:
+                yield TriggerEvent({"status": "synced", "lines": [c.line() for c in checks]})
+                return
+            self.log.info("%d of %d mirror repos behind: %s", len(behind), len(checks),
+                          "; ".join(behind))
+            if time.time() + self.poll_interval > self.deadline:
+                yield TriggerEvent({"status": "timeout", "lines": behind})
+                return
             await asyncio.sleep(self.poll_interval)

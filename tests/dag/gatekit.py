@@ -26,7 +26,7 @@ class _Asked(BaseNotifier):
 class Responder(threading.Thread):
     """Answers each (gate task id, choice) in turn; `before` runs before an answer."""
 
-    def __init__(self, answers: Sequence[tuple[str, str]],
+    def __init__(self, answers: Sequence[tuple[str, str | list[str]]],
                  before: Callable[[], None] = lambda: None, user: str = "releng") -> None:
         super().__init__(daemon=True)
         self.answers = list(answers)
@@ -38,7 +38,9 @@ class Responder(threading.Thread):
 
     def attach(self, dag: Any) -> Responder:
         for task_id, event in self.asked.items():
-            dag.get_task(task_id).notifiers = [_Asked(event)]
+            task = dag.get_task(task_id)
+            task.notifiers = [*(n for n in task.notifiers if not isinstance(n, _Asked)),
+                              _Asked(event)]
         return self
 
     @property
@@ -53,7 +55,7 @@ class Responder(threading.Thread):
         except BaseException as exc:  # reported by the test, not lost in the thread
             self.error = exc
 
-    def _answer(self, task_id: str, choice: str) -> None:
+    def _answer(self, task_id: str, choice: str | list[str]) -> None:
         from airflow.models.hitl import HITLDetail
         from airflow.models.taskinstance import TaskInstance
         from airflow.models.trigger import handle_event_submit
@@ -77,10 +79,11 @@ class Responder(threading.Thread):
         with create_session() as session:
             row, ti = self._pending(session, select, HITLDetail, TaskInstance, task_id)
             self.questions[task_id] = {"subject": row.subject, "body": row.body,
-                                       "assignees": row.assignees}
+                                       "assignees": row.assignees, "options": row.options,
+                                       "defaults": row.defaults}
             row.responded_by = {"id": self.user, "name": self.user}
             row.responded_at = datetime.now(UTC)
-            row.chosen_options = [choice]
+            row.chosen_options = choice if isinstance(choice, list) else [choice]
             row.params_input = {}
             handle_event_submit(TriggerEvent(row.as_resume_event_payload()), task_instance=ti,
                                 session=session)

@@ -29,7 +29,7 @@ def _connect(monkeypatch: pytest.MonkeyPatch, **connection: object) -> None:
 
 def test_tracker_from_a_url_in_host(bugzilla: BugzillaServer,
                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    from updraft_airflow.hooks.bugzilla import BugzillaHook
+    from updraft_airflow.hooks.bugzilla_hook import BugzillaHook
 
     _connect(monkeypatch, host=bugzilla.url, password=KEY, extra={"batch": 100})
     tracker = BugzillaHook().get_tracker()
@@ -41,7 +41,7 @@ def test_tracker_from_a_url_in_host(bugzilla: BugzillaServer,
 
 def test_tracker_from_schema_host_and_port(bugzilla: BugzillaServer,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    from updraft_airflow.hooks.bugzilla import BugzillaHook
+    from updraft_airflow.hooks.bugzilla_hook import BugzillaHook
 
     port = int(bugzilla.url.rstrip("/").rsplit(":", 1)[1])
     _connect(monkeypatch, host="127.0.0.1", port=port, schema="http", password=KEY)
@@ -51,7 +51,7 @@ def test_tracker_from_schema_host_and_port(bugzilla: BugzillaServer,
 
 
 def test_a_connection_without_host_says_what_to_set(monkeypatch: pytest.MonkeyPatch) -> None:
-    from updraft_airflow.hooks.bugzilla import BugzillaHook
+    from updraft_airflow.hooks.bugzilla_hook import BugzillaHook
 
     _connect(monkeypatch, password=KEY)
     with pytest.raises(ConfigError, match="updraft_bugzilla: set the host"):

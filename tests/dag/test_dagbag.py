@@ -11,7 +11,7 @@ import pytest
 
 from tests import treekit
 
-DAG_IDS = {"update_repos", "promote", "upstream_sync", "build_package"}
+DAG_IDS = {"update_repos", "promote", "upstream_sync", "build_package", "release_updates"}
 # Scanning, repodata, signing and the ledger: loaded by tasks, never by a DAG file.
 HEAVY = ["rpm", "createrepo_c", "solv", "gnupg", "bugzilla", "specfile", "updraft.cycle",
          "updraft.tree", "updraft.package", "updraft.ledger", "updraft.repodata",
@@ -69,3 +69,19 @@ def test_upstream_sync_runs_on_its_own_schedule_one_mirror_task_per_source(dagba
     assert dag.timetable.expression == "0 * * * *"
     assert dag.get_task("land").pool == "repo_tree"
     assert dag.get_task("mirror").is_mapped
+
+
+def test_release_updates_gates_promotes_in_the_tree_pool_and_waits_deferred(dagbag) -> None:  # noqa: ANN001
+    dag = dagbag.get_dag("release_updates")
+    assert dag.schedule is None or dag.timetable.summary in ("None", "")
+    gate = dag.get_task("go_nogo")
+    assert gate.multiple is True
+    assert dag.get_task("promote").pool == "repo_tree"
+    assert dag.get_task("advisory").pool == "repo_tree"
+    order = ["analyse", "go_nogo", "promote", "repodata", "mail", "verdict", "advisory",
+             "wait_mirrors", "release_notes", "close_bugs", "record"]
+    for upstream, downstream in zip(order, order[1:], strict=False):
+        if upstream == "repodata":
+            continue
+        assert downstream in dag.get_task(upstream).get_flat_relative_ids(upstream=False), (
+            upstream, downstream)

@@ -94,6 +94,8 @@ class ReleaseSettings(_Strict):
     mirror_timeout: float = Field(6 * 3600.0, gt=0)
     mirror_poll: float = Field(60.0, gt=0)
     announce: AnnounceSettings = AnnounceSettings()
+    # Mailed the Go/NoGo's link when it waits (default: report.recipients).
+    gate_mail: tuple[str, ...] = ()
     ignore_requires: tuple[str, ...] = (r"^rpmlib\(",)  # provided by rpm itself
 
     @field_validator("mirrors")

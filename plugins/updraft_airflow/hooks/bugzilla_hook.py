@@ -1,5 +1,8 @@
 """BugzillaHook: the distribution's Bugzilla from the `updraft_bugzilla` connection.
 
+(Not named bugzilla.py: Airflow imports every file under plugins/ by its stem, and a
+`bugzilla` module would shadow python-bugzilla in every task.)
+
 Host: the tracker's URL (https://bugs.example.org), or a host name with the scheme in
 `schema` (default https) and a port; password: the API key (never logged: Airflow masks
 connection passwords, updraft.release.tracker scrubs it from request logs). Extra

@@ -1,0 +1,139 @@
+"""dag.test() of release_updates on seed 000's soft-dependency tree: the Bugzilla REST
+stand-in behind the updraft_bugzilla connection, a real SMTP server, two mirrors over
+HTTP (one lagging, then catching up), the Go/NoGo answered from a responder thread."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests import releasekit, treekit
+from tests.bugzilla_server import BugzillaServer
+from tests.dag.gatekit import Responder, clear_questions
+from tests.httprepo import RepoServer
+from updraft.ledger import Ledger
+from updraft.ledger.release import ReleaseRecords
+from updraft.mailsink import MailSink
+from updraft.release.advisory import read_back
+
+pytestmark = pytest.mark.timeout(300)
+OFFERED = ["clamav-0.97.5-2.rf", "e-smith-base-5.0.0-14.el6.sme"]
+
+
+@pytest.fixture(scope="module")
+def seed_built(tmp_path_factory: pytest.TempPathFactory) -> list:  # type: ignore[type-arg]
+    return releasekit.build_seed(tmp_path_factory.mktemp("seed-rpms"))
+
+
+@pytest.fixture(autouse=True)
+def _no_earlier_questions(airflow_db: None) -> None:
+    clear_questions()
+
+
+@pytest.fixture
+def world(tmp_path: Path, seed_built: list, monkeypatch: pytest.MonkeyPatch,  # type: ignore[type-arg]
+          mailbox: MailSink) -> Iterator[dict]:  # type: ignore[type-arg]
+    engine = releasekit.seed_tree(tmp_path / "tree", seed_built)
+    lagging_root = tmp_path / "lagging"
+    shutil.copytree(engine.layout.root / "9", lagging_root / "9")  # the mirror before
+    with BugzillaServer(releasekit.seed_bugs()) as bugzilla, \
+            RepoServer(engine.layout.root) as synced, RepoServer(lagging_root) as lagging:
+        raw = yaml.safe_load(treekit.CONFIG_FILE.read_text())
+        raw["release"]["mirrors"] = [f"{synced.url}/{{release}}/{{repo}}/{{arch}}",
+                                     f"{lagging.url}/{{release}}/{{repo}}/{{arch}}"]
+        raw["release"]["mirror_poll"] = 0.2
+        config_file = tmp_path / "sme.yaml"
+        config_file.write_text(yaml.safe_dump(raw))
+        monkeypatch.setenv("UPDRAFT_CONFIG", str(config_file))
+        monkeypatch.setenv("UPDRAFT_ROOT", str(engine.layout.root))
+        monkeypatch.setenv("AIRFLOW_CONN_UPDRAFT_BUGZILLA", json.dumps(
+            {"conn_type": "bugzilla", "host": bugzilla.url, "password": bugzilla.api_key}))
+        yield {"engine": engine, "bugzilla": bugzilla, "lagging": lagging,
+               "lagging_root": lagging_root, "mail": mailbox}
+
+
+def _run(dagbag, responder: Responder | None):  # noqa: ANN001, ANN202
+    dag = dagbag.get_dag("release_updates")
+    if responder is not None:
+        responder.attach(dag).start()
+    run = dag.test(run_conf={"release": "9"})
+    if responder is not None:
+        responder.join(timeout=30)
+        assert responder.error is None, responder.error
+    return run, {ti.task_id: ti.state for ti in run.get_task_instances() if ti.map_index <= 0}
+
+
+def test_go_releases_advises_waits_for_mirrors_mails_and_closes(dagbag, world: dict) -> None:  # noqa: ANN001, E501
+    engine, bugzilla = world["engine"], world["bugzilla"]
+    root, layout = engine.layout.root, engine.layout
+    repomd = "/9/smeupdates/x86_64/repodata/repomd.xml"
+
+    def catch_up() -> None:  # the lagging mirror's rsync finally runs
+        for archdir in ("i386", "x86_64"):
+            shutil.copytree(root / f"9/smeupdates/{archdir}",
+                            world["lagging_root"] / f"9/smeupdates/{archdir}",
+                            dirs_exist_ok=True)
+    world["lagging"].on_request(repomd, lambda: None)  # first poll: still the old metadata
+    world["lagging"].on_request(repomd, catch_up)
+
+    responder = Responder([("go_nogo", OFFERED)])
+    run, states = _run(dagbag, responder)
+
+    assert run.state == "success", states
+    question = responder.question
+    assert question["options"] == OFFERED and question["defaults"] == OFFERED
+    assert question["assignees"] == [{"id": "releng", "name": "releng"}]
+    assert "e-smith-pop3-2.0.0-2.el6.sme" in question["body"]
+    assert "part of the fix for bug 6262 is in e-smith-base 5.0.0-16" in question["body"]
+
+    assert (root / "9/smeupdates/x86_64/RPMS/e-smith-base-5.0.0-14.el6.sme.noarch.rpm").exists()
+    assert (root / "9/smeupdates/i386/RPMS/clamd-0.97.5-2.el4.rf.i386.rpm").exists()
+    assert (root / "9/smeupdates-testing/x86_64/RPMS/e-smith-base-5.0.0-16.el6.sme.noarch.rpm"
+            ).exists()
+    assert "RPMS/e-smith-base-5.0.0-14.el6.sme.noarch.rpm" in treekit.repo_hrefs(
+        root / "9/smeupdates/x86_64")
+    ids = sorted(record.id for record in read_back(root / "9/smeupdates/x86_64"))
+    assert len(ids) == 2 and all(i.startswith("SME-") for i in ids)
+    assert world["lagging"].served.count(repomd) >= 2  # waited for the lagging mirror
+
+    subjects = sorted(m["Subject"].strip() for m in world["mail"].wait_for(4, timeout=10))
+    assert "[updatesannounce] SME Server 9 Update: e-smith-base-5.0.0-14" in subjects
+    assert any(s.startswith("[updatesannounce] SME Server 9 Update: Upstream packages")
+               for s in subjects)
+    assert "[updraft] Go/NoGo: release updates of 9" in subjects
+    assert "[updatesteam] Repository Update" in subjects
+
+    assert bugzilla.bugs[6104]["status"] == "CLOSED"
+    assert bugzilla.bugs[6248]["status"] == "RESOLVED"  # nothing of it was released
+    assert bugzilla.bugs[6262]["status"] == "VERIFIED"
+
+    ledger = Ledger.open(layout.ledger_url)
+    try:
+        records = ReleaseRecords(ledger)
+        issued = records.advisories("9")
+        decisions = records.decisions()
+    finally:
+        ledger.close()
+    assert [(a.family, a.notes_sent is not None) for a in issued] == [
+        ("clamav", True), ("e-smith-base", True)]
+    assert [a.bugs_closed is not None for a in issued] == [False, True]
+    assert decisions[-1]["chosen"] == OFFERED and decisions[-1]["by"] == "releng"
+    assert (layout.state_dir / "release" / "release-9.html").is_file()
+
+
+def test_bugzilla_down_offers_nothing_and_releases_nothing(dagbag, world: dict) -> None:  # noqa: ANN001, E501
+    root = world["engine"].layout.root
+    before = treekit.rpm_files(root)
+    world["bugzilla"].down = True
+
+    run, states = _run(dagbag, None)
+
+    assert states["analyse"] == "failed" and run.state == "failed"
+    assert states["go_nogo"] == "upstream_failed"
+    assert treekit.rpm_files(root) == before
+    assert world["mail"].messages() == []
