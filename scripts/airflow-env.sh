@@ -50,4 +50,8 @@ export AIRFLOW__CORE__EXECUTION_API_SERVER_URL="http://127.0.0.1:$AIRFLOW__API__
 export UPDRAFT_SMTP_PORT="${UPDRAFT_SMTP_PORT:-8025}"
 export UPDRAFT_MAIL_DIR="$AIRFLOW_HOME/mail"
 
+# The demo's Bugzilla: the REST stand-in (python -m updraft.bugzilla_standin) serving seed
+# 000's bugs, behind the connection updraft_bugzilla. A real one: edit that connection.
+export UPDRAFT_BUGZILLA_PORT="${UPDRAFT_BUGZILLA_PORT:-8089}"
+
 unset _updraft_repo

@@ -91,4 +91,11 @@ with create_session() as session:
     conn.extra = json.dumps(
         {"disable_ssl": True, "disable_tls": True, "from_email": "releases@contribs.org"}
     )
+    tracker = session.scalar(select(Connection).where(Connection.conn_id == "updraft_bugzilla"))
+    if tracker is None:  # never overwritten: pointing it at a real Bugzilla is the goal
+        session.add(Connection(
+            conn_id="updraft_bugzilla", conn_type="bugzilla",
+            description="the demo's Bugzilla REST stand-in (python -m updraft.bugzilla_standin)",
+            host=f"http://127.0.0.1:{os.environ['UPDRAFT_BUGZILLA_PORT']}/",
+            password="demo-key"))
 print("bootstrap done")

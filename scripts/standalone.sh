@@ -44,7 +44,7 @@ stop_group() {  # pgid, signal, name
   wait "$1" 2>/dev/null || true
 }
 
-sink_pid="" airflow_pid="" notifier_pid=""
+sink_pid="" airflow_pid="" notifier_pid="" bugzilla_pid=""
 cleanup() {
   # Ignored from here on, which the sleep, ps and awk below inherit: timeout(1), make or a
   # second Ctrl-C may signal us again while Airflow stops, and dying then (or bash leaving
@@ -65,6 +65,7 @@ cleanup() {
     stop_group "$sink_pid" TERM "the mail sink"
     rm -f "$SINK_PIDFILE"
   fi
+  [[ -n $bugzilla_pid ]] && stop_group "$bugzilla_pid" TERM "the Bugzilla stand-in"
 }
 trap cleanup EXIT
 trap 'trap "" INT TERM; exit 130' INT
@@ -101,6 +102,17 @@ setsid "$PY" -m updraft.mailsink --dir "$UPDRAFT_MAIL_DIR" --port "$UPDRAFT_SMTP
   >>"$LOGS/mailsink.log" 2>&1 </dev/null &
 sink_pid=$!
 echo "$sink_pid" >"$SINK_PIDFILE"
+
+# -- the demo's Bugzilla (a stand-in: Bugzilla cannot run here) ------------------------------
+if port_busy "$UPDRAFT_BUGZILLA_PORT"; then
+  echo "standalone.sh: port $UPDRAFT_BUGZILLA_PORT is taken: release_updates will use" \
+       "whatever answers there (set UPDRAFT_BUGZILLA_PORT to move the stand-in)" >&2
+else
+  "$PY" -m updraft.demo --bugs "$AIRFLOW_HOME/bugzilla-demo.json"
+  setsid "$PY" -m updraft.bugzilla_standin --bugs "$AIRFLOW_HOME/bugzilla-demo.json" \
+    --port "$UPDRAFT_BUGZILLA_PORT" --api-key demo-key >>"$LOGS/bugzilla.log" 2>&1 </dev/null &
+  bugzilla_pid=$!
+fi
 
 # -- passwords, database, pool, connection ----------------------------------------------------
 if ! "$PY" scripts/bootstrap_airflow.py >"$LOGS/bootstrap.log" 2>&1; then

@@ -103,6 +103,27 @@ ESMITH_HISTORY = {
     ),
     "smeserver-newtool": (_entry((2012, 12, 3), IAN, "0.1-1", "- Initial release."),),
 }
+# The demo Bugzilla's bugs (seed 000's soft-dependency example: only 6248 is not verified).
+DEMO_BUGS = {
+    6262: ("VERIFIED", "FIXED", "SME Server 9.X", "CipherSuite is not secure by default"),
+    6248: ("RESOLVED", "FIXED", "SME Server 9.X", "Domain name lost on upgrade"),
+    6104: ("VERIFIED", "FIXED", "SME Server 9.X", "Remove ipchains from the console"),
+    4633: ("VERIFIED", "FIXED", "SME Server 9.X", "Remove the pop3 proxy templates"),
+    6769: ("VERIFIED", "FIXED", "SME Server 9.X", "Disable weak SSL protocols"),
+    11000: ("VERIFIED", "FIXED", "SME Server 10.X", "Backup console menu broken"),
+    11001: ("VERIFIED", "FIXED", "SME Server 10.X", "php-fpm not restarted on new certs"),
+}
+
+
+def write_demo_bugs(path: Path) -> None:
+    """The demo bugs as `python -m updraft.bugzilla_standin --bugs` reads them."""
+    fields = {str(number): {"status": status, "resolution": resolution, "product": product,
+                            "summary": summary}
+              for number, (status, resolution, product, summary) in DEMO_BUGS.items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(fields, indent=1))
+
+
 ESMITH_SUMMARY = {
     "e-smith-base": "e-smith server and gateway - base module",
     "e-smith-pop3": "e-smith module to configure and run the pop3 daemon",
@@ -310,12 +331,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m updraft.demo", description="Seed a demo tree with real SME RPMs."
     )
-    parser.add_argument("--config", required=True, help="the distribution config (YAML)")
+    parser.add_argument("--config", help="the distribution config (YAML)")
+    parser.add_argument("--bugs", help="only write the demo Bugzilla's bugs to this JSON file")
     parser.add_argument("--root", help="the tree root (default: the config's root)")
     parser.add_argument(
         "--cache-dir", help="where built RPMs are kept (default: ROOT/../.rpmcache)"
     )
     args = parser.parse_args(argv)
+    if args.bugs:
+        write_demo_bugs(Path(args.bugs))
+        return 0
+    if not args.config:
+        parser.error("--config is required to seed a tree")
     try:
         config = load_config(args.config)
         root = resolve_root(config, args.root)
