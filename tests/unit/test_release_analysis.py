@@ -11,6 +11,7 @@ from tests import releasekit
 from tests.bugzilla_server import BugzillaServer
 from updraft import rpmfactory
 from updraft.release.analysis import analyse
+from updraft.release.rnotes import render
 from updraft.release.tracker import BugTracker
 
 
@@ -112,3 +113,18 @@ def test_the_cli_prints_text_json_and_html(tmp_path: Path, seed_built: list) -> 
         assert tab in html.stdout
     assert down.returncode == 1 and "TRACKER UNREACHABLE" in down.stdout
     assert server.api_key not in down.stdout + down.stderr
+
+
+def test_a_bug_of_another_product_is_flagged_and_a_denied_one_is_unknown(
+        tmp_path: Path, seed_built: list) -> None:  # type: ignore[type-arg]
+    engine = releasekit.seed_tree(tmp_path / "tree", seed_built)
+    bugs = releasekit.seed_bugs({**releasekit.SEED_STATES, 6248: "VERIFIED"})
+    bugs[6104]["product"] = "SME Server 8.X"
+    with BugzillaServer(bugs, denied={6769}) as server:
+        analysis = analyse(engine.layout, "9", BugTracker(server.url, api_key=server.api_key))
+    assert analysis.bugs[6104]["product_mismatch"] is True
+    assert analysis.bugs[6262]["product_mismatch"] is False
+    assert analysis.bugs[6769]["access_denied"] is True
+    apache = by_name(analysis)["e-smith-apache"]
+    assert apache["releasable"] is None and apache["unknown_bugs"] == [6769]
+    assert "NA – Access Denied" in render(analysis, "html")
