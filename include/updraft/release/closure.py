@@ -14,6 +14,7 @@ yum itself reads); the arch dir's policy decides which arches count (i386 holds 
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -81,7 +82,10 @@ class RequiresCheck:
             for solvable in repo.solvables:
                 if repo_name == candidates:
                     href = solvable.lookup_location()[0]
-                    found.by_path[str((dirs[repo_name] / href).resolve())] = solvable
+                    # normpath, not resolve(): the tree's paths come from one root
+                    # string, and a syscall per package cost most of the check.
+                    found.by_path[os.path.normpath(os.path.join(dirs[repo_name], href))] = (
+                        solvable)
                 else:
                     found.universe.add(solvable.id)
         pool.addfileprovides()
@@ -110,7 +114,7 @@ class RequiresCheck:
         owner: dict[int, str] = {}  # released solvable id -> its source name
         for name, paths in release_set.items():
             for path in paths:
-                solvable = found.by_path.get(str(Path(path).resolve()))
+                solvable = found.by_path.get(os.path.normpath(path))
                 if solvable is not None and pool.isknownarch(solvable.archid):
                     owner[solvable.id] = name
         replaced: dict[int, int] = {}  # universe solvable id -> the released one
