@@ -129,14 +129,18 @@ def part_two(families: int, scratch: Path) -> None:
         for _ in range(3):
             tracker = BugTracker(server.url, api_key=server.api_key)
             clock = time.perf_counter()
-            analysis = analyse(layout, "9", tracker)
-            best = min(best, time.perf_counter() - clock)
+            found = analyse(layout, "9", tracker)
+            if time.perf_counter() - clock < best:
+                best, analysis = time.perf_counter() - clock, found
     assert analysis is not None
     timings = ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in analysis.timings.items())
     held = sum(1 for p in analysis.packages if p["broken_requires"])
+    besides = best - analysis.timings["tracker"]
     print(f"  analyse() of {families} offered families, {analysis.tracker['asked']} bugs: "
           f"{best * 1000:.0f} ms best of 3 ({timings}); {analysis.tracker['requests']} "
           f"Bugzilla request(s); {held} held back by libsolv")
+    print(f"  analysis besides the Bugzilla fetch: {besides * 1000:.0f} ms "
+          f"({best / analysis.timings['tracker']:.2f}x the fetch alone); target < 1 s")
 
 
 def main() -> None:

