@@ -146,20 +146,28 @@ class ReleasePromoteOperator(RepoPromoteOperator):
         return None  # the gate chose families, not a plan: each is resolved afresh
 
 
-class AdvisoryOperator(BaseOperator):
-    """Seed 004 step 10: an advisory per released update (`SME-2026:7`, type from the
-    bugs' keywords) in the ledger and in smeupdates' updateinfo, merged atomically."""
+class ReleaseStepOperator(BaseOperator):
+    """A step after the promotion: it reads the updates the advisory step described."""
 
     template_fields: Sequence[str] = ("release", "config_path")
 
-    def __init__(self, *, release: str, promote_task_id: str = "promote",
-                 analysis_task_id: str = ANALYSE, config_path: str | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(self, *, release: str, advisory_task_id: str = "advisory",
+                 config_path: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.release = release
+        self.advisory_task_id = advisory_task_id
+        self.config_path = config_path
+
+
+class AdvisoryOperator(ReleaseStepOperator):
+    """Seed 004 step 10: an advisory per released update (`SME-2026:7`, type from the
+    bugs' keywords) in the ledger and in smeupdates' updateinfo, merged atomically."""
+
+    def __init__(self, *, promote_task_id: str = "promote", analysis_task_id: str = ANALYSE,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.promote_task_id = promote_task_id
         self.analysis_task_id = analysis_task_id
-        self.config_path = config_path
 
     def execute(self, context: Any) -> list[dict[str, Any]]:
         from updraft.release.advisory import issue
@@ -200,19 +208,12 @@ def _mark(config_path: str | None, context: Any, ids: list[str], field: str) -> 
         ledger.close()
 
 
-class ReleaseNotesOperator(BaseOperator):
+class ReleaseNotesOperator(ReleaseStepOperator):
     """Seed 000's release notes: one mail per update with bugs, one digest of the upstream
     packages, to `release.announce.to` through the `updraft_smtp` connection."""
 
-    template_fields: Sequence[str] = ("release", "config_path")
-
-    def __init__(self, *, release: str, advisory_task_id: str = "advisory",
-                 config_path: str | None = None, smtp_conn_id: str = "updraft_smtp",
-                 **kwargs: Any) -> None:
+    def __init__(self, *, smtp_conn_id: str = "updraft_smtp", **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.release = release
-        self.advisory_task_id = advisory_task_id
-        self.config_path = config_path
         self.smtp_conn_id = smtp_conn_id
 
     def execute(self, context: Any) -> list[str]:
@@ -231,19 +232,12 @@ class ReleaseNotesOperator(BaseOperator):
         return [str(message["Subject"]) for message in messages]
 
 
-class CloseBugsOperator(BaseOperator):
+class CloseBugsOperator(ReleaseStepOperator):
     """Seed 000's "Closing all bugs associated with released packages", with a comment
     naming the release and the advisory; a bug already closed is left alone."""
 
-    template_fields: Sequence[str] = ("release", "config_path")
-
-    def __init__(self, *, release: str, advisory_task_id: str = "advisory",
-                 config_path: str | None = None, bugzilla_conn_id: str = "updraft_bugzilla",
-                 **kwargs: Any) -> None:
+    def __init__(self, *, bugzilla_conn_id: str = "updraft_bugzilla", **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.release = release
-        self.advisory_task_id = advisory_task_id
-        self.config_path = config_path
         self.bugzilla_conn_id = bugzilla_conn_id
 
     def execute(self, context: Any) -> list[int]:
@@ -262,18 +256,9 @@ class CloseBugsOperator(BaseOperator):
         return closed
 
 
-class ReleaseRecordOperator(BaseOperator):
+class ReleaseRecordOperator(ReleaseStepOperator):
     """The ledger's last word: every released package is `released` in the target repo,
     and the upstream security advisories of the released families no longer wait."""
-
-    template_fields: Sequence[str] = ("release", "config_path")
-
-    def __init__(self, *, release: str, advisory_task_id: str = "advisory",
-                 config_path: str | None = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.release = release
-        self.advisory_task_id = advisory_task_id
-        self.config_path = config_path
 
     def execute(self, context: Any) -> dict[str, Any]:
         from updraft.ledger import Ledger
