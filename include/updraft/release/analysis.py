@@ -173,6 +173,7 @@ def _bugs(inventory: Inventory, found: dict[int, Bug], product: str | None,
         answer = found.get(bug)
         info = answer.to_json() if answer else {"id": bug, "status": None}
         info["packages"] = users.get(bug, [])
+        info["security"] = bool(answer and answer.security)
         info["product_mismatch"] = bool(answer and answer.known and product
                                         and not answer.product_matches(product))
         bugs[bug] = info
