@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from updraft.build.settings import BuildOptions, BuildSettings, RebaseSettings
 from updraft.errors import ConfigError
+from updraft.iso.settings import IsoSettings
 
 # Seed 004's package states, in the order a package normally goes through them.
 PACKAGE_STATES = (
@@ -243,6 +244,7 @@ class DistConfig(_Strict):
     report: ReportConfig = ReportConfig()
     roles: Roles = Roles()
     build: BuildSettings = BuildSettings()
+    iso: IsoSettings = IsoSettings()
     schedule: str = "0 */2 * * *"
     lock_timeout: float = Field(600.0, ge=0)
     # An unreadable package changed less than this many seconds ago is taken as a `cp`
