@@ -62,6 +62,10 @@ def _parser() -> argparse.ArgumentParser:
     sign.add_argument("--gnupghome", help="GnuPG home holding the secret key "
                                           "(default: $GNUPGHOME or ~/.gnupg)")
 
+    from updraft.iso.commands import add_parser as add_iso_parser
+
+    add_iso_parser(commands)
+
     history = commands.add_parser("history", help="what happened to a family or package")
     history.add_argument("name")
     history.add_argument("--release")
@@ -179,6 +183,10 @@ def run(argv: Sequence[str] | None = None) -> int:
         from updraft.build.commands import sign_command
 
         return sign_command(engine, args)
+    if args.command == "iso":
+        from updraft.iso.commands import iso_command
+
+        return iso_command(engine, args)
     if args.command == "status":
         return _status(config, engine.layout, args.release)
     return _history(engine.layout, args.name, args.release)

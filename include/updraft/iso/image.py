@@ -109,12 +109,14 @@ def implant_md5(iso: Path, sink: LineSink | None = None) -> None:
     run_tool(["implantisomd5", "--force", str(iso)], sink)
 
 
-def make_jigdo(iso: Path, tree: Path, sink: LineSink | None = None) -> tuple[Path, Path]:
-    """.jigdo and .template: the packages are referenced, the rest is in the template."""
+def make_jigdo(iso: Path, tree: Path, packages: str = "", sink: LineSink | None = None,
+               ) -> tuple[Path, Path]:
+    """.jigdo and .template: the packages (tree/packages) are referenced as
+    `Base:<path>`, to be fetched from any mirror; everything else is in the template."""
     jigdo, template = iso.with_suffix(".jigdo"), iso.with_suffix(".template")
     run_tool(["jigdo-file", "make-template", "--force", "--report=quiet",
               f"--image={iso}", f"--jigdo={jigdo}", f"--template={template}",
-              f"--label=Base={tree}", f"{tree}//"], sink)
+              f"--label=Base={tree}", f"{tree}//{packages}"], sink)
     return jigdo, template
 
 
@@ -135,10 +137,11 @@ def write_checksums(directory: Path) -> dict[str, str]:
     return sums
 
 
-def build_image(tree: Path, iso: Path, label: str, sink: LineSink | None = None) -> Image:
+def build_image(tree: Path, iso: Path, label: str, packages: str = "",
+                sink: LineSink | None = None) -> Image:
     make_iso(tree, iso, label, sink)
     implant_md5(iso, sink)
-    jigdo, template = make_jigdo(iso, tree, sink)
+    jigdo, template = make_jigdo(iso, tree, packages, sink)
     sums = write_checksums(iso.parent)
     return Image(iso, jigdo, template, sums[iso.name], iso.stat().st_size)
 
@@ -162,7 +165,7 @@ def build_isos(target: IsoTarget, sink: LineSink | None = None) -> list[Image]:
         stale.unlink(missing_ok=True)
         createrepo(target, arch, sink)
         images.append(build_image(target.arch_tree(arch), target.iso_file(arch),
-                                  target.label(arch), sink))
+                                  target.label(arch), target.settings.tree.packages, sink))
     images.append(build_image(target.sources_dir, target.srpms_iso,
-                              target.label("SRPMS"), sink))
+                              target.label("SRPMS"), sink=sink))
     return images
