@@ -34,7 +34,7 @@ class IsoTarget:
         version = str(version)
         if not _VERSION.fullmatch(version) or "/" in version:
             raise ConfigError(f"ISO version {version!r}: give a version such as 10.1 or 10.1rc1")
-        if not version.startswith(release):
+        if not re.match(rf"{re.escape(release)}(?![0-9])", version):
             raise ConfigError(f"ISO version {version} does not belong to release {release}: "
                               f"it must start with {release}")
         known = config.iso.arches.get(release) or tuple(config.releases[release].arches)
