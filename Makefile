@@ -42,6 +42,7 @@ bench: install
 	$(PY) bench/engine.py
 	$(PY) bench/upstream_detect.py
 	$(PY) bench/build_overhead.py
+	$(PY) bench/iso_build.py
 
 clean:
 	rm -rf .demo .bench

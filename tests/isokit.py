@@ -155,9 +155,9 @@ def cdrom_image(directory: Path, version: str = "10.1") -> Path:
     return directory
 
 
-def write_config(directory: Path, key: SigningKey, **iso: object) -> Path:
+def write_config(directory: Path, key: SigningKey | None, **iso: object) -> Path:
     raw = yaml.safe_load(treekit.CONFIG_FILE.read_text())
-    raw["iso"] = {"release_keys": [str(key.public)],
+    raw["iso"] = {"release_keys": [str(key.public)] if key else [],
                   "cdrom_image": str(directory / "cdrom.image" / "sme{release}"),
                   "anaconda_po": str(directory / "anaconda-po" / "sme{release}"), **iso}
     raw["root"] = str(directory / "tree")
