@@ -18,6 +18,7 @@ from tests.signing import SigningKey, sign_rpms
 from updraft import rpmfactory
 from updraft.config import DistConfig, load_config
 from updraft.cycle import Engine
+from updraft.iso.run import IsoRun
 from updraft.iso.target import IsoTarget
 from updraft.layout import Layout
 from updraft.ledger import Ledger, StateChange
@@ -203,3 +204,19 @@ def mark_verified(layout: Layout, repo: str) -> None:
 
 def target(engine: Engine, version: str = "10.1") -> IsoTarget:
     return IsoTarget.of(engine.layout, RELEASE, version)
+
+
+def staged(directory: Path, files: IsoFiles, key: SigningKey) -> IsoRun:
+    """The tree of `tree`, its ISO tree of 10.1 laid out."""
+    engine = tree(directory, files, key)
+    run = IsoRun(engine, target(engine))
+    run.stage()
+    return run
+
+
+def built(directory: Path, files: IsoFiles, key: SigningKey) -> IsoRun:
+    """`staged`, then the installer and the ISOs built on this host."""
+    run = staged(directory, files, key)
+    run.build_installer(run.installer_decisions(), lambda line: None)
+    run.build_iso(lambda line: None)
+    return run

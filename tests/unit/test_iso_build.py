@@ -18,12 +18,7 @@ pytestmark = pytest.mark.timeout(300)
 
 @pytest.fixture
 def built(tmp_path: Path, iso_files: isokit.IsoFiles, iso_key: SigningKey) -> IsoRun:
-    engine = isokit.tree(tmp_path, iso_files, iso_key)
-    run = IsoRun(engine, isokit.target(engine))
-    run.stage()
-    run.build_installer(run.installer_decisions(), lambda line: None)
-    run.build_iso(lambda line: None)
-    return run
+    return isokit.built(tmp_path, iso_files, iso_key)
 
 
 def _listing(iso: Path) -> set[str]:

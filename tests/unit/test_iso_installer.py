@@ -19,10 +19,7 @@ pytestmark = pytest.mark.timeout(120)
 
 @pytest.fixture
 def run(tmp_path: Path, iso_files: isokit.IsoFiles, iso_key: SigningKey) -> IsoRun:
-    engine = isokit.tree(tmp_path, iso_files, iso_key)
-    run = IsoRun(engine, isokit.target(engine))
-    run.stage()
-    return run
+    return isokit.staged(tmp_path, iso_files, iso_key)
 
 
 def _build(run: IsoRun) -> list[bool]:

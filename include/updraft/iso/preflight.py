@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import configparser
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import rpm
@@ -63,6 +64,9 @@ class PreflightReport:
                 "lines": self.lines()}
 
 
+Add = Callable[[Finding], None]  # where a check reports what it found
+
+
 def normalised(text: str) -> str:
     """`Welcome to SME Server 10.1 RC1` and `10.1rc1` compare alike."""
     return re.sub(r"\s+", "", text).lower()
@@ -87,7 +91,7 @@ def preflight(target: IsoTarget, verified: dict[str, str] | None = None) -> Pref
     return report
 
 
-def _release_package(target: IsoTarget, add) -> None:  # noqa: ANN001 - list.append
+def _release_package(target: IsoTarget, add: Add) -> None:
     name = target.settings.release_package
     current = find_release_package(target.packages_dir(target.arches[0]), target.sources_dir,
                                    name)
@@ -110,7 +114,7 @@ def _release_package(target: IsoTarget, add) -> None:  # noqa: ANN001 - list.app
     _bumped(current, previous, previous_version, add)
 
 
-def _bumped(current: ReleasePackage, previous: ReleasePackage, where: str, add) -> None:  # noqa: ANN001
+def _bumped(current: ReleasePackage, previous: ReleasePackage, where: str, add: Add) -> None:
     said = f"than the previous ISO's ({previous.nvr}, {where})"
     if rpm.labelCompare(("0", current.version, "0"), ("0", previous.version, "0")) < 0:
         add(Finding("release package", f"{current.nvr}: version is older {said}"))
@@ -123,7 +127,7 @@ def _bumped(current: ReleasePackage, previous: ReleasePackage, where: str, add) 
                     f"{current.displayversion} is the same {said}: bump it"))
 
 
-def _buildstamp(target: IsoTarget, arch: str, add) -> None:  # noqa: ANN001
+def _buildstamp(target: IsoTarget, arch: str, add: Add) -> None:
     path = target.arch_tree(arch) / "product" / ".buildstamp"
     parser = configparser.ConfigParser()
     try:
@@ -145,7 +149,7 @@ def _buildstamp(target: IsoTarget, arch: str, add) -> None:  # noqa: ANN001
                     f"{target.version}: bump Version"))
 
 
-def _menu_title(target: IsoTarget, arch: str, add) -> None:  # noqa: ANN001
+def _menu_title(target: IsoTarget, arch: str, add: Add) -> None:
     path = target.arch_tree(arch) / "isolinux" / "isolinux.cfg"
     try:
         lines = path.read_text(errors="replace").splitlines()
@@ -163,7 +167,7 @@ def _menu_title(target: IsoTarget, arch: str, add) -> None:  # noqa: ANN001
                         "screen)"))
 
 
-def _release_files(target: IsoTarget, arch: str, add) -> None:  # noqa: ANN001
+def _release_files(target: IsoTarget, arch: str, add: Add) -> None:
     etc = target.arch_tree(arch) / "product" / "etc"
     files = sorted(p for p in etc.glob("*release*") if p.is_file())
     if not files:
@@ -181,7 +185,7 @@ def _release_files(target: IsoTarget, arch: str, add) -> None:  # noqa: ANN001
             add(Finding("release files", f"{path}: does not carry {target.version}{seen}"))
 
 
-def _signatures(target: IsoTarget, add) -> None:  # noqa: ANN001
+def _signatures(target: IsoTarget, add: Add) -> None:
     keys = [target.layout.config.resolve_path(key) for key in target.settings.release_keys]
     if not keys:
         add(Finding("signatures", "iso.release_keys is empty: name the release key file"))
@@ -197,7 +201,7 @@ def _signatures(target: IsoTarget, add) -> None:  # noqa: ANN001
                         "key (updraft sign)"))
 
 
-def _verification(target: IsoTarget, verified: dict[str, str] | None, add) -> None:  # noqa: ANN001
+def _verification(target: IsoTarget, verified: dict[str, str] | None, add: Add) -> None:
     layout = target.layout
     if verified is None:
         from updraft.ledger import Ledger
