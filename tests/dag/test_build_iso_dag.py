@@ -79,3 +79,12 @@ def test_a_failed_preflight_publishes_nothing_and_lifts_the_freeze(
     assert os.readlink(layout.root / "10") == "10.0"
     failed = [r for r in iso_steps(layout.ledger_url, "10") if r.step == "preflight"]
     assert failed[0].outcome == "failed" and "menu title" in failed[0].detail
+
+
+def test_a_rejected_iso_is_not_published(dagbag, iso_tree: Engine) -> None:  # noqa: ANN001
+    layout = iso_tree.layout
+    run, states = _run(dagbag, Responder([("approve", "Reject")]))
+    assert states["approve"] == "success" and states["publish"] == "skipped"
+    assert states["thaw"] == "success" and freeze.frozen(layout, "10") is None
+    assert os.readlink(layout.root / "10") == "10.0"
+    assert not (layout.root / "10.1").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -103,6 +104,26 @@ def test_the_mock_backend_runs_init_then_the_chroot_step(
                      ["-r", "smeserver-10-x86_64-iso", "--mount", "--cwd", cwd, "--unpriv",
                       "--chroot", f"touch {marker}"]]
     assert marker.exists()
+
+
+def test_the_mock_iso_step_collects_what_the_chroot_built(
+        built: IsoRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With updraft installed in the chroot, its iso_command can be `updraft iso build`
+    on the local backend; the operator collects the images it left."""
+    standins = Path(__file__).resolve().parents[1] / "standins" / "iso"
+    monkeypatch.setenv("PATH", f"{standins}:/usr/bin:/bin")
+    target = built.target
+    for image in (target.iso_file(isokit.ARCH), target.srpms_iso):
+        image.unlink()
+    config_file = target.layout.config.source_file
+    command = (f"{sys.executable} -m updraft.cli --config {config_file} iso build --step iso "
+               "--backend local --release 10 --version 10.1")
+    settings = target.settings.model_copy(update={"iso_command": command})
+    target.layout.config = target.layout.config.model_copy(update={"iso": settings})
+    images = chroot.run_step(target, "iso", lambda line: None, backend="mock")
+    assert [image.iso.name for image in images] == ["smeserver-10.1-x86_64.iso",
+                                                    "smeserver-10.1-SRPMS.iso"]
+    assert images[0].sha256 in (images[0].iso.parent / CHECKSUMS).read_text()
 
 
 def test_a_failing_chroot_step_names_the_command(
