@@ -64,6 +64,8 @@ def test_an_approved_iso_is_published(dagbag, iso_tree: Engine) -> None:  # noqa
     assert os.readlink(layout.root / "10") == "10.1"
     steps = [r.step for r in iso_steps(layout.ledger_url, "10", "10.1")]
     assert steps[:3] == ["freeze", "stage", "preflight"] and steps[-1] == "thaw"
+    approval = next(r for r in iso_steps(layout.ledger_url, "10") if r.step == "approve")
+    assert approval.detail.startswith("Approve by releng at "), approval.detail
 
 
 def test_a_failed_preflight_publishes_nothing_and_lifts_the_freeze(

@@ -34,19 +34,19 @@ class IsoRun:
         return cls(engine, IsoTarget.of(engine.layout, str(release), str(version),
                                         list(arches) if arches else None))
 
-    def _record(self, step: str, outcome: str = "done", detail: str = "") -> None:
+    def record(self, step: str, outcome: str = "done", detail: str = "") -> None:
         record_step(self.engine.layout.ledger_url, self.target.release, self.target.version,
                     self.engine.trigger, step, outcome, detail)
 
     def freeze(self) -> freeze.Freeze:
         flag = freeze.freeze(self.engine.layout, self.target.release, self.target.version,
                              self.engine.trigger)
-        self._record("freeze", detail=", ".join(flag.repos))
+        self.record("freeze", detail=", ".join(flag.repos))
         return flag
 
     def thaw(self, outcome: str = "done") -> freeze.Freeze | None:
         lifted = freeze.thaw(self.engine.layout, self.target.release)
-        self._record("thaw", outcome, "lifted" if lifted else "no freeze was set")
+        self.record("thaw", outcome, "lifted" if lifted else "no freeze was set")
         return lifted
 
     def stage(self) -> tuple[CycleResult, StageSummary]:
@@ -54,12 +54,12 @@ class IsoRun:
         tree is laid out from it."""
         cycle = self.engine.update_repos([self.target.release])
         summary = compose(self.target)
-        self._record("stage", detail="; ".join(summary.lines()))
+        self.record("stage", detail="; ".join(summary.lines()))
         return cycle, summary
 
     def preflight(self) -> PreflightReport:
         report = preflight(self.target)
-        self._record("preflight", "done" if report.ok else "failed",
+        self.record("preflight", "done" if report.ok else "failed",
                      "\n".join(report.lines()))
         return report
 
@@ -71,25 +71,25 @@ class IsoRun:
         wanted = [d for d in decisions if d.rebuild]
         for decision in decisions:
             if not decision.rebuild:
-                self._record(f"installer:{decision.arch}", "skipped", decision.reason)
+                self.record(f"installer:{decision.arch}", "skipped", decision.reason)
         if not wanted:
             return
         try:
             chroot.run_step(self.target, "installer", sink, backend, wanted, mock)
         except Exception as exc:
-            self._record("installer", "failed", str(exc))
+            self.record("installer", "failed", str(exc))
             raise
         for decision in wanted:
-            self._record(f"installer:{decision.arch}", detail=decision.reason)
+            self.record(f"installer:{decision.arch}", detail=decision.reason)
 
     def build_iso(self, sink: LineSink, backend: str | None = None,
                   mock: str = "mock") -> list[Image]:
         try:
             images = chroot.run_step(self.target, "iso", sink, backend, mock=mock)
         except Exception as exc:
-            self._record("iso", "failed", str(exc))
+            self.record("iso", "failed", str(exc))
             raise
-        self._record("iso", detail="; ".join(f"{i.iso.name} sha256 {i.sha256}" for i in images))
+        self.record("iso", detail="; ".join(f"{i.iso.name} sha256 {i.sha256}" for i in images))
         return images
 
     def publish_plan(self) -> list[publish.PublishStep]:

@@ -133,8 +133,18 @@ class MockChrootOperator(IsoStepOperator):
 
 
 class IsoPublishOperator(IsoStepOperator):
-    """Seed 002's "Dev access to release ISO", every step in the ledger."""
+    """Seed 002's "Dev access to release ISO", every step in the ledger (the release
+    manager's approval first)."""
+
+    def __init__(self, *, approve_task_id: str = "approve", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.approve_task_id = approve_task_id
 
     def step(self, run: Any, context: Any) -> list[str]:
+        answer = context["ti"].xcom_pull(task_ids=self.approve_task_id) or {}
+        who = answer.get("responded_by_user") or {}
+        who = who.get("name") or who.get("id") if isinstance(who, dict) else who
+        run.record("approve", detail=f"{', '.join(answer.get('chosen_options') or [])} by "
+                                     f"{who} at {answer.get('responded_at')}")
         steps = run.publish(lambda line: self.log.info("%s", line))
         return [step.line() for step in steps]
