@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := rpm python3-rpm createrepo-c gnupg xorriso isomd5sum jigdo-file cpio python3-venv
+APT_PACKAGES := rpm python3-rpm createrepo-c gnupg xorriso isomd5sum jigdo-file cpio python3-venv isolinux rsync
 INSTALLED := $(VENV)/.installed
 CONFIG := config/sme.yaml
 
@@ -43,6 +43,7 @@ bench: install
 	$(PY) bench/upstream_detect.py
 	$(PY) bench/build_overhead.py
 	$(PY) bench/releasability.py
+	$(PY) bench/iso_build.py
 
 clean:
 	rm -rf .demo .bench

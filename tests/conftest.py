@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import treekit, upstreamkit
+from tests import isokit, treekit, upstreamkit
 from tests.signing import SigningKey, make_key
 from updraft.cycle import Engine
 from updraft.layout import Layout
@@ -62,3 +62,15 @@ def signed(families: dict[str, BuiltFamily], keys: dict[str, SigningKey],
     copies = upstreamkit.signed_copies(families, list(families),
                                        tmp_path_factory.mktemp("signed"), keys["centos"])
     return {path.name: path for path in copies}
+
+
+# -- ISO build (seed 002): the release key and every package of tests/isokit.py ----------
+
+@pytest.fixture(scope="session")
+def iso_key(tmp_path_factory: pytest.TempPathFactory) -> SigningKey:
+    return make_key(tmp_path_factory.mktemp("iso-key"), "SME Release")
+
+
+@pytest.fixture(scope="session")
+def iso_files(tmp_path_factory: pytest.TempPathFactory, iso_key: SigningKey) -> isokit.IsoFiles:
+    return isokit.build_files(tmp_path_factory.mktemp("iso-rpms"), iso_key)

@@ -65,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     from updraft.release.commands import add_parser as add_release_parsers
 
     add_release_parsers(commands)
+    from updraft.iso.commands import add_parser as add_iso_parser
+
+    add_iso_parser(commands)
 
     history = commands.add_parser("history", help="what happened to a family or package")
     history.add_argument("name")
@@ -187,6 +190,10 @@ def run(argv: Sequence[str] | None = None) -> int:
         from updraft.release.commands import releasability_command
 
         return releasability_command(engine, args)
+    if args.command == "iso":
+        from updraft.iso.commands import iso_command
+
+        return iso_command(engine, args)
     if args.command == "status":
         return _status(config, engine.layout, args.release)
     return _history(engine.layout, args.name, args.release)

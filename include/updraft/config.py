@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from updraft.build.settings import BuildOptions, BuildSettings, RebaseSettings
 from updraft.errors import ConfigError
+from updraft.iso.settings import IsoSettings
 from updraft.release.settings import BugzillaSettings, ReleaseSettings
 
 # Seed 004's package states, in the order a package normally goes through them.
@@ -246,6 +247,7 @@ class DistConfig(_Strict):
     build: BuildSettings = BuildSettings()
     bugzilla: BugzillaSettings = BugzillaSettings()
     release: ReleaseSettings = ReleaseSettings()
+    iso: IsoSettings = IsoSettings()
     schedule: str = "0 */2 * * *"
     lock_timeout: float = Field(600.0, ge=0)
     # An unreadable package changed less than this many seconds ago is taken as a `cp`

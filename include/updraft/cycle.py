@@ -21,6 +21,7 @@ from updraft.action import Action, Plan, Touched
 from updraft.apply import apply_journal, source_digests
 from updraft.config import DistConfig
 from updraft.errors import PlanChanged
+from updraft.iso.freeze import hold_for_iso
 from updraft.journal import Journal
 from updraft.layout import Layout
 from updraft.ledger import ActionRecord, Ledger, StateChange
@@ -145,10 +146,11 @@ class Engine:
         now_settled = dict(settled)
         for release, release_tree in tree.releases.items():
             part = plan_release(release_tree, self.layout, wanted.get(release, ()))
+            held = hold_for_iso(self.layout, release, part)  # an ISO build freezes
             plan.extend(part)
             # Only a release found consistent by this very scan may skip planning later;
             # one with a file still arriving is scanned again until that file is read.
-            if part.empty and not intents and not release_tree.arriving:
+            if part.empty and not intents and not release_tree.arriving and not held:
                 now_settled[release] = release_tree.fingerprint
             else:
                 now_settled.pop(release, None)

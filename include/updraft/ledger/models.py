@@ -230,3 +230,19 @@ class GateDecision(Base):
     chosen: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of options
     by: Mapped[str] = mapped_column(String(NAME), default="")
     at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class IsoStep(Base):
+    """One step of an ISO build or publish (seed 002), with how it went."""
+
+    __tablename__ = "iso_steps"
+    __table_args__ = (Index("ix_iso_steps_release_version", "release", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    release: Mapped[str] = mapped_column(String(SHORT))
+    version: Mapped[str] = mapped_column(String(SHORT))
+    trigger: Mapped[str] = mapped_column(String(NAME))
+    step: Mapped[str] = mapped_column(String(SHORT))  # stage, preflight, publish:copy, ...
+    outcome: Mapped[str] = mapped_column(String(32))  # done, skipped, failed
+    detail: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,150 @@
+"""Operators of build_iso (seed 002): freeze, stage, preflight, the mock chroot steps,
+publish and thaw. Each adapts one step of updraft.iso.run.IsoRun; the ISO tree and the
+images stay on disk, XCom carries summaries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+from updraft.errors import UpdraftError
+from updraft_airflow import distribution
+
+
+def _arches(value: object) -> list[str]:
+    if value is None or value in ("", "None"):
+        return []
+    if isinstance(value, str):
+        return [part for part in value.replace(",", " ").split() if part]
+    return [str(part) for part in value]  # type: ignore[union-attr]
+
+
+class IsoStepOperator(BaseOperator):
+    """Base: which ISO (release, version, arches) this run builds."""
+
+    template_fields: Sequence[str] = ("release", "version", "arches")
+    ui_color = "#e8f0fe"
+
+    def __init__(self, *, release: str = "{{ params.release }}",
+                 version: str = "{{ params.version }}", arches: object = "{{ params.arches }}",
+                 config_path: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.release, self.version, self.arches = release, version, arches
+        self.config_path = config_path
+
+    def iso_run(self, context: Any) -> Any:
+        from updraft.iso.run import IsoRun
+
+        engine = distribution.engine(self.config_path, distribution.run_trigger(context))
+        try:
+            return IsoRun.of(engine, str(self.release), str(self.version),
+                             _arches(self.arches))
+        except UpdraftError as exc:
+            raise AirflowFailException(str(exc)) from exc
+
+    def execute(self, context: Any) -> Any:
+        try:
+            return self.step(self.iso_run(context), context)
+        except UpdraftError as exc:
+            raise AirflowFailException(str(exc)) from exc
+
+    def step(self, run: Any, context: Any) -> Any:
+        raise NotImplementedError
+
+
+class IsoFreezeOperator(IsoStepOperator):
+    """Seed 002: hold promotions into smeupdates-testing while the ISO builds."""
+
+    def step(self, run: Any, context: Any) -> dict[str, object]:
+        flag = run.freeze()
+        self.log.info("%s", flag.reason())
+        return {"repos": list(flag.repos), "holder": flag.holder, "since": flag.since}
+
+
+class IsoThawOperator(IsoStepOperator):
+    """Lift the freeze, whatever the run's outcome (a teardown task)."""
+
+    def step(self, run: Any, context: Any) -> dict[str, object]:
+        lifted = run.thaw()
+        self.log.info("freeze %s", "lifted" if lifted else "was not set")
+        return {"lifted": lifted is not None}
+
+
+class IsoStageOperator(IsoStepOperator):
+    """The engine refreshes the stage; the ISO tree is laid out from it."""
+
+    def step(self, run: Any, context: Any) -> dict[str, object]:
+        cycle, summary = run.stage()
+        for line in cycle.report.splitlines():
+            self.log.info("%s", line)
+        for line in summary.lines():
+            self.log.info("%s", line)
+        if not cycle.ok:
+            raise AirflowFailException(f"the stage refresh could not apply: {cycle.failures[0]}")
+        return summary.to_dict()
+
+
+class IsoPreflightOperator(IsoStepOperator):
+    """Every check of seed 002 at once; fails with the full list of problems."""
+
+    def step(self, run: Any, context: Any) -> dict[str, object]:
+        report = run.preflight()
+        for line in report.lines():
+            self.log.info("%s", line)
+        if not report.ok:
+            raise AirflowFailException(
+                f"preflight found {len(report.problems)} problems:\n"
+                + "\n".join(f.line() for f in report.problems))
+        return report.to_dict()
+
+
+class MockChrootOperator(IsoStepOperator):
+    """A build step in the release's ISO mock chroot (`mock -r <release>-<arch>-iso
+    --init`, then `--chroot` the step with `--cwd` the stage), or on this host with the
+    local backend. The installer step skips itself when anaconda and the cdrom.image
+    content are unchanged since the last installer (content hash)."""
+
+    template_fields: Sequence[str] = (*IsoStepOperator.template_fields, "force")
+
+    def __init__(self, *, build_step: str, backend: str | None = None, mock: str = "mock",
+                 force: object = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if build_step not in ("installer", "iso"):
+            raise ValueError(f"build_step {build_step!r}: installer or iso")
+        self.build_step, self.backend, self.mock, self.force = build_step, backend, mock, force
+
+    def step(self, run: Any, context: Any) -> Any:
+        def sink(line: str) -> None:
+            self.log.info("%s", line)
+
+        if self.build_step == "installer":
+            decisions = run.installer_decisions(self.force in (True, "True", "true"))
+            for decision in decisions:
+                self.log.info("installer %s: %s (%s)", decision.arch,
+                              "rebuild" if decision.rebuild else "unchanged", decision.reason)
+            run.build_installer(decisions, sink, self.backend, self.mock)
+            if not any(decision.rebuild for decision in decisions):
+                raise AirflowSkipException("installer inputs unchanged: only the ISO is built")
+            return [decision.to_dict() for decision in decisions]
+        return [image.to_dict() for image in run.build_iso(sink, self.backend, self.mock)]
+
+
+class IsoPublishOperator(IsoStepOperator):
+    """Seed 002's "Dev access to release ISO", every step in the ledger (the release
+    manager's approval first)."""
+
+    def __init__(self, *, approve_task_id: str = "approve", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.approve_task_id = approve_task_id
+
+    def step(self, run: Any, context: Any) -> list[str]:
+        answer = context["ti"].xcom_pull(task_ids=self.approve_task_id) or {}
+        who = answer.get("responded_by_user") or {}
+        who = who.get("name") or who.get("id") if isinstance(who, dict) else who
+        run.record("approve", detail=f"{', '.join(answer.get('chosen_options') or [])} by "
+                                     f"{who} at {answer.get('responded_at')}")
+        steps = run.publish(lambda line: self.log.info("%s", line))
+        return [step.line() for step in steps]
