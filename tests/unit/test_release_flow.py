@@ -111,3 +111,23 @@ def test_release_promotes_advises_mails_closes_and_waits_for_mirrors(
         shutil.copytree(layout.repodata_dir("9", "smeupdates", "x86_64") / "repodata",
                         old_repomd / "9/smeupdates/x86_64/repodata", dirs_exist_ok=True)
         assert all(c.synced for c in mirrors.check(templates, "9", "smeupdates", masters))
+
+
+def test_verified_versions_become_tested_in_the_ledger_once(tmp_path: Path,
+                                                            seed_built: list) -> None:  # type: ignore[type-arg]
+    from updraft.ledger import Ledger
+    from updraft.release.verification import record_tested
+
+    engine = releasekit.seed_tree(tmp_path / "tree", seed_built)
+    with BugzillaServer(releasekit.seed_bugs()) as server:
+        analysis = analyse(engine.layout, "9", BugTracker(server.url, api_key=server.api_key))
+    first = record_tested(engine.layout, analysis)
+    assert record_tested(engine.layout, analysis) == 0
+    with Ledger.open(engine.layout.ledger_url) as ledger:
+        states = {s.package: s.state for s in ledger.states("9")}
+    # e-smith-base 5.0.0-16 names the RESOLVED 6248: not tested; pop3 2.0.0-2 is verified
+    # (held back only by a soft dependency), so it is.
+    assert states["e-smith-base-5.0.0-14.el6.sme.noarch.rpm"] == "tested"
+    assert states["e-smith-pop3-2.0.0-2.el6.sme.src.rpm"] == "tested"
+    assert states.get("e-smith-base-5.0.0-16.el6.sme.noarch.rpm") != "tested"
+    assert first >= 6

@@ -9,6 +9,7 @@ all read. Nothing here changes the tree or the tracker.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -109,8 +110,8 @@ def analyse(layout: Layout, release: str, tracker: Tracker) -> Analysis:
                       for name, v in release_set.items()})
 
     states = {bug: answer.status for bug, answer in found.items()}
-    verdicts = decide(inventory.packages, states.get, config.bugzilla.releasable_states(),
-                      requires)
+    good = config.bugzilla.releasable_states()
+    verdicts = decide(inventory.packages, states.get, good, requires)
     timings["decide"] = time.perf_counter() - clock
     if not tracker_state["reachable"]:
         for verdict in verdicts:  # not even upstream packages: nobody could check
@@ -119,7 +120,7 @@ def analyse(layout: Layout, release: str, tracker: Tracker) -> Analysis:
     return Analysis(
         release=release, generated=datetime.now(UTC).isoformat(timespec="seconds"),
         tracker=tracker_state,
-        packages=[_package(verdict, inventory, found, tracker_state)
+        packages=[_package(verdict, inventory, found, tracker_state, good)
                   for verdict in verdicts if verdict.candidate is not None],
         bugs=_bugs(inventory, found, product, wanted),
         missing_bugs=sorted(bug for bug, answer in found.items() if answer.missing),
@@ -130,8 +131,24 @@ def analyse(layout: Layout, release: str, tracker: Tracker) -> Analysis:
     )
 
 
+def _verified(inventory: Inventory, name: str, found: dict[int, Bug],
+              good: frozenset[str]) -> list[dict[str, Any]]:
+    """The offered versions whose own bugs are all verified (seed 004's `tested`), with
+    their files: what the ISO's preflight asks of smeupdates-testing."""
+    package = next(p for p in inventory.packages if p.name == name)
+    rows = []
+    for version in package.candidates:
+        if all(b in found and (found[b].status or "").upper() in good for b in version.bugs):
+            held = inventory.offered(name, version.label)
+            files = [held.srpm] if held.srpm else []
+            rows.append({"label": version.label, "repo": version.repo,
+                         "files": sorted({os.path.basename(f)
+                                          for f in [*files, *held.binary_paths()]})})
+    return rows
+
+
 def _package(verdict: Verdict, inventory: Inventory, found: dict[int, Bug],
-             tracker: dict[str, Any]) -> dict[str, Any]:
+             tracker: dict[str, Any], good: frozenset[str]) -> dict[str, Any]:
     candidate = verdict.candidate
     assert candidate is not None
     held = inventory.offered(verdict.name, candidate.label)
@@ -158,6 +175,8 @@ def _package(verdict: Verdict, inventory: Inventory, found: dict[int, Bug],
         "srpm": held.srpm, "rpms": held.binary_paths(),
         "release_files": ([*([chosen.srpm] if chosen.srpm else []), *chosen.binary_paths()]
                           if chosen else []),
+        "verified_versions": (_verified(inventory, verdict.name, found, good)
+                              if tracker["reachable"] else []),
     }
 
 

@@ -32,5 +32,9 @@ def releasability_command(engine: Engine, args: argparse.Namespace) -> int:
     tracker = tracker_from_env(config.bugzilla.url)
     analysis = analyse(engine.layout, release, tracker)
     store(analysis, engine.layout.state_dir / "release", config.name)
+    if analysis.tracker["reachable"]:
+        from updraft.release.verification import record_tested
+
+        record_tested(engine.layout, analysis)
     sys.stdout.write(render(analysis, args.format, config.name))
     return 0 if analysis.tracker["reachable"] else 1

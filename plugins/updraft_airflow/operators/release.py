@@ -84,6 +84,10 @@ class ReleaseAnalysisOperator(BaseOperator):
             raise AirflowFailException(f"Bugzilla could not be asked: "
                                        f"{analysis.tracker['error']}; nothing is offered for "
                                        "release")
+        from updraft.release.verification import record_tested
+
+        tested = record_tested(engine.layout, analysis)
+        self.log.info("%d packages newly `tested` (their bugs are verified)", tested)
         offered = options(analysis)
         self.log.info("%d of %d packages releasable; %d Bugzilla request(s) for %d bugs",
                       len(offered), len(analysis.packages), analysis.tracker["requests"],
