@@ -11,6 +11,7 @@ from typing import Any
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk.exceptions import AirflowFailException
 
+from updraft.access import assignees
 from updraft_airflow import distribution
 
 
@@ -41,7 +42,7 @@ class GoNoGoOperator(ApprovalOperator):
             self.log.info("repos.%s.approval is not set: no Go/NoGo needed", self.target)
             return _approved_without_asking(f"repos.{self.target}.approval is not set")
         plan = context["ti"].xcom_pull(task_ids=self.plan_task_id) or {}
-        self.assigned_users = [{"id": user, "name": user} for user in approvers]
+        self.assigned_users = assignees(config, config.repos[self.target].approval)
         self.body = _body(plan, self.target, config.repos[self.target].approval or "")
         self.log.info("waiting for a Go/NoGo from %s", ", ".join(approvers))
         return super().execute(context)
@@ -86,7 +87,7 @@ class BuildGateOperator(ApprovalOperator):
             self.log.info("roles.packagers lists nobody: building without asking")
             return _approved_without_asking("roles.packagers is empty")
         built = context["ti"].xcom_pull(task_ids=self.input_task_id) or {}
-        self.assigned_users = [{"id": user, "name": user} for user in config.roles.packagers]
+        self.assigned_users = assignees(config, "packagers")
         self.body = ("```\n" + "\n".join(built.get("plan", [])) + "\n```\n\n"
                      "Approve builds exactly this SRPM on these builders. Reject builds "
                      "nothing.")
@@ -113,7 +114,7 @@ class SignGateOperator(ApprovalOperator):
             raise AirflowFailException("roles.signers lists nobody: name who may approve "
                                        "signatures in the config")
         report = context["ti"].xcom_pull(task_ids=self.report_task_id) or {}
-        self.assigned_users = [{"id": user, "name": user} for user in config.roles.signers]
+        self.assigned_users = assignees(config, "signers")
         packages = "\n".join(f"- {name}" for name in report.get("rpms", []))
         self.body = (f"Build `{report.get('build_id', '')}` succeeded:\n\n{packages}\n\n"
                      "Approve signs them (and the SRPM) with the `updraft_gpg` key and "
