@@ -81,3 +81,5 @@ def deployment(tmp_path_factory: pytest.TempPathFactory, clamav_old: BuiltFamily
         finally:
             api.close()
             stack.stop()
+            left = stack.leftovers()
+            assert left == {"database": False, "redis_keys": [], "processes": []}, left
