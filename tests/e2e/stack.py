@@ -46,6 +46,7 @@ class Worker:
     queues: tuple[str, ...]
     concurrency: int = 2
     env: dict[str, str] = field(default_factory=dict)
+    args: tuple[str, ...] = ()  # more `airflow celery worker` options
 
 
 @dataclass
@@ -135,7 +136,7 @@ class Stack:
                 "celery", "worker", "--queues", ",".join(worker.queues),
                 "--concurrency", str(worker.concurrency),
                 "--celery-hostname", f"{worker.name}@%h",
-                "--skip-serve-logs", "--without-mingle", "--without-gossip",
+                "--skip-serve-logs", "--without-mingle", "--without-gossip", *worker.args,
             ], worker.env)
         self._wait_until(lambda: self._get("/api/v2/version") == 200,
                          started + START_TIMEOUT, "the api-server to answer")
