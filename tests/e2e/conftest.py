@@ -1,4 +1,4 @@
-"""One production-shaped stack per test session, shared by the e2e and browser tests.
+"""One production-shaped stack for tests/e2e, shared by the e2e and browser tests.
 
 The tree: seed 000's clamav (0.97.6-1 in smetest, 0.97.5-2 in smeupdates-testing) and a
 noarch e-smith-base in smeupdates-testing, settled. Builders serve `default` and every
@@ -38,7 +38,9 @@ class Deployment:
     key: SigningKey
 
 
-@pytest.fixture(scope="session")
+# Package scope: the stack stops after the last e2e test, not at the end of the session
+# (idle, it would still slow the unit tests that run after it).
+@pytest.fixture(scope="package")
 def deployment(tmp_path_factory: pytest.TempPathFactory, clamav_old: BuiltFamily,
                clamav_new: BuiltFamily) -> Iterator[Deployment]:
     config = treekit.sme_config()
