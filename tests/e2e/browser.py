@@ -79,7 +79,7 @@ def wait_for_run_state(page: Page, url: str, dag_id: str, run_id: str,
     deadline = time.monotonic() + timeout
     while True:
         try:
-            expect(badge).to_have_text(FINAL, timeout=15_000)
+            expect(badge).to_have_text(FINAL, timeout=5_000)
         except AssertionError:
             if time.monotonic() > deadline:
                 raise
