@@ -25,17 +25,25 @@ while IFS=$'\t' read -r pool slots queue; do
   airflow pools set "$pool" "$slots" "concurrent builds on queue $queue"
 done < <(updraft-pools)
 
-echo "updraft init: connection updraft_smtp -> $UPDRAFT_SMTP_HOST:$UPDRAFT_SMTP_PORT"
+security=${UPDRAFT_SMTP_SECURITY:-starttls}
+case $security in  # the SMTP provider's extras: disable_ssl, disable_tls
+  ssl) disable_ssl=false disable_tls=true ;;
+  starttls) disable_ssl=true disable_tls=false ;;
+  none) disable_ssl=true disable_tls=true ;;
+  *) echo "updraft init: UPDRAFT_SMTP_SECURITY=$security: use ssl, starttls or none" >&2; exit 2 ;;
+esac
+echo "updraft init: connection updraft_smtp -> $UPDRAFT_SMTP_HOST:$UPDRAFT_SMTP_PORT ($security)"
 airflow connections delete updraft_smtp >/dev/null 2>&1 || true
 airflow connections add updraft_smtp --conn-type smtp \
   --conn-host "$UPDRAFT_SMTP_HOST" --conn-port "$UPDRAFT_SMTP_PORT" \
   --conn-login "${UPDRAFT_SMTP_USER:-}" --conn-password "${UPDRAFT_SMTP_PASSWORD:-}" \
-  --conn-extra "{\"from_email\": \"$UPDRAFT_MAIL_FROM\"}"
+  --conn-extra "{\"from_email\": \"$UPDRAFT_MAIL_FROM\", \"disable_ssl\": $disable_ssl, \"disable_tls\": $disable_tls}" \
+  >/dev/null
 # updraft_gpg is deliberately not here: it lives in the signer's environment only.
 
 echo "updraft init: users from the config's roles (updraft users)"
 existing=$(airflow users list --output plain | awk '$1 ~ /^[0-9]+$/ {print $2}')
-passwords=/opt/airflow/secrets/passwords.json
+passwords=${UPDRAFT_SECRETS_DIR:-/opt/airflow/secrets}/passwords.json
 umask 077
 mkdir -p "$(dirname "$passwords")"
 [[ -f $passwords ]] || echo '{}' >"$passwords"

@@ -47,11 +47,13 @@ def screenshot_on_failure(page: Page, name: str) -> Iterator[Page]:
 
 
 def log_in(page: Page, url: str, user: str, password: str) -> None:
+    """The auth manager's login page (FAB's "Username:"/"Sign In" form, or
+    SimpleAuthManager's "Username"/"Sign in"), then the UI's home page."""
     page.goto(url + "/")
     page.get_by_label("Username").fill(user)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(url + "/", timeout=STEP)
+    expect(page.get_by_role("button", name="Browse")).to_be_visible(timeout=STEP)
 
 
 def open_required_actions(page: Page) -> None:

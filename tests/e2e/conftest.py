@@ -1,9 +1,11 @@
 """One production-shaped stack for tests/e2e, shared by the e2e and browser tests.
 
-The tree: seed 000's clamav (0.97.6-1 in smetest, 0.97.5-2 in smeupdates-testing) and a
-noarch e-smith-base in smeupdates-testing, settled. Builders serve `default` and every
-builder queue of the config; the signer serves `sign` and is the only process that has
-the `updraft_gpg` connection (an environment variable of its own), as in compose.
+Set up as docker-compose sets up production: compose's init script, the FAB auth manager,
+a worker per kind of host. The tree: seed 000's clamav (0.97.6-1 in smetest, 0.97.5-2 in
+smeupdates-testing) and a noarch e-smith-base in smeupdates-testing, settled. Builders
+serve `default` and every builder queue of the config; the signer serves `sign` and is
+the only process that has the `updraft_gpg` connection (an environment variable of its
+own), as in compose.
 """
 
 from __future__ import annotations
@@ -64,21 +66,17 @@ def deployment(tmp_path_factory: pytest.TempPathFactory, clamav_old: BuiltFamily
                       env={"AIRFLOW_CONN_UPDRAFT_GPG": json.dumps(gpg)})]
     users = access.airflow_users(config)
     passwords = {user.name: secrets.token_urlsafe(12) for user in users}
-    stack = Stack(tmp_path_factory.mktemp("e2e-airflow"), tree=tree,
-                  users=access.simple_auth_manager_users(config), passwords=passwords,
-                  workers=workers)
     with MailSink(tmp_path_factory.mktemp("e2e-mail")) as mailbox:
+        # docker-compose's own init (database, pools, updraft_smtp, the roles' users in
+        # the FAB auth manager with its updraft subclass), as production runs it.
+        init = {"UPDRAFT_SMTP_HOST": "127.0.0.1", "UPDRAFT_SMTP_PORT": str(mailbox.port),
+                "UPDRAFT_SMTP_SECURITY": "none", "UPDRAFT_MAIL_FROM": "releases@contribs.org"}
+        stack = Stack(tmp_path_factory.mktemp("e2e-airflow"), tree=tree,
+                      users=access.simple_auth_manager_users(config), passwords=passwords,
+                      workers=workers, init=init)
         api = Api(stack)
         try:
             stack.start()
-            api.add_pool("repo_tree", 1, "serialises every change to the repository tree")
-            for arch in dict.fromkeys(a for r in config.releases.values() for a in r.arches):
-                builder = config.build.builder(arch)
-                api.add_pool(builder.pool, builder.slots, f"builds on {builder.queue}")
-            api.add_connection("updraft_smtp", conn_type="smtp", host="127.0.0.1",
-                               port=mailbox.port, extra=json.dumps(
-                                   {"disable_ssl": True, "disable_tls": True,
-                                    "from_email": "releases@contribs.org"}))
             yield Deployment(stack, api, tree, mailbox, key)
         finally:
             api.close()

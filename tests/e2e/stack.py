@@ -18,9 +18,11 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -29,6 +31,8 @@ from tests import treekit
 POSTGRES = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "postgres"}
 REDIS_URL = "redis://127.0.0.1:6379/0"
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
+INIT_SCRIPT = treekit.REPO / "scripts" / "compose-init.sh"
+FAB_AUTH_MANAGER = "updraft_airflow.auth.UpdraftFabAuthManager"  # as docker-compose.yaml
 START_TIMEOUT = 180.0  # s, from the first process to the DAGs being served (2 cores)
 
 
@@ -68,7 +72,11 @@ class Stack:
     """start() brings everything up; stop() takes everything down, whatever happened."""
 
     def __init__(self, home: Path, *, tree: Path, users: str, passwords: Mapping[str, str],
-                 workers: list[Worker], env: Mapping[str, str] | None = None) -> None:
+                 workers: list[Worker], env: Mapping[str, str] | None = None,
+                 init: Mapping[str, str] | None = None) -> None:
+        """users/passwords: SimpleAuthManager's. init: run docker-compose's init script
+        (scripts/compose-init.sh) with this environment instead of `airflow db migrate`,
+        with compose's FAB auth manager; `passwords` is then read from what it made."""
         self.home = home
         self.tree = tree
         self.workers = workers
@@ -116,16 +124,30 @@ class Stack:
             "UPDRAFT_CONFIG": str(treekit.CONFIG_FILE),
             **(env or {}),
         }
+        self.init = None if init is None else {
+            **self.env,
+            "PATH": f"{Path(AIRFLOW).parent}:{self.env.get('PATH', '')}",
+            "AIRFLOW__CORE__AUTH_MANAGER": FAB_AUTH_MANAGER,
+            "UPDRAFT_SECRETS_DIR": str(home / "secrets"),
+            "_AIRFLOW_WWW_USER_USERNAME": "admin",
+            "_AIRFLOW_WWW_USER_PASSWORD": self.passwords.setdefault(
+                "admin", secrets.token_urlsafe(12)),
+            **init,
+        }
+        if self.init is not None:
+            self.env["AIRFLOW__CORE__AUTH_MANAGER"] = FAB_AUTH_MANAGER
 
     # -- up -----------------------------------------------------------------------------
 
     def start(self) -> None:
         started = time.monotonic()
         self._create_database()
-        migrated = subprocess.run([AIRFLOW, "db", "migrate"], env=self.env, cwd=self.home,
-                                  capture_output=True, text=True, timeout=300)
-        if migrated.returncode:
-            raise StackError(f"airflow db migrate failed:\n{migrated.stderr[-3000:]}")
+        if self.init is None:
+            self._run("airflow db migrate", [AIRFLOW, "db", "migrate"], self.env)
+        else:
+            self._run("compose-init.sh", ["bash", str(INIT_SCRIPT)], self.init)
+            made = json.loads((self.home / "secrets" / "passwords.json").read_text())
+            self.passwords.update(made)
         self._spawn("api-server", ["api-server", "--host", "127.0.0.1", "--port",
                                    str(self.port)])
         self._spawn("scheduler", ["scheduler"])
@@ -139,8 +161,17 @@ class Stack:
                 "--skip-serve-logs", "--without-mingle", "--without-gossip", *worker.args,
             ], worker.env)
         self._wait_until(lambda: self._get("/api/v2/version") == 200,
-                         started + START_TIMEOUT, "the api-server to answer")
+                         time.monotonic() + START_TIMEOUT, "the api-server to answer")
         self.started_in = time.monotonic() - started
+
+    def _run(self, what: str, argv: list[str], env: Mapping[str, str]) -> None:
+        log = self.home / "logs" / f"{Path(argv[-1]).name}.log"
+        with log.open("ab") as out:
+            done = subprocess.run(argv, env=env, cwd=self.home, stdin=subprocess.DEVNULL,
+                                  stdout=out, stderr=subprocess.STDOUT, timeout=300)
+        if done.returncode:
+            tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
+            raise StackError(f"{what} failed ({done.returncode}):\n{tail}")
 
     def _spawn(self, name: str, args: list[str], env: Mapping[str, str] | None = None) -> None:
         log = self.home / "logs" / f"{name}.log"
@@ -163,17 +194,15 @@ class Stack:
                 raise StackError(f"{process.name} exited ({process.popen.returncode}):\n"
                                  f"{process.tail()}")
 
-    def _wait_until(self, ready: object, deadline: float, what: str) -> None:
-        while not ready():  # type: ignore[operator]
+    def _wait_until(self, ready: Callable[[], bool], deadline: float, what: str) -> None:
+        while not ready():
             self.check_alive()
             if time.monotonic() > deadline:
                 raise StackError(f"timed out waiting for {what}")
             time.sleep(0.5)
 
     def _create_database(self) -> None:
-        import psycopg2
-
-        with _admin_connection(psycopg2) as cursor:
+        with _admin_cursor() as cursor:
             cursor.execute(f'CREATE DATABASE "{self.database}"')
         self._database_made = True
 
@@ -196,9 +225,7 @@ class Stack:
             raise errors[0]
 
     def _drop_database(self) -> None:
-        import psycopg2
-
-        with _admin_connection(psycopg2) as cursor:
+        with _admin_cursor() as cursor:
             # FORCE (PostgreSQL 13+): a connection a killed process left is cut, not waited for.
             cursor.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
         self._database_made = False
@@ -216,10 +243,9 @@ class Stack:
 
     def leftovers(self) -> dict[str, object]:
         """What stop() should have removed and may still exist (for the teardown test)."""
-        import psycopg2
         import redis
 
-        with _admin_connection(psycopg2) as cursor:
+        with _admin_cursor() as cursor:
             cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (self.database,))
             database = cursor.fetchone() is not None
         client = redis.Redis.from_url(REDIS_URL)
@@ -231,23 +257,24 @@ class Stack:
         return {"database": database, "redis_keys": keys, "processes": alive}
 
 
-class _admin_connection:  # noqa: N801 - used as a context manager, like open()
-    def __init__(self, psycopg2: object) -> None:
-        self.connection = psycopg2.connect(**POSTGRES)  # type: ignore[attr-defined]
-        self.connection.autocommit = True  # CREATE/DROP DATABASE refuse a transaction
+@contextmanager
+def _admin_cursor() -> Iterator[Any]:
+    """A cursor on the server's `postgres` database, outside any transaction (CREATE and
+    DROP DATABASE refuse to run in one)."""
+    import psycopg2
 
-    def __enter__(self) -> object:
-        self.cursor = self.connection.cursor()
-        return self.cursor
-
-    def __exit__(self, *exc: object) -> None:
-        self.cursor.close()
-        self.connection.close()
-
-
-def _try(errors: list[BaseException], step: object, *args: object) -> None:
+    connection = psycopg2.connect(**POSTGRES)
+    connection.autocommit = True
     try:
-        step(*args)  # type: ignore[operator]
+        with connection.cursor() as cursor:
+            yield cursor
+    finally:
+        connection.close()
+
+
+def _try(errors: list[BaseException], step: Callable[..., object], *args: object) -> None:
+    try:
+        step(*args)
     except BaseException as exc:  # noqa: BLE001 - collected and raised after the rest ran
         errors.append(exc)
 
