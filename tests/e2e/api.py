@@ -9,6 +9,7 @@ the stack has died.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,7 +67,7 @@ class Api:
             raise ApiError(f"{method} {path} as {user}: {answer.status_code} {answer.text}")
         return answer.json() if answer.content else None
 
-    def _poll(self, look: Any, timeout: float, what: str) -> Any:
+    def _poll(self, look: Callable[[], Any], timeout: float, what: str) -> Any:
         deadline = time.monotonic() + timeout
         while True:
             self.stack.check_alive()
@@ -79,12 +80,8 @@ class Api:
 
     # -- set-up ---------------------------------------------------------------------------
 
-    def add_pool(self, name: str, slots: int, description: str = "") -> None:
-        self.ok("POST", "/api/v2/pools", json={"name": name, "slots": slots,
-                                                "description": description,
-                                                "include_deferred": False})
-
     def add_connection(self, conn_id: str, **fields: Any) -> None:
+        """A connection in the metadata database, for every worker (e.g. a Bugzilla's)."""
         self.ok("POST", "/api/v2/connections", json={"connection_id": conn_id, **fields})
 
     def wait_for_dag(self, dag_id: str, timeout: float = 120) -> None:
