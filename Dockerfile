@@ -16,7 +16,10 @@ USER root
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       rpm python3-rpm createrepo-c gnupg xorriso isomd5sum jigdo-file cpio \
- && apt-get clean && rm -rf /var/lib/apt/lists/*
+ && apt-get clean && rm -rf /var/lib/apt/lists/* \
+ # Mount points of the named volumes: a new volume takes its owner from the image's dir.
+ && install -d -o airflow -g root -m 0775 /srv/updraft/tree \
+ && install -d -o airflow -g root -m 0700 /opt/airflow/secrets
 USER airflow
 # Requirements first: a code change does not reinstall them. apache-airflow is pinned
 # in requirements.txt to the image's own version, so pip never swaps Airflow out.
@@ -42,7 +45,8 @@ ARG AIRFLOW_VERSION
 RUN dnf install -y --setopt=install_weak_deps=False \
       mock rpm-build python3-rpm createrepo_c gnupg2 cpio python3-pip \
  && dnf clean all \
- && useradd --uid 50000 --gid 0 --groups mock --home-dir /opt/airflow --create-home airflow
+ && useradd --uid 50000 --gid 0 --groups mock --home-dir /opt/airflow --create-home airflow \
+ && install -d -o airflow -g root -m 0775 /srv/updraft/tree
 USER airflow
 ENV VIRTUAL_ENV=/opt/airflow/venv PATH=/opt/airflow/venv/bin:$PATH AIRFLOW_HOME=/opt/airflow
 RUN python3 -m venv --system-site-packages "$VIRTUAL_ENV"
