@@ -13,11 +13,12 @@ ARG PYTHON_VERSION=3.11
 
 FROM apache/airflow:${AIRFLOW_VERSION}-python${PYTHON_VERSION} AS updraft
 USER root
+# The install -d lines: mount points of the named volumes (tree, secrets) owned by the
+# airflow user, since a new named volume takes its owner from the image's directory.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       rpm python3-rpm createrepo-c gnupg xorriso isomd5sum jigdo-file cpio \
  && apt-get clean && rm -rf /var/lib/apt/lists/* \
- # Mount points of the named volumes: a new volume takes its owner from the image's dir.
  && install -d -o airflow -g root -m 0775 /srv/updraft/tree \
  && install -d -o airflow -g root -m 0700 /opt/airflow/secrets
 USER airflow
