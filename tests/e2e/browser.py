@@ -27,6 +27,9 @@ STEP = 30_000  # ms for one page step (a 2-core machine running six Airflow proc
 
 @contextmanager
 def chromium() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        raise FileNotFoundError(f"{CHROMIUM} is missing: `make system` installs Debian's "
+                                "chromium (APT_PACKAGES)")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
         try:

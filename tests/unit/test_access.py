@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+
 from tests import treekit
 from updraft import access
 from updraft.cli import run
@@ -46,3 +48,11 @@ def test_users_command_prints_what_each_auth_manager_needs(capsys) -> None:  # n
     assert run(["--config", str(treekit.CONFIG_FILE), "users", "--format", "tsv"]) == 0
     assert capsys.readouterr().out.splitlines()[1] == "releng\tOp\trelease-manager, signer"
 
+
+
+def test_standalone_gets_its_users_from_the_config() -> None:
+    shown = subprocess.run(
+        ["bash", "-c", 'source scripts/airflow-env.sh && '
+                       'echo "$AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"'],
+        cwd=treekit.REPO, capture_output=True, text=True, check=True)
+    assert shown.stdout.strip() == access.simple_auth_manager_users(treekit.sme_config())
