@@ -3,7 +3,8 @@
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := rpm python3-rpm createrepo-c gnupg xorriso isomd5sum jigdo-file cpio python3-venv isolinux rsync
+APT_PACKAGES := rpm python3-rpm createrepo-c gnupg xorriso isomd5sum jigdo-file cpio python3-venv isolinux rsync \
+                chromium
 INSTALLED := $(VENV)/.installed
 CONFIG := config/sme.yaml
 

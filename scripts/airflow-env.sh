@@ -34,10 +34,18 @@ export AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL=10
 export AIRFLOW__CORE__PARALLELISM="${AIRFLOW__CORE__PARALLELISM:-8}"
 
 # SimpleAuthManager (what standalone runs). Roles: viewer < user < op < admin.
-# releng is the release manager who answers the Go/NoGo gates; packager may trigger and
-# watch runs. Passwords live in the file below (JSON {"user": "password"}, mode 0600),
-# written by scripts/standalone.sh; the API server only adds users missing from it.
-export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="admin:admin,releng:op,packager:user"
+# The users are the config's `roles:` (`updraft users`): admin, then each person with
+# the Airflow role their updraft roles need (release managers op, the others user), e.g.
+# "admin:admin,releng:op,packager:user,qa:user". Passwords live in the file below (JSON
+# {"user": "password"}, mode 0600), written by scripts/standalone.sh; the API server
+# only adds users missing from it.
+if _updraft_users=$("$_updraft_repo/.venv/bin/updraft" --config "$UPDRAFT_CONFIG" \
+                      users --format simple 2>/dev/null); then
+  export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="$_updraft_users"
+else  # no venv yet (`make install` makes it): an administrator only
+  export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="admin:admin"
+fi
+unset _updraft_users
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE="$AIRFLOW_HOME/passwords.json"
 
 # Localhost only: SimpleAuthManager keeps plaintext passwords and is for development.

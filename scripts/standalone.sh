@@ -137,11 +137,15 @@ logins=$("$PY" - <<'PYTHON'
 import json
 import os
 
-roles = {"admin": "admin", "releng": "op, release manager: answers the gates", "packager": "user"}
+from updraft.access import airflow_users
+from updraft.config import load_config
+
+titles = {u.name: f"{u.airflow_role}, {u.titles}"
+          for u in airflow_users(load_config(os.environ["UPDRAFT_CONFIG"]))}
 passwords = json.load(open(os.environ["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"]))
 for entry in os.environ["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"].split(","):
     user, role = entry.split(":")[:2]
-    print(f"    {user:<9} {passwords[user]:<18} ({roles.get(user, role)})")
+    print(f"    {user:<9} {passwords[user]:<18} ({titles.get(user, role)})")
 PYTHON
 )
 cat <<BANNER

@@ -12,6 +12,7 @@ from typing import Any
 from airflow.providers.standard.operators.hitl import ApprovalOperator, HITLOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
+from updraft.access import assignees
 from updraft_airflow import distribution
 
 
@@ -42,7 +43,7 @@ class GoNoGoOperator(ApprovalOperator):
             self.log.info("repos.%s.approval is not set: no Go/NoGo needed", self.target)
             return _approved_without_asking(f"repos.{self.target}.approval is not set")
         plan = context["ti"].xcom_pull(task_ids=self.plan_task_id) or {}
-        self.assigned_users = [{"id": user, "name": user} for user in approvers]
+        self.assigned_users = assignees(config, config.repos[self.target].approval)
         self.body = _body(plan, self.target, config.repos[self.target].approval or "")
         self.log.info("waiting for a Go/NoGo from %s", ", ".join(approvers))
         return super().execute(context)
@@ -87,7 +88,7 @@ class BuildGateOperator(ApprovalOperator):
             self.log.info("roles.packagers lists nobody: building without asking")
             return _approved_without_asking("roles.packagers is empty")
         built = context["ti"].xcom_pull(task_ids=self.input_task_id) or {}
-        self.assigned_users = [{"id": user, "name": user} for user in config.roles.packagers]
+        self.assigned_users = assignees(config, "packagers")
         self.body = ("```\n" + "\n".join(built.get("plan", [])) + "\n```\n\n"
                      "Approve builds exactly this SRPM on these builders. Reject builds "
                      "nothing.")
@@ -114,7 +115,7 @@ class SignGateOperator(ApprovalOperator):
             raise AirflowFailException("roles.signers lists nobody: name who may approve "
                                        "signatures in the config")
         report = context["ti"].xcom_pull(task_ids=self.report_task_id) or {}
-        self.assigned_users = [{"id": user, "name": user} for user in config.roles.signers]
+        self.assigned_users = assignees(config, "signers")
         packages = "\n".join(f"- {name}" for name in report.get("rpms", []))
         self.body = (f"Build `{report.get('build_id', '')}` succeeded:\n\n{packages}\n\n"
                      "Approve signs them (and the SRPM) with the `updraft_gpg` key and "
@@ -152,14 +153,15 @@ class ReleaseGateOperator(HITLOperator):
         if not offered:
             raise AirflowSkipException("nothing is releasable: no Go/NoGo asked, nothing "
                                        "released (the release board says why)")
-        approvers = config.approvers(config.release.target) or config.roles.release_managers
-        if not approvers:
-            raise AirflowFailException(f"nobody may release: set repos.{config.release.target}"
-                                       ".approval or roles.release_managers in the config")
+        role = config.repos[config.release.target].approval or "release_managers"
+        self.assigned_users = assignees(config, role)
+        if not self.assigned_users:
+            raise AirflowFailException(f"nobody may release: roles.{role} lists nobody in "
+                                       "the config")
         self.options, self.defaults = offered, offered
-        self.assigned_users = [{"id": user, "name": user} for user in approvers]
         self.body = _release_body(analysed)
-        self.log.info("offering %d families to %s", len(offered), ", ".join(approvers))
+        self.log.info("offering %d families to %s", len(offered),
+                      ", ".join(user["id"] for user in self.assigned_users))
         return super().execute(context)
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:

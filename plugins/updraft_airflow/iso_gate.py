@@ -8,6 +8,7 @@ from typing import Any
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk.exceptions import AirflowFailException
 
+from updraft.access import assignees
 from updraft_airflow import distribution
 
 
@@ -34,7 +35,7 @@ class IsoApprovalOperator(ApprovalOperator):
         stage = ti.xcom_pull(task_ids=self.stage_task_id) or {}
         checks = ti.xcom_pull(task_ids=self.preflight_task_id) or {}
         images = ti.xcom_pull(task_ids=self.iso_task_id) or []
-        self.assigned_users = [{"id": user, "name": user} for user in managers]
+        self.assigned_users = assignees(config, "release_managers")
         self.body = iso_body(stage, checks, images)
         self.log.info("waiting for a release manager (%s)", ", ".join(managers))
         return super().execute(context)

@@ -1,0 +1,72 @@
+"""Who may do what: the config's roles as Airflow users, Airflow roles and gate assignees.
+
+The YAML's `roles:` (release_managers, packagers, qa, signers) is the only list of
+people. From it come the users of both auth managers — SimpleAuthManager in `make run`'s
+standalone (`AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS`), the FAB auth manager in
+docker-compose (`airflow users create`) — and the `assigned_users` of every gate, whose
+ids are the user names in both (see updraft_airflow.auth for FAB's numeric ids).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from updraft.config import DistConfig, RoleName
+
+# The Airflow role each updraft role needs, lowest first. Answering a gate needs "user"
+# (SimpleAuthManager) / "User" (FAB) or higher; release managers also clear and re-run
+# tasks after a NoGo, which is "op". A person in several roles gets the highest.
+AIRFLOW_ROLES: tuple[str, ...] = ("viewer", "user", "op", "admin")
+ROLE_GRANTS: dict[RoleName, str] = {
+    "release_managers": "op",
+    "signers": "user",
+    "packagers": "user",
+    "qa": "user",
+}
+# The issue's and the seeds' words for the roles (release-manager), for printing.
+ROLE_TITLES: dict[RoleName, str] = {
+    "packagers": "packager",
+    "qa": "qa",
+    "signers": "signer",
+    "release_managers": "release-manager",
+}
+ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class AirflowUser:
+    name: str
+    airflow_role: str  # lower case, SimpleAuthManager's spelling; FAB's is .capitalize()
+    roles: tuple[RoleName, ...]  # the updraft roles that put the user here
+
+    @property
+    def fab_role(self) -> str:
+        return self.airflow_role.capitalize()
+
+    @property
+    def titles(self) -> str:
+        return ", ".join(ROLE_TITLES[role] for role in self.roles) or "administrator"
+
+
+def airflow_users(config: DistConfig, admin: str | None = ADMIN) -> list[AirflowUser]:
+    """Every person of the config's roles once, with the Airflow role they need; `admin`
+    (an administrator outside the roles) first unless None."""
+    granted: dict[str, list[RoleName]] = {}
+    for role in ROLE_GRANTS:
+        for name in getattr(config.roles, role):
+            granted.setdefault(name, []).append(role)
+    users = [] if admin is None or admin in granted else [AirflowUser(admin, "admin", ())]
+    for name, roles in granted.items():
+        level = max(AIRFLOW_ROLES.index(ROLE_GRANTS[role]) for role in roles)
+        users.append(AirflowUser(name, AIRFLOW_ROLES[level], tuple(roles)))
+    return users
+
+
+def simple_auth_manager_users(config: DistConfig, admin: str | None = ADMIN) -> str:
+    """The value of AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS: "admin:admin,releng:op,..."."""
+    return ",".join(f"{user.name}:{user.airflow_role}" for user in airflow_users(config, admin))
+
+
+def assignees(config: DistConfig, role: RoleName) -> list[dict[str, str]]:
+    """A gate's `assigned_users` for a role: the ids are user names."""
+    return [{"id": name, "name": name} for name in getattr(config.roles, role)]
