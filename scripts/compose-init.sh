@@ -39,6 +39,12 @@ airflow connections add updraft_smtp --conn-type smtp \
   --conn-login "${UPDRAFT_SMTP_USER:-}" --conn-password "${UPDRAFT_SMTP_PASSWORD:-}" \
   --conn-extra "{\"from_email\": \"$UPDRAFT_MAIL_FROM\", \"disable_ssl\": $disable_ssl, \"disable_tls\": $disable_tls}" \
   >/dev/null
+if [[ -n ${UPDRAFT_BUGZILLA_URL:-} ]]; then
+  echo "updraft init: connection updraft_bugzilla -> $UPDRAFT_BUGZILLA_URL"
+  airflow connections delete updraft_bugzilla >/dev/null 2>&1 || true
+  airflow connections add updraft_bugzilla --conn-type generic \
+    --conn-host "$UPDRAFT_BUGZILLA_URL" --conn-password "${UPDRAFT_BUGZILLA_API_KEY:-}" >/dev/null
+fi
 # updraft_gpg is deliberately not here: it lives in the signer's environment only.
 
 echo "updraft init: users from the config's roles (updraft users)"

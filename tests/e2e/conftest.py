@@ -22,13 +22,24 @@ from tests import treekit
 from tests.e2e.api import Api
 from tests.e2e.stack import Stack, Worker
 from tests.signing import SigningKey, make_key
-from updraft import access
+from updraft import access, rpmfactory
+from updraft.bugzilla_standin import BugzillaServer, bug
 from updraft.cycle import Engine
 from updraft.layout import Layout
 from updraft.mailsink import MailSink
 from updraft.rpmfactory import BuiltFamily
 
 PASSPHRASE = "e2e passphrase " + secrets.token_hex(8)
+BUGZILLA_KEY = "e2e-bugzilla-" + secrets.token_hex(8)
+FIXED_BUG = 9001
+# An SME-modified package in smeupdates-testing whose one change names a VERIFIED bug.
+RELEASED_FIX = rpmfactory.FamilySpec(
+    name="smeserver-e2e", version="1.0", release="1", main_arch="noarch",
+    summary="A tool the release_updates e2e releases", url="http://www.contribs.org/",
+    changelog=(rpmfactory.ChangelogEntry(
+        "Mon Nov 23 2026", "Packager <packager@example.org>", "1.0-1",
+        (f"- Remember the settings [SME: {FIXED_BUG}]",)),),
+    binary_dist=".el6.sme")
 
 
 @dataclass
@@ -38,6 +49,7 @@ class Deployment:
     tree: Path
     mailbox: MailSink
     key: SigningKey
+    bugzilla: BugzillaServer
 
 
 # Package scope: the stack stops after the last e2e test, not at the end of the session
@@ -53,6 +65,8 @@ def deployment(tmp_path_factory: pytest.TempPathFactory, clamav_old: BuiltFamily
     esmith = treekit.build(treekit.noarch("e-smith-base", "5.6.0", "17"),
                            tmp_path_factory.mktemp("e2e-rpms"))
     treekit.place(layout, "9", "smeupdates-testing", esmith)
+    fixed = treekit.build(RELEASED_FIX, tmp_path_factory.mktemp("e2e-fix"))
+    treekit.place(layout, "9", "smeupdates-testing", fixed)
     assert Engine(config, tree).update_repos().ok
 
     key = make_key(tmp_path_factory.mktemp("k"), "SME Release", passphrase=PASSPHRASE)
@@ -66,7 +80,11 @@ def deployment(tmp_path_factory: pytest.TempPathFactory, clamav_old: BuiltFamily
                       env={"AIRFLOW_CONN_UPDRAFT_GPG": json.dumps(gpg)})]
     users = access.airflow_users(config)
     passwords = {user.name: secrets.token_urlsafe(12) for user in users}
-    with MailSink(tmp_path_factory.mktemp("e2e-mail")) as mailbox:
+    with MailSink(tmp_path_factory.mktemp("e2e-mail")) as mailbox, \
+            BugzillaServer({FIXED_BUG: bug(FIXED_BUG, "VERIFIED", "FIXED",
+                                           product="SME Server 9.X",
+                                           summary="The e2e tool forgets its settings")},
+                           api_key=BUGZILLA_KEY) as bugzilla:
         # docker-compose's own init (database, pools, updraft_smtp, the roles' users in
         # the FAB auth manager with its updraft subclass), as production runs it.
         init = {"UPDRAFT_SMTP_HOST": "127.0.0.1", "UPDRAFT_SMTP_PORT": str(mailbox.port),
@@ -77,7 +95,9 @@ def deployment(tmp_path_factory: pytest.TempPathFactory, clamav_old: BuiltFamily
         api = Api(stack)
         try:
             stack.start()
-            yield Deployment(stack, api, tree, mailbox, key)
+            api.add_connection("updraft_bugzilla", conn_type="generic", host=bugzilla.url,
+                               password=BUGZILLA_KEY)
+            yield Deployment(stack, api, tree, mailbox, key, bugzilla)
         finally:
             api.close()
             stack.stop()
