@@ -128,3 +128,24 @@ def test_a_bug_of_another_product_is_flagged_and_a_denied_one_is_unknown(
     apache = by_name(analysis)["e-smith-apache"]
     assert apache["releasable"] is None and apache["unknown_bugs"] == [6769]
     assert "NA – Access Denied" in render(analysis, "html")
+
+
+def test_zstd_repodata_is_read_for_the_hard_dependencies(tmp_path: Path,
+                                                        seed_built: list) -> None:  # type: ignore[type-arg]
+    """createrepo_c 1.x (the wheel's CLI, first on PATH under `make run`) writes zstd,
+    which the solv wheel cannot open itself."""
+    import subprocess
+    import sys
+
+    engine = releasekit.seed_tree(tmp_path / "tree", seed_built)
+    createrepo = Path(sys.executable).parent / "createrepo_c"
+    for repo in ("smeos", "smeupdates-testing"):
+        for arch in ("i386", "x86_64"):
+            subprocess.run([str(createrepo), "--quiet", "--general-compress-type", "zstd",
+                            str(engine.layout.repodata_dir("9", repo, arch))], check=True)
+    assert list((engine.layout.repodata_dir("9", "smeos", "i386") / "repodata").glob(
+        "*primary.xml.zst"))
+    with BugzillaServer(releasekit.seed_bugs()) as server:
+        analysis = analyse(engine.layout, "9", BugTracker(server.url, api_key=server.api_key))
+    assert not analysis.unchecked
+    assert by_name(analysis)["e-smith-base"]["releasable"] == "5.0.0-14.el6.sme"

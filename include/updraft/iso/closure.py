@@ -18,7 +18,9 @@ def unresolved(packages_dir: Path, arch: str) -> list[str]:
         # createrepo_c reads the headers once; libsolv reads its metadata (the wheel has
         # no rpm header reader).
         result = subprocess.run(
+            # gzip: createrepo_c 1.x defaults to zstd, which the solv wheel cannot read.
             ["createrepo_c", "--quiet", "--no-database", "--simple-md-filenames",
+             "--general-compress-type", "gz",
              "--outputdir", tmp, str(packages_dir)], capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise UpdraftError(f"createrepo_c failed on {packages_dir}: "

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,8 @@ import solv
 
 log = logging.getLogger(__name__)
 
+# Compressions the solv wheel's xfopen reads (it is built without zstd).
+_SOLV_READS = {cr.NO_COMPRESSION, cr.GZ, cr.BZ2, cr.XZ}
 # The package arch an arch dir's pool installs for (i386 dirs hold i686 packages).
 _POOL_ARCH = {"i386": "i686"}
 
@@ -51,9 +54,17 @@ def _load(pool: solv.Pool, name: str, repo_dir: Path) -> solv.Repo | None:
     if primary is None:
         return None
     repo = pool.add_repo(name)
-    handle = solv.xfopen(str(primary))
-    if handle is None or not repo.add_rpmmd(handle, None, 0):
-        raise OSError(f"{primary}: libsolv cannot read this primary metadata")
+    with tempfile.TemporaryDirectory(prefix="updraft-primary-") as scratch:
+        readable = primary
+        if cr.detect_compression(str(primary)) not in _SOLV_READS:
+            # createrepo_c 1.x writes zstd, which the solv wheel cannot open: hand it
+            # the XML, decompressed by createrepo_c itself.
+            readable = Path(scratch) / "primary.xml"
+            cr.decompress_file(str(primary), str(readable), cr.AUTO_DETECT_COMPRESSION)
+        handle = solv.xfopen(str(readable))
+        if handle is None or not repo.add_rpmmd(handle, None, 0):
+            raise OSError(f"{primary}: libsolv cannot read this primary metadata")
+        handle.close()
     return repo
 
 
