@@ -97,6 +97,7 @@ def test_release_promotes_advises_mails_closes_and_waits_for_mirrors(
                  "Server Manager."):
         assert line in body.splitlines(), line
     assert "* " in body and "Ian Wells <esmith@wellsi.com> - 5.0.0-14" in body
+    assert body.count("e-smith-base-5.0.0-14.el6.sme.noarch.rpm") == 1  # noarch named once
     digest = mails[1].get_content()
     assert "Here is the list of upstream packages that were pushed as updates." in digest
     assert "clamav-0.97.5-2" in digest

@@ -46,7 +46,9 @@ def release_note(config: DistConfig, release: str, update: Update) -> str:
     return _ENV.get_template("release_notes.txt.j2").render(
         u=update, product=product(config, release), heading=_heading,
         description="\n".join(textwrap.fill(p, 72) for p in update.description.split("\n")),
-        update_text=_update_text(update), references=_references(update))
+        update_text=_update_text(update), references=_references(update),
+        # a noarch package lies in every arch dir: name it once
+        packages=list(dict.fromkeys(f.filename for f in update.files)))
 
 
 def _subject(template: str, config: DistConfig, release: str, **values: str) -> str:
