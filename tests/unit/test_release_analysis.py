@@ -149,3 +149,26 @@ def test_zstd_repodata_is_read_for_the_hard_dependencies(tmp_path: Path,
         analysis = analyse(engine.layout, "9", BugTracker(server.url, api_key=server.api_key))
     assert not analysis.unchecked
     assert by_name(analysis)["e-smith-base"]["releasable"] == "5.0.0-14.el6.sme"
+
+
+def test_a_release_that_takes_away_what_a_released_package_requires_is_held(
+        tmp_path: Path, seed_built: list, tmp_path_factory: pytest.TempPathFactory
+        ) -> None:  # type: ignore[type-arg]
+    def noarch(name: str, version: str, requires: tuple[str, ...] = ()) -> rpmfactory.FamilySpec:
+        return rpmfactory.FamilySpec(name=name, version=version, release="1",
+                                     main_arch="noarch", requires=requires,
+                                     binary_dist=".el6.sme")
+    store = tmp_path_factory.mktemp("lib")
+    lib_old, user, lib_new = rpmfactory.build_families(
+        [noarch("tool-lib", "1.0"), noarch("tool-user", "1.0", ("tool-lib < 2",)),
+         noarch("tool-lib", "2.0")], store, ("x86_64",))
+    engine = releasekit.seed_tree(tmp_path / "tree", seed_built, [
+        ("smeos", lib_old), ("smeos", user), ("smeupdates-testing", lib_new)])
+    with BugzillaServer(releasekit.seed_bugs()) as server:
+        analysis = analyse(engine.layout, "9", BugTracker(server.url, api_key=server.api_key))
+    lib = by_name(analysis)["tool-lib"]
+    assert lib["releasable"] is None
+    assert lib["broken_requires"][0] == (
+        "tool-user-1.0-1.el6.sme.noarch requires tool-lib < 2, which "
+        "tool-lib-1.0-1.el6.sme.noarch provides and tool-lib-2.0-1.el6.sme.noarch replaces "
+        "[i386]")

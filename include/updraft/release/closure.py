@@ -37,6 +37,8 @@ class _ArchPool:
     pool: solv.Pool
     universe: set[int] = field(default_factory=set)  # solvable ids of target/base repos
     by_path: dict[str, solv.XSolvable] = field(default_factory=dict)  # candidates
+    # solvable id -> the requirements that count (read once: each check reuses them)
+    requires: dict[int, list[solv.Dep]] = field(default_factory=dict)
 
 
 def _primary(repo_dir: Path) -> Path | None:
@@ -101,6 +103,12 @@ class RequiresCheck:
                     found.universe.add(solvable.id)
         pool.addfileprovides()
         pool.createwhatprovides()
+        for repo in pool.repos:
+            for solvable in repo.solvables:
+                deps = [dep for dep in solvable.lookup_deparray(solv.SOLVABLE_REQUIRES)
+                        if not self._skip(dep)]
+                if deps:
+                    found.requires[solvable.id] = deps
         return found
 
     def __call__(self, release_set: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
@@ -141,23 +149,27 @@ class RequiresCheck:
                                             and solvable.id not in replaced)
 
         broken: dict[str, list[str]] = {}
+
+        def report(name: str, problem: str) -> None:
+            if problem not in broken.setdefault(name, []):
+                broken[name].append(problem)
+
         for new in released:
-            for dep in new.lookup_deparray(solv.SOLVABLE_REQUIRES):
-                if not self._skip(dep) and not any(map(visible, pool.whatprovides(dep))):
-                    broken.setdefault(owner[new.id], []).append(
-                        f"{new} requires {dep}, which nothing provides")
-        for old_id, new_id in replaced.items():
-            old = pool.solvables[old_id]
-            for provide in old.lookup_deparray(solv.SOLVABLE_PROVIDES):
-                for user in pool.whatmatchesdep(solv.SOLVABLE_REQUIRES, provide):
-                    if user.id in owner or not visible(user):
-                        continue
-                    for dep in user.lookup_deparray(solv.SOLVABLE_REQUIRES):
-                        if self._skip(dep) or not old.matchesdep(solv.SOLVABLE_PROVIDES, dep):
-                            continue
-                        if not any(map(visible, pool.whatprovides(dep))):
-                            problem = (f"{user} requires {dep}, which {old} provides and "
-                                       f"{pool.solvables[new_id]} replaces")
-                            if problem not in broken.get(owner[new_id], []):
-                                broken.setdefault(owner[new_id], []).append(problem)
+            for dep in found.requires.get(new.id, ()):
+                if not any(map(visible, pool.whatprovides(dep))):
+                    report(owner[new.id], f"{new} requires {dep}, which nothing provides")
+        if not replaced:
+            return broken
+        # What stays must not lose a provider: one pass over the universe's requirements
+        # (whatprovides is an index lookup; a reverse search per provide scans the pool).
+        for user_id in found.universe - replaced.keys():
+            for dep in found.requires.get(user_id, ()):
+                providers = pool.whatprovides(dep)
+                if any(map(visible, providers)):
+                    continue
+                gone = next((p for p in providers if p.id in replaced), None)
+                if gone is not None:  # else it was broken before the release
+                    new = pool.solvables[replaced[gone.id]]
+                    report(owner[new.id], f"{pool.solvables[user_id]} requires {dep}, which "
+                                          f"{gone} provides and {new} replaces")
         return broken
