@@ -20,7 +20,7 @@ from updraft.layout import Layout
 from updraft.release.changelog import Entry, RefParser
 from updraft.release.closure import RequiresCheck
 from updraft.release.inventory import Held, Inventory, take_inventory
-from updraft.release.releasability import Verdict, decide
+from updraft.release.releasability import Verdict, VersionLog, decide
 from updraft.release.tracker import Bug, TrackerUnavailable
 
 log = logging.getLogger(__name__)
@@ -131,13 +131,12 @@ def analyse(layout: Layout, release: str, tracker: Tracker) -> Analysis:
     )
 
 
-def _verified(inventory: Inventory, name: str, found: dict[int, Bug],
-              good: frozenset[str]) -> list[dict[str, Any]]:
+def _verified(inventory: Inventory, name: str, versions: tuple[VersionLog, ...],
+              found: dict[int, Bug], good: frozenset[str]) -> list[dict[str, Any]]:
     """The offered versions whose own bugs are all verified (seed 004's `tested`), with
     their files: what the ISO's preflight asks of smeupdates-testing."""
-    package = next(p for p in inventory.packages if p.name == name)
     rows = []
-    for version in package.candidates:
+    for version in versions:
         if all(b in found and (found[b].status or "").upper() in good for b in version.bugs):
             held = inventory.offered(name, version.label)
             files = [held.srpm] if held.srpm else []
@@ -175,7 +174,7 @@ def _package(verdict: Verdict, inventory: Inventory, found: dict[int, Bug],
         "srpm": held.srpm, "rpms": held.binary_paths(),
         "release_files": ([*([chosen.srpm] if chosen.srpm else []), *chosen.binary_paths()]
                           if chosen else []),
-        "verified_versions": (_verified(inventory, verdict.name, found, good)
+        "verified_versions": (_verified(inventory, verdict.name, verdict.offered, found, good)
                               if tracker["reachable"] else []),
     }
 

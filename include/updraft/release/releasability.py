@@ -74,6 +74,7 @@ class Verdict:
     blocked_by: list[Blocker] = field(default_factory=list)
     unknown_bugs: list[int] = field(default_factory=list)
     broken_requires: list[str] = field(default_factory=list)
+    offered: tuple[VersionLog, ...] = ()  # every version offered, newest first
 
 
 # status lookup: bug -> its state ("VERIFIED", "RESOLVED", ...) or None when unknown
@@ -183,7 +184,7 @@ def _verdict(fixpoint: _Fixpoint, name: str, broken: list[str]) -> Verdict:
     candidate = package.candidates[0] if package.candidates else None
     index = fixpoint.chosen.get(name)
     verdict = Verdict(name, candidate, package.candidates[index] if index is not None else None,
-                      broken_requires=broken)
+                      broken_requires=broken, offered=package.candidates)
     if candidate is None or index == 0:
         return verdict
     for bug in candidate.bugs:
