@@ -51,9 +51,23 @@ class Responder(threading.Thread):
     def run(self) -> None:
         try:
             for task_id, choice in self.answers:
-                self._answer(task_id, choice)
+                self._answer_retrying(task_id, choice)
         except BaseException as exc:  # reported by the test, not lost in the thread
             self.error = exc
+
+    def _answer_retrying(self, task_id: str, choice: str | list[str]) -> None:
+        # SQLite under dag.test() and this thread at once can say "database is locked":
+        # a gate left unanswered would hang dag.test() for good, so try again.
+        from sqlalchemy.exc import OperationalError
+
+        for attempt in range(20):
+            try:
+                self._answer(task_id, choice)
+                return
+            except OperationalError:
+                if attempt == 19:
+                    raise
+                time.sleep(0.5)
 
     def _answer(self, task_id: str, choice: str | list[str]) -> None:
         from airflow.models.hitl import HITLDetail
@@ -67,7 +81,7 @@ class Responder(threading.Thread):
             return  # the gate never asked (an earlier task failed): the test says so
         # The question is written just before the task parks itself: wait for the park
         # (a state in the DB, nothing to subscribe to), or the answer would be overwritten.
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 170  # a loaded 2-core machine can take its time
         while True:
             with create_session() as session:
                 row, ti = self._pending(session, select, HITLDetail, TaskInstance, task_id)
