@@ -16,6 +16,7 @@ from updraft_airflow.operators.release import (
     ReleaseNotesOperator,
     ReleasePromoteOperator,
     ReleaseRecordOperator,
+    ReleaseReportOperator,
 )
 from updraft_airflow.publication import RETRIES, publish_after
 from updraft_airflow.sensors import MirrorSyncSensor
@@ -57,6 +58,7 @@ Seed 000's release and seed 004's steps 8-10, from `{settings.candidates}` to
 """,
 ) as dag:
     analyse = ReleaseAnalysisOperator(task_id="analyse", release=RELEASE)
+    report = ReleaseReportOperator(task_id="report")
     go_nogo = ReleaseGateOperator(task_id="go_nogo", notifiers=[GateMailNotifier()])
     promote = ReleasePromoteOperator(task_id="promote", release=RELEASE, pool="repo_tree",
                                      **RETRIES)
@@ -68,5 +70,5 @@ Seed 000's release and seed 004's steps 8-10, from `{settings.candidates}` to
                                  retry_delay=timedelta(minutes=1))
     close_bugs = CloseBugsOperator(task_id="close_bugs", release=RELEASE, **RETRIES)
     record = ReleaseRecordOperator(task_id="record", release=RELEASE)
-    analyse >> go_nogo >> promote
+    analyse >> report >> go_nogo >> promote
     verdict >> advisory >> wait_mirrors >> notes >> close_bugs >> record

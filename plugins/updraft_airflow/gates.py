@@ -137,18 +137,21 @@ class ReleaseGateOperator(HITLOperator):
     template_fields = (*HITLOperator.template_fields, "release")
 
     def __init__(self, *, release: str = "{{ params.release }}", analysis_task_id: str = "analyse",
-                 config_path: str | None = None, **kwargs: Any) -> None:
+                 report_task_id: str = "report", config_path: str | None = None,
+                 **kwargs: Any) -> None:
         kwargs.setdefault("subject", "Go/NoGo: release updates of {{ params.release }}")
         # The real options come from the analysis when the task runs.
         kwargs.setdefault("options", ["(the analysis' releasable families)"])
         super().__init__(multiple=True, **kwargs)
         self.release = release
         self.analysis_task_id = analysis_task_id
+        self.report_task_id = report_task_id
         self.config_path = config_path
 
     def execute(self, context: Any) -> Any:
         config = distribution.load(self.config_path)
         analysed = context["ti"].xcom_pull(task_ids=self.analysis_task_id) or {}
+        report = context["ti"].xcom_pull(task_ids=self.report_task_id) or {}
         offered = list(analysed.get("options") or [])
         if not offered:
             raise AirflowSkipException("nothing is releasable: no Go/NoGo asked, nothing "
@@ -159,7 +162,7 @@ class ReleaseGateOperator(HITLOperator):
             raise AirflowFailException(f"nobody may release: roles.{role} lists nobody in "
                                        "the config")
         self.options, self.defaults = offered, offered
-        self.body = _release_body(analysed)
+        self.body = _release_body(analysed, report)
         self.log.info("offering %d families to %s", len(offered),
                       ", ".join(user["id"] for user in self.assigned_users))
         return super().execute(context)
@@ -172,7 +175,7 @@ class ReleaseGateOperator(HITLOperator):
         return super().execute_complete(context, event)
 
 
-def _release_body(analysed: dict[str, Any]) -> str:
+def _release_body(analysed: dict[str, Any], report: dict[str, Any]) -> str:
     offered = "\n".join(f"- `{name}`" for name in analysed.get("options", []))
     held = []
     for package in analysed.get("held", []):
@@ -183,8 +186,8 @@ def _release_body(analysed: dict[str, Any]) -> str:
     return (
         f"**Releasable** (all proposed):\n\n{offered}\n\n"
         + ("**Held back**:\n\n" + "\n".join(held) + "\n\n" if held else "")
-        + f"Full report: [release board](/updraft/release/{analysed.get('release', '')}) "
-        f"· file `{analysed.get('report', '')}`\n\n"
+        + f"Full report: [release board]({report.get('page', '/updraft/release/')}) "
+        f"· this run's copy `{report.get('report', analysed.get('report', ''))}`\n\n"
         "Every chosen family moves to smeupdates, gets an advisory, is announced once the "
         "mirrors carry it, and its bugs are closed. A family sharing a bug with one left "
         "out cannot go alone: such an answer releases nothing."

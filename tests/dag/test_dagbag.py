@@ -79,7 +79,7 @@ def test_release_updates_gates_promotes_in_the_tree_pool_and_waits_deferred(dagb
     assert gate.multiple is True
     assert dag.get_task("promote").pool == "repo_tree"
     assert dag.get_task("advisory").pool == "repo_tree"
-    order = ["analyse", "go_nogo", "promote", "repodata", "mail", "verdict", "advisory",
+    order = ["analyse", "report", "go_nogo", "promote", "repodata", "mail", "verdict", "advisory",
              "wait_mirrors", "release_notes", "close_bugs", "record"]
     for upstream, downstream in zip(order, order[1:], strict=False):
         if upstream == "repodata":

@@ -90,6 +90,7 @@ def test_go_releases_advises_waits_for_mirrors_mails_and_closes(dagbag, world: d
     assert question["assignees"] == [{"id": "releng", "name": "releng"}]
     assert "e-smith-pop3-2.0.0-2.el6.sme" in question["body"]
     assert "part of the fix for bug 6262 is in e-smith-base 5.0.0-16" in question["body"]
+    assert "[release board](/updraft/release/9)" in question["body"]
 
     assert (root / "9/smeupdates/x86_64/RPMS/e-smith-base-5.0.0-14.el6.sme.noarch.rpm").exists()
     assert (root / "9/smeupdates/i386/RPMS/clamd-0.97.5-2.el4.rf.i386.rpm").exists()
@@ -134,6 +135,8 @@ def test_bugzilla_down_offers_nothing_and_releases_nothing(dagbag, world: dict) 
     run, states = _run(dagbag, None)
 
     assert states["analyse"] == "failed" and run.state == "failed"
-    assert states["go_nogo"] == "upstream_failed"
+    assert states["report"] == "upstream_failed" and states["go_nogo"] == "upstream_failed"
+    board = world["engine"].layout.state_dir / "release" / "release-9.html"
+    assert "The tracker could not be asked" in board.read_text()  # the board says why
     assert treekit.rpm_files(root) == before
     assert world["mail"].messages() == []

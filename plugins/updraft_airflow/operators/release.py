@@ -49,9 +49,9 @@ class ReleaseAnalysisOperator(BaseOperator):
     """Rnotes, computed: reads the tree and asks Bugzilla (one request per 500 bugs), then
     decides what may be released (soft dependencies, libsolv's hard dependencies).
 
-    Writes the report (JSON and HTML) for the release board and for this run, logs it as
-    text, and returns the options for the Go/NoGo. If Bugzilla cannot be asked, the report
-    says so and the task fails: nothing is offered, nothing is released.
+    Keeps the analysis for this run (JSON) and returns the options for the Go/NoGo. If
+    Bugzilla cannot be asked, the release board says so and the task fails: nothing is
+    offered, nothing is released.
     """
 
     template_fields: Sequence[str] = ("release", "config_path")
@@ -67,7 +67,7 @@ class ReleaseAnalysisOperator(BaseOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         from updraft.release.analysis import analyse
         from updraft.release.choice import options
-        from updraft.release.rnotes import render, store
+        from updraft.release.rnotes import store
 
         engine = distribution.engine(self.config_path, distribution.run_trigger(context))
         config = engine.config
@@ -76,29 +76,54 @@ class ReleaseAnalysisOperator(BaseOperator):
             analysis = analyse(engine.layout, release, _tracker(self.bugzilla_conn_id))
         except UpdraftError as exc:
             raise AirflowFailException(str(exc)) from exc
-        latest = store(analysis, engine.layout.state_dir / "release", config.name)
         mine = store(analysis, _run_dir(engine.layout, context), config.name)
-        self.log.info("release analysis:\n%s", render(analysis, "text", config.name))
         if not analysis.tracker["reachable"]:
+            store(analysis, engine.layout.state_dir / "release", config.name)  # the board
             # Fail closed, and loudly: a release manager re-runs once Bugzilla answers.
             raise AirflowFailException(f"Bugzilla could not be asked: "
                                        f"{analysis.tracker['error']}; nothing is offered for "
                                        "release")
-        from updraft.release.verification import record_tested
-
-        tested = record_tested(engine.layout, analysis)
-        self.log.info("%d packages newly `tested` (their bugs are verified)", tested)
         offered = options(analysis)
         self.log.info("%d of %d packages releasable; %d Bugzilla request(s) for %d bugs",
                       len(offered), len(analysis.packages), analysis.tracker["requests"],
                       analysis.tracker["asked"])
         return {"release": release, "analysis": str(mine["json"]), "report": str(mine["html"]),
-                "board": str(latest["html"]), "options": offered,
+                "options": offered,
                 "held": [{"name": p["name"], "candidate": p["candidate"],
                           "releasable": p["releasable"],
                           "why": [b["reason"] for b in p["blocked_by"]][:5]}
                          for p in analysis.packages if p["releasable"] != p["candidate"]],
                 "requests": analysis.tracker["requests"]}
+
+
+class ReleaseReportOperator(BaseOperator):
+    """The analysis as Rnotes: its text in this task's log, its HTML on the release board
+    (the Go/NoGo links to it), and seed 004's `tested` in the ledger for every version
+    whose bugs are all verified."""
+
+    template_fields: Sequence[str] = ("config_path",)
+    ui_color = "#eef7ee"
+
+    def __init__(self, *, analysis_task_id: str = ANALYSE, config_path: str | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.analysis_task_id = analysis_task_id
+        self.config_path = config_path
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        from updraft.release.rnotes import render, store
+        from updraft.release.verification import record_tested
+
+        analysed = context["ti"].xcom_pull(task_ids=self.analysis_task_id) or {}
+        analysis = load_analysis(analysed["analysis"])
+        engine = distribution.engine(self.config_path, distribution.run_trigger(context))
+        board = store(analysis, engine.layout.state_dir / "release", engine.config.name)
+        self.log.info("release analysis:\n%s", render(analysis, "text", engine.config.name))
+        tested = record_tested(engine.layout, analysis)
+        self.log.info("%d packages newly `tested` (their bugs are verified); the report: "
+                      "/updraft/release/%s (%s)", tested, analysis.release, board["html"])
+        return {"page": f"/updraft/release/{analysis.release}", "report": analysed["report"],
+                "tested": tested}
 
 
 class ReleasePromoteOperator(RepoPromoteOperator):
