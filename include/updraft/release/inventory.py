@@ -107,7 +107,11 @@ def take_inventory(layout: Layout, release: str, parser: RefParser) -> Inventory
         return found
 
     offered, pending = newer((settings.candidates,)), newer(settings.watch)
-    for held in [*released.values(), *(h for v in offered.values() for h in v),
+    # Only the released versions something newer is compared with: smeos holds a whole
+    # distribution, and most of it waits for nothing.
+    moving = offered.keys() | pending.keys()
+    for held in [*(h for name, h in released.items() if name in moving),
+                 *(h for v in offered.values() for h in v),
                  *(h for v in pending.values() for h in v)]:
         _read_log(held, parser)
     packages, index = [], {}
