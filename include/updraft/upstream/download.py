@@ -174,6 +174,11 @@ def fetch(url: str, target: Path, *, size: int | None = None,
     return target
 
 
+def known_checksum(kind: str) -> bool:
+    """Whether hashlib can check a digest repodata names `kind` ("sha256", "sha", ...)."""
+    return _ALIASES.get(kind.lower(), kind.lower()) in hashlib.algorithms_available
+
+
 def _algorithm(url: str, checksum: tuple[str, str]) -> tuple[str, str]:
     name = _ALIASES.get(checksum[0].lower(), checksum[0].lower())
     if name not in hashlib.algorithms_available:

@@ -30,6 +30,7 @@ from updraft.upstream.download import (
     DownloadError,
     fetch,
     fetch_bytes,
+    known_checksum,
 )
 from updraft.upstream.keyring import Keyring
 
@@ -284,7 +285,7 @@ def _remote(package: cr.Package, snapshot: Snapshot) -> RemotePackage:
         expected = urllib.parse.quote(expected, safe="")  # never a path, only a label
         problem = f"{problem}; {exc}"
     return replace(remote, location=expected, base=snapshot.url,
-                   refused=f"primary entry {remote.location!r}: {problem}")
+                   refused=f"primary entry {remote.location!r} refused: {problem}")
 
 
 def _refusal(remote: RemotePackage, package: cr.Package, snapshot: Snapshot) -> str:
@@ -303,6 +304,8 @@ def _refusal(remote: RemotePackage, package: cr.Package, snapshot: Snapshot) -> 
         ours = urllib.parse.urlsplit(snapshot.url).scheme
         if scheme not in ("http", "https", ours) or (scheme == "file" and ours != "file"):
             return f"xml:base {package.location_base!r} points to a {scheme or 'relative'} URL"
+    if not known_checksum(remote.checksum_type):
+        return f"checksum type {remote.checksum_type!r} is unknown: nothing to check it by"
     if package.epoch and not package.epoch.isdigit():
         return f"epoch {package.epoch!r} is not a number"
     if not remote.checksum or not remote.name or not remote.version:

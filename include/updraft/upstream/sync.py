@@ -392,9 +392,13 @@ def _save_names(path: Path, names: set[str]) -> None:
 
 
 def _prune(directory: Path, keep: set[str]) -> None:
-    """Drop mirrored packages no candidate needs any more (metadata stays)."""
-    for entry in directory.rglob("*.rpm"):
-        if str(entry) not in keep and "repodata" not in entry.parts:
-            entry.unlink(missing_ok=True)
-    for leftover in directory.rglob("*.rpm.bad"):  # quarantined already, or superseded
-        leftover.unlink(missing_ok=True)
+    """Drop mirrored packages no candidate needs any more (metadata stays). Symlinks are
+    never followed: whatever one points to is not the mirror's to delete."""
+    for top, dirs, files in os.walk(directory):
+        dirs[:] = [d for d in dirs if d != "repodata"]
+        for name in files:
+            entry = Path(top, name)
+            if entry.is_symlink():
+                continue
+            if (name.endswith(".rpm") and str(entry) not in keep) or name.endswith(".rpm.bad"):
+                entry.unlink(missing_ok=True)  # .bad: quarantined already, or superseded
