@@ -36,6 +36,8 @@ class RepoServer:
               hostile mirror filling the client's disk; `sent` counts what left
     drip      path -> send the body one byte every this many seconds (a connection kept
               alive for hours), until stop()
+    alias     path as the client sent it ("/x/../../y.rpm", URL-decoded) -> file to serve:
+              a hostile server answers whatever path its metadata names
     served    url paths of every GET, in order; ranges: every Range header received
     """
 
@@ -48,6 +50,7 @@ class RepoServer:
         self.oversize: dict[str, int] = {}
         self.drip: dict[str, float] = {}
         self.sent: dict[str, int] = {}
+        self.alias: dict[str, Path] = {}
         self.served: list[str] = []
         self.ranges: list[str] = []
         self.url = ""
@@ -140,7 +143,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._hostile(repo, path)
             return
         file = (repo.root / path.lstrip("/")).resolve()
-        if not file.is_relative_to(repo.root) or not file.is_file():
+        if path in repo.alias:
+            file = repo.alias[path]
+        elif not file.is_relative_to(repo.root) or not file.is_file():
             self._status_only(404, with_body)
             return
         data = file.read_bytes()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import urllib.parse
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -71,6 +72,13 @@ def assert_held_good_landed(case: upstreamkit.Case, manifest: object, filename: 
     assert case.state_of(filename) == "test failed"
 
 
+def serve_hostile(case: upstreamkit.Case, repo: str, href: str, filename: str) -> None:
+    """The hostile server answers the URL its href makes with the package's real bytes
+    (so the checksum in its primary matches what a follower of the href would write)."""
+    served = case.served / "centos" / repo / "Packages" / filename
+    case.server.alias[f"/centos/{repo}/{urllib.parse.unquote(href)}"] = served
+
+
 def _relative_to_mirror(case: upstreamkit.Case, repo_key: str, target: Path) -> str:
     return os.path.relpath(target, case.mirror_dir() / repo_key)
 
@@ -88,6 +96,7 @@ def test_a_primary_href_cannot_overwrite_a_package_in_frozen_smeos(
             "url-encoded": climb.replace("..", "%2e%2e"),
             "backslash": climb.replace("/", "\\")}[spelling]
     edit_entry(case, "x86_64", TZ64, lambda p: setattr(p, "location_href", href))
+    serve_hostile(case, "x86_64", href, TZ64)
     before = tree_digests(case)
     manifest, _ = case.run()
     assert_held_good_landed(case, manifest, TZ64, "refused", before)
@@ -101,6 +110,7 @@ def test_an_srpm_href_from_source_url_cannot_leave_the_mirror(case: upstreamkit.
     assert victim.exists()
     href = _relative_to_mirror(case, "SRPMS", victim)
     edit_entry(case, "Source", TZ_SRPM, lambda p: setattr(p, "location_href", href))
+    serve_hostile(case, "Source", href, TZ_SRPM)
     before = tree_digests(case)
     manifest, _ = case.run()
     assert_held_good_landed(case, manifest, TZ_SRPM, "climbs out", before)
