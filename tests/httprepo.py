@@ -32,6 +32,12 @@ class RepoServer:
     stall     paths whose requests are accepted but never answered until stop() (timeouts)
     accept_ranges  False: ignore Range headers and answer 200 with the whole file, like
               a server without Range support
+    oversize  path -> announce and send this many bytes (the file, then padding): a
+              hostile mirror filling the client's disk; `sent` counts what left
+    drip      path -> send the body one byte every this many seconds (a connection kept
+              alive for hours), until stop()
+    alias     path as the client sent it ("/x/../../y.rpm", URL-decoded) -> file to serve:
+              a hostile server answers whatever path its metadata names
     served    url paths of every GET, in order; ranges: every Range header received
     """
 
@@ -41,6 +47,10 @@ class RepoServer:
         self.fail: dict[str, int] = {}
         self.stall: set[str] = set()
         self.accept_ranges = True
+        self.oversize: dict[str, int] = {}
+        self.drip: dict[str, float] = {}
+        self.sent: dict[str, int] = {}
+        self.alias: dict[str, Path] = {}
         self.served: list[str] = []
         self.ranges: list[str] = []
         self.url = ""
@@ -129,8 +139,13 @@ class _Handler(BaseHTTPRequestHandler):
         if path in repo.fail:
             self._status_only(repo.fail[path], with_body)
             return
+        if with_body and (path in repo.oversize or path in repo.drip):
+            self._hostile(repo, path)
+            return
         file = (repo.root / path.lstrip("/")).resolve()
-        if not file.is_relative_to(repo.root) or not file.is_file():
+        if path in repo.alias:
+            file = repo.alias[path]
+        elif not file.is_relative_to(repo.root) or not file.is_file():
             self._status_only(404, with_body)
             return
         data = file.read_bytes()
@@ -165,6 +180,38 @@ class _Handler(BaseHTTPRequestHandler):
             body = body[:cut]
             self.close_connection = True  # the client sees the connection end mid-body
         self.wfile.write(body)
+
+    def _hostile(self, repo: RepoServer, path: str) -> None:
+        file = repo.root / path.lstrip("/")
+        data = file.read_bytes() if file.is_file() else b""
+        total = repo.oversize.get(path, len(data))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(total))
+        self.end_headers()
+        self.close_connection = True
+        sent = 0
+        try:
+            if path in repo.drip:
+                for index in range(total):
+                    if repo._stopping.wait(repo.drip[path]):
+                        return
+                    self.wfile.write(data[index:index + 1] or b"\0")
+                    self.wfile.flush()
+                    sent += 1
+                return
+            padding = bytes(1 << 16)
+            self.wfile.write(data)
+            sent = len(data)
+            while sent < total:
+                piece = padding[:total - sent]
+                self.wfile.write(piece)
+                sent += len(piece)
+        except OSError:
+            pass  # the client hung up: what a client that stops reading does
+        finally:
+            with repo._lock:
+                repo.sent[path] = sent
 
     def _status_only(self, status: int, with_body: bool) -> None:
         body = f"{status} {self.responses.get(status, ('',))[0]}\n".encode()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,9 +17,15 @@ import createrepo_c as cr
 import yaml
 
 from tests import treekit
+from tests.httprepo import RepoServer
 from tests.signing import SigningKey, sign_detached, sign_rpms
 from updraft.config import DistConfig, load_config
+from updraft.cycle import Engine
+from updraft.layout import Layout
+from updraft.ledger import Ledger
 from updraft.rpmfactory import BuiltFamily, FamilySpec, Subpackage, build_families
+from updraft.upstream.manifest import Manifest
+from updraft.upstream.sync import Landed, UpstreamSync
 
 ARCHES = ("i386", "x86_64")
 VENDOR = "CentOS"
@@ -167,3 +173,111 @@ def config_with(directory: Path, sources: Sequence[Source]) -> DistConfig:
 def centos(url: str, key: Path | None, **extra: object) -> Source:
     """The "centos" source served at `url` (the server's base URL)."""
     return Source(f"{url}/centos/{{arch}}/", f"{url}/centos/Source/", key, dict(extra))
+
+
+# -- a compromised mirror: metadata rewritten as an attacker would serve it --------------
+
+def rewrite_primary(repo: Path, edit: Callable[[cr.Package], object]) -> None:
+    """Rewrite <repo>'s primary with `edit` applied to each package (it may change any
+    field, e.g. location_href) and repomd.xml to match, checksums and all: metadata that
+    is consistent, only hostile."""
+    repodata = repo / "repodata"
+    repomd = cr.Repomd(str(repodata / "repomd.xml"))
+    old = next(r for r in repomd.records if r.type == "primary")
+    packages: list[cr.Package] = []
+    cr.xml_parse_primary(str(repo / old.location_href),
+                         pkgcb=lambda p: packages.append(p) or True, do_files=False)
+    for package in packages:
+        edit(package)
+    (repo / old.location_href).unlink()
+    path = repodata / "primary.xml.gz"
+    primary = cr.PrimaryXmlFile(str(path), cr.GZ_COMPRESSION)
+    primary.set_num_of_pkgs(len(packages))
+    for package in packages:
+        primary.add_pkg(package)
+    primary.close()
+    replace_record(repo, "primary", path)
+
+
+RecordEdit = Callable[[cr.RepomdRecord], object]
+
+
+def replace_record(repo: Path, kind: str, path: Path, edit: RecordEdit | None = None) -> None:
+    """Make repomd.xml's `kind` record name `path` (filled, renamed to its checksum);
+    `edit` may then change the record (its href, its size) before repomd is written."""
+    repodata = repo / "repodata"
+    old = cr.Repomd(str(repodata / "repomd.xml"))
+    record = cr.RepomdRecord(kind, str(path))
+    record.fill(cr.SHA256)
+    record.rename_file()
+    if edit is not None:
+        edit(record)
+    repomd = cr.Repomd()
+    repomd.set_revision(old.revision)
+    for existing in old.records:
+        if existing.type != kind:
+            repomd.set_record(existing)
+    repomd.set_record(record)
+    (repodata / "repomd.xml").write_text(repomd.xml_dump())
+
+
+def add_updateinfo_xml(repo: Path, xml: str) -> None:
+    """An updateinfo.xml written by hand, added as a real repo carries it (modifyrepo_c)."""
+    path = repo / "updateinfo.xml"
+    path.write_text(xml)
+    subprocess.run(["modifyrepo_c", "--mdtype=updateinfo", str(path), str(repo / "repodata")],
+                   check=True, capture_output=True)
+    path.unlink()
+
+
+@dataclass
+class Case:
+    """A tree holding TREE's families, an upstream "centos" served over HTTP from
+    `served`, and the sync between them: what a hostile-mirror test starts from."""
+
+    root: Path
+    served: Path
+    server: RepoServer
+    engine: Engine
+    sync: UpstreamSync
+
+    @property
+    def layout(self) -> Layout:
+        return self.engine.layout
+
+    def mirror_dir(self) -> Path:
+        return self.sync.mirror_dir("9", "centos")
+
+    def run(self) -> tuple[Manifest, Landed]:
+        manifest = self.sync.mirror("9", "centos")
+        landed = self.sync.land(["9"])
+        self.engine.publish(landed.result.unpublished)
+        return manifest, landed
+
+    def has(self, repo: str, archdir: str, filename: str) -> bool:
+        return (self.layout.package_dir("9", repo, archdir) / filename).exists()
+
+    def state_of(self, filename: str) -> str | None:
+        with Ledger.open(self.layout.ledger_url) as ledger:
+            return ledger.state_of("9", filename)
+
+
+def make_case(root: Path, families: dict[str, BuiltFamily], key: Path | None,
+              **extra: object) -> Case:
+    """Start the server and build the tree (stop `case.server` when done)."""
+    served = root / "served"
+    served.mkdir(parents=True, exist_ok=True)
+    server = RepoServer(served).start()
+    config = config_with(root, [centos(server.url, key, **extra)])
+    layout = Layout(config, root / "tree")
+    for name, repo in TREE.items():
+        treekit.place(layout, "9", repo, families[name])
+    engine = Engine(config, layout.root)
+    assert engine.update_repos().ok
+    return Case(root, served, server, engine, UpstreamSync(engine))
+
+
+def offer(signed: dict[str, Path], families: dict[str, BuiltFamily],
+          names: Sequence[str]) -> list[Path]:
+    """The signed copies of these families' files (conftest's `signed`)."""
+    return [signed[path.name] for name in names for path in families[name].files()]

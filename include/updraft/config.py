@@ -137,6 +137,17 @@ def _regex(value: str) -> str:
 _FINGERPRINT = re.compile(r"^(?:[0-9A-Fa-f]{4}\s?){10}$")
 
 
+_SIZE = re.compile(r"\s*(\d+)\s*([KMGT]?)i?B?\s*", re.IGNORECASE)
+
+
+def parse_size(text: str) -> int:
+    """ "512K", "64M", "1G" (powers of 1024) or plain bytes -> bytes; ValueError otherwise."""
+    match = _SIZE.fullmatch(text)
+    if not match:
+        raise ValueError(f"{text!r} is not a size (write bytes, or e.g. 512K, 64M, 1G)")
+    return int(match[1]) << (10 * " KMGT".index(match[2].upper() or " "))
+
+
 def is_fingerprint(entry: str) -> bool:
     """A 40-hex GPG fingerprint (spaces allowed), as opposed to a key file or URL."""
     return bool(_FINGERPRINT.match(entry.strip()))
@@ -163,6 +174,21 @@ class UpstreamSource(_Strict):
     vendor: str | None = None  # the Vendor header every package must carry
     # Land packages that first appear upstream after this source's first sync (smedev).
     land_new: bool = True
+    # Limits, so a hostile or broken mirror cannot fill the disk or hang the sync.
+    # Sizes take a number of bytes or "512K", "64M", "1G". A file's deadline is the
+    # longer of `file_deadline` and its declared size at `min_rate` bytes/s; the whole
+    # source (metadata and packages) must finish within `source_deadline` seconds.
+    file_deadline: float = Field(300.0, gt=0)
+    min_rate: int = Field(16384, gt=0)
+    source_deadline: float = Field(3600.0, gt=0)
+    size_cap: int = Field(1 << 30, gt=0)  # a package whose size the metadata does not give
+    metadata_cap: int = Field(1 << 30, gt=0)  # a metadata file, compressed or decompressed
+    quarantine_cap: int = Field(2 << 30, ge=0)  # the source's quarantined bytes, oldest out
+
+    @field_validator("size_cap", "metadata_cap", "quarantine_cap", "min_rate", mode="before")
+    @classmethod
+    def _byte_size(cls, value: object) -> object:
+        return parse_size(value) if isinstance(value, str) else value
 
     @field_validator("name")
     @classmethod

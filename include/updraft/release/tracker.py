@@ -77,8 +77,10 @@ class Bug:
             return False
         if version is None:
             return True
-        mine, wanted = self.version.strip(), str(version).strip()
-        return mine == wanted or mine.startswith(wanted + ".")
+        wanted = str(version).strip()
+        # a bug filed against several versions (a list, joined) matches any of them
+        return any(mine == wanted or mine.startswith(wanted + ".")
+                   for mine in (part.strip() for part in self.version.split(",")))
 
     def to_json(self) -> dict[str, Any]:
         # Field by field: dataclasses.asdict deep-copies, 50 us a bug at 10,000 bugs.
@@ -91,14 +93,14 @@ class Bug:
     def from_json(cls, raw: dict[str, Any]) -> Bug:
         return cls(
             id=int(raw["id"]),
-            status=raw.get("status"),
-            resolution=raw.get("resolution") or "",
-            product=raw.get("product") or "",
-            version=raw.get("version") or "",
-            summary=raw.get("summary") or "",
-            keywords=tuple(str(word) for word in raw.get("keywords") or ()),
-            depends_on=tuple(int(bug) for bug in raw.get("depends_on") or ()),
-            blocks=tuple(int(bug) for bug in raw.get("blocks") or ()),
+            status=_text(raw.get("status")) or None,
+            resolution=_text(raw.get("resolution")),
+            product=_text(raw.get("product")),
+            version=_text(raw.get("version")),
+            summary=_text(raw.get("summary")),
+            keywords=_words(raw.get("keywords")),
+            depends_on=_numbers(raw.get("depends_on")),
+            blocks=_numbers(raw.get("blocks")),
             access_denied=bool(raw.get("access_denied")),
             missing=bool(raw.get("missing")),
         )
@@ -306,18 +308,62 @@ class BugTracker:
 
 
 def _bug_from_rest(raw: dict[str, Any]) -> Bug:
-    """A bug from Bugzilla's REST JSON (python-bugzilla hands the dict back as given)."""
+    """A bug from Bugzilla's REST JSON (python-bugzilla hands the dict back as given).
+
+    Deployments differ from Bugzilla 5's documentation: Red Hat's gives `version` (and
+    `component`, `target_release`) as lists, fields may be null, `keywords` a string.
+    Every field is read by shape, never as a Python repr of one.
+    """
     return Bug(
-        id=int(raw["id"]),
-        status=str(raw.get("status") or "") or None,
-        resolution=raw.get("resolution") or "",
-        product=raw.get("product") or "",
-        version=str(raw.get("version") or ""),
-        summary=raw.get("summary") or "",
-        keywords=tuple(str(word) for word in raw.get("keywords") or ()),
-        depends_on=tuple(int(bug) for bug in raw.get("depends_on") or ()),
-        blocks=tuple(int(bug) for bug in raw.get("blocks") or ()),
+        id=int(_text(raw["id"])),
+        status=_text(raw.get("status")) or None,
+        resolution=_text(raw.get("resolution")),
+        product=_text(raw.get("product")),
+        version=_text(raw.get("version")),
+        summary=_text(raw.get("summary")),
+        keywords=_words(raw.get("keywords")),
+        depends_on=_numbers(raw.get("depends_on")),
+        blocks=_numbers(raw.get("blocks")),
     )
+
+
+def _items(value: Any) -> list[Any]:
+    """A field as its list of values: null -> [], a scalar -> [it], a list as it is."""
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple, set)):
+        return [item for item in value if item is not None]
+    return [value]
+
+
+def _text(value: Any) -> str:
+    """One text: a list of one is its value, several are joined with ", "."""
+    parts = []
+    for item in _items(value):
+        if isinstance(item, dict):  # a {"name": ...} object, as some deployments nest
+            item = item.get("name") or item.get("value") or ""
+        text = str(item).strip()
+        if text:
+            parts.append(text)
+    return ", ".join(parts)
+
+
+def _words(value: Any) -> tuple[str, ...]:
+    """Keywords: a list, or one comma-separated string (Bugzilla 4's XML-RPC habit)."""
+    words = []
+    for item in _items(value):
+        words += [word.strip() for word in _text(item).split(",") if word.strip()]
+    return tuple(dict.fromkeys(words))
+
+
+def _numbers(value: Any) -> tuple[int, ...]:
+    """Bug numbers: a list of ints (or numeric strings); anything else is ignored."""
+    numbers = []
+    for item in _items(value):
+        for part in str(item).replace(",", " ").split():
+            if part.isdigit():
+                numbers.append(int(part))
+    return tuple(dict.fromkeys(numbers))
 
 
 def tracker_from_env(config_url: str | None) -> BugTracker:

@@ -18,6 +18,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CHUNK = 1 << 20
+DEFAULT_CAP = 1 << 30  # a file whose size the metadata does not declare
 # Old (yum 3 era) repodata names SHA-1 "sha"; hashlib only knows "sha1".
 _ALIASES = {"sha": "sha1"}
 _CONTENT_RANGE = re.compile(r"bytes\s+(?:(\d+)-\d+|\*)/(\d+)")
@@ -45,6 +47,29 @@ class DownloadError(UpstreamError):
         self.url = url
         self.missing = missing  # 404/410 or no such file: upstream dropped it
         self.unreachable = unreachable  # never got an answer: retry later, blame nobody
+
+
+class Deadline:
+    """An overall time limit (a file's, a source's): unlike a socket timeout it also cuts
+    off a server that keeps a connection alive by dripping a byte now and then."""
+
+    def __init__(self, seconds: float, what: str) -> None:
+        self.seconds, self.what = seconds, what
+        self.ends = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        return self.ends - time.monotonic()
+
+    def within(self, seconds: float, what: str) -> Deadline:
+        """The earlier of this deadline and one `seconds` from now."""
+        other = Deadline(seconds, what)
+        return other if other.ends < self.ends else self
+
+    def check(self, url: str) -> None:
+        if self.remaining() <= 0:
+            raise DownloadError(url, f"gave up: no complete answer within {self.seconds:g} s "
+                                     f"({self.what}); kept for resuming next run",
+                                unreachable=True)
 
 
 class ChecksumMismatch(DownloadError):
@@ -66,13 +91,21 @@ class _Opened:
     total: int | None  # size of the whole file, when known
 
 
-def fetch_bytes(url: str, timeout: float = 30.0, limit: int = 64 << 20) -> bytes:
+class Oversize(ChecksumMismatch):
+    """More bytes arrived than the metadata declares (or than the cap for an unknown size):
+    reading stopped at once, and only the declared size was kept for inspection."""
+
+
+def fetch_bytes(url: str, timeout: float = 30.0, limit: int = 64 << 20,
+                deadline: Deadline | None = None) -> bytes:
     """Return a small file (repomd.xml, its signature) whole; DownloadError on any failure."""
-    opened = _open(url, 0, timeout)
+    deadline = deadline or Deadline(max(timeout, 60.0), "a metadata file's deadline")
+    opened = _open(url, 0, timeout, deadline)
     assert opened.stream is not None  # no Range was sent, so no 416
     data = bytearray()
     try:
-        while chunk := _read(opened.stream, min(CHUNK, limit + 1 - len(data))):
+        while chunk := _read(opened.stream, min(CHUNK, limit + 1 - len(data)),
+                             _timed(url, opened.stream, timeout, deadline)):
             data += chunk
             if len(data) > limit:
                 raise DownloadError(url, f"larger than the {limit}-byte limit for metadata")
@@ -84,12 +117,17 @@ def fetch_bytes(url: str, timeout: float = 30.0, limit: int = 64 << 20) -> bytes
 
 
 def fetch(url: str, target: Path, *, size: int | None = None,
-          checksum: tuple[str, str] | None = None, timeout: float = 30.0) -> Path:
+          checksum: tuple[str, str] | None = None, timeout: float = 30.0,
+          deadline: Deadline | None = None, cap: int = DEFAULT_CAP) -> Path:
     """Make `target` a verified copy of `url`; resume a `.part` left by an earlier run.
 
-    `checksum` is (algorithm as repodata names it, hexdigest). Raises DownloadError
-    (ChecksumMismatch when complete but wrong); never leaves a partial file at `target`.
+    `checksum` is (algorithm as repodata names it, hexdigest). Never more than `size`
+    bytes (`cap` when the metadata declares none) are read, nor for longer than
+    `deadline`. Raises DownloadError (ChecksumMismatch when complete but wrong, Oversize
+    when longer than declared); never leaves a partial file at `target`.
     """
+    deadline = deadline or Deadline(3600.0, "a file's deadline")
+    limit = size if size is not None else cap
     target = Path(target)
     algorithm, expected = _algorithm(url, checksum) if checksum else ("", "")
     if _already_there(target, size, algorithm, expected):
@@ -102,7 +140,7 @@ def fetch(url: str, target: Path, *, size: int | None = None,
         offset = 0  # longer than the file should be: not a prefix of it, so worthless
     received, digest = 0, None
     for _ in range(2):  # the second pass only ever restarts from zero, without a Range
-        opened = _open(url, offset, timeout)
+        opened = _open(url, offset, timeout, deadline)
         if opened.status == 416:
             # complete only if exactly the file's size: a longer part is no prefix of it
             if offset == (size if size is not None else opened.total):
@@ -124,7 +162,8 @@ def fetch(url: str, target: Path, *, size: int | None = None,
                      "?" if total is None else total)
             if digest is not None:
                 _hash_file(part, digest)  # the digest must cover the bytes already there
-        received = _receive(url, opened, part, offset, size, digest)
+        received = _receive(url, opened, part, offset, size, digest,
+                            _Limits(limit, timeout, deadline))
         break
     else:
         raise DownloadError(url, "server keeps answering a byte range that was not asked for")
@@ -133,6 +172,11 @@ def fetch(url: str, target: Path, *, size: int | None = None,
     fsync_dir(target.parent)  # the rename itself must survive a crash too
     log.info("fetched %s: %d bytes in %.2f s", target.name, received, time.monotonic() - began)
     return target
+
+
+def known_checksum(kind: str) -> bool:
+    """Whether hashlib can check a digest repodata names `kind` ("sha256", "sha", ...)."""
+    return _ALIASES.get(kind.lower(), kind.lower()) in hashlib.algorithms_available
 
 
 def _algorithm(url: str, checksum: tuple[str, str]) -> tuple[str, str]:
@@ -157,38 +201,78 @@ def _hash_file(path: Path, digest: _Hash) -> _Hash:
     return digest
 
 
+@dataclass(frozen=True)
+class _Limits:
+    bytes: int  # never store more than this
+    timeout: float  # socket timeout for one read
+    deadline: Deadline
+
+
 def _receive(url: str, opened: _Opened, part: Path, offset: int, size: int | None,
-             digest: _Hash | None) -> int:
-    """Append the body to `part` (truncating it first unless resuming); return its length."""
+             digest: _Hash | None, limits: _Limits) -> int:
+    """Append the body to `part` (truncating it first unless resuming); return its length.
+
+    Reading stops the moment more than `limits.bytes` arrive (Oversize, the declared
+    prefix kept at `.bad`) or the deadline passes (DownloadError, the part kept)."""
     assert opened.stream is not None
     received = offset
     # Content-Length decides; `size` only when the server streams without announcing one.
     # A body complete per Content-Length but short of `size` is a wrong file, not a cut.
     expected = offset + opened.length if opened.length is not None else size
+    over = False
+    timed = _timed(url, opened.stream, limits.timeout, limits.deadline)
     with open(part, "ab" if offset else "wb") as out:
         try:
             # only reading is guarded: a full disk must not pass for a cut connection
-            while chunk := _read(opened.stream):
+            while chunk := _read(opened.stream, min(CHUNK, limits.bytes + 1 - received), timed):
+                if received + len(chunk) > limits.bytes:
+                    over = True  # one byte past the limit: stop here, keep none of it
+                    chunk = chunk[:limits.bytes - received]
                 out.write(chunk)
                 if digest is not None:
                     digest.update(chunk)  # while the chunk is hot: one pass over the bytes
                 received += len(chunk)
+                if over:
+                    break
         finally:
             opened.stream.close()
-        out.flush()
-        os.fsync(out.fileno())  # a resumed run trusts these bytes, so they must be on disk
+            out.flush()
+            os.fsync(out.fileno())  # a resumed run trusts these bytes, so they must be on disk
+    if over:
+        bad = part.with_name(part.name.removesuffix(".part") + ".bad")
+        os.replace(part, bad)
+        declared = "declared" if size is not None else "allowed for a file of unknown size"
+        raise Oversize(url, f"more than the {limits.bytes} bytes {declared}: download "
+                            f"stopped, only the first {limits.bytes} bytes kept", bad)
     if expected is not None and received < expected:
         raise DownloadError(url, f"truncated download (got {received} of {expected} bytes); "
                                  "kept for resuming next run")
     return received
 
 
-def _read(stream: BinaryIO, amount: int = CHUNK) -> bytes:
+def _timed(url: str, stream: BinaryIO, timeout: float, deadline: Deadline) -> Callable[[], None]:
+    """Before each read: give up past the deadline, else let no single wait outlast it."""
+    sock = getattr(getattr(getattr(stream, "fp", None), "raw", None), "_sock", None)
+
+    def before_read() -> None:
+        deadline.check(url)
+        if sock is not None:
+            sock.settimeout(max(0.05, min(timeout, deadline.remaining())))
+
+    return before_read
+
+
+def _read(stream: BinaryIO, amount: int, before: Callable[[], None]) -> bytes:
     """The next chunk; b"" at the end and also when the connection is cut or times out:
-    the caller compares what arrived with what was announced and reports a truncation."""
+    the caller compares what arrived with what was announced and reports a truncation.
+
+    read1: whatever one receive brings, so a dripping server cannot hold one call for
+    long; `before` raises once the deadline has passed (also after a socket timeout)."""
+    before()
     try:
-        return stream.read(amount)
+        return getattr(stream, "read1", stream.read)(amount)
     except (OSError, http.client.HTTPException):
+        before()
         return b""
 
 
@@ -207,7 +291,7 @@ def _verify(url: str, part: Path, target: Path, size: int | None, digest: _Hash 
                                     f"bytes moved to {bad.name}", bad)
 
 
-def _open(url: str, offset: int, timeout: float) -> _Opened:
+def _open(url: str, offset: int, timeout: float, deadline: Deadline) -> _Opened:
     """Ask for the file from `offset` on; DownloadError for anything but a usable answer."""
     parts = urllib.parse.urlsplit(url)
     if parts.scheme == "file":
@@ -215,9 +299,10 @@ def _open(url: str, offset: int, timeout: float) -> _Opened:
     if parts.scheme not in ("http", "https"):
         raise DownloadError(url, f"unsupported URL scheme '{parts.scheme}'")
     headers = {"Range": f"bytes={offset}-"} if offset else {}
+    deadline.check(url)
     try:
         response = urllib.request.urlopen(urllib.request.Request(url, headers=headers),
-                                          timeout=timeout)
+                                          timeout=max(0.05, min(timeout, deadline.remaining())))
     except urllib.error.HTTPError as error:
         error.close()
         if error.code == 416 and offset:
@@ -230,6 +315,7 @@ def _open(url: str, offset: int, timeout: float) -> _Opened:
     except urllib.error.URLError as error:
         raise _unreachable(url, error.reason) from None
     except OSError as error:  # includes timeouts and RemoteDisconnected
+        deadline.check(url)
         raise _unreachable(url, error) from None
     except http.client.HTTPException as error:
         raise DownloadError(url, f"unintelligible answer from the server ({error!r})") from None

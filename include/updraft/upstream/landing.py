@@ -22,6 +22,7 @@ from updraft.evr import EVR, DistTag, compare, evr_key, split_sourcerpm
 from updraft.family import group_families
 from updraft.layout import SOURCE_DIR, Layout
 from updraft.policy import policies_for, within_pin
+from updraft.safepath import contained, plain_name
 from updraft.tree import ReleaseTree
 from updraft.upstream.metadata import RemotePackage
 
@@ -309,7 +310,10 @@ def arrival_actions(layout: Layout, release: str, name: str, label: str, origin:
         archdirs = [SOURCE_DIR] if package.is_source else layout.archdirs_for(
             release, package.arch)
         for archdir in archdirs:
-            target = layout.package_dir(release, repo, archdir) / package.filename
+            # the one place a file name from outside becomes a path in the tree
+            target = contained(layout.package_dir(release, repo, archdir),
+                               plain_name(package.filename, f"{origin}: file name"),
+                               f"{origin}: file name")
             actions.append(Action(
                 verb="copy", release=release, family=name, family_evr=label,
                 package=package.name, filename=package.filename, archdir=archdir,

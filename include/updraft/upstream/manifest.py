@@ -29,12 +29,14 @@ class Rejection:
     label: str
     reason: str
     quarantined: str = ""  # where its bytes were put aside, if they arrived at all
+    refused: bool = False  # its metadata was refused (a location leaving the mirror, ...)
 
     @property
     def test_failed(self) -> bool:
-        """Its bytes arrived and failed a test (seed 004's `test failed`); a download cut
-        short is no verdict on the package and is simply tried again next run."""
-        return bool(self.quarantined)
+        """Its bytes arrived and failed a test, or its entry was refused (seed 004's
+        `test failed`); a download cut short is no verdict on the package and is simply
+        tried again next run."""
+        return bool(self.quarantined) or self.refused
 
     def line(self) -> str:
         where = f" [quarantined: {self.quarantined}]" if self.quarantined else ""

@@ -26,9 +26,10 @@ from updraft.evr import DistTag
 from updraft.ledger import Ledger, StateChange
 from updraft.ledger.upstream import AdvisoryLink, UpstreamRecords
 from updraft.lock import hold
+from updraft.safepath import UnsafePath, contained
 from updraft.tree import scan
 from updraft.upstream.advisory import UpstreamAdvisory, advisories_for, read_updateinfo
-from updraft.upstream.download import ChecksumMismatch, DownloadError, fetch
+from updraft.upstream.download import ChecksumMismatch, Deadline, DownloadError, Oversize, fetch
 from updraft.upstream.keyring import Keyring
 from updraft.upstream.keys import key_files
 from updraft.upstream.landing import (
@@ -136,9 +137,11 @@ class UpstreamSync:
         keyring = self._keyring(release, source) if source.gpgkeys else None
         names_file = self.mirror_dir(release, origin) / "names.json"
         previous = _load_names(names_file)
+        deadline = Deadline(source.source_deadline, f"source_deadline of {origin}")
         snapshots = [
             fetch_snapshot(key, url, self.mirror_dir(release, origin) / key,
-                           keyring if source.signed_metadata else None)
+                           keyring if source.signed_metadata else None,
+                           deadline, source.metadata_cap)
             for key, url in source.repo_urls().items()
         ]
         manifest.revision = ",".join(s.revision for s in snapshots)
@@ -153,9 +156,13 @@ class UpstreamSync:
                           group_upstream(origin, packages, DistTag(self.config.dist_tag_pattern)),
                           names & inventory.known.keys(), new_names, source.land_new)
         manifest.carries, manifest.new_names = sorted(catalog.carries), sorted(new_names)
-        quarantine = UpstreamQuarantine(self.layout.quarantine_dir(release) / "upstream" / origin)
-        decision = decide(inventory, [catalog], self.config,
-                          quarantine.blocked(p for f in catalog.families for p in f.packages))
+        quarantine = UpstreamQuarantine(self.layout.quarantine_dir(release) / "upstream" / origin,
+                                        source.quarantine_cap)
+        refused = {p.filename: p.refused for f in catalog.families for p in f.packages
+                   if p.refused}
+        decision = decide(inventory, [catalog], self.config, quarantine.blocked(
+            p for f in catalog.families for p in f.packages) | refused)
+        self._refuse(manifest, catalog, decision)
         manifest.families = [landing.family for landing in decision.landings]
         manifest.skipped = [skip.line() for skip in decision.skips]
         manifest.advisories = _advisories(snapshots, decision)
@@ -164,29 +171,56 @@ class UpstreamSync:
                                 {p.filename: p.url for f in manifest.families for p in f.packages})
             manifest.planned = list(dict.fromkeys(a.describe() for a in plan.actions))
             return
-        downloads = self._download(decision, manifest, quarantine)
+        downloads = self._download(decision, manifest, quarantine, source, deadline)
         for verdict in verify_packages(downloads, source, keyring, self.config, release):
             if verdict.ok:
                 manifest.verified[verdict.package.filename] = str(verdict.path)
             else:
                 self._reject(manifest, quarantine, verdict.package, verdict.reason, verdict.path)
         for snapshot in snapshots:
-            if not still_current(snapshot):
+            if not still_current(snapshot, deadline):
                 raise HalfMirrored(f"{snapshot.url}: repomd.xml changed during the sync (the "
                                    "mirror is being updated): nothing landed from it this run")
         _save_names(names_file, names)
         _prune(self.mirror_dir(release, origin), set(manifest.verified.values()))
 
-    def _download(self, decision: Decision, manifest: Manifest,
-                  quarantine: UpstreamQuarantine) -> list[tuple[RemotePackage, Path]]:
+    def _refuse(self, manifest: Manifest, catalog: Catalog, decision: Decision) -> None:
+        """Entries whose location or name is refused: `test failed`, one line each; their
+        family is held (decide skipped it), the source's other families go on."""
+        held = {(skip.name, skip.label) for skip in decision.skips}
+        for family in catalog.families:
+            if (family.name, family.label) not in held:
+                continue
+            for package in family.packages:
+                if package.refused:
+                    log.error("%s from %s: test failed: %s", package.filename,
+                              manifest.origin, package.refused)
+                    manifest.rejected.append(Rejection(package.filename, family.name,
+                                                       family.label, package.refused,
+                                                       refused=True))
+
+    def _download(self, decision: Decision, manifest: Manifest, quarantine: UpstreamQuarantine,
+                  source: UpstreamSource, deadline: Deadline) -> list[tuple[RemotePackage, Path]]:
         downloads = []
         base = self.mirror_dir(manifest.release, manifest.origin)
         for landing in decision.landings:
             for package in dict.fromkeys(p for p, _ in landing.targets):
-                target = base / package.repo_key / package.location
+                try:
+                    target = contained(base / package.repo_key, package.location,
+                                       f"{manifest.origin} {package.repo_key} location")
+                except UnsafePath as exc:
+                    self._reject(manifest, quarantine, package, str(exc), None)
+                    continue
+                limit = deadline.within(max(source.file_deadline,
+                                            package.size / source.min_rate),
+                                        f"file_deadline of {manifest.origin}")
                 try:
                     fetch(package.url, target, size=package.size or None,
-                          checksum=(package.checksum_type, package.checksum))
+                          checksum=(package.checksum_type, package.checksum),
+                          deadline=limit, cap=source.size_cap)
+                except Oversize as exc:
+                    self._reject(manifest, quarantine, package, str(exc), exc.path)
+                    continue
                 except ChecksumMismatch as exc:
                     self._reject(manifest, quarantine, package,
                                  f"md5/sha checksum does not match the repo metadata ({exc})",
@@ -206,7 +240,8 @@ class UpstreamSync:
         return downloads
 
     def _reject(self, manifest: Manifest, quarantine: UpstreamQuarantine,
-                package: RemotePackage, reason: str, path: Path) -> None:
+                package: RemotePackage, reason: str, path: Path | None) -> None:
+        """Test failed: the bytes (if any arrived) to quarantine, one line, the manifest."""
         family = next((f for f in manifest.families if package in f.packages), None)
         where = quarantine.put(path, package, reason)
         log.error("%s from %s: test failed: %s (quarantined in %s)", package.filename,
@@ -214,7 +249,7 @@ class UpstreamSync:
         manifest.rejected.append(Rejection(
             package.filename, family.name if family else package.name,
             family.label if family else f"{package.version}-{package.release}",
-            reason, str(where)))
+            reason, str(where), refused=path is None))
 
     def _keyring(self, release: str, source: UpstreamSource) -> Keyring:
         home = self.layout.state_dir / "keyrings" / release / source.name
@@ -357,9 +392,13 @@ def _save_names(path: Path, names: set[str]) -> None:
 
 
 def _prune(directory: Path, keep: set[str]) -> None:
-    """Drop mirrored packages no candidate needs any more (metadata stays)."""
-    for entry in directory.rglob("*.rpm"):
-        if str(entry) not in keep and "repodata" not in entry.parts:
-            entry.unlink(missing_ok=True)
-    for leftover in directory.rglob("*.rpm.bad"):  # quarantined already, or superseded
-        leftover.unlink(missing_ok=True)
+    """Drop mirrored packages no candidate needs any more (metadata stays). Symlinks are
+    never followed: whatever one points to is not the mirror's to delete."""
+    for top, dirs, files in os.walk(directory):
+        dirs[:] = [d for d in dirs if d != "repodata"]
+        for name in files:
+            entry = Path(top, name)
+            if entry.is_symlink():
+                continue
+            if (name.endswith(".rpm") and str(entry) not in keep) or name.endswith(".rpm.bad"):
+                entry.unlink(missing_ok=True)  # .bad: quarantined already, or superseded
