@@ -87,24 +87,24 @@ class _UpdraftPolicy:
 
     # The list filters (bulk PATCH /dags, the connection and variable lists) do not go
     # through the checks above in FAB: filter what they return too.
-    def get_authorized_dag_ids(self, *, user: Any, method: Any = "GET", **kwargs: Any) -> set[str]:
-        dag_ids = super().get_authorized_dag_ids(user=user, method=method, **kwargs)  # type: ignore[misc]
+    def get_authorized_dag_ids(self, *, user: Any, method: str = "GET", **kw: Any) -> set[str]:
+        dag_ids = super().get_authorized_dag_ids(user=user, method=method, **kw)  # type: ignore[misc]
         return {dag_id for dag_id in dag_ids if self._may(user, permissions.DAG, method, dag_id)}
 
-    def get_authorized_connections(self, *, user: Any, method: Any = "GET", **kwargs: Any) -> set[str]:
+    def get_authorized_connections(self, *, user: Any, method: str = "GET", **kw: Any) -> set[str]:
         if not self._may(user, "connection", method):
             return set()
-        return super().get_authorized_connections(user=user, method=method, **kwargs)  # type: ignore[misc]
+        return super().get_authorized_connections(user=user, method=method, **kw)  # type: ignore[misc]
 
-    def get_authorized_variables(self, *, user: Any, method: Any = "GET", **kwargs: Any) -> set[str]:
+    def get_authorized_variables(self, *, user: Any, method: str = "GET", **kw: Any) -> set[str]:
         if not self._may(user, "variable", method):
             return set()
-        return super().get_authorized_variables(user=user, method=method, **kwargs)  # type: ignore[misc]
+        return super().get_authorized_variables(user=user, method=method, **kw)  # type: ignore[misc]
 
-    def get_authorized_pools(self, *, user: Any, method: Any = "GET", **kwargs: Any) -> set[str]:
+    def get_authorized_pools(self, *, user: Any, method: str = "GET", **kw: Any) -> set[str]:
         if not self._may(user, "pool", method):
             return set()
-        return super().get_authorized_pools(user=user, method=method, **kwargs)  # type: ignore[misc]
+        return super().get_authorized_pools(user=user, method=method, **kw)  # type: ignore[misc]
 
     def filter_authorized_menu_items(self, menu_items: list[Any], *, user: Any) -> list[Any]:
         shown = super().filter_authorized_menu_items(menu_items, user=user)  # type: ignore[misc]
