@@ -48,8 +48,10 @@ TRIGGERS: dict[str, frozenset[RoleName]] = {
 }
 EVERY_DAG: frozenset[RoleName] = frozenset({"release_managers"})
 
-# The UI's menu entries that only lead to admin-only pages.
+# The UI's menu entries that only lead to admin-only pages, and the one every person
+# needs (the gates; FAB shows it to its Op role only, and people are User there).
 ADMIN_MENUS = frozenset({"Connections", "Variables", "Config"})
+PEOPLE_MENUS = frozenset({"Required Actions"})
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,10 @@ def allowed(who: Person, kind: str, method: str, dag_id: str | None = None) -> b
     return False
 
 
-def visible_menus(who: Person, menus: Iterable[str]) -> list[str]:
-    """The UI menu entries (by label) worth showing to `who`."""
-    return [menu for menu in menus if who.admin or menu not in ADMIN_MENUS]
+def visible_menus(who: Person, offered: Iterable[str], granted: Iterable[str]) -> list[str]:
+    """The UI menu entries (labels) to show `who`: of those `offered`, what the auth
+    manager `granted`, the gates to every person, the admin pages to admins only."""
+    granted = set(granted)
+    return [menu for menu in offered
+            if (menu in granted or (who.roles and menu in PEOPLE_MENUS))
+            and (who.admin or menu not in ADMIN_MENUS)]

@@ -107,9 +107,10 @@ class _UpdraftPolicy:
         return super().get_authorized_pools(user=user, method=method, **kw)  # type: ignore[misc]
 
     def filter_authorized_menu_items(self, menu_items: list[Any], *, user: Any) -> list[Any]:
-        shown = super().filter_authorized_menu_items(menu_items, user=user)  # type: ignore[misc]
-        labels = set(permissions.visible_menus(self._person(user), [m.value for m in shown]))
-        return [item for item in shown if item.value in labels]
+        granted = super().filter_authorized_menu_items(menu_items, user=user)  # type: ignore[misc]
+        labels = set(permissions.visible_menus(
+            self._person(user), [m.value for m in menu_items], [m.value for m in granted]))
+        return [item for item in menu_items if item.value in labels]
 
 
 class UpdraftSimpleAuthManager(_UpdraftPolicy, SimpleAuthManager):
