@@ -10,12 +10,17 @@ the rest. Every request goes through Airflow's real API app and auth manager.
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import yaml
 
+from tests import treekit
 from tests.security import airflowkit
 from tests.security.airflowkit import FAB, SIMPLE, Api
 
@@ -185,3 +190,29 @@ def test_admin_may(world: World, action: str, method: str, path: str, body: Any)
     run = world.api.trigger("promote", PROMOTE)  # its own: admin's changes are real
     answer = world.api.call("admin", method, _fill(path, run), _fill(body, run))
     assert answer.status_code == ADMIN_STATUS.get(action, 200), (action, answer.text)
+
+
+# -- both deployments select these auth managers ---------------------------------------------
+def test_make_run_and_compose_select_the_updraft_auth_managers(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = treekit.REPO
+    compose = yaml.safe_load((repo / "docker-compose.yaml").read_text())
+    assert compose["x-airflow-common"]["environment"]["AIRFLOW__CORE__AUTH_MANAGER"] == FAB
+    assert f'FAB_AUTH_MANAGER = "{FAB}"' in (repo / "tests/e2e/stack.py").read_text()
+    sourced = subprocess.run(["bash", "-c", 'source scripts/airflow-env.sh && '
+                              'echo "$AIRFLOW__CORE__AUTH_MANAGER"'],
+                             cwd=repo, capture_output=True, text=True, check=True)
+    assert sourced.stdout.strip() == SIMPLE
+    # `airflow standalone` swaps any auth manager for its SimpleAuthManager in what it
+    # starts; make run's launcher puts updraft's back.
+    script = repo / "scripts" / "airflow_standalone.py"
+    spec = importlib.util.spec_from_file_location("airflow_standalone", script)
+    assert spec and spec.loader
+    launcher = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(launcher)
+    monkeypatch.setenv("AIRFLOW__CORE__AUTH_MANAGER", SIMPLE)
+    env = launcher.UpdraftStandalone(SIMPLE).calculate_env()
+    assert env["AIRFLOW__CORE__AUTH_MANAGER"] == SIMPLE == os.environ[launcher.KEY]
+    monkeypatch.setenv("AIRFLOW__CORE__AUTH_MANAGER",
+                       "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager")
+    assert launcher.main() == 2  # refuses to run without updraft's
