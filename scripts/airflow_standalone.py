@@ -34,6 +34,10 @@ def main() -> int:
         print(f"airflow_standalone.py: {KEY}={wanted or '(unset)'}: source "
               "scripts/airflow-env.sh first (it selects updraft's auth manager)", file=sys.stderr)
         return 2
+    # What `airflow`'s main() does before any command.
+    from airflow.configuration import write_default_airflow_configuration_if_needed
+
+    write_default_airflow_configuration_if_needed()
     UpdraftStandalone(wanted).run()
     return 0
 
