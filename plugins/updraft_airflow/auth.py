@@ -28,11 +28,17 @@ from updraft_airflow import distribution
 log = logging.getLogger(__name__)
 
 
+_last_error: list[str] = []  # logged once, not on every check of every request
+
+
 def _config() -> DistConfig | None:
     try:
         return distribution.load()
     except ConfigError as error:  # fail closed: nobody but admins changes anything
-        log.error("updraft permissions: %s; only admins may change anything", error)
+        if _last_error != [str(error)]:
+            _last_error[:] = [str(error)]
+            log.error("updraft permissions: %s; until it is fixed only admins may change "
+                      "anything", error)
         return None
 
 

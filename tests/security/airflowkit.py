@@ -27,13 +27,29 @@ PASSWORDS = {"admin": "admin-pw", "releng": "releng-pw", "packager": "packager-p
              "qa": "qa-pw"}
 
 
+@contextmanager
+def environment(**values: str) -> Iterator[None]:
+    """os.environ with `values`, as it was afterwards (other tests expect Airflow's default
+    auth manager)."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 def prepare_database() -> None:
     """A fresh database with the FAB tables (created when FAB is the auth manager)."""
-    os.environ["AIRFLOW__CORE__AUTH_MANAGER"] = FAB
     from airflow.models import import_all_models
     from airflow.utils import db
 
-    db.resetdb()
+    with environment(AIRFLOW__CORE__AUTH_MANAGER=FAB):
+        db.resetdb()
     import_all_models()
 
 
@@ -72,13 +88,6 @@ class Api:
         return answer.json()["dag_run_id"]
 
 
-def _simple_users(config_users: str) -> None:
-    passwords = HOME / "simple-passwords.json"
-    passwords.write_text(json.dumps(PASSWORDS))
-    os.environ["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"] = config_users
-    os.environ["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"] = str(passwords)
-
-
 def _fab_users() -> None:
     """The config's people as FAB users, with the FAB role `updraft users` names."""
     from airflow.providers.fab.auth_manager.cli_commands.utils import get_application_builder
@@ -98,12 +107,16 @@ def api(manager: str) -> Iterator[Api]:
     from airflow.api_fastapi.app import create_app, purge_cached_app
     from fastapi.testclient import TestClient
 
-    os.environ["AIRFLOW__CORE__AUTH_MANAGER"] = manager
-    os.environ["UPDRAFT_CONFIG"] = str(treekit.CONFIG_FILE)
-    _simple_users(access.simple_auth_manager_users(treekit.sme_config()))
+    passwords = HOME / "simple-passwords.json"
+    passwords.write_text(json.dumps(PASSWORDS))
+    users = access.simple_auth_manager_users(treekit.sme_config())
     purge_cached_app()
     try:
-        with TestClient(create_app("core")) as client:
+        with environment(AIRFLOW__CORE__AUTH_MANAGER=manager,
+                         UPDRAFT_CONFIG=str(treekit.CONFIG_FILE),
+                         AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=users,
+                         AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=str(passwords)), \
+                TestClient(create_app("core")) as client:
             if manager == FAB:
                 _fab_users()  # after the app: its start synced FAB's roles
             yield Api(client, manager)

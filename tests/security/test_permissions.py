@@ -15,6 +15,7 @@ import os
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ import yaml
 from tests import treekit
 from tests.security import airflowkit
 from tests.security.airflowkit import FAB, SIMPLE, Api
+from updraft import permissions
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -216,3 +218,35 @@ def test_make_run_and_compose_select_the_updraft_auth_managers(
     monkeypatch.setenv("AIRFLOW__CORE__AUTH_MANAGER",
                        "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager")
     assert launcher.main() == 2  # refuses to run without updraft's
+
+
+# -- the policy itself: strangers and a broken config --------------------------------------
+def test_a_user_outside_the_roles_only_reads() -> None:
+    stranger = permissions.person(treekit.sme_config(), "guest", admin=False)
+    assert stranger.roles == frozenset()
+    assert permissions.allowed(stranger, "dag", "GET", "promote")
+    for kind, method in [("run", "POST"), ("hitl_detail", "PUT"), ("dag", "PUT"),
+                         ("connection", "GET"), ("variable", "GET")]:
+        assert not permissions.allowed(stranger, kind, method, "promote"), (kind, method)
+
+
+def test_a_broken_config_leaves_only_admins_changing_anything(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+
+    from updraft_airflow import auth
+    from updraft_airflow.auth import UpdraftSimpleAuthManager
+
+    logged: list[str] = []
+    monkeypatch.setattr(auth.log, "error", lambda text, *args: logged.append(text % args))
+
+    broken = tmp_path / "sme.yaml"
+    broken.write_text("roles: [this is not a mapping\n")
+    monkeypatch.setenv("UPDRAFT_CONFIG", str(broken))
+    manager = UpdraftSimpleAuthManager()
+    releng = SimpleAuthManagerUser(username="releng", role="user")
+    admin = SimpleAuthManagerUser(username="admin", role="admin")
+    assert not manager.is_authorized_dag(method="DELETE", user=releng)
+    assert manager.is_authorized_dag(method="DELETE", user=admin)
+    assert manager.is_authorized_dag(method="GET", user=releng)
+    assert len(logged) == 1 and str(broken) in logged[0], logged  # once, naming the file
