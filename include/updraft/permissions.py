@@ -21,11 +21,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import get_args
 
 from updraft.config import DistConfig, RoleName
 
-Method = Literal["GET", "POST", "PUT", "DELETE"]
 # Airflow's resource kinds: "dag" is the DAG itself (pause = PUT, delete = DELETE); the
 # others are its DagAccessEntity values in lower case ("run", "task_instance", "xcom",
 # "hitl_detail", "task_logs", ...), or a top-level kind ("connection", "variable", ...).
@@ -67,7 +66,7 @@ def person(config: DistConfig | None, name: str, *, admin: bool) -> Person:
     """The person `name` with the roles the config gives them (none without a config)."""
     roles: set[RoleName] = set()
     if config is not None:
-        for role in ("release_managers", "packagers", "qa", "signers"):
+        for role in get_args(RoleName):
             if name in getattr(config.roles, role):
                 roles.add(role)
     return Person(name, frozenset(roles), admin)
@@ -95,7 +94,7 @@ def allowed(who: Person, kind: str, method: str, dag_id: str | None = None) -> b
 def visible_menus(who: Person, offered: Iterable[str], granted: Iterable[str]) -> list[str]:
     """The UI menu entries (labels) to show `who`: of those `offered`, what the auth
     manager `granted`, the gates to every person, the admin pages to admins only."""
-    granted = set(granted)
+    allowed_by_airflow = set(granted)
     return [menu for menu in offered
-            if (menu in granted or (who.roles and menu in PEOPLE_MENUS))
+            if (menu in allowed_by_airflow or (who.roles and menu in PEOPLE_MENUS))
             and (who.admin or menu not in ADMIN_MENUS)]
