@@ -33,10 +33,15 @@ export AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL=10
 # and a cycle runs at most one task per changed arch dir at a time.
 export AIRFLOW__CORE__PARALLELISM="${AIRFLOW__CORE__PARALLELISM:-8}"
 
-# SimpleAuthManager (what standalone runs). Roles: viewer < user < op < admin.
+# SimpleAuthManager with updraft's permissions (updraft_airflow.auth, updraft.permissions:
+# people read, trigger their DAGs and answer their gates; only admin deletes, pauses,
+# clears, sets states or edits connections). scripts/airflow_standalone.py keeps
+# `airflow standalone` from swapping it for the plain SimpleAuthManager.
+export AIRFLOW__CORE__AUTH_MANAGER=updraft_airflow.auth.UpdraftSimpleAuthManager
+# Its users. Roles: viewer < user < op < admin.
 # The users are the config's `roles:` (`updraft users`): admin, then each person with
-# the Airflow role their updraft roles need (release managers op, the others user), e.g.
-# "admin:admin,releng:op,packager:user,qa:user". Passwords live in the file below (JSON
+# the Airflow role their updraft roles need (user), e.g.
+# "admin:admin,releng:user,packager:user,qa:user". Passwords live in the file below (JSON
 # {"user": "password"}, mode 0600), written by scripts/standalone.sh; the API server
 # only adds users missing from it.
 if _updraft_users=$("$_updraft_repo/.venv/bin/updraft" --config "$UPDRAFT_CONFIG" \

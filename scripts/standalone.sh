@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make run`: a local Airflow (standalone: SQLite, LocalExecutor, SimpleAuthManager) on
+# `make run`: a local Airflow (standalone: SQLite, LocalExecutor, UpdraftSimpleAuthManager) on
 # http://localhost:8080 serving dags/, with the users, pool and SMTP connection the DAGs
 # expect and a local SMTP sink that saves every mail under airflow-home/mail.
 # Stops everything it started on Ctrl-C, SIGTERM or when Airflow exits.
@@ -75,7 +75,7 @@ trap 'trap "" INT TERM; exit 143' TERM
 # Airflow's api-server would otherwise crash-loop on a taken port with a long traceback.
 if port_busy "$AIRFLOW__API__PORT"; then
   hint="stop whatever listens there or set AIRFLOW__API__PORT"
-  if [[ -r $AIRFLOW_PIDFILE ]] && pid_runs "$(<"$AIRFLOW_PIDFILE")" "airflow standalone"; then
+  if [[ -r $AIRFLOW_PIDFILE ]] && pid_runs "$(<"$AIRFLOW_PIDFILE")" "airflow_standalone.py"; then
     hint="an earlier run's Airflow is still up: kill -INT $(<"$AIRFLOW_PIDFILE")"
   fi
   die "port $AIRFLOW__API__PORT is taken ($hint)"
@@ -169,7 +169,8 @@ BANNER
 # API server's SimpleAuthManager.init() only adds passwords for users missing from the file.
 # Not `exec`: the trap above must outlive it. `trap - INT` undoes the SIGINT-ignore bash
 # gives background jobs, without which standalone would not react to our SIGINT.
-(trap - INT; exec setsid airflow standalone </dev/null) &
+# airflow_standalone.py is `airflow standalone` keeping updraft's auth manager.
+(trap - INT; exec setsid "$PY" scripts/airflow_standalone.py </dev/null) &
 airflow_pid=$!
 echo "$airflow_pid" >"$AIRFLOW_PIDFILE"
 

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 
 from updraft.config import DistConfig, RoleName
 
-# The Airflow role each updraft role needs, lowest first. Answering a gate needs "user"
-# (SimpleAuthManager) / "User" (FAB) or higher; release managers also clear and re-run
-# tasks after a NoGo, which is "op". A person in several roles gets the highest.
+# The Airflow role each updraft role needs, lowest first. Answering a gate and triggering
+# a DAG need "user" (SimpleAuthManager) / "User" (FAB); nobody needs "op", which would let
+# a release manager re-point connections under a plain auth manager (updraft's auth
+# managers deny it anyway: updraft.permissions). A person in several roles gets the highest.
 AIRFLOW_ROLES: tuple[str, ...] = ("viewer", "user", "op", "admin")
 ROLE_GRANTS: dict[RoleName, str] = {
-    "release_managers": "op",
+    "release_managers": "user",
     "signers": "user",
     "packagers": "user",
     "qa": "user",
@@ -63,7 +64,7 @@ def airflow_users(config: DistConfig, admin: str | None = ADMIN) -> list[Airflow
 
 
 def simple_auth_manager_users(config: DistConfig, admin: str | None = ADMIN) -> str:
-    """The value of AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS: "admin:admin,releng:op,..."."""
+    """The value of AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS: "admin:admin,releng:user,..."."""
     return ",".join(f"{user.name}:{user.airflow_role}" for user in airflow_users(config, admin))
 
 

@@ -20,19 +20,19 @@ def _config(**roles: list[str]):  # noqa: ANN202
 def test_sme_roles_become_airflow_users_with_the_least_role_they_need() -> None:
     users = {user.name: user for user in access.airflow_users(treekit.sme_config())}
     assert {name: user.airflow_role for name, user in users.items()} == {
-        "admin": "admin", "releng": "op", "packager": "user", "qa": "user"}
+        "admin": "admin", "releng": "user", "packager": "user", "qa": "user"}
     assert users["releng"].roles == ("release_managers", "signers")
-    assert users["releng"].fab_role == "Op" and users["releng"].titles == \
+    assert users["releng"].fab_role == "User" and users["releng"].titles == \
         "release-manager, signer"
     assert access.simple_auth_manager_users(treekit.sme_config()) == \
-        "admin:admin,releng:op,packager:user,qa:user"
+        "admin:admin,releng:user,packager:user,qa:user"
 
 
 def test_a_person_in_several_roles_is_listed_once_with_the_highest() -> None:
     config = _config(release_managers=["ana"], packagers=["ana", "bo"], signers=["bo"])
-    assert access.simple_auth_manager_users(config, admin=None) == "ana:op,bo:user"
+    assert access.simple_auth_manager_users(config, admin=None) == "ana:user,bo:user"
     # An administrator who is also a release manager stays the role user, not doubled.
-    assert access.simple_auth_manager_users(config, admin="ana") == "ana:op,bo:user"
+    assert access.simple_auth_manager_users(config, admin="ana") == "ana:user,bo:user"
 
 
 def test_gate_assignees_are_the_role_members_by_name() -> None:
@@ -44,9 +44,9 @@ def test_gate_assignees_are_the_role_members_by_name() -> None:
 
 def test_users_command_prints_what_each_auth_manager_needs(capsys) -> None:  # noqa: ANN001
     assert run(["--config", str(treekit.CONFIG_FILE), "users", "--format", "simple"]) == 0
-    assert capsys.readouterr().out == "admin:admin,releng:op,packager:user,qa:user\n"
+    assert capsys.readouterr().out == "admin:admin,releng:user,packager:user,qa:user\n"
     assert run(["--config", str(treekit.CONFIG_FILE), "users", "--format", "tsv"]) == 0
-    assert capsys.readouterr().out.splitlines()[1] == "releng\tOp\trelease-manager, signer"
+    assert capsys.readouterr().out.splitlines()[1] == "releng\tUser\trelease-manager, signer"
 
 
 
