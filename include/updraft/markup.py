@@ -41,11 +41,16 @@ def environment(**options: Any) -> Environment:
                        **options)
 
 
-# Every character CommonMark/GFM gives an inline meaning to (emphasis, code, links,
-# images, raw HTML, entities, autolinks, tables, strikethrough), backslash-escaped.
-_MD_INLINE = re.compile(r"([\\`*_{}\[\]()<>#+!|~&])")
-# At the start of a value (which may follow "- "), these open a block: list, heading rule.
-_MD_LEADING = re.compile(r"^(\s*)(?:([-=])|(\d+)([.)]))")
+# The characters CommonMark/GFM give an inline meaning to anywhere in a line (emphasis,
+# code, link and image brackets, raw HTML and autolinks, entities, tables,
+# strikethrough), backslash-escaped. `(` `)` `!` only act after a `]`, which is escaped;
+# `_` only at a word's edge (x86_64 stays readable).
+_MD_INLINE = re.compile(r"([\\`*\[\]<>|~&@]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z]))")
+# GFM links bare URLs, www. names and mail addresses (the `@` above) by themselves.
+_MD_AUTOLINK = re.compile(r"(?i)(?<=[a-z0-9])(:)(?=//)|(?<=\bwww)(\.)")
+# At the start of a value (which may follow "- "), these open a block: a list, a
+# heading, a quote, a rule.
+_MD_LEADING = re.compile(r"^(\s*)(?:([-+=#])|(\d+)([.)]))")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 
 
@@ -57,6 +62,7 @@ def _one_line(value: object) -> str:
 def md_text(value: object) -> str:
     """A value shown as plain text in Markdown: one line, every markup character escaped."""
     text = _MD_INLINE.sub(r"\\\1", _one_line(value))
+    text = _MD_AUTOLINK.sub(lambda match: "\\" + match.group(0), text)
 
     def leading(match: re.Match[str]) -> str:
         space, mark, digits, dot = match.groups()
