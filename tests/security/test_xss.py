@@ -388,3 +388,15 @@ def test_markdown_helpers_keep_every_value_one_inert_piece() -> None:
             assert not audit.links, (value, html)
             assert " ".join(value.split("\n")) in audit.text, (value, html)
             assert html.count("<li>") == 1 and "<h" not in html, (value, html)
+
+
+def test_every_app_of_the_plugin_sends_the_security_headers() -> None:
+    """One middleware on every plugin app: a page added later cannot forget it."""
+    from fastapi.testclient import TestClient
+    from updraft_plugin import UpdraftPlugin
+
+    apps = UpdraftPlugin().fastapi_apps
+    assert apps
+    for entry in apps:
+        with TestClient(entry["app"]) as test_client:
+            _assert_csp(test_client.get(f"/no-such-page/{HOSTILE['script']}"))
