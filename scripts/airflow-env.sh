@@ -56,6 +56,11 @@ export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE="$AIRFLOW_HOME/password
 # Localhost only: SimpleAuthManager keeps plaintext passwords and is for development.
 export AIRFLOW__API__HOST="${AIRFLOW__API__HOST:-127.0.0.1}"
 export AIRFLOW__API__PORT="${AIRFLOW__API__PORT:-8080}"
+# Nothing else listens beyond this machine either: the scheduler's health check (when
+# enabled) here; the log servers, which Airflow always binds to every interface, are not
+# started at all by `make run` (scripts/airflow_standalone.py). The mail sink and the
+# Bugzilla stand-in bind 127.0.0.1.
+export AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_HOST="${AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_HOST:-127.0.0.1}"
 # Task processes reach the API server here; the default assumes port 8080.
 export AIRFLOW__CORE__EXECUTION_API_SERVER_URL="http://127.0.0.1:$AIRFLOW__API__PORT/execution/"
 

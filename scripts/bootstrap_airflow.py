@@ -4,6 +4,12 @@ Run by scripts/standalone.sh with scripts/airflow-env.sh sourced. One process in
 `airflow db migrate`, `airflow pools set` and `airflow connections add`: each CLI call
 costs ~2.3 s of imports on its own. Idempotent: a user already in the password file
 keeps the password it has, and the demo signing key is made once.
+
+Secrets at rest: everything here is created 0600/0700 (umask 077), and airflow.cfg with
+its fernet key is written (by Airflow's own code, 0600, once per home) BEFORE the first
+connection: as a library Airflow never writes it, so the connections used to be stored
+in clear and `airflow standalone` then wrote a key nobody had used. Rows stored in clear
+by such an earlier run are encrypted here.
 """
 
 import json
@@ -11,6 +17,12 @@ import os
 import secrets
 import subprocess
 from pathlib import Path
+
+os.umask(0o077)  # the database, logs, keys: nobody else's business
+home = Path(os.environ["AIRFLOW_HOME"])
+for existing in (home, home / "airflow.db", home / "airflow.cfg", home / "signing"):
+    if existing.exists() and existing.stat().st_uid == os.getuid():  # an earlier run's
+        existing.chmod(0o700 if existing.is_dir() else 0o600)
 
 users = [u.split(":")[0] for u in os.environ["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"].split(",")]
 password_file = Path(os.environ["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"])
@@ -24,8 +36,19 @@ if missing := [user for user in users if user not in passwords]:
     os.replace(tmp, password_file)
 password_file.chmod(0o600)
 
-# Imported after the cheap part. Connection is the ORM model on purpose: the Task SDK's,
-# which ruff's AIR311 suggests, cannot write to the database.
+# Imported after the cheap part. The config (and its fernet key) first, before any model
+# can cache "no key" (airflow.models.crypto.get_fernet is cached per process).
+from airflow.configuration import write_default_airflow_configuration_if_needed  # noqa: E402
+
+airflow_conf = write_default_airflow_configuration_if_needed()
+if not airflow_conf.get("core", "fernet_key"):
+    raise SystemExit(f"{home / 'airflow.cfg'}: [core] fernet_key is empty; connections "
+                     "would be stored in clear. Set one (python -c 'from cryptography.fernet "
+                     "import Fernet; print(Fernet.generate_key().decode())') or remove the "
+                     "file to have one made.")
+
+# Connection is the ORM model on purpose: the Task SDK's, which ruff's AIR311 suggests,
+# cannot write to the database.
 from airflow.models import Pool  # noqa: E402
 from airflow.models.connection import Connection  # noqa: E402
 from airflow.utils.db import upgradedb  # noqa: E402
@@ -98,4 +121,10 @@ with create_session() as session:
             description="the demo's Bugzilla REST stand-in (python -m updraft.bugzilla_standin)",
             host=f"http://127.0.0.1:{os.environ['UPDRAFT_BUGZILLA_PORT']}/",
             password="demo-key"))
+    # Rows an earlier run stored in clear: read them back (no-op decrypt), store encrypted.
+    for row in session.scalars(select(Connection)):
+        if row._password and not row.is_encrypted:
+            row.password = row._password
+        if row._extra and not row.is_extra_encrypted:
+            row.extra = row._extra
 print("bootstrap done")

@@ -4,6 +4,8 @@
 # expect and a local SMTP sink that saves every mail under airflow-home/mail.
 # Stops everything it started on Ctrl-C, SIGTERM or when Airflow exits.
 set -euo pipefail
+# airflow.db, airflow.cfg (the fernet key), passwords.json, logs, mails: this user's only.
+umask 077
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/airflow-env.sh
@@ -98,7 +100,7 @@ fi
 # cleanup() stops it once, in order, and whatever is left of a group can be killed as a
 # whole. Started first: it is up by the time the database step below is done.
 mkdir -p "$LOGS" "$UPDRAFT_MAIL_DIR"
-setsid "$PY" -m updraft.mailsink --dir "$UPDRAFT_MAIL_DIR" --port "$UPDRAFT_SMTP_PORT" \
+setsid "$PY" -m updraft.mailsink --dir "$UPDRAFT_MAIL_DIR" --host 127.0.0.1 --port "$UPDRAFT_SMTP_PORT" \
   >>"$LOGS/mailsink.log" 2>&1 </dev/null &
 sink_pid=$!
 echo "$sink_pid" >"$SINK_PIDFILE"
@@ -140,19 +142,24 @@ import os
 from updraft.access import airflow_users
 from updraft.config import load_config
 
+# Names and roles only: a console log (make run | tee, CI, a screen share) is no place for
+# passwords. They stay in the 0600 file the banner names.
 titles = {u.name: f"{u.airflow_role}, {u.titles}"
           for u in airflow_users(load_config(os.environ["UPDRAFT_CONFIG"]))}
-passwords = json.load(open(os.environ["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"]))
+with open(os.environ["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"]) as stream:
+    known = set(json.load(stream))
 for entry in os.environ["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"].split(","):
     user, role = entry.split(":")[:2]
-    print(f"    {user:<9} {passwords[user]:<18} ({titles.get(user, role)})")
+    if user in known:
+        print(f"    {user:<9} ({titles.get(user, role)})")
 PYTHON
 )
 cat <<BANNER
 
 ================================================================================
   updraft on Airflow: $url
-  logins (user, password, role) from airflow-home/passwords.json:
+  logins (user, role); the passwords are in $AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE
+  (mode 0600; e.g. python3 -m json.tool "$AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"):
 $logins
   mails:      airflow-home/mail/*.eml   (SMTP sink on 127.0.0.1:$UPDRAFT_SMTP_PORT,
               connection updraft_smtp; log airflow-home/logs/mailsink.log)
@@ -169,7 +176,8 @@ BANNER
 # API server's SimpleAuthManager.init() only adds passwords for users missing from the file.
 # Not `exec`: the trap above must outlive it. `trap - INT` undoes the SIGINT-ignore bash
 # gives background jobs, without which standalone would not react to our SIGINT.
-# airflow_standalone.py is `airflow standalone` keeping updraft's auth manager.
+# scripts/airflow_standalone.py is `airflow standalone` keeping updraft's auth manager,
+# without the log servers that Airflow binds to every interface.
 (trap - INT; exec setsid "$PY" scripts/airflow_standalone.py </dev/null) &
 airflow_pid=$!
 echo "$airflow_pid" >"$AIRFLOW_PIDFILE"

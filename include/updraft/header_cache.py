@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 from updraft.family import source_name
 from updraft.package import PackageFacts
+from updraft.private import open_private, private_dir
 
 _FORMAT = 1
 
@@ -83,7 +84,8 @@ class HeaderCache:
         for path in stale:
             del entries[path]
         self._fresh.clear()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}")
-        temporary.write_bytes(marshal.dumps({"format": _FORMAT, "rows": entries}))
+        with open_private(temporary, "wb") as stream:
+            stream.write(marshal.dumps({"format": _FORMAT, "rows": entries}))
         os.replace(temporary, self.path)

@@ -17,6 +17,7 @@ from pathlib import Path
 from updraft.action import Plan
 from updraft.durable import fsync_dir
 from updraft.faults import checkpoint
+from updraft.private import open_private, private_dir
 
 
 @dataclass
@@ -32,7 +33,7 @@ class Journal:
     @classmethod
     def create(cls, directory: Path, plan_id: str, trigger: str, plan: Plan,
                digests: dict[str, tuple[int, str] | None]) -> Journal:
-        directory.mkdir(parents=True, exist_ok=True)
+        private_dir(directory)
         created = datetime.now(UTC)
         head = {
             "plan_id": plan_id, "trigger": trigger, "created": created.isoformat(),
@@ -40,7 +41,7 @@ class Journal:
         }
         path = directory / f"{plan_id}.jsonl"
         temporary = path.with_suffix(".tmp")
-        with open(temporary, "w") as stream:
+        with open_private(temporary, "w") as stream:
             stream.write(json.dumps(head) + "\n")
             stream.flush()
             os.fsync(stream.fileno())

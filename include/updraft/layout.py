@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+from contextlib import suppress
 from functools import cached_property
 from pathlib import Path
 
 from updraft.config import DistConfig
+from updraft.private import private_dir, tighten
 
 SOURCE_DIR = "SRPMS"  # the arch-directory label the report uses for source packages
 
@@ -22,8 +24,16 @@ class Layout:
     def state_dir(self) -> Path:
         chosen = self.config.state_dir
         if chosen is None:
-            return self.root / ".updraft"
-        return chosen if chosen.is_absolute() else self.root / chosen
+            path = self.root / ".updraft"
+        else:
+            path = chosen if chosen.is_absolute() else self.root / chosen
+        # Ledger, journals, quarantine: 0700, made here once the tree exists (writers
+        # below also create it privately); an earlier, readable one is tightened.
+        if path.parent.is_dir():
+            with suppress(OSError):
+                private_dir(path)
+            tighten(path)
+        return path
 
     @property
     def ledger_url(self) -> str:

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from updraft.errors import LockTimeout
+from updraft.private import private_dir
 
 
 def _holder_text(handle: int) -> str:
@@ -48,8 +49,8 @@ def repodata_lock(state_dir: Path, label: str, timeout: float,
 @contextmanager
 def hold(path: Path, what: str, timeout: float, command: str = "") -> Iterator[None]:
     """flock `path`; wait up to `timeout` seconds, then name the holder of `what`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    private_dir(path.parent)  # under the state dir: 0700 like it
+    handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         deadline = time.monotonic() + timeout
         delay = 0.05

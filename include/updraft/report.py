@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import StrictUndefined
 
 from updraft.action import Action, Plan, Touched
 from updraft.config import DistConfig
+from updraft.markup import environment
 
 
 @dataclass
@@ -27,12 +28,7 @@ class Section:
     rebuilds: list[str] = field(default_factory=list)
 
 
-_ENV = Environment(
-    loader=PackageLoader("updraft", "templates"),
-    undefined=StrictUndefined,
-    keep_trailing_newline=True,
-    autoescape=False,  # plain-text mail
-)
+_ENV = environment(undefined=StrictUndefined, keep_trailing_newline=True)  # text: no escaping
 
 
 def _blocks(actions: list[Action]) -> list[Block]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
 from airflow.api_fastapi.core_api.security import requires_access_dag
@@ -19,11 +20,12 @@ from fastapi import Depends, FastAPI, HTTPException
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from updraft_airflow import distribution
+from updraft_airflow.web import harden
 
 DAG_ID = "release_updates"
 _READ = [Depends(requires_access_dag("GET", DagAccessEntity.RUN, DAG_ID))]
 
-app = FastAPI(title="updraft release board", docs_url=None, redoc_url=None)
+app = harden(FastAPI(title="updraft release board", docs_url=None, redoc_url=None))
 
 
 def _reports() -> tuple[Any, Path]:
@@ -50,7 +52,9 @@ def releases() -> str:
     for release in config.releases:
         done = (directory / f"release-{release}.html").is_file()
         state = "analysed" if done else "no analysis yet"
-        rows.append(f'<li><a href="{html.escape(release)}">{html.escape(config.name)} '
+        # "./" + a quoted segment: a release name can never become a scheme (javascript:).
+        href = html.escape("./" + quote(release, safe=""))
+        rows.append(f'<li><a href="{href}">{html.escape(config.name)} '
                     f'{html.escape(release)}</a> ({state}) · <a href="/dags/{DAG_ID}" '
                     f'target="_top">release_updates</a></li>')
     return (f"<!doctype html><title>Release board</title><h1>{html.escape(config.name)}: "

@@ -13,6 +13,7 @@ from airflow.providers.standard.operators.hitl import ApprovalOperator, HITLOper
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from updraft.access import assignees
+from updraft.markup import md_code, md_fence, md_link, md_text
 from updraft_airflow import distribution
 
 
@@ -50,15 +51,15 @@ class GoNoGoOperator(ApprovalOperator):
 
 
 def _body(plan: dict[str, Any], target: str, role: str) -> str:
-    families = "\n".join(f"- {family}" for family in plan.get("families", []))
+    families = "\n".join(f"- {md_text(family)}" for family in plan.get("families", []))
     more = plan.get("more_families") or 0
     if more:
         families += f"\n- ... and {more} more"
-    digest = str(plan.get("digest", ""))[:12]
+    digest = md_code(str(plan.get("digest", ""))[:12])
     return (
-        f"**{plan.get('actions', 0)} actions** into **{target}** (plan `{digest}`), "
-        f"asked of {role}.\n\n{families}\n\n"
-        f"```\n{plan.get('preview', '')}\n```\n\n"
+        f"**{md_text(plan.get('actions', 0))} actions** into **{md_text(target)}** "
+        f"(plan {digest}), asked of {md_text(role)}.\n\n{families}\n\n"
+        f"{md_fence(plan.get('preview', ''))}\n\n"
         "Approve applies exactly this plan. If the tree changes before it is applied, "
         "nothing moves and the promotion must be approved again. Reject moves nothing."
     )
@@ -89,7 +90,7 @@ class BuildGateOperator(ApprovalOperator):
             return _approved_without_asking("roles.packagers is empty")
         built = context["ti"].xcom_pull(task_ids=self.input_task_id) or {}
         self.assigned_users = assignees(config, "packagers")
-        self.body = ("```\n" + "\n".join(built.get("plan", [])) + "\n```\n\n"
+        self.body = (md_fence("\n".join(built.get("plan", []))) + "\n\n"
                      "Approve builds exactly this SRPM on these builders. Reject builds "
                      "nothing.")
         self.log.info("waiting for a packager (%s) to approve the build",
@@ -116,8 +117,8 @@ class SignGateOperator(ApprovalOperator):
                                        "signatures in the config")
         report = context["ti"].xcom_pull(task_ids=self.report_task_id) or {}
         self.assigned_users = assignees(config, "signers")
-        packages = "\n".join(f"- {name}" for name in report.get("rpms", []))
-        self.body = (f"Build `{report.get('build_id', '')}` succeeded:\n\n{packages}\n\n"
+        packages = "\n".join(f"- {md_text(name)}" for name in report.get("rpms", []))
+        self.body = (f"Build {md_code(report.get('build_id', ''))} succeeded:\n\n{packages}\n\n"
                      "Approve signs them (and the SRPM) with the `updraft_gpg` key and "
                      f"lands them in {config.landing.upstream_updates} (never-shipped ones "
                      f"in {config.landing.new_packages}). Reject signs and lands nothing.")
@@ -176,18 +177,18 @@ class ReleaseGateOperator(HITLOperator):
 
 
 def _release_body(analysed: dict[str, Any], report: dict[str, Any]) -> str:
-    offered = "\n".join(f"- `{name}`" for name in analysed.get("options", []))
+    offered = "\n".join(f"- {md_code(name)}" for name in analysed.get("options", []))
     held = []
     for package in analysed.get("held", []):
-        older = (f" ({package['releasable']} may be released instead)"
+        older = (f" ({md_text(package['releasable'])} may be released instead)"
                  if package.get("releasable") else "")
-        why = "; ".join(package.get("why") or ["not releasable"])
-        held.append(f"- `{package['name']}-{package['candidate']}`{older}: {why}")
+        why = "; ".join(md_text(line) for line in package.get("why") or ["not releasable"])
+        held.append(f"- {md_code(package['name'] + '-' + package['candidate'])}{older}: {why}")
     return (
         f"**Releasable** (all proposed):\n\n{offered}\n\n"
         + ("**Held back**:\n\n" + "\n".join(held) + "\n\n" if held else "")
-        + f"Full report: [release board]({report.get('page', '/updraft/release/')}) "
-        f"· this run's copy `{report.get('report', analysed.get('report', ''))}`\n\n"
+        + f"Full report: {md_link('release board', report.get('page', '/updraft/release/'))} "
+        f"· this run's copy {md_code(report.get('report', analysed.get('report', '')))}\n\n"
         "Every chosen family moves to smeupdates, gets an advisory, is announced once the "
         "mirrors carry it, and its bugs are closed. A family sharing a bug with one left "
         "out cannot go alone: such an answer releases nothing."

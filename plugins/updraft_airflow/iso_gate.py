@@ -9,6 +9,7 @@ from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk.exceptions import AirflowFailException
 
 from updraft.access import assignees
+from updraft.markup import md_fence, md_text
 from updraft_airflow import distribution
 
 
@@ -42,12 +43,12 @@ class IsoApprovalOperator(ApprovalOperator):
 
 
 def iso_body(stage: dict[str, Any], checks: dict[str, Any], images: list[dict[str, Any]]) -> str:
-    contents = "\n".join(f"- {line}" for line in stage.get("lines", []))
-    warnings = "\n".join(f"- {line}" for line in checks.get("warnings", [])) or "- none"
+    contents = "\n".join(f"- {md_text(line)}" for line in stage.get("lines", []))
+    warnings = "\n".join(f"- {md_text(line)}" for line in checks.get("warnings", [])) or "- none"
     sums = "\n".join(f"{image['sha256']}  {image['iso'].rsplit('/', 1)[-1]} "
                      f"({image['size']:,} bytes)" for image in images)
     return (f"**Contents**\n\n{contents}\n\n**Preflight warnings**\n\n{warnings}\n\n"
-            f"**Checksums (sha256)**\n\n```\n{sums}\n```\n\n"
+            f"**Checksums (sha256)**\n\n{md_fence(sums)}\n\n"
             "Approve copies the ISOs and jigdos to the mirror tree, syncs the stage to smeos, "
             "hardlinks the other repos from the previous version and switches the major "
             "version link. Reject publishes nothing.")

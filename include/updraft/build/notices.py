@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from email.message import EmailMessage
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import StrictUndefined
 
 from updraft.build.backend import BuildOutcome
 from updraft.config import DistConfig
 from updraft.mail import compose, list_tag
+from updraft.markup import environment
 
-_ENV = Environment(loader=PackageLoader("updraft", "templates"), undefined=StrictUndefined,
-                   keep_trailing_newline=True, autoescape=False)
+_ENV = environment(undefined=StrictUndefined, keep_trailing_newline=True)
 
 
 def build_report_mail(config: DistConfig, *, build_id: str, release: str, nvr: str,

@@ -27,6 +27,7 @@ from updraft.config import PACKAGE_STATES
 from updraft.errors import UpdraftError
 from updraft.ledger.history import HistoryEntry, action_text, state_text
 from updraft.ledger.models import Action, Base, PackageState, Plan, StateChangeRow
+from updraft.private import create_private, private_dir, tighten
 
 VERBS = ("move", "copy", "place", "delete", "quarantine")
 _CHUNK = 500  # bound on IN (...) lists in the portable (non-upsert) code path
@@ -347,7 +348,11 @@ def _make_engine(url: str) -> Engine:
         return create_engine(parsed, pool_pre_ping=True)
     database = parsed.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        # Who approved what, and the gates' decisions: 0600 in a 0700 dir, never the
+        # umask's 0644 (SQLite gives its -journal/-wal files the database's mode).
+        private_dir(Path(database).parent)
+        create_private(Path(database))
+        tighten(Path(database))
     # Parallel Airflow tasks share one file; wait for the lock rather than fail at once.
     connect_args = {} if "timeout" in parsed.query else {"timeout": 30}
     engine = create_engine(parsed, connect_args=connect_args)

@@ -11,14 +11,12 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any
 
-from jinja2 import Environment, PackageLoader
-
 from updraft.config import DistConfig
 from updraft.mail import compose
+from updraft.markup import environment
 from updraft.release.updates import Update
 
-_ENV = Environment(loader=PackageLoader("updraft", "templates"), autoescape=False,
-                   trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+_ENV = environment(trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
 
 
 def product(config: DistConfig, release: str) -> str:

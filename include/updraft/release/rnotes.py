@@ -14,21 +14,20 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
-
+from updraft.markup import environment, safe_url
 from updraft.release.analysis import Analysis
 
 FORMATS = ("text", "json", "html")
 
-_ENV = Environment(loader=PackageLoader("updraft", "templates"),
-                   autoescape=select_autoescape(["html", "j2.html"]),
-                   trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+# rnotes.html.j2 escapes by its name (updraft.markup), rnotes.txt.j2 stays plain text.
+_ENV = environment(trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
 
 
 def _context(analysis: Analysis, name: str, links: dict[str, str] | None) -> dict[str, Any]:
     statuses = Counter(str(info.get("status") or "UNKNOWN") for info in analysis.bugs.values())
     return {
-        "a": analysis, "name": name, "links": links or {},
+        "a": analysis, "name": name,
+        "links": {key: url for key, url in (links or {}).items() if safe_url(url)},
         "statuses": sorted(statuses.items()),
         "releasable": analysis.releasable(),
         "held": [p for p in analysis.packages if not p["releasable"]],

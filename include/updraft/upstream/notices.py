@@ -9,15 +9,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from email.message import EmailMessage
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import StrictUndefined
 
 from updraft.config import DistConfig
 from updraft.ledger.upstream import AdvisoryLink
 from updraft.mail import compose, list_tag
+from updraft.markup import environment
 from updraft.upstream.manifest import Manifest
 
-_ENV = Environment(loader=PackageLoader("updraft", "templates"), undefined=StrictUndefined,
-                   keep_trailing_newline=True, autoescape=False)
+_ENV = environment(undefined=StrictUndefined, keep_trailing_newline=True)
 
 
 def rejection_mail(config: DistConfig, manifest: Manifest) -> EmailMessage | None:
