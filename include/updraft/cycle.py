@@ -6,6 +6,7 @@ finished by the next one before it plans anything new.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -16,11 +17,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 from updraft.action import Action, Plan, Touched
 from updraft.apply import apply_journal, source_digests
 from updraft.config import DistConfig
-from updraft.errors import PlanChanged
+from updraft.errors import PlanChanged, storage_error
 from updraft.iso.freeze import hold_for_iso
 from updraft.journal import Journal
 from updraft.layout import Layout
@@ -95,6 +97,27 @@ def plan_digest(plan: Plan) -> str:
     return hashlib.sha256(plan.to_json().encode()).hexdigest()
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def storage_errors(method: Callable[P, R]) -> Callable[P, R]:
+    """A full, read-only or forbidden disk becomes one line naming the path (CLI and
+    Airflow alike); a journaled plan stays pending and the next run finishes it."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except OSError as exc:
+            mapped = storage_error(exc)
+            if mapped is None:
+                raise
+            raise mapped from exc
+
+    return wrapper
+
+
 def _union(first: list[Touched], second: list[Touched]) -> list[Touched]:
     return list(dict.fromkeys([*first, *second]))
 
@@ -150,12 +173,16 @@ class Engine:
             plan.extend(part)
             # Only a release found consistent by this very scan may skip planning later;
             # one with a file still arriving is scanned again until that file is read.
-            if part.empty and not intents and not release_tree.arriving and not held:
+            if (part.empty and not intents and not release_tree.arriving and not held
+                    and not release_tree.held):  # a conflict is reported every cycle
                 now_settled[release] = release_tree.fingerprint
             else:
                 now_settled.pop(release, None)
         if now_settled != settled:
-            _write_atomically(self.settled_file, json.dumps(now_settled))
+            try:
+                _write_atomically(self.settled_file, json.dumps(now_settled))
+            except OSError as exc:  # only an optimisation: a read-only tree still plans
+                log.warning("cannot record the settled releases: %s", exc)
         return plan
 
     def settled(self) -> dict[str, str]:
@@ -165,6 +192,7 @@ class Engine:
         except (OSError, ValueError):
             return {}
 
+    @storage_errors
     def update_repos(self, releases: Sequence[str] | None = None, dry_run: bool = False,
                      intents: IntentSource | None = None) -> CycleResult:
         if dry_run:
@@ -177,6 +205,7 @@ class Engine:
         log.info("timings: %s", ", ".join(f"{k} {v:.3f} s" for k, v in result.timings.items()))
         return result
 
+    @storage_errors
     def preview(self, releases: Sequence[str] | None = None,
                 intents: IntentSource | None = None) -> CycleResult:
         """The plan as it stands, changing nothing (no lock: a reader may be stale)."""
@@ -187,6 +216,7 @@ class Engine:
             unpublished=self.repodata.pending(),
         )
 
+    @storage_errors
     def apply(self, releases: Sequence[str] | None = None,
               intents: IntentSource | None = None, approved: str | None = None) -> CycleResult:
         """Plan and apply under the tree lock; repodata is left for `publish`.
@@ -220,6 +250,7 @@ class Engine:
         self._report(result)
         return result
 
+    @storage_errors
     def land(self, landing: Plan, releases: Sequence[str]) -> CycleResult:
         """Apply a plan bringing files in from outside the tree (an upstream mirror), then
         the cycle's own plan (retention, stage) under the same lock: the tree ends
@@ -245,6 +276,7 @@ class Engine:
         self._report(result)
         return result
 
+    @storage_errors
     def publish(self, targets: Sequence[Touched]) -> list[Touched]:
         """createrepo_c on every given arch dir, one per core: they are independent."""
         if not targets:
@@ -287,7 +319,7 @@ class Engine:
 
     def _finish(self, journal: Journal) -> CycleResult:
         clock = time.perf_counter()
-        outcome = apply_journal(journal, self.layout.root)
+        outcome = apply_journal(journal, self.layout.root, self.layout.state_dir)
         timings = {"apply": time.perf_counter() - clock}
         # Marking an arch dir whose unit failed is harmless: its repodata reflects the disk.
         self.repodata.mark(journal.plan.touched)
