@@ -23,6 +23,11 @@ class BadPackage(Exception):
     """A *.rpm file that is not a usable package; str() is the reason."""
 
 
+class UnsafeHeader(BadPackage):
+    """A whole, valid package whose header fields would be paths: bad at once (it is no
+    copy still under way)."""
+
+
 @dataclass(frozen=True, slots=True)
 class PackageFacts:
     """What the engine needs from a header; cached by path + size + mtime."""
@@ -136,13 +141,13 @@ def checked_facts(facts: PackageFacts) -> PackageFacts:
         if value is None and tag == "sourcerpm":
             continue
         if not isinstance(value, str) or not value:
-            raise BadPackage(f"header {tag} is empty")
+            raise UnsafeHeader(f"header {tag} is empty")
         try:
             plain_name(value, f"header {tag}")
         except UnsafePath as exc:
-            raise BadPackage(f"{exc} (a header never chooses a path)") from None
+            raise UnsafeHeader(f"{exc} (a header never chooses a path)") from None
         if value.startswith(".") or value != value.strip():
-            raise BadPackage(f"header {tag} {value!r} is hidden or padded with spaces")
+            raise UnsafeHeader(f"header {tag} {value!r} is hidden or padded with spaces")
     return facts
 
 

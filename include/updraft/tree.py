@@ -16,7 +16,7 @@ from pathlib import Path
 from updraft.family import source_name
 from updraft.header_cache import HeaderCache
 from updraft.layout import SOURCE_DIR, Layout
-from updraft.package import BadPackage, PackageFile, read_facts
+from updraft.package import BadPackage, PackageFile, UnsafeHeader, read_facts
 from updraft.safepath import UnsafePath, contained
 
 log = logging.getLogger(__name__)
@@ -279,7 +279,7 @@ def _read(item: _Found, release: str, cache: HeaderCache, tree: Tree,
     try:
         facts = read_facts(Path(path))
     except BadPackage as exc:
-        if _arriving(Path(path), grace):
+        if not isinstance(exc, UnsafeHeader) and _arriving(Path(path), grace):
             log.info("%s is unreadable but changed within %g s: taken as still arriving, "
                      "left for the next cycle", path, grace)
             release_tree.arriving.append(Path(path))
