@@ -188,7 +188,11 @@ def _place(source: Path, target: Path, expected: tuple[int, str] | None) -> None
     except OSError as exc:
         if exc.errno != errno.EXDEV:
             raise
-        _copy_durably(source, temporary)
+        try:
+            _copy_durably(source, temporary)
+        except OSError:
+            temporary.unlink(missing_ok=True)  # a full disk keeps no half copy
+            raise
     _verify(temporary, size, digest)
     os.replace(temporary, target)
     checkpoint()

@@ -7,6 +7,7 @@ be read (another Python version, a torn write) is simply rebuilt by reading head
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import marshal
 import os
@@ -96,4 +97,5 @@ class HeaderCache:
         except OSError as exc:
             # A cache is only a speed-up: a full or read-only disk must not stop a scan.
             log.warning("header cache not saved (%s): the next scan reads headers again", exc)
-            temporary.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # a read-only disk refuses even this
+                temporary.unlink()
