@@ -329,6 +329,14 @@ class DistConfig(_Strict):
             config_name(name, f"{info.field_name} name")
         return value
 
+    @field_validator("paths")
+    @classmethod
+    def _paths_per_repo(cls, value: PathTemplates) -> PathTemplates:
+        for key in ("binaries", "sources"):
+            if "{repo}" not in getattr(value, key):
+                raise ValueError(f"{key} must contain {{repo}} (repos would share a directory)")
+        return value
+
     @field_validator("state_dir")
     @classmethod
     def _state_dir_inside(cls, value: Path | None) -> Path | None:
@@ -353,10 +361,6 @@ class DistConfig(_Strict):
     @model_validator(mode="after")
     def _repo_references_exist(self) -> DistConfig:
         names = set(self.repos)
-        for key in ("binaries", "sources"):
-            if "{repo}" not in getattr(self.paths, key):
-                raise ValueError(f"paths.{key} must contain {{repo}} (repos would share a "
-                                 "directory)")
         stages = [name for name, repo in self.repos.items() if repo.stage]
         if len(stages) > 1:
             raise ValueError(f"only one repo can be the stage, found {stages}")
