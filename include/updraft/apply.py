@@ -147,11 +147,11 @@ def _check_paths(root: Path, areas: tuple[Path, ...], unit: list[Action]) -> str
             return f"{action.describe()}: {target} is outside the tree; family left as it was"
         relative = target.relative_to(area)
         contained(area, str(relative), "destination")
-        _no_link_below(area, relative.parent, first_may_link=area == root)
+        no_link_below(area, relative.parent, first_may_link=area == root)
     return ""
 
 
-def _no_link_below(area: Path, relative: Path, first_may_link: bool) -> None:
+def no_link_below(area: Path, relative: Path, first_may_link: bool) -> None:
     """No directory between area and the file is a link (one pointing inside the tree,
     RPMS -> ../../smeos/i386/RPMS, would write into frozen smeos). The release dir may
     be one: the ISO's `10 -> 10.0`."""

@@ -6,7 +6,6 @@ finished by the next one before it plans anything new.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import logging
@@ -17,12 +16,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import ParamSpec, TypeVar
 
 from updraft.action import Action, Plan, Touched
 from updraft.apply import apply_journal, source_digests
 from updraft.config import DistConfig
-from updraft.errors import PlanChanged, storage_error
+from updraft.errors import PlanChanged
+from updraft.guard import check_publish_dir, check_state_dir, storage_errors
 from updraft.iso.freeze import hold_for_iso
 from updraft.journal import Journal
 from updraft.layout import Layout
@@ -95,27 +94,6 @@ def _write_atomically(path: Path, text: str) -> None:
 
 def plan_digest(plan: Plan) -> str:
     return hashlib.sha256(plan.to_json().encode()).hexdigest()
-
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def storage_errors(method: Callable[P, R]) -> Callable[P, R]:
-    """A full, read-only or forbidden disk becomes one line naming the path (CLI and
-    Airflow alike); a journaled plan stays pending and the next run finishes it."""
-
-    @functools.wraps(method)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return method(*args, **kwargs)
-        except OSError as exc:
-            mapped = storage_error(exc)
-            if mapped is None:
-                raise
-            raise mapped from exc
-
-    return wrapper
 
 
 def _union(first: list[Touched], second: list[Touched]) -> list[Touched]:
@@ -224,6 +202,7 @@ class Engine:
         `approved` is the digest of a plan a human approved: if the tree has changed
         since, nothing is applied and PlanChanged says so.
         """
+        check_state_dir(self.layout.state_dir)
         with tree_lock(self.layout.state_dir, self.config.lock_timeout, self.trigger):
             resumed = self._resume()
             self.layout.create_dirs(list(releases or self.config.releases))
@@ -255,6 +234,7 @@ class Engine:
         """Apply a plan bringing files in from outside the tree (an upstream mirror), then
         the cycle's own plan (retention, stage) under the same lock: the tree ends
         consistent and one report covers both."""
+        check_state_dir(self.layout.state_dir)
         with tree_lock(self.layout.state_dir, self.config.lock_timeout, self.trigger):
             resumed = self._resume()
             self.layout.create_dirs(list(releases))
@@ -283,6 +263,7 @@ class Engine:
             return []
 
         def one(target: Touched) -> Touched:
+            check_publish_dir(self.layout, target)  # createrepo_c follows links
             self.repodata.publish(target)
             return target
 

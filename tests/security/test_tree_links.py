@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import treekit
 from tests.security.tree_hostile import force_publish, primary_hrefs, snapshot, weird_arch_rpm
 from updraft.cycle import Engine
 from updraft.rpmfactory import BuiltFamily
@@ -204,3 +205,41 @@ def test_header_fields_that_would_be_paths_make_a_bad_package(field: str, value:
              "arch": "i386", "sourcerpm": "clamav-1-1.src.rpm", field: value}
     with pytest.raises(BadPackage, match=f"header {field}"):
         checked_facts(PackageFacts(**facts))
+
+
+def test_a_link_in_the_state_dir_stops_the_cycle_in_one_line(
+        engine: Engine, tmp_path: Path) -> None:
+    outside = tmp_path / "cron.d"
+    outside.mkdir()
+    journal = engine.layout.state_dir / "journal"
+    shutil.rmtree(journal)
+    journal.symlink_to(outside, target_is_directory=True)
+    shutil.copy(engine.layout.binary_dir("9", "smetest", "i386") / CLAMD_NEW,
+                engine.layout.root / "9" / "smeupdates-testing")
+    before = snapshot(engine.layout.root / "9")
+
+    done = treekit.run_cli("--root", str(engine.layout.root), "update-repos")
+
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.count("\n") == 1 and "symbolic link" in done.stderr
+    assert str(journal) in done.stderr
+    assert list(outside.iterdir()) == []  # no journal written through the link
+    assert snapshot(engine.layout.root / "9") == before
+
+
+def test_publishing_never_runs_createrepo_through_a_linked_arch_dir(
+        engine: Engine, tmp_path: Path, clamav_old: BuiltFamily) -> None:
+    from updraft.action import Touched
+
+    outside = tmp_path / "elsewhere"
+    (outside / "RPMS").mkdir(parents=True)
+    shutil.copy(clamav_old.binaries[0], outside / "RPMS")
+    before = snapshot(outside)
+    archdir = engine.layout.repodata_dir("9", "smeaddons", "i386")
+    shutil.rmtree(archdir)
+    archdir.symlink_to(outside, target_is_directory=True)  # after apply, before publish
+
+    with pytest.raises(Exception, match="outside|symbolic link"):
+        engine.publish([Touched("9", "smeaddons", "i386")])
+
+    assert snapshot(outside) == before and not (outside / "repodata").exists()
