@@ -205,7 +205,9 @@ def _quarantine(differ: _Differ, frozen: set[str]) -> None:
               for a in [*differ.layout.archdirs(differ.release), SOURCE_DIR]}
     taken: set[str] = set()
     for bad in differ.tree.bad:
-        if bad.repo in frozen:
+        # A frozen repo keeps even its bad packages; a link or FIFO is no package, and
+        # createrepo_c would follow a link: that goes aside even from smeos.
+        if bad.repo in frozen and os.path.isfile(bad.path) and not os.path.islink(bad.path):
             differ.plan.warnings.append(f"{bad.path}: {bad.reason} (left in frozen {bad.repo})")
             continue
         archdir = places.get(str(bad.path.parent), "")

@@ -243,3 +243,20 @@ def test_publishing_never_runs_createrepo_through_a_linked_arch_dir(
         engine.publish([Touched("9", "smeaddons", "i386")])
 
     assert snapshot(outside) == before and not (outside / "repodata").exists()
+
+
+def test_a_link_in_frozen_smeos_is_set_aside_too(engine: Engine, tmp_path: Path,
+                                                clamav_old: BuiltFamily) -> None:
+    outside = _outside(tmp_path, clamav_old)
+    before = snapshot(outside)
+    link = engine.layout.binary_dir("9", "smeos", "i386") / "extra.rpm"
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(outside / "clamd-0.97.5-2.el4.rf.i386.rpm")
+
+    result = engine.update_repos()
+
+    assert not os.path.lexists(link) and snapshot(outside) == before
+    assert _quarantined(engine, "smeos", "i386", "extra.rpm").is_symlink()
+    hrefs = primary_hrefs(engine.layout.repodata_dir("9", "smeos", "i386"))
+    assert "RPMS/extra.rpm" not in hrefs
+    assert "symbolic link" in result.report
