@@ -8,6 +8,7 @@ each new location filled from the best existing file of the same package.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -226,7 +227,8 @@ def _quarantine_target(differ: _Differ, repo: str, where: str, name: str,
                        taken: set[str]) -> Path:
     """quarantine/<release>/<repo>/<arch dir>/<name>, never an existing one: two bad
     files of one name (two arch dirs, or this week's and last week's) are both kept."""
-    shown = "".join(char if char.isprintable() else "?" for char in name) or "unnamed"
+    # The name is outside data: only plain characters reach the quarantine's paths.
+    shown = re.sub(r"[^A-Za-z0-9._+~-]", "_", name) or "unnamed"
     directory = differ.layout.quarantine_dir(differ.release) / repo / where
     target = directory / shown
     number = 1
