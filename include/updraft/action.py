@@ -16,6 +16,8 @@ PHASE_ARRIVE, PHASE_RETIRE, PHASE_STAGE, PHASE_LEAVE = 1, 2, 3, 4
 def describe(verb: str, from_repo: str | None, to_repo: str | None, archdir: str,
              filename: str, reason: str = "") -> str:
     """One action in seed 000's words; the report and the ledger's history both use it."""
+    # A file name is outside data: a newline in it must not forge a report line.
+    filename = "".join(char if char.isprintable() else "?" for char in filename)
     if verb in ("move", "copy"):
         return f"{verb} from {from_repo} to {to_repo} ({filename})"
     if verb == "delete":
@@ -50,7 +52,8 @@ class Action:
     def detail(self) -> str:
         """The dry-run line: the report line plus the paths involved."""
         target = f" -> {self.dst}" if self.dst else ""
-        return f"{self.describe()}    [{self.src}{target}]"
+        paths = "".join(c if c.isprintable() else "?" for c in f"{self.src}{target}")
+        return f"{self.describe()}    [{paths}]"
 
     @property
     def reported(self) -> bool:

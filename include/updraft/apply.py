@@ -13,6 +13,7 @@ import errno
 import logging
 import os
 import shutil
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,12 +22,22 @@ from updraft.action import Action
 from updraft.faults import checkpoint
 from updraft.journal import Journal
 from updraft.package import sha256_of
+from updraft.safepath import UnsafePath, contained
 
 log = logging.getLogger(__name__)
 
 
 class VerifyError(OSError):
     """A copy whose size or sha256 differs from its source's."""
+
+
+class ContentConflict(OSError):
+    """The destination already holds a different file of the same name: both are kept."""
+
+
+# Size of a journaled source that is no regular file (a link, FIFO or directory the scan
+# refused): it is never opened, only renamed aside whole.
+NOT_A_FILE = -1
 
 
 @dataclass
@@ -43,10 +54,21 @@ def source_digests(root: Path, actions: list[Action]) -> dict[str, tuple[int, st
             continue
         path = root / action.src
         try:
-            digests[action.src] = (path.stat().st_size, sha256_of(path))
+            digests[action.src] = _identity(path)
         except OSError:
             digests[action.src] = None  # vanished since the scan: its unit will fail
     return digests
+
+
+def _identity(path: Path) -> tuple[int, str]:
+    """(size, sha256) of a regular file; of anything else, what it is (never opened:
+    a FIFO would block the reader, a link would be followed)."""
+    status = os.lstat(path)
+    if stat.S_ISREG(status.st_mode):
+        return status.st_size, sha256_of(path)
+    if stat.S_ISLNK(status.st_mode):
+        return NOT_A_FILE, f"link:{os.readlink(path)}"
+    return NOT_A_FILE, stat.filemode(status.st_mode)
 
 
 def _units(actions: list[Action]) -> Iterator[list[Action]]:
@@ -57,11 +79,17 @@ def _units(actions: list[Action]) -> Iterator[list[Action]]:
     yield from groups.values()
 
 
-def apply_journal(journal: Journal, root: Path) -> ApplyResult:
+def apply_journal(journal: Journal, root: Path, state_dir: Path | None = None) -> ApplyResult:
+    """Apply every unit; a destination must stay inside the root (or the state dir,
+    where the quarantine lives) with no link on the way."""
     result = ApplyResult()
     index = {id(action): number for number, action in enumerate(journal.plan.actions)}
+    areas = (root, state_dir or root / ".updraft")
     for unit in _units(journal.plan.actions):
-        failure = _apply_unit(journal, root, unit, index)
+        try:
+            failure = _check_paths(root, areas, unit) or _apply_unit(journal, root, unit, index)
+        except UnsafePath as exc:
+            failure = f"{exc}; family left as it was"
         if failure:
             result.failures.append(failure)
             log.warning("not applied: %s", failure)
@@ -103,13 +131,53 @@ def _apply_unit(journal: Journal, root: Path, unit: list[Action], index: dict[in
     return ""
 
 
+def _check_paths(root: Path, areas: tuple[Path, ...], unit: list[Action]) -> str:
+    """Raise UnsafePath for a path of the unit that leaves its area or passes a link."""
+    for action in unit:
+        # The source's directory: deleting through a link would delete outside the tree.
+        # (An absolute source is a file brought in from outside: an upstream mirror.)
+        parent = Path(action.src).parent
+        if not parent.is_absolute() and str(parent) != ".":
+            contained(root, str(parent), "source directory")
+        if action.dst is None:
+            continue
+        target = root / action.dst
+        area = next((a for a in areas if target.is_relative_to(a)), None)
+        if area is None:
+            return f"{action.describe()}: {target} is outside the tree; family left as it was"
+        relative = target.relative_to(area)
+        contained(area, str(relative), "destination")
+        no_link_below(area, relative.parent, first_may_link=area == root)
+    return ""
+
+
+def no_link_below(area: Path, relative: Path, first_may_link: bool) -> None:
+    """No directory between area and the file is a link (one pointing inside the tree,
+    RPMS -> ../../smeos/i386/RPMS, would write into frozen smeos). The release dir may
+    be one: the ISO's `10 -> 10.0`."""
+    current = area
+    for number, part in enumerate(relative.parts):
+        current = current / part
+        if current.is_symlink() and not (number == 0 and first_may_link):
+            raise UnsafePath("destination", str(relative), f"{current} is a symbolic link")
+
+
 def _place(source: Path, target: Path, expected: tuple[int, str] | None) -> None:
-    """Make `target` a verified copy of `source` (idempotent)."""
+    """Make `target` a verified copy of `source` (idempotent); never replace a different
+    file that is already there."""
     if expected is None:
         raise FileNotFoundError(errno.ENOENT, "source vanished before the plan", str(source))
     size, digest = expected
-    if target.exists() and _already_there(source, target, size, digest):
+    if size == NOT_A_FILE:
+        _move_aside(source, target, digest)
         return
+    if os.path.lexists(target):
+        if _already_there(source, target, size, digest):
+            return
+        raise ContentConflict(
+            errno.EEXIST, f"a different file of this name is already there (sha256 "
+            f"{_digest_or_kind(target)[:16]}, this one {digest[:16]}): both kept; remove "
+            "the wrong one", str(target))
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.name}.updraft-tmp")
     if temporary.exists():
@@ -120,16 +188,45 @@ def _place(source: Path, target: Path, expected: tuple[int, str] | None) -> None
     except OSError as exc:
         if exc.errno != errno.EXDEV:
             raise
-        _copy_durably(source, temporary)
+        try:
+            _copy_durably(source, temporary)
+        except OSError:
+            temporary.unlink(missing_ok=True)  # a full disk keeps no half copy
+            raise
     _verify(temporary, size, digest)
     os.replace(temporary, target)
     checkpoint()
 
 
 def _already_there(source: Path, target: Path, size: int, digest: str) -> bool:
+    """The same inode, or the same bytes (a copy finished before a crash)."""
+    there = os.lstat(target)
+    if not stat.S_ISREG(there.st_mode):
+        return False
     if source.exists() and os.path.samefile(source, target):
         return True
-    return target.stat().st_size == size and sha256_of(target) == digest
+    return there.st_size == size and sha256_of(target) == digest
+
+
+def _digest_or_kind(target: Path) -> str:
+    return _identity(target)[1]
+
+
+def _move_aside(source: Path, target: Path, kind: str) -> None:
+    """Quarantine a link, FIFO or directory by renaming it (the link itself, never its
+    target); never over anything. Idempotent: gone from source and at target is done."""
+    if os.path.lexists(target):
+        if not os.path.lexists(source):
+            return
+        raise ContentConflict(errno.EEXIST, "quarantine target exists: both kept", str(target))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.rename(source, target)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV or not kind.startswith("link:"):
+            raise
+        os.symlink(kind.removeprefix("link:"), target)  # the unlink step removes the source
+    checkpoint()
 
 
 def _copy_durably(source: Path, temporary: Path) -> None:
@@ -150,4 +247,5 @@ def _verify(copy: Path, size: int, digest: str) -> None:
 
 def _write_reason(target: Path, action: Action) -> None:
     reason = target.with_name(target.name + ".reason")
-    reason.write_text(f"{action.src}: {action.reason}\n")
+    shown = "".join(c if c.isprintable() else "?" for c in action.src)
+    reason.write_text(f"{shown}: {action.reason}\n")

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from updraft.config import DistConfig, load_config, resolve_root
 from updraft.cycle import CycleResult, Engine
-from updraft.errors import UpdraftError
+from updraft.errors import UpdraftError, storage_error
 from updraft.evr import DistTag, evr_key
 from updraft.family import group_families
 from updraft.layout import Layout
@@ -99,6 +99,8 @@ def _print_cycle(result: CycleResult) -> int:
     if result.dry_run:
         for action in result.plan.actions:
             print(action.detail())
+        for warning in result.plan.warnings:
+            print(f"warning: {warning}")
         print("(dry run: nothing changed)" if not result.plan.empty else "nothing to do")
         return 0
     for plan_id in result.resumed:
@@ -232,6 +234,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     except BrokenPipeError:  # `updraft history clamav | head`
         sys.stderr.close()
         code = 0
+    except OSError as exc:  # a full or read-only disk outside the engine (one mapping)
+        mapped = storage_error(exc)
+        if mapped is None:
+            raise
+        print(f"updraft: {mapped}", file=sys.stderr)
+        code = 2
     sys.exit(code)
 
 

@@ -8,16 +8,26 @@ from __future__ import annotations
 
 import os
 import re
+import string
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from updraft.build.settings import BuildOptions, BuildSettings, RebaseSettings
 from updraft.errors import ConfigError
 from updraft.iso.settings import IsoSettings
 from updraft.release.settings import BugzillaSettings, ReleaseSettings
+from updraft.safepath import UnsafePath, check_relative, plain_name
 
 # Seed 004's package states, in the order a package normally goes through them.
 PACKAGE_STATES = (
@@ -65,7 +75,53 @@ class PathTemplates(_Strict):
     def _binaries_need_arch(cls, value: str) -> str:
         if "{arch}" not in value:
             raise ValueError("the binaries template must contain {arch}")
-        return value
+        return _template(value, {"release", "repo", "arch"})
+
+    @field_validator("sources")
+    @classmethod
+    def _sources_stay_inside(cls, value: str) -> str:
+        return _template(value, {"release", "repo"})
+
+
+def _template(value: str, allowed: set[str]) -> str:
+    """A path template that stays inside the tree root: relative, no '..', only the
+    known placeholders (plain), and {release} so releases never share a directory."""
+    try:
+        fields = [(name, spec, conversion)
+                  for _, name, spec, conversion in string.Formatter().parse(value)
+                  if name is not None]
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a valid template: {exc}") from None
+    for name, spec, conversion in fields:
+        if name not in allowed or spec or conversion:
+            raise ValueError(f"{value!r}: unknown placeholder {{{name}}} (use only "
+                             f"{', '.join('{' + a + '}' for a in sorted(allowed))})")
+    if "release" not in {name for name, _, _ in fields}:
+        raise ValueError(f"{value!r} must contain {{release}}")
+    try:
+        check_relative(value.replace("{", "").replace("}", ""), "path template")
+    except UnsafePath as exc:
+        raise ValueError(f"path template {value!r} refused: {exc.reason}") from None
+    return value
+
+
+def _relative(value: str, what: str) -> str:
+    try:
+        check_relative(value, what)
+    except UnsafePath as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
+def config_name(value: str, what: str) -> str:
+    """A release, repo or arch dir name: one plain, visible directory name."""
+    try:
+        plain_name(value, what)
+    except UnsafePath as exc:
+        raise ValueError(str(exc)) from None
+    if value.startswith(".") or value != value.strip():
+        raise ValueError(f"{what}: {value!r} refused: hidden or padded with spaces")
+    return value
 
 
 class RepoConfig(_Strict):
@@ -100,6 +156,9 @@ class ReleaseConfig(_Strict):
         if not value:
             raise ValueError("a release needs at least one arch directory")
         for archdir, accepted in value.items():
+            config_name(archdir, "arch directory name")
+            for arch in accepted:
+                config_name(arch, f"arch of arch directory {archdir!r}")
             if not accepted:
                 raise ValueError(f"arch directory {archdir!r} accepts no package arch")
         return value
@@ -287,6 +346,29 @@ class DistConfig(_Strict):
         # YAML reads `9:` as an int; releases are names.
         if isinstance(value, dict):
             return {str(key): val for key, val in value.items()}
+        return value
+
+    @field_validator("releases", "repos")
+    @classmethod
+    def _plain_names(cls, value: dict[str, object], info: ValidationInfo) -> dict[str, object]:
+        for name in value:
+            config_name(name, f"{info.field_name} name")
+        return value
+
+    @field_validator("paths")
+    @classmethod
+    def _paths_per_repo(cls, value: PathTemplates) -> PathTemplates:
+        for key in ("binaries", "sources"):
+            if "{repo}" not in getattr(value, key):
+                raise ValueError(f"{key} must contain {{repo}} (repos would share a directory)")
+        return value
+
+    @field_validator("state_dir")
+    @classmethod
+    def _state_dir_inside(cls, value: Path | None) -> Path | None:
+        # Absolute: the administrator's choice; relative: it must stay under the root.
+        if value is not None and not value.is_absolute():
+            _relative(str(value), "state_dir")
         return value
 
     @field_validator("schedule", "upstream_schedule")

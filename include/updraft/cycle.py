@@ -21,6 +21,7 @@ from updraft.action import Action, Plan, Touched
 from updraft.apply import apply_journal, source_digests
 from updraft.config import DistConfig
 from updraft.errors import PlanChanged
+from updraft.guard import check_publish_dir, check_state_dir, storage_errors
 from updraft.iso.freeze import hold_for_iso
 from updraft.journal import Journal
 from updraft.layout import Layout
@@ -150,12 +151,16 @@ class Engine:
             plan.extend(part)
             # Only a release found consistent by this very scan may skip planning later;
             # one with a file still arriving is scanned again until that file is read.
-            if part.empty and not intents and not release_tree.arriving and not held:
+            if (part.empty and not intents and not release_tree.arriving and not held
+                    and not release_tree.held):  # a conflict is reported every cycle
                 now_settled[release] = release_tree.fingerprint
             else:
                 now_settled.pop(release, None)
         if now_settled != settled:
-            _write_atomically(self.settled_file, json.dumps(now_settled))
+            try:
+                _write_atomically(self.settled_file, json.dumps(now_settled))
+            except OSError as exc:  # only an optimisation: a read-only tree still plans
+                log.warning("cannot record the settled releases: %s", exc)
         return plan
 
     def settled(self) -> dict[str, str]:
@@ -165,6 +170,7 @@ class Engine:
         except (OSError, ValueError):
             return {}
 
+    @storage_errors
     def update_repos(self, releases: Sequence[str] | None = None, dry_run: bool = False,
                      intents: IntentSource | None = None) -> CycleResult:
         if dry_run:
@@ -177,6 +183,7 @@ class Engine:
         log.info("timings: %s", ", ".join(f"{k} {v:.3f} s" for k, v in result.timings.items()))
         return result
 
+    @storage_errors
     def preview(self, releases: Sequence[str] | None = None,
                 intents: IntentSource | None = None) -> CycleResult:
         """The plan as it stands, changing nothing (no lock: a reader may be stale)."""
@@ -187,6 +194,7 @@ class Engine:
             unpublished=self.repodata.pending(),
         )
 
+    @storage_errors
     def apply(self, releases: Sequence[str] | None = None,
               intents: IntentSource | None = None, approved: str | None = None) -> CycleResult:
         """Plan and apply under the tree lock; repodata is left for `publish`.
@@ -194,6 +202,7 @@ class Engine:
         `approved` is the digest of a plan a human approved: if the tree has changed
         since, nothing is applied and PlanChanged says so.
         """
+        check_state_dir(self.layout.state_dir)
         with tree_lock(self.layout.state_dir, self.config.lock_timeout, self.trigger):
             resumed = self._resume()
             self.layout.create_dirs(list(releases or self.config.releases))
@@ -220,10 +229,12 @@ class Engine:
         self._report(result)
         return result
 
+    @storage_errors
     def land(self, landing: Plan, releases: Sequence[str]) -> CycleResult:
         """Apply a plan bringing files in from outside the tree (an upstream mirror), then
         the cycle's own plan (retention, stage) under the same lock: the tree ends
         consistent and one report covers both."""
+        check_state_dir(self.layout.state_dir)
         with tree_lock(self.layout.state_dir, self.config.lock_timeout, self.trigger):
             resumed = self._resume()
             self.layout.create_dirs(list(releases))
@@ -245,12 +256,14 @@ class Engine:
         self._report(result)
         return result
 
+    @storage_errors
     def publish(self, targets: Sequence[Touched]) -> list[Touched]:
         """createrepo_c on every given arch dir, one per core: they are independent."""
         if not targets:
             return []
 
         def one(target: Touched) -> Touched:
+            check_publish_dir(self.layout, target)  # createrepo_c follows links
             self.repodata.publish(target)
             return target
 
@@ -287,7 +300,7 @@ class Engine:
 
     def _finish(self, journal: Journal) -> CycleResult:
         clock = time.perf_counter()
-        outcome = apply_journal(journal, self.layout.root)
+        outcome = apply_journal(journal, self.layout.root, self.layout.state_dir)
         timings = {"apply": time.perf_counter() - clock}
         # Marking an arch dir whose unit failed is harmless: its repodata reflects the disk.
         self.repodata.mark(journal.plan.touched)

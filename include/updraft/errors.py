@@ -23,3 +23,27 @@ class PlanChanged(UpdraftError):
 
 class UpstreamError(UpdraftError):
     """An upstream source could not be mirrored or one of its packages was rejected."""
+
+
+class StorageError(UpdraftError):
+    """The disk refused a write (full, read-only, no permission): one line naming the path."""
+
+
+# errno -> what to do about it; any other OSError is a bug and keeps its traceback.
+_STORAGE_ADVICE = {
+    28: "no space left on the device: free some space and re-run",  # ENOSPC
+    122: "disk quota exceeded: free some space and re-run",  # EDQUOT
+    30: "the file system is read-only: remount it read-write and re-run",  # EROFS
+    13: "permission denied: run as the tree's owner or fix the permissions",  # EACCES
+    1: "operation not permitted: run as the tree's owner or fix the permissions",  # EPERM
+}
+
+
+def storage_error(exc: OSError) -> StorageError | None:
+    """The one-line StorageError for a full, read-only or forbidden disk; None otherwise."""
+    advice = _STORAGE_ADVICE.get(exc.errno or 0)
+    if advice is None:
+        return None
+    where = exc.filename2 or exc.filename or "(unknown path)"
+    return StorageError(f"cannot write {where}: {advice} (nothing was lost: a journaled "
+                        "plan is finished by the next run)")

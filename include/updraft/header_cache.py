@@ -7,6 +7,8 @@ be read (another Python version, a torn write) is simply rebuilt by reading head
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import marshal
 import os
 from collections.abc import Iterable
@@ -17,9 +19,12 @@ from updraft.family import source_name
 from updraft.package import PackageFacts
 from updraft.private import open_private, private_dir
 
-_FORMAT = 1
+log = logging.getLogger(__name__)
 
-Row = tuple  # (path, size, mtime_ns, name, epoch, version, release, arch, sourcerpm, source)
+_FORMAT = 2  # 2: rows carry the header digest
+
+Row = tuple  # (path, size, mtime_ns, name, epoch, version, release, arch, sourcerpm, digest,
+#               source)
 
 
 class Hit(NamedTuple):
@@ -28,7 +33,7 @@ class Hit(NamedTuple):
 
 
 def _hit(entry: Row) -> Hit:
-    return Hit(entry[3:9], entry[9])
+    return Hit(entry[3:10], entry[10])
 
 
 class HeaderCache:
@@ -53,7 +58,7 @@ class HeaderCache:
 
     def facts_of(self, row: Row) -> PackageFacts:
         # Hardlinked copies (stage, noarch) share one facts object.
-        key = row[3:9]
+        key = row[3:10]
         found = self._facts.get(key)
         if found is None:
             found = self._facts[key] = PackageFacts(*key)
@@ -71,7 +76,8 @@ class HeaderCache:
 
     def put(self, path: str, size: int, mtime_ns: int, facts: PackageFacts) -> None:
         self._fresh[path] = (path, size, mtime_ns, facts.name, facts.epoch, facts.version,
-                             facts.release, facts.arch, facts.sourcerpm, source_name(facts))
+                             facts.release, facts.arch, facts.sourcerpm, facts.digest,
+                             source_name(facts))
 
     def save(self, scanned_dirs: Iterable[str] = ()) -> None:
         """Write new entries; drop entries under the scanned dirs that were not seen."""
@@ -84,8 +90,14 @@ class HeaderCache:
         for path in stale:
             del entries[path]
         self._fresh.clear()
-        private_dir(self.path.parent)
         temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}")
-        with open_private(temporary, "wb") as stream:
-            stream.write(marshal.dumps({"format": _FORMAT, "rows": entries}))
-        os.replace(temporary, self.path)
+        try:
+            private_dir(self.path.parent)
+            with open_private(temporary, "wb") as stream:
+                stream.write(marshal.dumps({"format": _FORMAT, "rows": entries}))
+            os.replace(temporary, self.path)
+        except OSError as exc:
+            # A cache is only a speed-up: a full or read-only disk must not stop a scan.
+            log.warning("header cache not saved (%s): the next scan reads headers again", exc)
+            with contextlib.suppress(OSError):  # a read-only disk refuses even this
+                temporary.unlink()

@@ -79,9 +79,20 @@ class Layout:
         """Lay out every repo's directories, so a packager's `cp` has a place to land."""
         for release in releases:
             for repo in self.config.repos:
-                self.source_dir(release, repo).mkdir(parents=True, exist_ok=True)
+                self._make_dir(self.source_dir(release, repo))
                 for archdir in self.archdirs(release):
-                    self.binary_dir(release, repo, archdir).mkdir(parents=True, exist_ok=True)
+                    self._make_dir(self.binary_dir(release, repo, archdir))
+
+    def _make_dir(self, directory: Path) -> None:
+        """mkdir -p that never follows a link (but the release dir's `10 -> 10.0`): the
+        scan reports the link and quarantines it, nothing is made at its target."""
+        current = self.root
+        for number, part in enumerate(directory.relative_to(self.root).parts):
+            current = current / part
+            if current.is_symlink() and number > 0:
+                return
+            if not current.is_dir():
+                current.mkdir(exist_ok=True)
 
     def quarantine_dir(self, release: str) -> Path:
         return self.state_dir / "quarantine" / release

@@ -72,8 +72,11 @@ def hold(path: Path, what: str, timeout: float, command: str = "") -> Iterator[N
             "command": command or " ".join(sys.argv[:3]),
             "since": datetime.now(UTC).isoformat(timespec="seconds"),
         }
-        os.ftruncate(handle, 0)
-        os.pwrite(handle, json.dumps(holder).encode(), 0)
+        try:
+            os.ftruncate(handle, 0)
+            os.pwrite(handle, json.dumps(holder).encode(), 0)
+        except OSError as exc:  # a full disk: name the file (an fd error names none)
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
         try:
             yield
         finally:

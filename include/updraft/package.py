@@ -13,6 +13,7 @@ from typing import IO
 import rpm
 
 from updraft.evr import EVR
+from updraft.safepath import UnsafePath, plain_name
 
 # rpm's hash algorithm ids (RPMTAG_PAYLOADDIGESTALGO) to hashlib names.
 _DIGEST_ALGOS = {1: "md5", 2: "sha1", 8: "sha256", 9: "sha384", 10: "sha512", 11: "sha224"}
@@ -20,6 +21,11 @@ _DIGEST_ALGOS = {1: "md5", 2: "sha1", 8: "sha256", 9: "sha384", 10: "sha512", 11
 
 class BadPackage(Exception):
     """A *.rpm file that is not a usable package; str() is the reason."""
+
+
+class UnsafeHeader(BadPackage):
+    """A whole, valid package whose header fields would be paths: bad at once (it is no
+    copy still under way)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +38,10 @@ class PackageFacts:
     release: str
     arch: str  # "src" for a source package
     sourcerpm: str | None
+    # The header's own sha256 (sha1 for old rpms): two files of one NEVRA with other
+    # digests are two different builds, a content conflict. A signature is outside the
+    # header, so a signed and an unsigned copy of one build agree. "" when unknown.
+    digest: str = ""
 
     @property
     def is_source(self) -> bool:
@@ -111,14 +121,34 @@ def read_facts(path: Path) -> PackageFacts:
     finally:
         os.close(fd)
     arch = "src" if header.isSource() else header[rpm.RPMTAG_ARCH]
-    return PackageFacts(
+    return checked_facts(PackageFacts(
         name=header[rpm.RPMTAG_NAME],
         epoch=header[rpm.RPMTAG_EPOCH],
         version=header[rpm.RPMTAG_VERSION],
         release=header[rpm.RPMTAG_RELEASE],
         arch=arch,
         sourcerpm=None if header.isSource() else header[rpm.RPMTAG_SOURCERPM],
-    )
+        digest=header[rpm.RPMTAG_SHA256HEADER] or header[rpm.RPMTAG_SHA1HEADER] or "",
+    ))
+
+
+def checked_facts(facts: PackageFacts) -> PackageFacts:
+    """Header fields become file names (name-version-release.arch.rpm, the SRPM's name):
+    each must be one plain name, or the package is bad and never placed."""
+    fields = {"name": facts.name, "version": facts.version, "release": facts.release,
+              "arch": facts.arch, "sourcerpm": facts.sourcerpm}
+    for tag, value in fields.items():
+        if value is None and tag == "sourcerpm":
+            continue
+        if not isinstance(value, str) or not value:
+            raise UnsafeHeader(f"header {tag} is empty")
+        try:
+            plain_name(value, f"header {tag}")
+        except UnsafePath as exc:
+            raise UnsafeHeader(f"{exc} (a header never chooses a path)") from None
+        if value.startswith(".") or value != value.strip():
+            raise UnsafeHeader(f"header {tag} {value!r} is hidden or padded with spaces")
+    return facts
 
 
 def _check_payload(path: Path, fd: int, header: rpm.hdr) -> None:

@@ -8,7 +8,9 @@ each new location filled from the best existing file of the same package.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from updraft.action import (
     PHASE_ARRIVE,
@@ -199,19 +201,39 @@ def _leave(differ: _Differ, package: PackageFile, owners: dict[int, tuple[Family
 
 
 def _quarantine(differ: _Differ, frozen: set[str]) -> None:
+    places = {str(differ.layout.package_dir(differ.release, repo, a)): a
+              for repo in differ.config.repos
+              for a in [*differ.layout.archdirs(differ.release), SOURCE_DIR]}
+    taken: set[str] = set()
     for bad in differ.tree.bad:
-        if bad.repo in frozen:
+        # A frozen repo keeps even its bad packages; a link or FIFO is no package, and
+        # createrepo_c would follow a link: that goes aside even from smeos.
+        if bad.repo in frozen and os.path.isfile(bad.path) and not os.path.islink(bad.path):
             differ.plan.warnings.append(f"{bad.path}: {bad.reason} (left in frozen {bad.repo})")
             continue
-        target = differ.layout.quarantine_dir(differ.release) / bad.repo / bad.path.name
-        places = {str(differ.layout.package_dir(differ.release, bad.repo, a)): a
-                  for a in [*differ.layout.archdirs(differ.release), SOURCE_DIR]}
         archdir = places.get(str(bad.path.parent), "")
+        target = _quarantine_target(differ, bad.repo, archdir or "stray", bad.path.name, taken)
         action = Action(
             verb="quarantine", release=differ.release, family="", family_evr="",
-            package="", filename=bad.path.name, archdir=archdir,
+            package="", filename=target.name, archdir=archdir,
             src=differ.rel(str(bad.path)), dst=differ.rel(str(target)), from_repo=bad.repo,
             to_repo=None, phase=PHASE_RETIRE, remove_src=True, reason=bad.reason,
         )
-        differ.sortable.append((("", "", None, 0, 0, "quarantine", bad.path.name, ""), action))
+        differ.sortable.append((("", "", None, 0, 0, "quarantine", target.name, ""), action))
         differ.touch(bad.repo, action.src, archdir)
+
+
+def _quarantine_target(differ: _Differ, repo: str, where: str, name: str,
+                       taken: set[str]) -> Path:
+    """quarantine/<release>/<repo>/<arch dir>/<name>, never an existing one: two bad
+    files of one name (two arch dirs, or this week's and last week's) are both kept."""
+    # The name is outside data: only plain characters reach the quarantine's paths.
+    shown = re.sub(r"[^A-Za-z0-9._+~-]", "_", name) or "unnamed"
+    directory = differ.layout.quarantine_dir(differ.release) / repo / where
+    target = directory / shown
+    number = 1
+    while str(target) in taken or os.path.lexists(target):
+        number += 1
+        target = directory / f"{shown}.{number}"
+    taken.add(str(target))
+    return target

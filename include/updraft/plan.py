@@ -13,11 +13,13 @@ Planning reads nothing from disk: the same tree always gives the same plan.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from updraft.action import Plan, Touched
 from updraft.config import DistConfig
+from updraft.conflict import find_conflicts
 from updraft.evr import DistTag
 from updraft.family import Family, FamilyKey, Slot, group_families
 from updraft.layout import Layout
@@ -44,6 +46,15 @@ def plan_release(tree: ReleaseTree, layout: Layout, intents: Sequence[Intent] = 
         return Plan(touched=sorted(set(missing), key=lambda t: (t.repo, t.archdir)))
     config = layout.config
     families = group_families(tree.files, DistTag(config.dist_tag_pattern))
+    conflicts = find_conflicts(families)
+    tree.held = [conflict.line(str(layout.root) + os.sep) for conflict in conflicts]
+    if conflicts:
+        # A held family is invisible to the plan: none of its files moves or goes.
+        held_files = {id(p) for c in conflicts for m in c.family.members.values()
+                      for p in m.files}
+        for conflict in conflicts:
+            families.pop(conflict.family.key, None)
+        tree = replace(tree, files=[p for p in tree.files if id(p) not in held_files])
     current = current_holdings(families)
     stage = config.stage_repo
     wanted: Holdings = {
@@ -63,7 +74,7 @@ def plan_release(tree: ReleaseTree, layout: Layout, intents: Sequence[Intent] = 
         wanted[stage] = _stage_holdings(wanted, current.get(stage, {}), config, families,
                                         stage_home)
     plan = diff_placements(tree, layout, families, wanted, stage_home)
-    plan.warnings[:0] = warnings
+    plan.warnings[:0] = tree.held + warnings
     plan.touched = sorted(set(plan.touched) | set(missing),
                           key=lambda t: (t.release, t.repo, t.archdir))
     return plan

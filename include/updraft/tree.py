@@ -16,7 +16,8 @@ from pathlib import Path
 from updraft.family import source_name
 from updraft.header_cache import HeaderCache
 from updraft.layout import SOURCE_DIR, Layout
-from updraft.package import BadPackage, PackageFile, read_facts
+from updraft.package import BadPackage, PackageFile, UnsafeHeader, read_facts
+from updraft.safepath import UnsafePath, contained
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,8 @@ class ReleaseTree:
     changed_names: set[str] | None = None
     # Unreadable files changed within the arrival grace: a copy still under way.
     arriving: list[Path] = field(default_factory=list)
+    refused: int = 0  # links and other entries the walk refused (they are in `bad`)
+    held: list[str] = field(default_factory=list)  # content conflicts the plan found
 
 
 @dataclass
@@ -57,9 +60,17 @@ class Tree:
     files_seen: int = 0
 
 
-def _rpm_paths(top: Path, skip: set[str]) -> list[os.DirEntry[str]]:
-    """All *.rpm entries below top, skipping hidden dirs, repodata and nested repos."""
+# createrepo_c's own workspaces; everything else, hidden or not, createrepo_c publishes.
+_WORKSPACES = (".repodata", ".olddata")
+
+
+def _rpm_paths(top: Path, skip: set[str]) -> tuple[list[os.DirEntry[str]], list[_Odd]]:
+    """All *.rpm files below top (skipping repodata and nested repos), and every entry
+    that must not be there: a symlink (createrepo_c would follow it unchecked), a *.rpm
+    that is not a regular file (a FIFO would block whoever opens it), a *.rpm whose name
+    has control characters. Hidden files count: createrepo_c publishes them too."""
     found: list[os.DirEntry[str]] = []
+    odd: list[_Odd] = []
     pending = [str(top)]
     while pending:
         current = pending.pop()
@@ -68,14 +79,50 @@ def _rpm_paths(top: Path, skip: set[str]) -> list[os.DirEntry[str]]:
         except (FileNotFoundError, NotADirectoryError):
             continue
         for entry in entries:
-            if entry.name.startswith("."):
+            if entry.name.startswith(_WORKSPACES) or entry.path in skip:
                 continue
-            if entry.is_dir(follow_symlinks=False):
-                if entry.name not in _SKIPPED_DIRS and entry.path not in skip:
+            if entry.is_symlink():
+                odd.append((entry.path, f"a symbolic link (to {_link_target(entry.path)}): "
+                                        "a release tree holds files, not links"))
+            elif entry.is_dir(follow_symlinks=False):
+                if entry.name.endswith(".rpm"):
+                    odd.append((entry.path, "a directory named like a package"))
+                elif entry.name not in _SKIPPED_DIRS:
                     pending.append(entry.path)
-            elif entry.name.endswith(".rpm") and entry.is_file(follow_symlinks=False):
+            elif not entry.name.endswith(".rpm"):
+                continue
+            elif not entry.is_file(follow_symlinks=False):
+                odd.append((entry.path, "not a regular file (a FIFO, socket or device)"))
+            elif not entry.name.isprintable():
+                odd.append((entry.path, "the file name has control characters"))
+            else:
                 found.append(entry)
-    return found
+    return found, odd
+
+
+_Odd = tuple[str, str]  # (path, why it is refused)
+
+
+def _link_target(path: str) -> str:
+    try:
+        return repr(os.readlink(path))
+    except OSError:
+        return "?"
+
+
+def _linked_top(layout: Layout, top: str) -> _Odd | None:
+    """A link on the way from the root to a repo dir that leads out of the tree (the
+    release dir may be a link inside it: the ISO's `10 -> 10.0`)."""
+    try:
+        contained(layout.root, os.path.relpath(top, layout.root), "repository directory")
+    except UnsafePath as exc:
+        current = layout.root
+        for part in Path(top).relative_to(layout.root).parts:
+            current = current / part
+            if current.is_symlink():
+                return str(current), f"{exc.reason}: a release tree holds files, not links"
+        return top, exc.reason
+    return None
 
 
 def _archdir_of(layout: Layout, release: str, repo: str) -> dict[str, str]:
@@ -106,8 +153,9 @@ def scan(
         release_tree = tree.releases[release] = ReleaseTree(release)
         found, tops = _walk(layout, release)
         scanned += tops
-        tree.files_seen += len(found)
         release_tree.fingerprint = fingerprint(layout, found)
+        found = _refuse_odd(found, release_tree)
+        tree.files_seen += len(found)
         if settled and settled.get(release) == release_tree.fingerprint:
             release_tree.unchanged = True
             cache.keep(path for path, *_ in found)
@@ -119,6 +167,21 @@ def scan(
         cache.save(scanned)
     log.info("scanned %d rpm files, read %d headers", tree.files_seen, tree.headers_read)
     return tree
+
+
+def _refuse_odd(found: list[_Found], release_tree: ReleaseTree) -> list[_Found]:
+    """Set aside the entries the walk refused (size -1): bad files, never read."""
+    files = []
+    for item in found:
+        path, size, _, repo, reason = item
+        if size == -1:
+            log.warning("refused %r: %s", path, reason)
+            release_tree.bad.append(BadFile(Path(path), release_tree.release, repo,
+                                            reason or "refused"))
+        else:
+            files.append(item)
+    release_tree.refused = len(found) - len(files)
+    return files
 
 
 def fingerprints(layout: Layout, releases: list[str] | None = None) -> dict[str, str]:
@@ -133,16 +196,27 @@ def _walk(layout: Layout, release: str) -> tuple[list[_Found], list[str]]:
         str(layout.repo_dir(other, repo))
         for other in layout.config.releases for repo in layout.config.repos
     }
+    every_repo_dir.add(str(layout.state_dir))
     found: list[_Found] = []
     tops: list[str] = []
+    odd: dict[str, tuple[str, str]] = {}
     for repo in layout.config.repos:
         top = str(layout.repo_dir(release, repo))
         tops.append(top + os.sep)
+        linked = _linked_top(layout, top)
+        if linked is not None:
+            odd.setdefault(linked[0], (repo, linked[1]))
+            continue  # never walk (nor later write) through a link out of the tree
         places = _archdir_of(layout, release, repo)
-        for entry in _rpm_paths(Path(top), every_repo_dir - {top}):
+        entries, refused = _rpm_paths(Path(top), every_repo_dir - {top})
+        for entry in entries:
             stat = entry.stat(follow_symlinks=False)
             parent = entry.path[: -len(entry.name) - 1]
             found.append((entry.path, stat.st_size, stat.st_mtime_ns, repo, places.get(parent)))
+        for path, reason in refused:
+            odd.setdefault(path, (repo, reason))
+    # Refused entries take part in the fingerprint: a release holding one never settles.
+    found += [(path, -1, 0, repo, reason) for path, (repo, reason) in odd.items()]
     return found, tops
 
 
@@ -183,7 +257,7 @@ def _resolve(layout: Layout, found: list[_Found], release: str, cache: HeaderCac
     if incremental:
         changed |= {hit.source for hit in cache.vanished(tops)}
         release_tree.changed_names = changed - {""}
-        cached = [(item, row) for item, row in cached if row[9] in changed]
+        cached = [(item, row) for item, row in cached if row[10] in changed]
     for (path, size, mtime_ns, repo, archdir), row in cached:
         release_tree.files.append(
             PackageFile(path, release, repo, archdir, cache.facts_of(row), size, mtime_ns))
@@ -205,7 +279,7 @@ def _read(item: _Found, release: str, cache: HeaderCache, tree: Tree,
     try:
         facts = read_facts(Path(path))
     except BadPackage as exc:
-        if _arriving(Path(path), grace):
+        if not isinstance(exc, UnsafeHeader) and _arriving(Path(path), grace):
             log.info("%s is unreadable but changed within %g s: taken as still arriving, "
                      "left for the next cycle", path, grace)
             release_tree.arriving.append(Path(path))

@@ -55,7 +55,7 @@ def test_bad_rpms_are_quarantined_and_the_cycle_goes_on(engine: Engine) -> None:
 
     assert result.ok
     lines = result.report.splitlines()
-    quarantine = engine.layout.quarantine_dir("9") / "smetest"
+    quarantine = engine.layout.quarantine_dir("9") / "smetest" / "x86_64"  # arch dir kept
     reasons = {
         "corrupt": "payload digest mismatch",
         "truncated": "payload digest mismatch",
