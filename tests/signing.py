@@ -12,6 +12,7 @@ import os
 import re
 import struct
 import subprocess
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -143,6 +144,13 @@ def _agent(home: Path) -> Iterator[None]:
         yield
     finally:
         _run(["gpgconf", "--homedir", str(home), "--kill", "gpg-agent"], home)
+        # The agent leaves after the kill returns; a gpg started before its socket is
+        # gone connects to the dying agent and fails "can't connect to the agent: End of
+        # file" (seen under load). Its socket going away is the agent's exit.
+        socket = home / "S.gpg-agent"
+        deadline = time.monotonic() + 10
+        while socket.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
 
 
 def _gpg(home: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
