@@ -21,10 +21,13 @@ from updraft.action import Action, Plan, Touched
 from updraft.apply import apply_journal, source_digests
 from updraft.config import DistConfig
 from updraft.errors import PlanChanged
+from updraft.faults import checkpoint
+from updraft.header_cache import HeaderCache
 from updraft.iso.freeze import hold_for_iso
 from updraft.journal import Journal
 from updraft.layout import Layout
 from updraft.ledger import ActionRecord, Ledger, StateChange
+from updraft.listing import Listings
 from updraft.lock import tree_lock
 from updraft.plan import Intent, plan_release
 from updraft.repodata import PendingRepodata
@@ -95,6 +98,26 @@ def plan_digest(plan: Plan) -> str:
     return hashlib.sha256(plan.to_json().encode()).hexdigest()
 
 
+@dataclass
+class Planned:
+    """A plan with the scan it came from and the releases that scan found consistent."""
+
+    plan: Plan
+    tree: Tree
+    consistent: dict[str, str]  # release -> fingerprint
+
+
+def _add_stale_repodata(part: Plan, stale: list[tuple[Touched, str]],
+                        pending: list[Touched]) -> None:
+    """An arch dir whose files differ from what its repodata lists is rebuilt and said so
+    (a package copied straight into place needs no action, yet must be published)."""
+    for target, why in stale:
+        if target in pending or target in part.touched:
+            continue
+        part.touched.append(target)
+        part.warnings.append(f"repodata out of date: {target.label} ({why})")
+
+
 def _union(first: list[Touched], second: list[Touched]) -> list[Touched]:
     return list(dict.fromkeys([*first, *second]))
 
@@ -127,6 +150,11 @@ class Engine:
 
     def plan(self, releases: Sequence[str] | None = None,
              intents: IntentSource | None = None, after_apply: bool = False) -> Plan:
+        """Plan under the tree lock, and remember what this very scan found consistent.
+
+        Only writers call this: the header cache and the settled marks are written here,
+        in an order that never leaves a mark describing other files than the cache's.
+        """
         chosen = [self.config.check_release(r) for r in releases] if releases else None
         settled = self.settled()
         baseline = settled
@@ -135,7 +163,27 @@ class Engine:
             # consistent as before, and the names it touched are the files changed since
             # its scan: planning only those (incrementally) is exact.
             baseline = {**settled, **{r: "" for r in chosen or self.config.releases}}
-        tree = scan(self.layout, chosen, settled=None if intents else baseline)
+        cache = HeaderCache(self.layout.state_dir / "headers.marshal", deferred=True)
+        planned = self._planned(chosen, intents, None if intents else baseline, cache)
+        self._settle(settled, planned, cache)
+        return planned.plan
+
+    def pure_plan(self, releases: Sequence[str] | None = None,
+                  intents: IntentSource | None = None, full: bool = False,
+                  listings: Listings | None = None) -> Planned:
+        """The plan as it stands, writing nothing at all (previews, `updraft check`).
+
+        `full`: scan every file (not only the names changed since the tree settled)."""
+        chosen = [self.config.check_release(r) for r in releases] if releases else None
+        cache = HeaderCache(self.layout.state_dir / "headers.marshal", deferred=True)
+        baseline = None if intents or full else self.settled()
+        return self._planned(chosen, intents, baseline, cache, listings, remember=False)
+
+    def _planned(self, chosen: list[str] | None, intents: IntentSource | None,
+                 baseline: dict[str, str] | None, cache: HeaderCache,
+                 listings: Listings | None = None, remember: bool = True) -> Planned:
+        listings = listings or Listings(self.layout)
+        tree = scan(self.layout, chosen, cache=cache, settled=baseline)
         pending = self.repodata.pending()
         for release, release_tree in tree.releases.items():
             # Repodata already marked for publishing needs no plan to get it written.
@@ -143,20 +191,36 @@ class Engine:
                                               if t.release == release}
         wanted = intents(tree) if intents else {}
         plan = Plan()
-        now_settled = dict(settled)
+        consistent: dict[str, str] = {}
         for release, release_tree in tree.releases.items():
             part = plan_release(release_tree, self.layout, wanted.get(release, ()))
             held = hold_for_iso(self.layout, release, part)  # an ISO build freezes
+            _add_stale_repodata(part, listings.stale(release, remember), pending)
             plan.extend(part)
             # Only a release found consistent by this very scan may skip planning later;
             # one with a file still arriving is scanned again until that file is read.
             if part.empty and not intents and not release_tree.arriving and not held:
-                now_settled[release] = release_tree.fingerprint
-            else:
-                now_settled.pop(release, None)
-        if now_settled != settled:
-            _write_atomically(self.settled_file, json.dumps(now_settled))
-        return plan
+                consistent[release] = release_tree.fingerprint
+        return Planned(plan, tree, consistent)
+
+    def _settle(self, settled: dict[str, str], planned: Planned, cache: HeaderCache) -> None:
+        """Write the header cache and the settled marks, crash-safely in this order:
+        1. drop the marks of releases whose cached rows are about to change,
+        2. write the cache, 3. mark the releases this scan found consistent.
+        A kill between any two steps leaves marks only on views the cache holds."""
+        tree = planned.tree
+        if cache.dirty:
+            kept = {release: mark for release, mark in settled.items()
+                    if release not in tree.releases or tree.releases[release].unchanged}
+            if kept != settled:
+                _write_atomically(self.settled_file, json.dumps(kept))
+                checkpoint()
+                settled = kept
+            cache.flush()
+        now = {release: mark for release, mark in settled.items() if release not in tree.releases}
+        now.update(planned.consistent)
+        if now != settled:
+            _write_atomically(self.settled_file, json.dumps(now))
 
     def settled(self) -> dict[str, str]:
         """Release -> fingerprint of its files when a scan last found it consistent."""
@@ -180,7 +244,7 @@ class Engine:
     def preview(self, releases: Sequence[str] | None = None,
                 intents: IntentSource | None = None) -> CycleResult:
         """The plan as it stands, changing nothing (no lock: a reader may be stale)."""
-        plan = self.plan(releases, intents)
+        plan = self.pure_plan(releases, intents).plan
         return CycleResult(
             plan=plan, dry_run=True, report=render(self.config, plan),
             resumed=[journal.plan_id for journal in Journal.pending(self.journal_dir)],

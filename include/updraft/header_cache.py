@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from updraft.family import source_name
+from updraft.faults import checkpoint
 from updraft.package import PackageFacts
 
 _FORMAT = 1
@@ -31,8 +32,14 @@ def _hit(entry: Row) -> Hit:
 
 
 class HeaderCache:
-    def __init__(self, path: Path) -> None:
+    """`deferred`: `save` only notes what to write; `flush` writes it. The engine writes
+    the cache only once it knows which settled marks the new rows invalidate (a mark
+    must never outlive the file view it was taken on), and a read-only planner never."""
+
+    def __init__(self, path: Path, deferred: bool = False) -> None:
         self.path = path
+        self.deferred = deferred
+        self._scanned: tuple[str, ...] = ()
         self._entries: dict[str, Row] | None = None
         self._fresh: dict[str, Row] = {}
         self._seen: set[str] = set()
@@ -74,9 +81,24 @@ class HeaderCache:
 
     def save(self, scanned_dirs: Iterable[str] = ()) -> None:
         """Write new entries; drop entries under the scanned dirs that were not seen."""
+        self._scanned = tuple(scanned_dirs)
+        if not self.deferred:
+            self.flush()
+
+    @property
+    def dirty(self) -> bool:
+        """Whether `flush` would change the file (new rows, or rows of vanished files)."""
+        return bool(self._fresh or self._stale())
+
+    def _stale(self) -> list[str]:
+        if not self._scanned:
+            return []
         entries = self.rows()
-        prefixes = tuple(scanned_dirs)
-        stale = [p for p in entries if p not in self._seen and p.startswith(prefixes)]
+        return [p for p in entries if p not in self._seen and p.startswith(self._scanned)]
+
+    def flush(self) -> None:
+        entries = self.rows()
+        stale = self._stale()
         if not self._fresh and not stale:
             return
         entries.update(self._fresh)
@@ -87,3 +109,4 @@ class HeaderCache:
         temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}")
         temporary.write_bytes(marshal.dumps({"format": _FORMAT, "rows": entries}))
         os.replace(temporary, self.path)
+        checkpoint()

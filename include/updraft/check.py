@@ -1,0 +1,211 @@
+"""Check: the tree's health against the rules, read-only, like a filesystem check.
+
+One full scan (headers from the header cache), one walk and one primary.xml read per
+published arch dir, and the engine's own planner run without writing anything: every
+action it would take is a problem ("not converged"), so check and cycle can never
+disagree on what the rules are. The rules checked besides, each with its own words:
+repodata lists exactly the files present; every family's binaries sit with the SRPM
+they name; nothing in two tiers at once or beyond retention; no stray, misplaced,
+unreadable or half-written file; no unfinished journal or unpublished repodata; the
+ledger agrees with where every file it recorded is.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from updraft.check_rules import family_problems, ledger_problems
+from updraft.cycle import CycleResult, Engine
+from updraft.journal import Journal
+from updraft.layout import SOURCE_DIR
+from updraft.listing import LEFTOVERS, Listing, Listings, PrimaryEntry, read_primary
+from updraft.lock import tree_lock
+from updraft.package import sha256_of
+from updraft.tree import Tree
+
+
+@dataclass(frozen=True)
+class Problem:
+    kind: str  # "repodata", "family", "tiers", "retention", "not converged", "stray", ...
+    where: str  # the path (relative to the tree root) or arch dir label concerned
+    text: str
+
+    def line(self) -> str:
+        return f"{self.kind}: {self.text}"
+
+
+@dataclass
+class Health:
+    problems: list[Problem] = field(default_factory=list)
+    files: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def healthy(self) -> bool:
+        return not self.problems
+
+    def lines(self) -> list[str]:
+        return [problem.line() for problem in self.problems]
+
+    def to_json(self) -> str:
+        return json.dumps({"healthy": self.healthy, "files": self.files,
+                           "problems": [asdict(problem) for problem in self.problems],
+                           "timings": {k: round(v, 4) for k, v in self.timings.items()}})
+
+
+class Checker:
+    def __init__(self, engine: Engine, releases: Sequence[str] | None = None,
+                 deep: bool = False) -> None:
+        self.engine = engine
+        self.layout = engine.layout
+        self.releases = list(releases) if releases else list(engine.config.releases)
+        self.deep = deep  # also compare every file's checksum with primary.xml's
+        self.walks: dict[Path, Listing] = {}
+        self.health = Health()
+
+    def add(self, kind: str, where: str, text: str) -> None:
+        self.health.problems.append(Problem(kind, where, text))
+
+    def _timed(self, name: str, started: float) -> float:
+        now = time.perf_counter()
+        self.health.timings[name] = self.health.timings.get(name, 0.0) + now - started
+        return now
+
+    def run(self) -> Health:
+        clock = time.perf_counter()
+        self._unfinished()
+        clock = self._timed("journal", clock)
+        listings = Listings(self.layout, self.walks)
+        planned = self.engine.pure_plan(self.releases, full=True, listings=listings)
+        clock = self._timed("scan and plan", clock)
+        reported = self._repodata(listings, planned.tree)
+        clock = self._timed("repodata", clock)
+        self._files(planned.tree)
+        for problem in family_problems(self.layout, planned.tree):
+            self.add(*problem)
+        clock = self._timed("families", clock)
+        for problem in ledger_problems(self.layout, planned.tree):
+            self.add(*problem)
+        clock = self._timed("ledger", clock)
+        for action in planned.plan.actions:
+            self.add("not converged", action.src, action.detail())
+        for target in planned.plan.touched:
+            if target.label not in reported:
+                self.add("not converged", target.label, f"repodata of {target.label} to rebuild")
+        self.health.files = planned.tree.files_seen
+        return self.health
+
+    def _unfinished(self) -> None:
+        for journal in Journal.pending(self.engine.journal_dir):
+            self.add("journal", str(journal.path),
+                     f"plan {journal.plan_id} ({journal.trigger}) was left unfinished by an "
+                     "interrupted run; the next cycle finishes it")
+        for target in self.engine.repodata.pending():
+            if target.release in self.releases:
+                self.add("repodata pending", target.label,
+                         f"{target.label} changed since its repodata was published")
+
+    def _repodata(self, listings: Listings, tree: Tree) -> set[str]:
+        """Each published arch dir's primary.xml against its files; the labels reported."""
+        reported: set[str] = set()
+        for release in self.releases:
+            for target in listings.published(release):
+                repo_dir = self.layout.repodata_dir(release, target.repo, target.archdir)
+                try:
+                    primary = read_primary(repo_dir) or {}
+                except (OSError, RuntimeError, ValueError) as exc:
+                    self.add("repodata", target.label, f"{target.label}: unreadable ({exc})")
+                    reported.add(target.label)
+                    continue
+                before = len(self.health.problems)
+                self._compare(target.label, repo_dir, primary, listings.walk(repo_dir))
+                if len(self.health.problems) > before:
+                    reported.add(target.label)
+            for repo, archdir in sorted(tree.releases[release].without_repodata):
+                label = f"{release}/{repo}/{archdir}"
+                if label not in {t.label for t in self.engine.repodata.pending()}:
+                    self.add("repodata", label, f"{label} holds packages but has no repodata")
+                    reported.add(label)
+        return reported
+
+    def _compare(self, label: str, repo_dir: Path, primary: dict[str, PrimaryEntry],
+                 files: Listing) -> None:
+        for href in sorted(files.keys() - primary.keys()):
+            self.add("repodata", f"{label}/{href}", f"{label}: {href} is not listed")
+        for href in sorted(primary.keys() - files.keys()):
+            self.add("repodata", f"{label}/{href}", f"{label}: lists {href}, which is not there")
+        for href in sorted(files.keys() & primary.keys()):
+            size, mtime = files[href]
+            entry = primary[href]
+            if (size, mtime) != (entry.size, entry.mtime):
+                self.add("repodata", f"{label}/{href}",
+                         f"{label}: {href} is {size} bytes from {mtime}, listed as "
+                         f"{entry.size} bytes from {entry.mtime}")
+            elif self.deep and entry.checksum_type == "sha256" and \
+                    sha256_of(repo_dir / href) != entry.checksum:
+                self.add("repodata", f"{label}/{href}",
+                         f"{label}: {href} does not match the checksum its repodata lists")
+
+    def _files(self, tree: Tree) -> None:
+        root = str(self.layout.root) + os.sep
+        for release, release_tree in tree.releases.items():
+            for bad in release_tree.bad:
+                self.add("unreadable", str(bad.path), f"{bad.path}: {bad.reason}")
+            for path in release_tree.arriving:
+                self.add("arriving", str(path), f"{path}: unreadable and still changing")
+            for package in release_tree.files:
+                shown = package.path.removeprefix(root)
+                if package.archdir is None:
+                    self.add("stray", shown, f"{shown}: outside {package.repo}'s layout")
+                    continue
+                facts = package.facts
+                right = [SOURCE_DIR] if facts.is_source else self.layout.archdirs_for(
+                    release, facts.arch)
+                if package.archdir not in right or not package.path.endswith(
+                        os.sep + facts.filename):
+                    self.add("unplaced", shown, f"{shown}: {facts.nevra} belongs in "
+                             f"{', '.join(right) or 'no arch dir'} as {facts.filename}")
+        leftovers: list[str] = []
+        for repo_dir in self._every_dir():
+            _hidden(repo_dir, leftovers)
+        for path in leftovers:
+            self.add("leftover", path, f"{path}: a temporary file of an interrupted run")
+
+    def _every_dir(self) -> list[Path]:
+        dirs: list[Path] = []
+        for release in self.releases:
+            for repo in self.engine.config.repos:
+                dirs.append(self.layout.source_dir(release, repo))
+                dirs += [self.layout.repodata_dir(release, repo, archdir)
+                         for archdir in self.layout.archdirs(release)]
+        return list(dict.fromkeys(dirs))
+
+
+def _hidden(top: Path, leftovers: list[str]) -> None:
+    """A writer's temporary files and dirs below top (names only: no file is stat'ed)."""
+    for current, dirs, names in os.walk(top):
+        for name in [*dirs, *names]:
+            if name.startswith(".") and any(mark in name for mark in LEFTOVERS):
+                leftovers.append(os.path.join(current, name))
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d != "repodata"]
+
+
+def check(engine: Engine, releases: Sequence[str] | None = None, deep: bool = False,
+          locked: bool = True) -> Health:
+    """The tree's health; `locked` holds the tree lock so no writer is caught midway."""
+    if not locked:
+        return Checker(engine, releases, deep).run()
+    with tree_lock(engine.layout.state_dir, engine.config.lock_timeout, "check"):
+        return Checker(engine, releases, deep).run()
+
+
+def repair(engine: Engine, releases: Sequence[str] | None = None,
+           deep: bool = False) -> tuple[CycleResult, Health]:
+    """Apply the engine's own plan (a whole cycle, nothing else), then check again."""
+    result = engine.update_repos(releases)
+    return result, check(engine, releases, deep)
