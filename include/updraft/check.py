@@ -12,6 +12,7 @@ ledger agrees with where every file it recorded is.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import time
@@ -202,6 +203,25 @@ def check(engine: Engine, releases: Sequence[str] | None = None, deep: bool = Fa
         return Checker(engine, releases, deep).run()
     with tree_lock(engine.layout.state_dir, engine.config.lock_timeout, "check"):
         return Checker(engine, releases, deep).run()
+
+
+def check_command(engine: Engine, args: argparse.Namespace) -> int:
+    """`updraft check`: one line per problem (or JSON); exit 0 healthy, 1 otherwise."""
+    releases = [engine.config.check_release(r) for r in args.release or []] or None
+    if args.repair:
+        result, health = repair(engine, releases, args.deep)
+        if not result.nothing_to_do and args.format == "text":
+            print(result.report, end="")
+    else:
+        health = check(engine, releases, args.deep)
+    if args.format == "json":
+        print(health.to_json())
+    else:
+        for line in health.lines():
+            print(line)
+        if health.healthy:
+            print(f"healthy: {health.files} package files checked")
+    return 0 if health.healthy else 1
 
 
 def repair(engine: Engine, releases: Sequence[str] | None = None,
