@@ -23,7 +23,7 @@ from updraft.config import DistConfig
 from updraft.errors import PlanChanged
 from updraft.faults import checkpoint
 from updraft.header_cache import HeaderCache
-from updraft.iso.freeze import hold_for_iso
+from updraft.iso.freeze import frozen, hold_for_iso
 from updraft.journal import Journal
 from updraft.layout import Layout
 from updraft.ledger import ActionRecord, Ledger, StateChange
@@ -105,6 +105,7 @@ class Planned:
     plan: Plan
     tree: Tree
     consistent: dict[str, str]  # release -> fingerprint
+    held: set[str] = field(default_factory=set)  # releases an ISO freeze held actions of
 
 
 def _add_stale_repodata(part: Plan, stale: list[tuple[Touched, str]],
@@ -135,6 +136,7 @@ class Engine:
         self.layout = Layout(config, root)
         self.trigger = trigger
         self.repodata = PendingRepodata(self.layout, command=trigger)
+        self._held: set[str] = set()  # releases the last plan held actions of (ISO freeze)
 
     @property
     def journal_dir(self) -> Path:
@@ -162,10 +164,14 @@ class Engine:
             # Right after a plan was applied in full, every name it did not touch is as
             # consistent as before, and the names it touched are the files changed since
             # its scan: planning only those (incrementally) is exact.
-            baseline = {**settled, **{r: "" for r in chosen or self.config.releases}}
+            # A release whose families an ISO freeze held kept names the plan did not
+            # apply: it is planned in full (held again, and not settled).
+            baseline = {**settled, **{r: "" for r in chosen or self.config.releases
+                                      if r not in self._held}}
         cache = HeaderCache(self.layout.state_dir / "headers.marshal", deferred=True)
         planned = self._planned(chosen, intents, None if intents else baseline, cache)
         self._settle(settled, planned, cache)
+        self._held = planned.held
         return planned.plan
 
     def pure_plan(self, releases: Sequence[str] | None = None,
@@ -192,16 +198,21 @@ class Engine:
         wanted = intents(tree) if intents else {}
         plan = Plan()
         consistent: dict[str, str] = {}
+        held_releases: set[str] = set()
         for release, release_tree in tree.releases.items():
             part = plan_release(release_tree, self.layout, wanted.get(release, ()))
             held = hold_for_iso(self.layout, release, part)  # an ISO build freezes
-            _add_stale_repodata(part, listings.stale(release, remember), pending)
+            if held:
+                held_releases.add(release)
+            flag = frozen(self.layout, release)  # nor is its repodata republished
+            _add_stale_repodata(part, [(target, why) for target, why in listings.stale(
+                release, remember) if flag is None or target.repo not in flag.repos], pending)
             plan.extend(part)
             # Only a release found consistent by this very scan may skip planning later;
             # one with a file still arriving is scanned again until that file is read.
             if part.empty and not intents and not release_tree.arriving and not held:
                 consistent[release] = release_tree.fingerprint
-        return Planned(plan, tree, consistent)
+        return Planned(plan, tree, consistent, held_releases)
 
     def _settle(self, settled: dict[str, str], planned: Planned, cache: HeaderCache) -> None:
         """Write the header cache and the settled marks, crash-safely in this order:
