@@ -24,7 +24,7 @@ from updraft.check_rules import family_problems, ledger_problems
 from updraft.cycle import CycleResult, Engine
 from updraft.journal import Journal
 from updraft.layout import SOURCE_DIR
-from updraft.listing import LEFTOVERS, Listing, Listings, PrimaryEntry, read_primary
+from updraft.listing import Listing, Listings, PrimaryEntry, read_primary, walk
 from updraft.lock import tree_lock
 from updraft.package import sha256_of
 from updraft.tree import Tree
@@ -65,7 +65,9 @@ class Checker:
         self.engine = engine
         self.layout = engine.layout
         self.releases = list(releases) if releases else list(engine.config.releases)
-        self.deep = deep  # also compare every file's checksum with primary.xml's
+        # Also compare every file's checksum with primary.xml's, and plan a release even
+        # when a cycle found it consistent at exactly these files.
+        self.deep = deep
         self.walks: dict[Path, Listing] = {}
         self.health = Health()
 
@@ -82,11 +84,12 @@ class Checker:
         self._unfinished()
         clock = self._timed("journal", clock)
         listings = Listings(self.layout, self.walks)
-        planned = self.engine.pure_plan(self.releases, full=True, listings=listings)
+        planned = self.engine.pure_plan(self.releases, full="replan" if self.deep else True,
+                                        listings=listings)
         clock = self._timed("scan and plan", clock)
         reported = self._repodata(listings, planned.tree)
         clock = self._timed("repodata", clock)
-        self._files(planned.tree)
+        self._files(planned.tree, listings)
         for problem in family_problems(self.layout, planned.tree):
             self.add(*problem)
         clock = self._timed("families", clock)
@@ -152,9 +155,12 @@ class Checker:
                 self.add("repodata", f"{label}/{href}",
                          f"{label}: {href} does not match the checksum its repodata lists")
 
-    def _files(self, tree: Tree) -> None:
+    def _files(self, tree: Tree, listings: Listings) -> None:
         root = str(self.layout.root) + os.sep
         for release, release_tree in tree.releases.items():
+            belongs = {arch: self.layout.archdirs_for(release, arch) for arch in
+                       {f.facts.arch for f in release_tree.files}}
+            belongs["src"] = [SOURCE_DIR]
             for bad in release_tree.bad:
                 self.add("unreadable", str(bad.path), f"{bad.path}: {bad.reason}")
             for path in release_tree.arriving:
@@ -165,15 +171,15 @@ class Checker:
                     self.add("stray", shown, f"{shown}: outside {package.repo}'s layout")
                     continue
                 facts = package.facts
-                right = [SOURCE_DIR] if facts.is_source else self.layout.archdirs_for(
-                    release, facts.arch)
+                right = belongs[facts.arch]
                 if package.archdir not in right or not package.path.endswith(
                         os.sep + facts.filename):
                     self.add("unplaced", shown, f"{shown}: {facts.nevra} belongs in "
                              f"{', '.join(right) or 'no arch dir'} as {facts.filename}")
-        leftovers: list[str] = []
+        leftovers = list(listings.leftovers)
         for repo_dir in self._every_dir():
-            _hidden(repo_dir, leftovers)
+            if repo_dir not in self.walks:  # source dirs; arch dirs of unpublished repos
+                walk(repo_dir, leftovers)
         for path in leftovers:
             self.add("leftover", path, f"{path}: a temporary file of an interrupted run")
 
@@ -185,15 +191,6 @@ class Checker:
                 dirs += [self.layout.repodata_dir(release, repo, archdir)
                          for archdir in self.layout.archdirs(release)]
         return list(dict.fromkeys(dirs))
-
-
-def _hidden(top: Path, leftovers: list[str]) -> None:
-    """A writer's temporary files and dirs below top (names only: no file is stat'ed)."""
-    for current, dirs, names in os.walk(top):
-        for name in [*dirs, *names]:
-            if name.startswith(".") and any(mark in name for mark in LEFTOVERS):
-                leftovers.append(os.path.join(current, name))
-        dirs[:] = [d for d in dirs if not d.startswith(".") and d != "repodata"]
 
 
 def check(engine: Engine, releases: Sequence[str] | None = None, deep: bool = False,

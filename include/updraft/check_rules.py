@@ -7,7 +7,8 @@ import os
 from collections import defaultdict
 from datetime import UTC, datetime
 
-from sqlalchemy import make_url, select
+from sqlalchemy import create_engine, make_url, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from updraft.evr import DistTag
 from updraft.family import Family, FamilyKey, Slot, group_families
@@ -96,20 +97,28 @@ def ledger_problems(layout: Layout, tree: Tree) -> list[Found]:
     if parsed.drivername.startswith("sqlite") and parsed.database and \
             not os.path.exists(parsed.database):
         return []  # nothing recorded yet (and a check creates no ledger)
-    from updraft.ledger import Ledger
     from updraft.ledger.models import Action
 
     last: dict[tuple[str, str, str, str], tuple[str, datetime, str]] = {}
-    with Ledger.open(url) as ledger, ledger.transaction() as session:
-        query = select(Action.release, Action.verb, Action.from_repo, Action.to_repo,
-                       Action.archdir, Action.filename, Action.at, Action.plan_id) \
-            .where(Action.release.in_(list(tree.releases))) \
-            .order_by(Action.at, Action.plan_id, Action.seq)
-        for release, verb, source, target, archdir, name, at, plan_id in session.execute(query):
-            if verb in ("delete", "quarantine", "move") and source and verb != "place":
-                last[(release, source, archdir, name)] = ("left", at, plan_id)
-            if verb in ("move", "copy", "place") and target:
-                last[(release, target, archdir, name)] = ("arrived", at, plan_id)
+    query = select(Action.release, Action.verb, Action.from_repo, Action.to_repo,
+                   Action.archdir, Action.filename, Action.at, Action.plan_id) \
+        .where(Action.release.in_(list(tree.releases))) \
+        .order_by(Action.at, Action.plan_id, Action.seq)
+    # A plain connection, not Ledger.open: a check migrates nothing.
+    database = create_engine(url)
+    try:
+        with database.connect() as connection:
+            rows = connection.execute(query).all()
+    except SQLAlchemyError as exc:
+        return [("ledger", "ledger", f"the ledger cannot be read ({type(exc).__name__}); "
+                 "run any cycle to bring its schema up to date")]
+    finally:
+        database.dispose()
+    for release, verb, source, target, archdir, name, at, plan_id in rows:
+        if verb in ("delete", "quarantine", "move") and source:
+            last[(release, source, archdir, name)] = ("left", _aware(at), plan_id)
+        if verb in ("move", "copy", "place") and target:
+            last[(release, target, archdir, name)] = ("arrived", _aware(at), plan_id)
     present = {(package.release, package.repo, package.archdir or "",
                 os.path.basename(package.path)): package.path
                for release_tree in tree.releases.values() for package in release_tree.files}
@@ -133,3 +142,7 @@ def _changed_before(path: str, at: datetime) -> bool:
     except OSError:
         return False
     return datetime.fromtimestamp(changed, UTC) < at.astimezone(UTC)
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo else at.replace(tzinfo=UTC)

@@ -75,7 +75,8 @@ def _parser() -> argparse.ArgumentParser:
     health.add_argument("--repair", action="store_true",
                         help="apply the engine's own plan (a cycle), then check again")
     health.add_argument("--deep", action="store_true",
-                        help="also compare every file's sha256 with its repodata")
+                        help="also compare every file's sha256 with its repodata, and "
+                             "re-plan releases a cycle found consistent")
 
     history = commands.add_parser("history", help="what happened to a family or package")
     history.add_argument("name")

@@ -175,21 +175,28 @@ class Engine:
         return planned.plan
 
     def pure_plan(self, releases: Sequence[str] | None = None,
-                  intents: IntentSource | None = None, full: bool = False,
+                  intents: IntentSource | None = None, full: bool | str = False,
                   listings: Listings | None = None) -> Planned:
         """The plan as it stands, writing nothing at all (previews, `updraft check`).
 
-        `full`: scan every file (not only the names changed since the tree settled)."""
+        `full`: scan every file (not only the names changed since the tree settled); a
+        release still at the fingerprint a cycle settled it at is not planned again
+        (that cycle's plan was empty), unless `full == "replan"`."""
         chosen = [self.config.check_release(r) for r in releases] if releases else None
         cache = HeaderCache(self.layout.state_dir / "headers.marshal", deferred=True)
         baseline = None if intents or full else self.settled()
-        return self._planned(chosen, intents, baseline, cache, listings, remember=False)
+        return self._planned(chosen, intents, baseline, cache, listings, remember=False,
+                             trusted=None if intents or full == "replan" else self.settled())
 
     def _planned(self, chosen: list[str] | None, intents: IntentSource | None,
                  baseline: dict[str, str] | None, cache: HeaderCache,
-                 listings: Listings | None = None, remember: bool = True) -> Planned:
+                 listings: Listings | None = None, remember: bool = True,
+                 trusted: dict[str, str] | None = None) -> Planned:
         listings = listings or Listings(self.layout)
         tree = scan(self.layout, chosen, cache=cache, settled=baseline)
+        for release, release_tree in tree.releases.items():
+            if trusted and trusted.get(release) == release_tree.fingerprint:
+                release_tree.unchanged = True  # every file scanned, none to plan
         pending = self.repodata.pending()
         for release, release_tree in tree.releases.items():
             # Repodata already marked for publishing needs no plan to get it written.

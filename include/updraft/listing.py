@@ -39,8 +39,9 @@ class PrimaryEntry:
 LEFTOVERS = (".updraft-tmp", ".repodata.updraft")
 
 
-def walk(repo_dir: Path) -> Listing:
-    """Every *.rpm below repo_dir as createrepo_c sees it (skipping repodata, hidden dirs)."""
+def walk(repo_dir: Path, leftovers: list[str] | None = None) -> Listing:
+    """Every *.rpm below repo_dir as createrepo_c sees it (skipping repodata, hidden dirs);
+    `leftovers` collects the paths of a writer's temporary files and dirs on the way."""
     found: Listing = {}
     prefix = len(str(repo_dir)) + 1
     pending = [str(repo_dir)]
@@ -52,6 +53,8 @@ def walk(repo_dir: Path) -> Listing:
             continue
         for entry in entries:
             if entry.name.startswith("."):
+                if leftovers is not None and any(mark in entry.name for mark in LEFTOVERS):
+                    leftovers.append(entry.path)
                 continue
             if entry.is_dir(follow_symlinks=False):
                 if entry.name != "repodata":
@@ -105,13 +108,14 @@ class Listings:
         self.layout = layout
         self.directory = layout.state_dir / "repodata-listing"
         self.walks = walks  # a memo of walks, for a caller that reads each dir again
+        self.leftovers: list[str] = []  # seen by the memoised walks
 
     def walk(self, repo_dir: Path) -> Listing:
         if self.walks is None:
             return walk(repo_dir)
         found = self.walks.get(repo_dir)
         if found is None:
-            found = self.walks[repo_dir] = walk(repo_dir)
+            found = self.walks[repo_dir] = walk(repo_dir, self.leftovers)
         return found
 
     def _file(self, target: Touched) -> Path:
