@@ -27,7 +27,7 @@ from updraft.iso.freeze import frozen, hold_for_iso
 from updraft.journal import Journal
 from updraft.layout import Layout
 from updraft.ledger import ActionRecord, Ledger, StateChange
-from updraft.listing import Listings
+from updraft.listing import Listings, add_stale
 from updraft.lock import tree_lock
 from updraft.plan import Intent, plan_release
 from updraft.repodata import PendingRepodata
@@ -106,17 +106,6 @@ class Planned:
     tree: Tree
     consistent: dict[str, str]  # release -> fingerprint
     held: set[str] = field(default_factory=set)  # releases an ISO freeze held actions of
-
-
-def _add_stale_repodata(part: Plan, stale: list[tuple[Touched, str]],
-                        pending: list[Touched]) -> None:
-    """An arch dir whose files differ from what its repodata lists is rebuilt and said so
-    (a package copied straight into place needs no action, yet must be published)."""
-    for target, why in stale:
-        if target in pending or target in part.touched:
-            continue
-        part.touched.append(target)
-        part.warnings.append(f"repodata out of date: {target.label} ({why})")
 
 
 def _union(first: list[Touched], second: list[Touched]) -> list[Touched]:
@@ -212,8 +201,8 @@ class Engine:
             if held:
                 held_releases.add(release)
             flag = frozen(self.layout, release)  # nor is its repodata republished
-            _add_stale_repodata(part, [(target, why) for target, why in listings.stale(
-                release, remember) if flag is None or target.repo not in flag.repos], pending)
+            add_stale(part, listings.stale(release, remember), pending,
+                      frozen_repos=flag.repos if flag else ())
             plan.extend(part)
             # Only a release found consistent by this very scan may skip planning later;
             # one with a file still arriving is scanned again until that file is read.

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import createrepo_c as cr
 
-from updraft.action import Touched
+from updraft.action import Plan, Touched
 from updraft.layout import Layout
 
 # relative path -> (size, mtime in whole seconds: what primary.xml's time_file keeps)
@@ -86,6 +86,18 @@ def read_primary(repo_dir: Path) -> dict[str, PrimaryEntry] | None:
     primary = repo_dir / records["primary"].location_href
     cr.xml_parse_primary(str(primary), pkgcb=one, do_files=False)
     return entries
+
+
+def add_stale(part: Plan, stale: list[tuple[Touched, str]], pending: list[Touched],
+              frozen_repos: tuple[str, ...] = ()) -> None:
+    """An arch dir whose files differ from what its repodata lists is rebuilt and said so
+    (a package copied straight into place needs no action, yet must be published) —
+    unless its publication is pending anyway, or an ISO build holds its repo still."""
+    for target, why in stale:
+        if target in pending or target in part.touched or target.repo in frozen_repos:
+            continue
+        part.touched.append(target)
+        part.warnings.append(f"repodata out of date: {target.label} ({why})")
 
 
 def difference(recorded: Listing, now: Listing) -> str:
