@@ -171,3 +171,15 @@ def test_a_changed_file_differs_from_its_repodata(engine: Engine) -> None:
 @pytest.mark.parametrize("deep", [False, True])
 def test_deep_and_shallow_agree_on_a_healthy_tree(engine: Engine, deep: bool) -> None:
     assert check(engine, deep=deep).healthy
+
+
+def test_json_names_every_problem(engine: Engine) -> None:
+    (engine.layout.root / "9/smetest/SRPMS/clamav-0.97.6-1.rf.src.rpm").unlink()
+
+    run = _cli(engine, "--format", "json", "--release", "9")
+
+    assert run.returncode == 1
+    report = json.loads(run.stdout)
+    assert report["healthy"] is False
+    assert [(p["kind"], p["where"]) for p in report["problems"]] == [
+        ("family", "9/smetest/clamav")]

@@ -156,3 +156,16 @@ def test_a_kill_before_the_journal_exists_is_planned_again(
             assert treekit.repo_hrefs(root / "9/smetest" / arch) == treekit.repo_hrefs(
                 reference.layout.root / "9/smetest" / arch), point
         assert_healthy(Engine(trial.config, root))
+
+
+def test_a_tree_published_before_listings_existed_is_not_republished(engine: Engine) -> None:
+    """Upgrading: each arch dir's listing is read once from its primary.xml."""
+    listings = engine.layout.state_dir / "repodata-listing"
+    shutil.rmtree(listings)
+    repomd = engine.layout.root / "9/smetest/i386/repodata/repomd.xml"
+    written = repomd.stat().st_mtime_ns
+
+    assert engine.update_repos().nothing_to_do
+
+    assert repomd.stat().st_mtime_ns == written
+    assert (listings / "9/smetest/i386.json").is_file()
