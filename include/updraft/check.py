@@ -24,7 +24,7 @@ from updraft.check_rules import family_problems, ledger_problems
 from updraft.cycle import CycleResult, Engine
 from updraft.journal import Journal
 from updraft.layout import SOURCE_DIR
-from updraft.listing import Listing, Listings, PrimaryEntry, read_primary, walk
+from updraft.listing import LEFTOVERS, Listing, Listings, PrimaryEntry, read_primary
 from updraft.lock import tree_lock
 from updraft.package import sha256_of
 from updraft.tree import Tree
@@ -84,8 +84,9 @@ class Checker:
         self._unfinished()
         clock = self._timed("journal", clock)
         listings = Listings(self.layout, self.walks)
+        # Its listings need no comparing: the check reads each primary.xml itself.
         planned = self.engine.pure_plan(self.releases, full="replan" if self.deep else True,
-                                        listings=listings)
+                                        stale=False)
         clock = self._timed("scan and plan", clock)
         reported = self._repodata(listings, planned.tree)
         clock = self._timed("repodata", clock)
@@ -179,7 +180,7 @@ class Checker:
         leftovers = list(listings.leftovers)
         for repo_dir in self._every_dir():
             if repo_dir not in self.walks:  # source dirs; arch dirs of unpublished repos
-                walk(repo_dir, leftovers)
+                _hidden(repo_dir, leftovers)
         for path in leftovers:
             self.add("leftover", path, f"{path}: a temporary file of an interrupted run")
 
@@ -191,6 +192,23 @@ class Checker:
                 dirs += [self.layout.repodata_dir(release, repo, archdir)
                          for archdir in self.layout.archdirs(release)]
         return list(dict.fromkeys(dirs))
+
+
+def _hidden(top: Path, leftovers: list[str]) -> None:
+    """A writer's temporary files and dirs below top (names only: nothing is stat'ed)."""
+    pending = [str(top)]
+    while pending:
+        try:
+            entries = list(os.scandir(pending.pop()))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                if any(mark in entry.name for mark in LEFTOVERS):
+                    leftovers.append(entry.path)
+            elif entry.name != "repodata" and not entry.name.endswith(".rpm") and \
+                    entry.is_dir(follow_symlinks=False):
+                pending.append(entry.path)
 
 
 def check(engine: Engine, releases: Sequence[str] | None = None, deep: bool = False,

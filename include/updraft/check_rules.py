@@ -116,11 +116,11 @@ def ledger_problems(layout: Layout, tree: Tree) -> list[Found]:
         database.dispose()
     for release, verb, source, target, archdir, name, at, plan_id in rows:
         if verb in ("delete", "quarantine", "move") and source:
-            last[(release, source, archdir, name)] = ("left", _aware(at), plan_id)
+            last[(release, source, archdir, name)] = ("left", at, plan_id)
         if verb in ("move", "copy", "place") and target:
-            last[(release, target, archdir, name)] = ("arrived", _aware(at), plan_id)
+            last[(release, target, archdir, name)] = ("arrived", at, plan_id)
     present = {(package.release, package.repo, package.archdir or "",
-                os.path.basename(package.path)): package.path
+                package.path.rpartition(os.sep)[2]): package.path
                for release_tree in tree.releases.values() for package in release_tree.files}
     found: list[Found] = []
     for (release, repo, archdir, name), (event, at, plan_id) in sorted(last.items()):
@@ -141,8 +141,8 @@ def _changed_before(path: str, at: datetime) -> bool:
         changed = os.stat(path).st_ctime
     except OSError:
         return False
-    return datetime.fromtimestamp(changed, UTC) < at.astimezone(UTC)
+    return datetime.fromtimestamp(changed, UTC) < _aware(at)
 
 
 def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
+    return at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)

@@ -165,7 +165,7 @@ class Engine:
 
     def pure_plan(self, releases: Sequence[str] | None = None,
                   intents: IntentSource | None = None, full: bool | str = False,
-                  listings: Listings | None = None) -> Planned:
+                  listings: Listings | None = None, stale: bool = True) -> Planned:
         """The plan as it stands, writing nothing at all (previews, `updraft check`).
 
         `full`: scan every file (not only the names changed since the tree settled); a
@@ -175,12 +175,13 @@ class Engine:
         cache = HeaderCache(self.layout.state_dir / "headers.marshal", deferred=True)
         baseline = None if intents or full else self.settled()
         return self._planned(chosen, intents, baseline, cache, listings, remember=False,
+                             stale=stale,
                              trusted=None if intents or full == "replan" else self.settled())
 
     def _planned(self, chosen: list[str] | None, intents: IntentSource | None,
                  baseline: dict[str, str] | None, cache: HeaderCache,
                  listings: Listings | None = None, remember: bool = True,
-                 trusted: dict[str, str] | None = None) -> Planned:
+                 trusted: dict[str, str] | None = None, stale: bool = True) -> Planned:
         listings = listings or Listings(self.layout)
         tree = scan(self.layout, chosen, cache=cache, settled=baseline)
         for release, release_tree in tree.releases.items():
@@ -201,7 +202,7 @@ class Engine:
             if held:
                 held_releases.add(release)
             flag = frozen(self.layout, release)  # nor is its repodata republished
-            add_stale(part, listings.stale(release, remember), pending,
+            add_stale(part, listings.stale(release, remember) if stale else [], pending,
                       frozen_repos=flag.repos if flag else ())
             plan.extend(part)
             # Only a release found consistent by this very scan may skip planning later;
