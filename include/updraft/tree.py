@@ -98,7 +98,10 @@ def scan(
     header is looked up); otherwise only the source names whose files changed since
     then need planning, and the release tree says which.
     """
-    cache = cache or HeaderCache(layout.state_dir / "headers.marshal")
+    # Only the engine's plan writes the cache (passing its own), together with the
+    # settled marks: a cache written by any other reader would hide its new files from
+    # the next incremental plan.
+    cache = cache or HeaderCache(layout.state_dir / "headers.marshal", deferred=True)
     chosen = releases or list(layout.config.releases)
     tree = Tree(releases={})
     scanned: list[str] = []

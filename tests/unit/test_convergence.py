@@ -14,7 +14,7 @@ import pytest
 
 from tests import treekit
 from tests.checkkit import assert_healthy
-from updraft import cycle, rpmfactory
+from updraft import cli, cycle, rpmfactory
 from updraft.cycle import Engine
 from updraft.rpmfactory import BuiltFamily
 
@@ -169,3 +169,17 @@ def test_a_tree_published_before_listings_existed_is_not_republished(engine: Eng
 
     assert repomd.stat().st_mtime_ns == written
     assert (listings / "9/smetest/i386.json").is_file()
+
+
+def test_a_reader_scanning_the_tree_hides_nothing_from_the_next_cycle(engine: Engine) -> None:
+    """`updraft status` (and sync, inventory, build placement) scan too: their header
+    reads must not make a packager's `cp` look already planned."""
+    root = engine.layout.root
+    shutil.copy(root / "9/smetest/i386/RPMS/clamav-0.97.6-1.el4.rf.i386.rpm",
+                root / "9/smeupdates-testing/")
+    assert cli.run(["--config", str(treekit.CONFIG_FILE), "--root", str(root), "status"]) == 0
+
+    result = engine.update_repos()
+
+    assert result.ok and not list((root / "9/smetest").rglob("*.rpm"))
+    assert_healthy(engine)
