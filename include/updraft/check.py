@@ -85,7 +85,7 @@ class Checker:
         clock = self._timed("journal", clock)
         listings = Listings(self.layout, self.walks)
         # Its listings need no comparing: the check reads each primary.xml itself.
-        planned = self.engine.pure_plan(self.releases, full="replan" if self.deep else True,
+        planned = self.engine.pure_plan(self.releases, full=True, replan=self.deep,
                                         stale=False)
         clock = self._timed("scan and plan", clock)
         reported = self._repodata(listings, planned.tree)

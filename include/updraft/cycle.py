@@ -164,19 +164,21 @@ class Engine:
         return planned.plan
 
     def pure_plan(self, releases: Sequence[str] | None = None,
-                  intents: IntentSource | None = None, full: bool | str = False,
-                  listings: Listings | None = None, stale: bool = True) -> Planned:
+                  intents: IntentSource | None = None, full: bool = False,
+                  replan: bool = False, listings: Listings | None = None,
+                  stale: bool = True) -> Planned:
         """The plan as it stands, writing nothing at all (previews, `updraft check`).
 
         `full`: scan every file (not only the names changed since the tree settled); a
         release still at the fingerprint a cycle settled it at is not planned again
-        (that cycle's plan was empty), unless `full == "replan"`."""
+        (that cycle's plan was empty) unless `replan`. `stale`: compare each arch dir
+        with the listing its repodata was built from."""
         chosen = [self.config.check_release(r) for r in releases] if releases else None
         cache = HeaderCache(self.layout.state_dir / "headers.marshal", deferred=True)
         baseline = None if intents or full else self.settled()
         return self._planned(chosen, intents, baseline, cache, listings, remember=False,
                              stale=stale,
-                             trusted=None if intents or full == "replan" else self.settled())
+                             trusted=None if intents or replan else self.settled())
 
     def _planned(self, chosen: list[str] | None, intents: IntentSource | None,
                  baseline: dict[str, str] | None, cache: HeaderCache,
