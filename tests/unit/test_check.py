@@ -183,3 +183,20 @@ def test_json_names_every_problem(engine: Engine) -> None:
     assert report["healthy"] is False
     assert [(p["kind"], p["where"]) for p in report["problems"]] == [
         ("family", "9/smetest/clamav")]
+
+
+def test_deep_finds_bytes_changed_under_the_same_size_and_mtime(engine: Engine) -> None:
+    path = engine.layout.root / "9/smetest/i386/RPMS/clamd-0.97.6-1.el4.rf.i386.rpm"
+    stat = path.stat()
+    with open(path, "r+b") as stream:  # a bit flipped in place, the mtime put back
+        stream.seek(-1, os.SEEK_END)
+        last = stream.read(1)
+        stream.seek(-1, os.SEEK_END)
+        stream.write(bytes([last[0] ^ 1]))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+    assert check(engine).healthy  # sizes and mtimes agree: only a checksum can tell
+
+    [line] = check(engine, deep=True).lines()
+    assert line == ("repodata: 9/smetest/i386: RPMS/clamd-0.97.6-1.el4.rf.i386.rpm does not "
+                    "match the checksum its repodata lists")
