@@ -163,9 +163,11 @@ class Checker:
                        {f.facts.arch for f in release_tree.files}}
             belongs["src"] = [SOURCE_DIR]
             for bad in release_tree.bad:
-                self.add("unreadable", str(bad.path), f"{bad.path}: {bad.reason}")
+                shown = str(bad.path).removeprefix(root)
+                self.add("unreadable", shown, f"{shown}: {bad.reason}")
             for path in release_tree.arriving:
-                self.add("arriving", str(path), f"{path}: unreadable and still changing")
+                shown = str(path).removeprefix(root)
+                self.add("arriving", shown, f"{shown}: unreadable and still changing")
             for package in release_tree.files:
                 shown = package.path.removeprefix(root)
                 if package.archdir is None:
@@ -182,7 +184,8 @@ class Checker:
             if repo_dir not in self.walks:  # source dirs; arch dirs of unpublished repos
                 _hidden(repo_dir, leftovers)
         for path in leftovers:
-            self.add("leftover", path, f"{path}: a temporary file of an interrupted run")
+            shown = path.removeprefix(root)
+            self.add("leftover", shown, f"{shown}: a temporary file of an interrupted run")
 
     def _every_dir(self) -> list[Path]:
         dirs: list[Path] = []

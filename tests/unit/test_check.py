@@ -115,10 +115,9 @@ def test_stray_unplaced_unreadable_and_leftover_files(engine: Engine) -> None:
         "9/smetest/i386/RPMS/clamd-0.97.6-1.el4.rf.x86_64.rpm: "
         "clamd-0.97.6-1.el4.rf.x86_64 belongs in x86_64 as clamd-0.97.6-1.el4.rf.x86_64.rpm"]
     [unreadable] = problems["unreadable"]
-    assert unreadable.startswith(f"{root}/9/smetest/i386/RPMS/junk.rpm: ")
+    assert unreadable.startswith("9/smetest/i386/RPMS/junk.rpm: not a valid RPM header")
     assert problems["leftover"] == [
-        f"{root}/9/smetest/i386/RPMS/.clamd.rpm.updraft-tmp: a temporary file of an "
-        "interrupted run"]
+        "9/smetest/i386/RPMS/.clamd.rpm.updraft-tmp: a temporary file of an interrupted run"]
 
 
 def test_an_unfinished_journal_and_unpublished_repodata(engine: Engine) -> None:
