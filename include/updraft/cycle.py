@@ -158,7 +158,10 @@ class Engine:
             baseline = {**settled, **{r: "" for r in chosen or self.config.releases
                                       if r not in self._held}}
         cache = HeaderCache(self.layout.state_dir / "headers.marshal", deferred=True)
-        planned = self._planned(chosen, intents, None if intents else baseline, cache)
+        # Right after an apply, the dirs it changed are pending and the others were
+        # compared with their listings by the plan just applied.
+        planned = self._planned(chosen, intents, None if intents else baseline, cache,
+                                stale=not after_apply)
         self._settle(settled, planned, cache)
         self._held = planned.held
         return planned.plan
@@ -204,7 +207,8 @@ class Engine:
             if held:
                 held_releases.add(release)
             flag = frozen(self.layout, release)  # nor is its repodata republished
-            add_stale(part, listings.stale(release, remember) if stale else [], pending,
+            found = listings.stale(release, remember, release_tree.found) if stale else []
+            add_stale(part, found, pending,
                       frozen_repos=flag.repos if flag else ())
             plan.extend(part)
             # Only a release found consistent by this very scan may skip planning later;

@@ -37,11 +37,12 @@ class PrimaryEntry:
 
 # Hidden names a writer leaves only while at work: one seen later was left by a kill.
 LEFTOVERS = (".updraft-tmp", ".repodata.updraft")
+_SKIPPED = {"repodata", "repoview"}  # as the tree scan
 
 
 def walk(repo_dir: Path, leftovers: list[str] | None = None) -> Listing:
-    """Every *.rpm below repo_dir as createrepo_c sees it (skipping repodata, hidden dirs);
-    `leftovers` collects the paths of a writer's temporary files and dirs on the way."""
+    """Every *.rpm file below repo_dir as the tree scan counts them (regular files; no
+    hidden, repodata or repoview dir); `leftovers` collects a writer's temporary files."""
     found: Listing = {}
     prefix = len(str(repo_dir)) + 1
     pending = [str(repo_dir)]
@@ -57,15 +58,28 @@ def walk(repo_dir: Path, leftovers: list[str] | None = None) -> Listing:
                     leftovers.append(entry.path)
                 continue
             if entry.is_dir(follow_symlinks=False):
-                if entry.name != "repodata":
+                if entry.name not in _SKIPPED:
                     pending.append(entry.path)
-            elif entry.name.endswith(".rpm"):
-                try:
-                    stat = entry.stat()
-                except OSError:
-                    continue  # a dangling symlink: createrepo_c cannot list it either
-                found[entry.path[prefix:]] = (stat.st_size, int(stat.st_mtime))
+            elif entry.name.endswith(".rpm") and entry.is_file(follow_symlinks=False):
+                stat = entry.stat(follow_symlinks=False)
+                found[entry.path[prefix:]] = (stat.st_size, stat.st_mtime_ns // 10**9)
     return found
+
+
+def from_scan(found: list[tuple[str, int, int, str, str | None]],
+              dirs: dict[tuple[str, str], Path]) -> dict[Path, Listing]:
+    """The listings of the given arch dirs ((repo, archdir) -> dir) from a scan's walk,
+    so a cycle stats no file twice."""
+    listings: dict[Path, Listing] = {path: {} for path in dirs.values()}
+    prefixes = {path: str(path) + os.sep for path in dirs.values()}
+    for path, size, mtime_ns, repo, archdir in found:
+        home = dirs.get((repo, archdir)) if archdir else None
+        if home is None:  # a stray or an SRPM: in one of these dirs only by its path
+            home = next((d for d, p in prefixes.items() if path.startswith(p)), None)
+            if home is None:
+                continue
+        listings[home][path[len(prefixes[home]):]] = (size, mtime_ns // 10**9)
+    return listings
 
 
 def read_primary(repo_dir: Path) -> dict[str, PrimaryEntry] | None:
@@ -157,13 +171,20 @@ class Listings:
                 if (self.layout.repodata_dir(release, repo, archdir)
                     / "repodata" / "repomd.xml").is_file()]
 
-    def stale(self, release: str, remember: bool = True) -> list[tuple[Touched, str]]:
+    def stale(self, release: str, remember: bool = True,
+              scanned: list[tuple[str, int, int, str, str | None]] | None = None,
+              ) -> list[tuple[Touched, str]]:
         """Arch dirs whose files differ from what their repodata was built from, and how.
 
-        `remember`: keep a listing read from a primary.xml (False: a read-only check)."""
+        `remember`: keep a listing read from a primary.xml (False: a read-only check).
+        `scanned`: the release's files as the tree scan just walked them."""
         found = []
-        for target in self.published(release):
-            repo_dir = self.layout.repodata_dir(release, target.repo, target.archdir)
+        published = self.published(release)
+        dirs = {(t.repo, t.archdir): self.layout.repodata_dir(release, t.repo, t.archdir)
+                for t in published}
+        now = from_scan(scanned, dirs) if scanned is not None else {}
+        for target in published:
+            repo_dir = dirs[(target.repo, target.archdir)]
             recorded = self.recorded(target)
             if recorded is None:  # published before listings existed: ask its primary
                 try:
@@ -174,7 +195,8 @@ class Listings:
                 recorded = {href: (entry.size, entry.mtime) for href, entry in primary.items()}
                 if remember:
                     self.record(target, recorded)
-            why = difference(recorded, self.walk(repo_dir))
+            listing = now[repo_dir] if scanned is not None else self.walk(repo_dir)
+            why = difference(recorded, listing)
             if why:
                 found.append((target, why))
         return found

@@ -48,6 +48,9 @@ class ReleaseTree:
     changed_names: set[str] | None = None
     # Unreadable files changed within the arrival grace: a copy still under way.
     arriving: list[Path] = field(default_factory=list)
+    # Every *.rpm the walk saw: (path, size, mtime_ns, repo, arch dir or None). The
+    # repodata listings are compared with it, so a cycle stats each file once.
+    found: list[tuple[str, int, int, str, str | None]] = field(default_factory=list)
 
 
 @dataclass
@@ -111,6 +114,7 @@ def scan(
         scanned += tops
         tree.files_seen += len(found)
         release_tree.fingerprint = fingerprint(layout, found)
+        release_tree.found = found
         if settled and settled.get(release) == release_tree.fingerprint:
             release_tree.unchanged = True
             cache.keep(path for path, *_ in found)
