@@ -230,7 +230,8 @@ class Engine:
                 _write_atomically(self.settled_file, json.dumps(kept))
                 checkpoint()
                 settled = kept
-            cache.flush()
+            if not cache.flush():
+                return  # the marks kept still describe the cache as it is
         now = {release: mark for release, mark in settled.items() if release not in tree.releases}
         now.update(planned.consistent)
         if now != settled:

@@ -96,11 +96,13 @@ class HeaderCache:
         entries = self.rows()
         return [p for p in entries if p not in self._seen and p.startswith(self._scanned)]
 
-    def flush(self) -> None:
+    def flush(self) -> bool:
+        """Write what `save` noted; False when the file could not be written (a caller
+        then must not mark anything settled on the view it failed to keep)."""
         entries = self.rows()
         stale = self._stale()
         if not self._fresh and not stale:
-            return
+            return True
         entries.update(self._fresh)
         for path in stale:
             del entries[path]
@@ -110,3 +112,4 @@ class HeaderCache:
         temporary.write_bytes(marshal.dumps({"format": _FORMAT, "rows": entries}))
         os.replace(temporary, self.path)
         checkpoint()
+        return True
