@@ -20,11 +20,20 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from updraft.action import Touched
 from updraft.check_rules import family_problems, ledger_problems
 from updraft.cycle import CycleResult, Engine
 from updraft.journal import Journal
 from updraft.layout import SOURCE_DIR
-from updraft.listing import LEFTOVERS, Listing, Listings, PrimaryEntry, read_primary
+from updraft.listing import (
+    LEFTOVERS,
+    Listing,
+    Listings,
+    PrimaryEntry,
+    from_scan,
+    parse_primary,
+    primary_of,
+)
 from updraft.lock import tree_lock
 from updraft.package import sha256_of
 from updraft.tree import Tree
@@ -68,7 +77,6 @@ class Checker:
         # Also compare every file's checksum with primary.xml's, and plan a release even
         # when a cycle found it consistent at exactly these files.
         self.deep = deep
-        self.walks: dict[Path, Listing] = {}
         self.health = Health()
 
     def add(self, kind: str, where: str, text: str) -> None:
@@ -83,14 +91,14 @@ class Checker:
         clock = time.perf_counter()
         self._unfinished()
         clock = self._timed("journal", clock)
-        listings = Listings(self.layout, self.walks)
+        listings = Listings(self.layout)
         # Its listings need no comparing: the check reads each primary.xml itself.
         planned = self.engine.pure_plan(self.releases, full=True, replan=self.deep,
                                         stale=False)
         clock = self._timed("scan and plan", clock)
         reported = self._repodata(listings, planned.tree)
         clock = self._timed("repodata", clock)
-        self._files(planned.tree, listings)
+        self._files(planned.tree)
         for problem in family_problems(self.layout, planned.tree):
             self.add(*problem)
         clock = self._timed("families", clock)
@@ -119,16 +127,20 @@ class Checker:
         """Each published arch dir's primary.xml against its files; the labels reported."""
         reported: set[str] = set()
         for release in self.releases:
-            for target in listings.published(release):
-                repo_dir = self.layout.repodata_dir(release, target.repo, target.archdir)
+            published = listings.published(release)
+            dirs = {(t.repo, t.archdir): self.layout.repodata_dir(release, t.repo, t.archdir)
+                    for t in published}
+            files = from_scan(tree.releases[release].found, dirs)  # stat'ed by the scan
+            for target in published:
+                repo_dir = dirs[(target.repo, target.archdir)]
                 try:
-                    primary = read_primary(repo_dir) or {}
+                    listed, checksums = self._listed(listings, target, repo_dir)
                 except (OSError, RuntimeError, ValueError) as exc:
                     self.add("repodata", target.label, f"{target.label}: unreadable ({exc})")
                     reported.add(target.label)
                     continue
                 before = len(self.health.problems)
-                self._compare(target.label, repo_dir, primary, listings.walk(repo_dir))
+                self._compare(target.label, repo_dir, listed, files[repo_dir], checksums)
                 if len(self.health.problems) > before:
                     reported.add(target.label)
             for repo, archdir in sorted(tree.releases[release].without_repodata):
@@ -138,25 +150,40 @@ class Checker:
                     reported.add(label)
         return reported
 
-    def _compare(self, label: str, repo_dir: Path, primary: dict[str, PrimaryEntry],
-                 files: Listing) -> None:
-        for href in sorted(files.keys() - primary.keys()):
+    def _listed(self, listings: Listings, target: Touched,
+                repo_dir: Path) -> tuple[Listing, dict[str, PrimaryEntry] | None]:
+        """What the arch dir's primary.xml lists: the listing kept at publishing while
+        the file is still the one it was read from (its checksum says so), else parsed
+        (always with --deep, which compares checksums too)."""
+        primary = primary_of(repo_dir)
+        if primary is None:
+            return {}, None
+        recorded = None if self.deep else listings.recorded(target)
+        if recorded is not None and recorded.primary == primary.checksum and primary.intact():
+            return recorded.files, None
+        entries = parse_primary(primary)
+        return {href: (e.size, e.mtime) for href, e in entries.items()}, entries
+
+    def _compare(self, label: str, repo_dir: Path, listed: Listing, files: Listing,
+                 entries: dict[str, PrimaryEntry] | None) -> None:
+        for href in sorted(files.keys() - listed.keys()):
             self.add("repodata", f"{label}/{href}", f"{label}: {href} is not listed")
-        for href in sorted(primary.keys() - files.keys()):
+        for href in sorted(listed.keys() - files.keys()):
             self.add("repodata", f"{label}/{href}", f"{label}: lists {href}, which is not there")
-        for href in sorted(files.keys() & primary.keys()):
-            size, mtime = files[href]
-            entry = primary[href]
-            if (size, mtime) != (entry.size, entry.mtime):
+        for href in sorted(files.keys() & listed.keys()):
+            if files[href] != listed[href]:
+                (size, mtime), (was_size, was_mtime) = files[href], listed[href]
                 self.add("repodata", f"{label}/{href}",
                          f"{label}: {href} is {size} bytes from {mtime}, listed as "
-                         f"{entry.size} bytes from {entry.mtime}")
-            elif self.deep and entry.checksum_type == "sha256" and \
-                    sha256_of(repo_dir / href) != entry.checksum:
-                self.add("repodata", f"{label}/{href}",
-                         f"{label}: {href} does not match the checksum its repodata lists")
+                         f"{was_size} bytes from {was_mtime}")
+            elif self.deep and entries is not None:
+                entry = entries[href]
+                if entry.checksum_type == "sha256" and \
+                        sha256_of(repo_dir / href) != entry.checksum:
+                    self.add("repodata", f"{label}/{href}", f"{label}: {href} does not match "
+                             "the checksum its repodata lists")
 
-    def _files(self, tree: Tree, listings: Listings) -> None:
+    def _files(self, tree: Tree) -> None:
         root = str(self.layout.root) + os.sep
         for release, release_tree in tree.releases.items():
             belongs = {arch: self.layout.archdirs_for(release, arch) for arch in
@@ -179,10 +206,9 @@ class Checker:
                         os.sep + facts.filename):
                     self.add("unplaced", shown, f"{shown}: {facts.nevra} belongs in "
                              f"{', '.join(right) or 'no arch dir'} as {facts.filename}")
-        leftovers = list(listings.leftovers)
+        leftovers: list[str] = []
         for repo_dir in self._every_dir():
-            if repo_dir not in self.walks:  # source dirs; arch dirs of unpublished repos
-                _hidden(repo_dir, leftovers)
+            _hidden(repo_dir, leftovers)
         for path in leftovers:
             shown = path.removeprefix(root)
             self.add("leftover", shown, f"{shown}: a temporary file of an interrupted run")

@@ -7,7 +7,7 @@ import os
 from collections import defaultdict
 from datetime import UTC, datetime
 
-from sqlalchemy import create_engine, make_url, select
+from sqlalchemy import String, create_engine, make_url, select, type_coerce
 from sqlalchemy.exc import SQLAlchemyError
 
 from updraft.evr import DistTag
@@ -99,9 +99,11 @@ def ledger_problems(layout: Layout, tree: Tree) -> list[Found]:
         return []  # nothing recorded yet (and a check creates no ledger)
     from updraft.ledger.models import Action
 
-    last: dict[tuple[str, str, str, str], tuple[str, datetime, str]] = {}
+    last: dict[tuple[str, str, str, str], tuple[str, datetime | str, str]] = {}
+    # The time as stored (text in SQLite): parsed only for the rare row that needs it.
     query = select(Action.release, Action.verb, Action.from_repo, Action.to_repo,
-                   Action.archdir, Action.filename, Action.at, Action.plan_id) \
+                   Action.archdir, Action.filename, type_coerce(Action.at, String),
+                   Action.plan_id) \
         .where(Action.release.in_(list(tree.releases))) \
         .order_by(Action.at, Action.plan_id, Action.seq)
     # A plain connection, not Ledger.open: a check migrates nothing.
@@ -135,7 +137,7 @@ def ledger_problems(layout: Layout, tree: Tree) -> list[Found]:
     return found
 
 
-def _changed_before(path: str, at: datetime) -> bool:
+def _changed_before(path: str, at: datetime | str) -> bool:
     """Whether the file is older than the record (not a packager's copy made since)."""
     try:
         changed = os.stat(path).st_ctime
@@ -144,5 +146,6 @@ def _changed_before(path: str, at: datetime) -> bool:
     return datetime.fromtimestamp(changed, UTC) < _aware(at)
 
 
-def _aware(at: datetime) -> datetime:
-    return at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)
+def _aware(at: datetime | str) -> datetime:
+    when = datetime.fromisoformat(at) if isinstance(at, str) else at
+    return when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)

@@ -3,14 +3,16 @@
 A packager's `cp` of a correctly placed package straight into its arch dir needs no
 action, so no plan touches that dir and its repodata would never list the file. So at
 every publish the engine keeps, in the state dir (never in the repo), the arch dir's
-listing — relative path, size and mtime of every package — taken just before
-createrepo_c reads the directory; each cycle compares a stat walk with it, and a dir
-that differs is rebuilt and reported. A dir published before listings existed has its
-listing read once from its primary.xml.
+listing — relative path, size and mtime of every package, read back from the new
+primary.xml, with that file's checksum — and each cycle compares the scan's stat walk
+with it: a dir that differs is rebuilt and reported. A dir published before listings
+existed has its listing read once from its primary.xml. `updraft check` uses a listing
+in place of parsing primary.xml again while the file still has the recorded checksum.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -40,9 +42,9 @@ LEFTOVERS = (".updraft-tmp", ".repodata.updraft")
 _SKIPPED = {"repodata", "repoview"}  # as the tree scan
 
 
-def walk(repo_dir: Path, leftovers: list[str] | None = None) -> Listing:
+def walk(repo_dir: Path) -> Listing:
     """Every *.rpm file below repo_dir as the tree scan counts them (regular files; no
-    hidden, repodata or repoview dir); `leftovers` collects a writer's temporary files."""
+    hidden, repodata or repoview dir)."""
     found: Listing = {}
     prefix = len(str(repo_dir)) + 1
     pending = [str(repo_dir)]
@@ -54,8 +56,6 @@ def walk(repo_dir: Path, leftovers: list[str] | None = None) -> Listing:
             continue
         for entry in entries:
             if entry.name.startswith("."):
-                if leftovers is not None and any(mark in entry.name for mark in LEFTOVERS):
-                    leftovers.append(entry.path)
                 continue
             if entry.is_dir(follow_symlinks=False):
                 if entry.name not in _SKIPPED:
@@ -82,14 +82,40 @@ def from_scan(found: list[tuple[str, int, int, str, str | None]],
     return listings
 
 
-def read_primary(repo_dir: Path) -> dict[str, PrimaryEntry] | None:
-    """location_href -> what primary.xml says (any compression); None without repodata."""
+@dataclass(frozen=True)
+class PrimaryFile:
+    """Where an arch dir's primary.xml is, and the checksum its repomd.xml gives it."""
+
+    path: Path
+    checksum_type: str
+    checksum: str
+
+    def intact(self) -> bool:
+        """Whether the file's bytes are those repomd.xml names (what a yum client checks)."""
+        try:
+            hasher = hashlib.new(self.checksum_type)
+            with open(self.path, "rb") as stream:
+                while chunk := stream.read(1 << 20):
+                    hasher.update(chunk)
+        except (OSError, ValueError):
+            return False
+        return hasher.hexdigest() == self.checksum
+
+
+def primary_of(repo_dir: Path) -> PrimaryFile | None:
+    """The arch dir's primary.xml as its repomd.xml names it; None without repodata."""
     repomd = repo_dir / "repodata" / "repomd.xml"
     if not repomd.is_file():
         return None
-    records = {record.type: record for record in cr.Repomd(str(repomd)).records}
-    if "primary" not in records:
-        return None
+    for record in cr.Repomd(str(repomd)).records:
+        if record.type == "primary":
+            return PrimaryFile(repo_dir / record.location_href, record.checksum_type,
+                               record.checksum)
+    return None
+
+
+def parse_primary(primary: PrimaryFile) -> dict[str, PrimaryEntry]:
+    """location_href -> what primary.xml says of it (any compression)."""
     entries: dict[str, PrimaryEntry] = {}
 
     def one(package: cr.Package) -> bool:
@@ -97,9 +123,22 @@ def read_primary(repo_dir: Path) -> dict[str, PrimaryEntry] | None:
             package.size_package, package.time_file, package.checksum_type, package.pkgId)
         return True
 
-    primary = repo_dir / records["primary"].location_href
-    cr.xml_parse_primary(str(primary), pkgcb=one, do_files=False)
+    cr.xml_parse_primary(str(primary.path), pkgcb=one, do_files=False)
     return entries
+
+
+def read_primary(repo_dir: Path) -> dict[str, PrimaryEntry] | None:
+    """location_href -> what primary.xml says; None without repodata."""
+    primary = primary_of(repo_dir)
+    return None if primary is None else parse_primary(primary)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """An arch dir's listing as its repodata lists it, and that primary.xml's checksum."""
+
+    files: Listing
+    primary: str
 
 
 def add_stale(part: Plan, stale: list[tuple[Touched, str]], pending: list[Touched],
@@ -130,35 +169,35 @@ def difference(recorded: Listing, now: Listing) -> str:
 class Listings:
     """One JSON file per arch dir: <state_dir>/repodata-listing/<release>/<repo>/<archdir>."""
 
-    def __init__(self, layout: Layout, walks: dict[Path, Listing] | None = None) -> None:
+    def __init__(self, layout: Layout) -> None:
         self.layout = layout
         self.directory = layout.state_dir / "repodata-listing"
-        self.walks = walks  # a memo of walks, for a caller that reads each dir again
-        self.leftovers: list[str] = []  # seen by the memoised walks
-
-    def walk(self, repo_dir: Path) -> Listing:
-        if self.walks is None:
-            return walk(repo_dir)
-        found = self.walks.get(repo_dir)
-        if found is None:
-            found = self.walks[repo_dir] = walk(repo_dir, self.leftovers)
-        return found
 
     def _file(self, target: Touched) -> Path:
         return self.directory / target.release / target.repo / f"{target.archdir}.json"
 
-    def record(self, target: Touched, listing: Listing) -> None:
+    def record(self, target: Touched, repo_dir: Path) -> Recorded | None:
+        """Keep what the arch dir's repodata lists (read back from its primary.xml right
+        after publishing: a file that arrived while createrepo_c ran is not in it)."""
+        primary = primary_of(repo_dir)
+        if primary is None:
+            return None
+        files = {href: (entry.size, entry.mtime) for href, entry in
+                 parse_primary(primary).items()}
         path = self._file(target)
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(f".{path.name}.{os.getpid()}")
-        temporary.write_text(json.dumps(listing))
+        temporary.write_text(json.dumps({"primary": primary.checksum, "files": files}))
         os.replace(temporary, path)
+        return Recorded(files, primary.checksum)
 
-    def recorded(self, target: Touched) -> Listing | None:
+    def recorded(self, target: Touched) -> Recorded | None:
         try:
             raw = json.loads(self._file(target).read_text())
-            return {path: (int(size), int(mtime)) for path, (size, mtime) in raw.items()}
-        except (OSError, ValueError, TypeError):
+            files = {path: (int(size), int(mtime)) for path, (size, mtime) in
+                     raw["files"].items()}
+            return Recorded(files, str(raw["primary"]))
+        except (OSError, ValueError, TypeError, KeyError):
             return None
 
     def published(self, release: str) -> list[Touched]:
@@ -192,11 +231,13 @@ class Listings:
                 except (OSError, RuntimeError, ValueError) as exc:
                     found.append((target, f"repodata unreadable: {exc}"))
                     continue
-                recorded = {href: (entry.size, entry.mtime) for href, entry in primary.items()}
                 if remember:
-                    self.record(target, recorded)
-            listing = now[repo_dir] if scanned is not None else self.walk(repo_dir)
-            why = difference(recorded, listing)
+                    self.record(target, repo_dir)
+                listed = {href: (entry.size, entry.mtime) for href, entry in primary.items()}
+            else:
+                listed = recorded.files
+            listing = now[repo_dir] if scanned is not None else walk(repo_dir)
+            why = difference(listed, listing)
             if why:
                 found.append((target, why))
         return found

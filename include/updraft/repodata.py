@@ -26,7 +26,7 @@ from updraft.action import Touched
 from updraft.errors import UpdraftError
 from updraft.faults import checkpoint
 from updraft.layout import Layout
-from updraft.listing import Listings, walk
+from updraft.listing import Listings
 from updraft.lock import repodata_lock
 
 log = logging.getLogger(__name__)
@@ -139,10 +139,7 @@ class PendingRepodata:
         """Rebuild one arch dir's repodata from what is on disk now; clear its mark."""
         repo_dir = self.layout.repodata_dir(target.release, target.repo, target.archdir)
         with self._lock(target):
-            # Listed before createrepo_c reads the dir: a file arriving meanwhile makes
-            # the listing differ from the dir, so the next cycle publishes again.
-            listing = walk(repo_dir)
             rebuild(repo_dir, self.layout.state_dir / "createrepo-cache")
-            Listings(self.layout).record(target, listing)
+            Listings(self.layout).record(target, repo_dir)
             self._marker(target).unlink(missing_ok=True)
         return repo_dir / "repodata"

@@ -199,3 +199,27 @@ def test_deep_finds_bytes_changed_under_the_same_size_and_mtime(engine: Engine) 
     [line] = check(engine, deep=True).lines()
     assert line == ("repodata: 9/smetest/i386: RPMS/clamd-0.97.6-1.el4.rf.i386.rpm does not "
                     "match the checksum its repodata lists")
+
+
+def test_repodata_rebuilt_by_hand_is_read_from_its_primary(engine: Engine,
+                                                           rpm_store: Path) -> None:
+    """The listing kept at publishing stands for primary.xml only while that file is
+    the one it was read from: after a createrepo_c by hand the check reads it again."""
+    import subprocess
+
+    from updraft import rpmfactory
+
+    spec = rpmfactory.FamilySpec(name="byhand", version="1.0", release="1",
+                                 binary_dist=".el6.sme")
+    family = treekit.build(spec, rpm_store, ("x86_64",))
+    root = engine.layout.root
+    for built in family.files():
+        folder = "SRPMS" if built.name.endswith(".src.rpm") else "x86_64/RPMS"
+        shutil.copy(built, root / "9/smetest" / folder)
+    assert "9/smetest/x86_64: RPMS/byhand-1.0-1.el6.sme.x86_64.rpm is not listed" in \
+        check(engine).lines()[0]
+
+    subprocess.run(["createrepo_c", "--quiet", "--update", str(root / "9/smetest/x86_64")],
+                   check=True)
+
+    assert_healthy(engine)
