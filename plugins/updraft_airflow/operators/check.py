@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import BaseOperator
@@ -17,8 +18,9 @@ _SHOWN = 20  # problems named in the failure itself; the log has every one
 class TreeCheckOperator(BaseOperator):
     """Runs the read-only health check of the tree (updraft/check.py) under the tree lock.
 
-    Every problem goes to the task log, one line each; any problem fails the task (no
-    retry: a check says the same until something changes) so the run shows red.
+    Every problem goes to the task log, one line each; any problem fails the task at
+    once (AirflowFailException: a check says the same until something changes) so the
+    run shows red. Only a wait for the tree lock that timed out is retried.
     Returns {"healthy", "files", "problems"} as XCom.
     """
 
@@ -27,7 +29,8 @@ class TreeCheckOperator(BaseOperator):
 
     def __init__(self, *, release: str | None = None, config_path: str | None = None,
                  **kwargs: Any) -> None:
-        kwargs.setdefault("retries", 0)
+        kwargs.setdefault("retries", 2)
+        kwargs.setdefault("retry_delay", timedelta(minutes=1))
         super().__init__(**kwargs)
         self.release = release
         self.config_path = config_path
