@@ -146,7 +146,8 @@ class Checker:
             for repo, archdir in sorted(tree.releases[release].without_repodata):
                 label = f"{release}/{repo}/{archdir}"
                 if label not in {t.label for t in self.engine.repodata.pending()}:
-                    self.add("repodata", label, f"{label} holds packages but has no repodata")
+                    self.add("repodata", label, f"{label} has no repodata yet (every repo "
+                             "arch dir gets some, empty or not: the next cycle writes it)")
                     reported.add(label)
         return reported
 
