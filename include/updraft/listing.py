@@ -191,6 +191,9 @@ class Listings:
         os.replace(temporary, path)
         return Recorded(files, primary.checksum)
 
+    def forget(self, target: Touched) -> None:
+        self._file(target).unlink(missing_ok=True)
+
     def recorded(self, target: Touched) -> Recorded | None:
         try:
             raw = json.loads(self._file(target).read_text())

@@ -140,6 +140,12 @@ class PendingRepodata:
         repo_dir = self.layout.repodata_dir(target.release, target.repo, target.archdir)
         with self._lock(target):
             rebuild(repo_dir, self.layout.state_dir / "createrepo-cache")
-            Listings(self.layout).record(target, repo_dir)
+            try:
+                Listings(self.layout).record(target, repo_dir)
+            except (OSError, RuntimeError, ValueError) as exc:
+                # The repodata is published; without a listing the next cycle reads the
+                # primary.xml again (and republishes if it cannot).
+                Listings(self.layout).forget(target)
+                log.warning("listing of %s not kept: %s", target.label, exc)
             self._marker(target).unlink(missing_ok=True)
         return repo_dir / "repodata"
