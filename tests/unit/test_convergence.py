@@ -4,10 +4,12 @@ place is published, and an early kill never leaves the tree marked settled."""
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -183,3 +185,63 @@ def test_a_reader_scanning_the_tree_hides_nothing_from_the_next_cycle(engine: En
 
     assert result.ok and not list((root / "9/smetest").rglob("*.rpm"))
     assert_healthy(engine)
+
+
+@pytest.fixture(scope="session")
+def wide(rpm_store: Path) -> BuiltFamily:
+    """One family of 60 packages on two arches: a cycle of a few hundred actions."""
+    spec = rpmfactory.FamilySpec(
+        name="wide", version="1.0", release="1", binary_dist=".el6.sme",
+        subpackages=tuple(rpmfactory.Subpackage(f"wide-part{n:02d}") for n in range(59)))
+    return treekit.build(spec, rpm_store)
+
+
+def _wide_tree(root: Path, wide: BuiltFamily) -> Engine:
+    """Settled with the family in smetest, then a packager's `cp` of one of its binaries
+    into smeupdates-testing: the whole family (and the stage) must follow."""
+    engine = Engine(treekit.sme_config(), root)
+    treekit.place(engine.layout, "9", "smetest", wide)
+    assert engine.update_repos().ok and "9" in engine.settled()
+    shutil.copy(root / "9/smetest/x86_64/RPMS/wide-1.0-1.el6.sme.x86_64.rpm",
+                root / "9/smeupdates-testing/")
+    return engine
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_a_large_cycle_killed_by_a_timer_is_finished_by_the_next(
+    tmp_path: Path, wide: BuiltFamily
+) -> None:
+    """The issue's reproduction: SIGKILL a few hundred actions' `update-repos` at some
+    moment (seeded), then run again: everything placed and published."""
+    reference = _wide_tree(tmp_path / "reference", wide)
+    started = time.monotonic()
+    assert _cycle(reference.layout.root, 10**9).returncode == 0
+    took = time.monotonic() - started
+    expected = treekit.rpm_files(reference.layout.root)
+    assert len(expected) == 242  # 60 packages x 2 arches + the SRPM, twice: the stage
+    killed = journals = 0
+    for fraction in sorted(random.Random(16).sample(range(30, 95), 4)):
+        trial = _wide_tree(tmp_path / f"kill-{fraction}", wide)
+        root = trial.layout.root
+        process = subprocess.Popen(
+            [sys.executable, "-m", "updraft.cli", "--config", str(treekit.CONFIG_FILE),
+             "--root", str(root), "update-repos"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            process.wait(timeout=took * fraction / 100)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+        killed += process.returncode == -signal.SIGKILL
+        journals += bool(list((root / ".updraft/journal").glob("*.jsonl")))
+
+        rerun = Engine(trial.config, root).update_repos()
+
+        assert rerun.ok, fraction
+        assert treekit.rpm_files(root) == expected, fraction
+        assert treekit.repo_hrefs(root / "9/smetest/x86_64") == []
+        assert len(treekit.repo_hrefs(root / "9/smeupdates-testing/x86_64")) == 60
+        assert Engine(trial.config, root).update_repos().nothing_to_do
+        assert_healthy(Engine(trial.config, root))
+    assert killed >= 3, (killed, journals)  # the timer really struck
