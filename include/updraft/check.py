@@ -1,9 +1,12 @@
 """Check: the tree's health against the rules, read-only, like a filesystem check.
 
-One full scan (headers from the header cache), one walk and one primary.xml read per
-published arch dir, and the engine's own planner run without writing anything: every
-action it would take is a problem ("not converged"), so check and cycle can never
-disagree on what the rules are. The rules checked besides, each with its own words:
+One full scan (headers from the header cache; its stat walk is the files' listing), what
+each published arch dir's primary.xml lists (the listing kept at publishing while that
+file's checksum is unchanged, else parsed), and the engine's own planner run without
+writing anything: every action it would take is a problem ("not converged"), so check
+and cycle can never disagree on what the rules are. A release still at the fingerprint
+a cycle found consistent is not planned again unless --deep (which also compares every
+file's sha256 with its repodata). The rules checked besides, each with its own words:
 repodata lists exactly the files present; every family's binaries sit with the SRPM
 they name; nothing in two tiers at once or beyond retention; no stray, misplaced,
 unreadable or half-written file; no unfinished journal or unpublished repodata; the
