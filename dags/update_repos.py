@@ -7,7 +7,7 @@ from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable, Param
 
 from updraft_airflow import distribution
 from updraft_airflow.assets import tree_drops
-from updraft_airflow.operators import RepoPromoteOperator, anything_to_do
+from updraft_airflow.operators import RepoPromoteOperator, TreeCheckOperator, anything_to_do
 from updraft_airflow.publication import RETRIES, publish_after
 
 config = distribution.load()
@@ -44,6 +44,9 @@ triggerer).
 5. **mail** sends the Repository Update report to {", ".join(config.report.recipients)}.
 6. **announce** emits an `updraft://<release>/<repo>` asset event per changed repo.
 7. **verdict** turns the run red if a family could not be applied.
+8. **check** verifies the whole tree (`updraft check`: repodata = files, families
+   complete, tiers, retention, nothing left to plan, ledger = tree) and turns the run
+   red with one log line per problem.
 """,
 ) as dag:
     plan = RepoPromoteOperator(task_id="plan", release="{{ params.release }}")
@@ -51,4 +54,5 @@ triggerer).
     apply = RepoPromoteOperator(task_id="apply", apply=True, release="{{ params.release }}",
                                 pool="repo_tree", **RETRIES)
     plan >> go_on >> apply
-    publish_after(apply)
+    publish_after(apply) >> TreeCheckOperator(task_id="check", release="{{ params.release }}",
+                                              pool="repo_tree")

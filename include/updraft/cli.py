@@ -69,6 +69,15 @@ def _parser() -> argparse.ArgumentParser:
 
     add_iso_parser(commands)
 
+    health = commands.add_parser("check", help="the tree's health, read-only (exit 1: problems)")
+    health.add_argument("--release", action="append", help="only this release (repeatable)")
+    health.add_argument("--format", choices=("text", "json"), default="text")
+    health.add_argument("--repair", action="store_true",
+                        help="apply the engine's own plan (a cycle), then check again")
+    health.add_argument("--deep", action="store_true",
+                        help="also compare every file's sha256 with its repodata, and "
+                             "re-plan releases a cycle found consistent")
+
     history = commands.add_parser("history", help="what happened to a family or package")
     history.add_argument("name")
     history.add_argument("--release")
@@ -218,6 +227,10 @@ def run(argv: Sequence[str] | None = None) -> int:
         from updraft.iso.commands import iso_command
 
         return iso_command(engine, args)
+    if args.command == "check":
+        from updraft.check import check_command
+
+        return check_command(engine, args)
     if args.command == "status":
         return _status(config, engine.layout, args.release)
     return _history(engine.layout, args.name, args.release)

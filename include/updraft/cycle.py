@@ -21,11 +21,14 @@ from updraft.action import Action, Plan, Touched
 from updraft.apply import apply_journal, source_digests
 from updraft.config import DistConfig
 from updraft.errors import PlanChanged
+from updraft.faults import checkpoint
 from updraft.guard import check_publish_dir, check_state_dir, storage_errors
-from updraft.iso.freeze import hold_for_iso
+from updraft.header_cache import HeaderCache
+from updraft.iso.freeze import frozen, hold_for_iso
 from updraft.journal import Journal
 from updraft.layout import Layout
 from updraft.ledger import ActionRecord, Ledger, StateChange
+from updraft.listing import Listings, add_stale
 from updraft.lock import tree_lock
 from updraft.plan import Intent, plan_release
 from updraft.repodata import PendingRepodata
@@ -96,6 +99,16 @@ def plan_digest(plan: Plan) -> str:
     return hashlib.sha256(plan.to_json().encode()).hexdigest()
 
 
+@dataclass
+class Planned:
+    """A plan with the scan it came from and the releases that scan found consistent."""
+
+    plan: Plan
+    tree: Tree
+    consistent: dict[str, str]  # release -> fingerprint
+    held: set[str] = field(default_factory=set)  # releases an ISO freeze held actions of
+
+
 def _union(first: list[Touched], second: list[Touched]) -> list[Touched]:
     return list(dict.fromkeys([*first, *second]))
 
@@ -113,6 +126,7 @@ class Engine:
         self.layout = Layout(config, root)
         self.trigger = trigger
         self.repodata = PendingRepodata(self.layout, command=trigger)
+        self._held: set[str] = set()  # releases the last plan held actions of (ISO freeze)
 
     @property
     def journal_dir(self) -> Path:
@@ -128,6 +142,11 @@ class Engine:
 
     def plan(self, releases: Sequence[str] | None = None,
              intents: IntentSource | None = None, after_apply: bool = False) -> Plan:
+        """Plan under the tree lock, and remember what this very scan found consistent.
+
+        Only writers call this: the header cache and the settled marks are written here,
+        in an order that never leaves a mark describing other files than the cache's.
+        """
         chosen = [self.config.check_release(r) for r in releases] if releases else None
         settled = self.settled()
         baseline = settled
@@ -135,8 +154,45 @@ class Engine:
             # Right after a plan was applied in full, every name it did not touch is as
             # consistent as before, and the names it touched are the files changed since
             # its scan: planning only those (incrementally) is exact.
-            baseline = {**settled, **{r: "" for r in chosen or self.config.releases}}
-        tree = scan(self.layout, chosen, settled=None if intents else baseline)
+            # A release whose families an ISO freeze held kept names the plan did not
+            # apply: it is planned in full (held again, and not settled).
+            baseline = {**settled, **{r: "" for r in chosen or self.config.releases
+                                      if r not in self._held}}
+        cache = HeaderCache(self.layout.state_dir / "headers.marshal", deferred=True)
+        # Right after an apply, the dirs it changed are pending and the others were
+        # compared with their listings by the plan just applied.
+        planned = self._planned(chosen, intents, None if intents else baseline, cache,
+                                stale=not after_apply)
+        self._settle(settled, planned, cache)
+        self._held = planned.held
+        return planned.plan
+
+    def pure_plan(self, releases: Sequence[str] | None = None,
+                  intents: IntentSource | None = None, full: bool = False,
+                  replan: bool = False, listings: Listings | None = None,
+                  stale: bool = True) -> Planned:
+        """The plan as it stands, writing nothing at all (previews, `updraft check`).
+
+        `full`: scan every file (not only the names changed since the tree settled); a
+        release still at the fingerprint a cycle settled it at is not planned again
+        (that cycle's plan was empty) unless `replan`. `stale`: compare each arch dir
+        with the listing its repodata was built from."""
+        chosen = [self.config.check_release(r) for r in releases] if releases else None
+        cache = HeaderCache(self.layout.state_dir / "headers.marshal", deferred=True)
+        baseline = None if intents or full else self.settled()
+        return self._planned(chosen, intents, baseline, cache, listings, remember=False,
+                             stale=stale,
+                             trusted=None if intents or replan else self.settled())
+
+    def _planned(self, chosen: list[str] | None, intents: IntentSource | None,
+                 baseline: dict[str, str] | None, cache: HeaderCache,
+                 listings: Listings | None = None, remember: bool = True,
+                 trusted: dict[str, str] | None = None, stale: bool = True) -> Planned:
+        listings = listings or Listings(self.layout)
+        tree = scan(self.layout, chosen, cache=cache, settled=baseline)
+        for release, release_tree in tree.releases.items():
+            if trusted and trusted.get(release) == release_tree.fingerprint:
+                release_tree.unchanged = True  # every file scanned, none to plan
         pending = self.repodata.pending()
         for release, release_tree in tree.releases.items():
             # Repodata already marked for publishing needs no plan to get it written.
@@ -144,24 +200,54 @@ class Engine:
                                               if t.release == release}
         wanted = intents(tree) if intents else {}
         plan = Plan()
-        now_settled = dict(settled)
+        consistent: dict[str, str] = {}
+        held_releases: set[str] = set()
         for release, release_tree in tree.releases.items():
             part = plan_release(release_tree, self.layout, wanted.get(release, ()))
             held = hold_for_iso(self.layout, release, part)  # an ISO build freezes
+            if held:
+                held_releases.add(release)
+            flag = frozen(self.layout, release)  # nor is its repodata republished
+            found = listings.stale(release, remember, release_tree.found) if stale else []
+            add_stale(part, found, pending,
+                      frozen_repos=flag.repos if flag else ())
             plan.extend(part)
             # Only a release found consistent by this very scan may skip planning later;
             # one with a file still arriving is scanned again until that file is read.
             if (part.empty and not intents and not release_tree.arriving and not held
                     and not release_tree.held):  # a conflict is reported every cycle
-                now_settled[release] = release_tree.fingerprint
-            else:
-                now_settled.pop(release, None)
-        if now_settled != settled:
-            try:
-                _write_atomically(self.settled_file, json.dumps(now_settled))
-            except OSError as exc:  # only an optimisation: a read-only tree still plans
-                log.warning("cannot record the settled releases: %s", exc)
-        return plan
+                consistent[release] = release_tree.fingerprint
+        return Planned(plan, tree, consistent, held_releases)
+
+    def _settle(self, settled: dict[str, str], planned: Planned, cache: HeaderCache) -> None:
+        """Write the header cache and the settled marks, crash-safely in this order:
+        1. drop the marks of releases whose cached rows are about to change,
+        2. write the cache, 3. mark the releases this scan found consistent.
+        A kill between any two steps leaves marks only on views the cache holds.
+        Both are only optimisations: a full or read-only disk still plans."""
+        tree = planned.tree
+        if cache.dirty:
+            kept = {release: mark for release, mark in settled.items()
+                    if release not in tree.releases or tree.releases[release].unchanged}
+            if kept != settled:
+                if not self._write_settled(kept):
+                    return  # the old marks must not meet a new cache
+                checkpoint()
+                settled = kept
+            if not cache.flush():
+                return  # the marks kept still describe the cache as it is
+        now = {release: mark for release, mark in settled.items() if release not in tree.releases}
+        now.update(planned.consistent)
+        if now != settled:
+            self._write_settled(now)
+
+    def _write_settled(self, marks: dict[str, str]) -> bool:
+        try:
+            _write_atomically(self.settled_file, json.dumps(marks))
+        except OSError as exc:
+            log.warning("cannot record the settled releases: %s", exc)
+            return False
+        return True
 
     def settled(self) -> dict[str, str]:
         """Release -> fingerprint of its files when a scan last found it consistent."""
@@ -187,7 +273,7 @@ class Engine:
     def preview(self, releases: Sequence[str] | None = None,
                 intents: IntentSource | None = None) -> CycleResult:
         """The plan as it stands, changing nothing (no lock: a reader may be stale)."""
-        plan = self.plan(releases, intents)
+        plan = self.pure_plan(releases, intents).plan
         return CycleResult(
             plan=plan, dry_run=True, report=render(self.config, plan),
             resumed=[journal.plan_id for journal in Journal.pending(self.journal_dir)],

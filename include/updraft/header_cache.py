@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from updraft.family import source_name
+from updraft.faults import checkpoint
 from updraft.package import PackageFacts
 from updraft.private import open_private, private_dir
 
@@ -37,8 +38,14 @@ def _hit(entry: Row) -> Hit:
 
 
 class HeaderCache:
-    def __init__(self, path: Path) -> None:
+    """`deferred`: `save` only notes what to write; `flush` writes it. The engine writes
+    the cache only once it knows which settled marks the new rows invalidate (a mark
+    must never outlive the file view it was taken on), and a read-only planner never."""
+
+    def __init__(self, path: Path, deferred: bool = False) -> None:
         self.path = path
+        self.deferred = deferred
+        self._scanned: tuple[str, ...] = ()
         self._entries: dict[str, Row] | None = None
         self._fresh: dict[str, Row] = {}
         self._seen: set[str] = set()
@@ -81,11 +88,28 @@ class HeaderCache:
 
     def save(self, scanned_dirs: Iterable[str] = ()) -> None:
         """Write new entries; drop entries under the scanned dirs that were not seen."""
+        self._scanned = tuple(scanned_dirs)
+        if not self.deferred:
+            self.flush()
+
+    @property
+    def dirty(self) -> bool:
+        """Whether `flush` would change the file (new rows, or rows of vanished files)."""
+        return bool(self._fresh or self._stale())
+
+    def _stale(self) -> list[str]:
+        if not self._scanned:
+            return []
         entries = self.rows()
-        prefixes = tuple(scanned_dirs)
-        stale = [p for p in entries if p not in self._seen and p.startswith(prefixes)]
+        return [p for p in entries if p not in self._seen and p.startswith(self._scanned)]
+
+    def flush(self) -> bool:
+        """Write what `save` noted; False when the file could not be written (a caller
+        then must not mark anything settled on the view it failed to keep)."""
+        entries = self.rows()
+        stale = self._stale()
         if not self._fresh and not stale:
-            return
+            return True
         entries.update(self._fresh)
         for path in stale:
             del entries[path]
@@ -101,3 +125,6 @@ class HeaderCache:
             log.warning("header cache not saved (%s): the next scan reads headers again", exc)
             with contextlib.suppress(OSError):  # a read-only disk refuses even this
                 temporary.unlink()
+            return False
+        checkpoint()
+        return True

@@ -26,6 +26,7 @@ from updraft.action import Touched
 from updraft.errors import UpdraftError
 from updraft.faults import checkpoint
 from updraft.layout import Layout
+from updraft.listing import Listings
 from updraft.lock import repodata_lock
 
 log = logging.getLogger(__name__)
@@ -139,5 +140,12 @@ class PendingRepodata:
         repo_dir = self.layout.repodata_dir(target.release, target.repo, target.archdir)
         with self._lock(target):
             rebuild(repo_dir, self.layout.state_dir / "createrepo-cache")
+            try:
+                Listings(self.layout).record(target, repo_dir)
+            except (OSError, RuntimeError, ValueError) as exc:
+                # The repodata is published; without a listing the next cycle reads the
+                # primary.xml again (and republishes if it cannot).
+                Listings(self.layout).forget(target)
+                log.warning("listing of %s not kept: %s", target.label, exc)
             self._marker(target).unlink(missing_ok=True)
         return repo_dir / "repodata"

@@ -51,6 +51,9 @@ class ReleaseTree:
     arriving: list[Path] = field(default_factory=list)
     refused: int = 0  # links and other entries the walk refused (they are in `bad`)
     held: list[str] = field(default_factory=list)  # content conflicts the plan found
+    # Every *.rpm the walk saw: (path, size, mtime_ns, repo, arch dir or None). The
+    # repodata listings are compared with it, so a cycle stats each file once.
+    found: list[tuple[str, int, int, str, str | None]] = field(default_factory=list)
 
 
 @dataclass
@@ -145,7 +148,10 @@ def scan(
     header is looked up); otherwise only the source names whose files changed since
     then need planning, and the release tree says which.
     """
-    cache = cache or HeaderCache(layout.state_dir / "headers.marshal")
+    # Only the engine's plan writes the cache (passing its own), together with the
+    # settled marks: a cache written by any other reader would hide its new files from
+    # the next incremental plan.
+    cache = cache or HeaderCache(layout.state_dir / "headers.marshal", deferred=True)
     chosen = releases or list(layout.config.releases)
     tree = Tree(releases={})
     scanned: list[str] = []
@@ -156,6 +162,7 @@ def scan(
         release_tree.fingerprint = fingerprint(layout, found)
         found = _refuse_odd(found, release_tree)
         tree.files_seen += len(found)
+        release_tree.found = found
         if settled and settled.get(release) == release_tree.fingerprint:
             release_tree.unchanged = True
             cache.keep(path for path, *_ in found)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests import treekit
+from tests.checkkit import assert_healthy
 from updraft.cycle import Engine
 from updraft.layout import Layout
 from updraft.rpmfactory import BuiltFamily
@@ -93,4 +94,5 @@ def test_sigkill_at_random_points_always_converges(
         assert not list(trial.rglob("*.updraft-tmp"))
         assert not list((trial / ".updraft/journal").glob("*.jsonl"))
         assert Engine(treekit.sme_config(), trial).update_repos().nothing_to_do
+        assert_healthy(Engine(treekit.sme_config(), trial))
         shutil.rmtree(trial)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests import treekit
+from tests.checkkit import assert_healthy
 from tests.seed_mails import FIRST_MAIL, SECOND_MAIL
 from updraft.cycle import Engine
 from updraft.layout import Layout
@@ -55,6 +56,7 @@ def test_cp_into_updates_testing_moves_the_family_and_mails_seed_000(engine: Eng
 
     again = engine.update_repos()
     assert again.nothing_to_do and again.report == "nothing to do\n"
+    assert_healthy(engine)
 
 
 def test_cp_into_updates_gives_the_second_mail(engine: Engine) -> None:
@@ -75,6 +77,7 @@ def test_cp_into_updates_gives_the_second_mail(engine: Engine) -> None:
     # changes nothing there.
     assert len(list((root / "stage/9").rglob("*.rpm"))) == 7
     assert engine.update_repos().nothing_to_do
+    assert_healthy(engine)
 
 
 def test_dry_run_prints_the_plan_and_changes_nothing(engine: Engine) -> None:
@@ -101,6 +104,7 @@ def test_promote_by_name_is_the_cp_done_properly(engine: Engine) -> None:
     assert "delete from smeupdates-testing (i386, clamav-0.97.5-2.el4.rf.i386.rpm)" in lines
     assert _hrefs(engine.layout.root, "smeupdates-testing", "i386") == [
         f"RPMS/{nvr}.i386.rpm" for nvr in NEW]
+    assert_healthy(engine)
 
 
 def test_planning_only_changed_names_gives_the_full_plan(engine: Engine) -> None:
@@ -127,3 +131,4 @@ def test_incremental_plan_with_other_families_in_the_tree(engine: Engine, rpm_st
     result = engine.update_repos()
     assert result.report == FIRST_MAIL
     assert (root / "9/smetest/i386/RPMS/e-smith-lib-2.0.0-3.el6.sme.noarch.rpm").exists()
+    assert_healthy(engine)

@@ -1,5 +1,6 @@
 """Operators over the repository engine."""
 
+from updraft_airflow.operators.check import TreeCheckOperator
 from updraft_airflow.operators.cycle import (
     CycleVerdictOperator,
     RepoPromoteOperator,
@@ -14,5 +15,6 @@ __all__ = [
     "RepoPromoteOperator",
     "RepodataOperator",
     "ReportMailOperator",
+    "TreeCheckOperator",
     "anything_to_do",
 ]
