@@ -21,15 +21,19 @@ from updraft.action import Action, Plan, Touched
 from updraft.apply import apply_journal, source_digests
 from updraft.config import DistConfig
 from updraft.errors import PlanChanged
+from updraft.evr import DistTag
+from updraft.family import group_families
+from updraft.hold import Admitted, GateView, gated_repos, hold_arrivals, record_requests, touched_by
 from updraft.iso.freeze import hold_for_iso
 from updraft.journal import Journal
 from updraft.layout import Layout
 from updraft.ledger import ActionRecord, Ledger, StateChange
+from updraft.ledger.gates import GateRecords
 from updraft.lock import tree_lock
 from updraft.plan import Intent, plan_release
 from updraft.repodata import PendingRepodata
 from updraft.report import render
-from updraft.tree import Tree, scan
+from updraft.tree import ReleaseTree, Tree, scan
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +103,17 @@ def _union(first: list[Touched], second: list[Touched]) -> list[Touched]:
     return list(dict.fromkeys([*first, *second]))
 
 
+def _scope(plan: Plan, names: set[str]) -> Plan:
+    """Only these families' actions (their moves, the retention of older versions of the
+    same name, their stage refresh) and the arch dirs those change."""
+    actions = [action for action in plan.actions if action.family in names]
+    changed = {(a.from_repo, a.archdir) for a in actions if a.remove_src} | {
+        (a.to_repo, a.archdir) for a in actions if a.dst}
+    touched = [t for t in plan.touched if (t.repo, t.archdir) in changed]
+    warnings = [line for line in plan.warnings if any(line.startswith(n) for n in names)]
+    return Plan(actions, touched, warnings)
+
+
 class Engine:
     """The repository engine over one tree; every writer goes through the tree lock.
 
@@ -126,7 +141,12 @@ class Engine:
         return self.layout.state_dir / "reports"
 
     def plan(self, releases: Sequence[str] | None = None,
-             intents: IntentSource | None = None, after_apply: bool = False) -> Plan:
+             intents: IntentSource | None = None, after_apply: bool = False,
+             grant: bool = False, scoped: bool = False, override: bool = False) -> Plan:
+        """The plan for the tree as it is. `grant`: the intents have a recorded Go (or an
+        override), so their families may enter gated repos; `scoped`: only the intents'
+        families' actions (a Go covers exactly the plan it showed); `override`: an
+        emergency override (recorded by the caller) opens every gate for this plan."""
         chosen = [self.config.check_release(r) for r in releases] if releases else None
         settled = self.settled()
         baseline = settled
@@ -144,8 +164,16 @@ class Engine:
         wanted = intents(tree) if intents else {}
         plan = Plan()
         now_settled = dict(settled)
+        admitted = Admitted.load(self.layout, list(tree.releases))
         for release, release_tree in tree.releases.items():
-            part = plan_release(release_tree, self.layout, wanted.get(release, ()))
+            chosen_intents = wanted.get(release, [])
+            view = GateView() if override else self._gate_view(chosen_intents if grant else [])
+            holds = self._holds(release_tree, admitted, view)
+            part = plan_release(release_tree, self.layout, chosen_intents, view)
+            part.actions[:0] = holds
+            part.touched = _union(touched_by(holds), part.touched)
+            if scoped:
+                part = _scope(part, {intent.family.name for intent in chosen_intents})
             held = hold_for_iso(self.layout, release, part)  # an ISO build freezes
             plan.extend(part)
             # Only a release found consistent by this very scan may skip planning later;
@@ -158,6 +186,23 @@ class Engine:
             _write_atomically(self.settled_file, json.dumps(now_settled))
         return plan
 
+    def _gate_view(self, granted: Sequence[Intent]) -> GateView:
+        gated = frozenset(gated_repos(self.config))
+        return GateView(gated, frozenset((i.repo, i.family) for i in granted if i.repo in gated))
+
+    def _holds(self, release_tree: ReleaseTree, admitted: Admitted,
+               view: GateView) -> list[Action]:
+        """Arrivals in gated repos without a Go are held (updraft.hold)."""
+        if not view.gated or release_tree.unchanged:
+            return []
+        arrivals = [p for p in release_tree.files if p.repo in view.gated and not
+                    admitted.admits(release_tree.release, p.repo, self.layout.relative(
+                        Path(p.path)))]
+        if not arrivals:
+            return []
+        families = group_families(release_tree.files, DistTag(self.config.dist_tag_pattern))
+        return hold_arrivals(release_tree, self.layout, families, admitted, view)
+
     def settled(self) -> dict[str, str]:
         """Release -> fingerprint of its files when a scan last found it consistent."""
         try:
@@ -166,10 +211,11 @@ class Engine:
             return {}
 
     def update_repos(self, releases: Sequence[str] | None = None, dry_run: bool = False,
-                     intents: IntentSource | None = None) -> CycleResult:
+                     intents: IntentSource | None = None, grant: bool = False,
+                     override: bool = False) -> CycleResult:
         if dry_run:
-            return self.preview(releases, intents)
-        result = self.apply(releases, intents)
+            return self.preview(releases, intents, grant=grant, override=override)
+        result = self.apply(releases, intents, grant=grant, override=override)
         clock = time.perf_counter()
         result.rebuilt = self.publish(result.unpublished)
         result.unpublished = []
@@ -178,9 +224,10 @@ class Engine:
         return result
 
     def preview(self, releases: Sequence[str] | None = None,
-                intents: IntentSource | None = None) -> CycleResult:
+                intents: IntentSource | None = None, grant: bool = False,
+                scoped: bool = False, override: bool = False) -> CycleResult:
         """The plan as it stands, changing nothing (no lock: a reader may be stale)."""
-        plan = self.plan(releases, intents)
+        plan = self.plan(releases, intents, grant=grant, scoped=scoped, override=override)
         return CycleResult(
             plan=plan, dry_run=True, report=render(self.config, plan),
             resumed=[journal.plan_id for journal in Journal.pending(self.journal_dir)],
@@ -188,17 +235,18 @@ class Engine:
         )
 
     def apply(self, releases: Sequence[str] | None = None,
-              intents: IntentSource | None = None, approved: str | None = None) -> CycleResult:
+              intents: IntentSource | None = None, approved: str | None = None,
+              grant: bool = False, scoped: bool = False, override: bool = False) -> CycleResult:
         """Plan and apply under the tree lock; repodata is left for `publish`.
 
         `approved` is the digest of a plan a human approved: if the tree has changed
-        since, nothing is applied and PlanChanged says so.
+        since, nothing is applied and PlanChanged says so. `grant` and `scoped`: see plan.
         """
         with tree_lock(self.layout.state_dir, self.config.lock_timeout, self.trigger):
             resumed = self._resume()
             self.layout.create_dirs(list(releases or self.config.releases))
             clock = time.perf_counter()
-            plan = self.plan(releases, intents)
+            plan = self.plan(releases, intents, grant=grant, scoped=scoped, override=override)
             planned = time.perf_counter() - clock
             if approved is not None and plan_digest(plan) != approved:
                 raise PlanChanged(
@@ -288,6 +336,10 @@ class Engine:
     def _finish(self, journal: Journal) -> CycleResult:
         clock = time.perf_counter()
         outcome = apply_journal(journal, self.layout.root)
+        # What entered or left a gated repo (idempotent: a resumed journal does it again).
+        admitted = Admitted.load(self.layout, self.config.releases)
+        admitted.follow(outcome.applied)
+        admitted.save()
         timings = {"apply": time.perf_counter() - clock}
         # Marking an arch dir whose unit failed is harmless: its repodata reflects the disk.
         self.repodata.mark(journal.plan.touched)
@@ -316,6 +368,7 @@ class Engine:
             summary = f"{len(applied)} actions, {len({a.family for a in applied})} families"
             ledger.record_plan(journal.plan_id, journal.trigger, journal.created, summary, records)
             ledger.set_states(self._state_changes(journal.plan_id, applied, now))
+            record_requests(GateRecords(ledger), self.config, applied, journal.trigger, now)
         finally:
             ledger.close()
 

@@ -1,0 +1,166 @@
+"""Held arrivals: a repo with an `approval` role changes only through a recorded Go.
+
+Seed 000's habit stays: a packager's `cp` into smeupdates asks for the move. But the
+file is not published: the cycle moves it aside, journaled like every move, to
+`<state>/held/<release>/<repo>/<archdir>/<file>` (createrepo_c never sees it), reports
+"held: clamav-0.97.6-1 waits for a Go from release_managers" and records a pending
+request in the ledger. Only a family granted by a recorded Go (the promote DAG's gate)
+or an emergency override may enter the repo, by a promotion or by the engine's pull-up.
+
+Which files a gated repo legitimately holds is the *admitted* list
+(`<state>/gated.json`): every file a journaled plan placed there. The first time the
+cycle sees a gated repo it admits what is there (trust on first use: the tree's owner
+set it up); every later arrival is held.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from updraft.action import PHASE_ARRIVE, Action, Touched
+from updraft.config import DistConfig
+from updraft.family import Family, FamilyKey
+from updraft.layout import Layout
+from updraft.ledger.gates import GateRecords
+from updraft.tree import ReleaseTree
+
+Grant = tuple[str, str, FamilyKey]  # release, repo, family
+
+
+def family_label(key: FamilyKey) -> str:
+    """`clamav-0.97.6-1`: how a request names a family (dist tag stripped)."""
+    return f"{key.name}-{key.version}-{key.release}"
+
+
+@dataclass(frozen=True)
+class GateView:
+    """What the planner needs to know of the gates of one release."""
+
+    gated: frozenset[str] = frozenset()
+    granted: frozenset[tuple[str, FamilyKey]] = frozenset()  # (repo, family)
+
+    def allows(self, repo: str, key: FamilyKey) -> bool:
+        return repo not in self.gated or (repo, key) in self.granted
+
+
+def gated_repos(config: DistConfig) -> dict[str, str]:
+    """Repo -> the role that must approve every change of it."""
+    return {name: repo.approval for name, repo in config.repos.items() if repo.approval}
+
+
+@dataclass
+class Admitted:
+    """Tree-relative paths each gated repo legitimately holds."""
+
+    path: Path
+    paths: dict[str, dict[str, set[str]]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, layout: Layout, releases: Iterable[str]) -> Admitted:
+        path = layout.state_dir / "gated.json"
+        try:
+            raw = json.loads(path.read_text())
+        except FileNotFoundError:
+            raw = {}
+        admitted = cls(path, {release: {repo: set(files) for repo, files in repos.items()}
+                              for release, repos in raw.items()})
+        for release in releases:  # first sight of a gated repo: what is there is admitted
+            for repo in gated_repos(layout.config):
+                if repo not in admitted.paths.get(release, {}):
+                    admitted.paths.setdefault(release, {})[repo] = _on_disk(layout, release,
+                                                                           repo)
+        return admitted
+
+    def admits(self, release: str, repo: str, relative: str) -> bool:
+        return relative in self.paths.get(release, {}).get(repo, set())
+
+    def follow(self, actions: Iterable[Action]) -> None:
+        """What an applied plan put into, or took out of, a gated repo."""
+        for action in actions:
+            repos = self.paths.get(action.release, {})
+            if action.remove_src and action.from_repo in repos:
+                repos[action.from_repo].discard(action.src)
+            if action.dst and action.to_repo in repos:
+                repos[action.to_repo].add(action.dst)
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_suffix(".tmp")
+        temporary.write_text(json.dumps({release: {repo: sorted(files)
+                                                   for repo, files in repos.items()}
+                                         for release, repos in self.paths.items()}))
+        os.replace(temporary, self.path)
+
+
+def _on_disk(layout: Layout, release: str, repo: str) -> set[str]:
+    found: set[str] = set()
+    top = layout.repo_dir(release, repo)
+    for directory, subdirs, files in os.walk(top):
+        subdirs[:] = [d for d in subdirs if not d.startswith(".") and d != "repodata"]
+        for name in files:
+            if name.endswith(".rpm"):
+                found.add(layout.relative(Path(directory) / name))
+    return found
+
+
+def held_dir(layout: Layout, release: str, repo: str) -> Path:
+    return layout.state_dir / "held" / release / repo
+
+
+def hold_arrivals(tree: ReleaseTree, layout: Layout, families: dict[FamilyKey, Family],
+                  admitted: Admitted, view: GateView) -> list[Action]:
+    """Hold every file of a gated repo that no journaled plan placed there and whose
+    family has no Go; the tree then plans as if they had never arrived."""
+    roles = gated_repos(layout.config)
+    actions: list[Action] = []
+    held: set[str] = set()
+    for key, family in families.items():
+        for member in family.members.values():
+            for package in member.files:
+                if package.repo not in roles or view.allows(package.repo, key):
+                    continue
+                relative = layout.relative(Path(package.path))
+                if admitted.admits(tree.release, package.repo, relative):
+                    continue
+                held.add(package.path)
+                archdir = package.archdir or ""
+                target = held_dir(layout, tree.release, package.repo) / (archdir or "stray")
+                actions.append(Action(
+                    verb="hold", release=tree.release, family=family.name,
+                    family_evr=family.label, package=member.facts.name,
+                    filename=member.facts.filename, archdir=archdir, src=relative,
+                    dst=layout.relative(target / Path(package.path).name),
+                    from_repo=package.repo, to_repo=None, phase=PHASE_ARRIVE, remove_src=True,
+                    reason=f"{family_label(key)} waits for a Go from {roles[package.repo]}"))
+    tree.files = [package for package in tree.files if package.path not in held]
+    return actions
+
+
+def touched_by(actions: Iterable[Action]) -> list[Touched]:
+    """The arch dirs whose content a hold changed (a stray file touches none)."""
+    return list(dict.fromkeys(Touched(a.release, a.from_repo or "", a.archdir)
+                              for a in actions if a.archdir and a.from_repo))
+
+
+def record_requests(records: GateRecords, config: DistConfig, applied: Iterable[Action],
+                    by: str, at: datetime) -> None:
+    """Held arrivals become pending requests; a family that entered a gated repo (after
+    its Go or an override) has its request marked published."""
+    roles = gated_repos(config)
+    held: dict[tuple[str, str, str, str], list[str]] = {}
+    published: set[tuple[str, str, str, str]] = set()
+    for action in applied:
+        if action.verb == "hold" and action.from_repo and action.dst:
+            held.setdefault((action.release, action.from_repo, action.family,
+                             action.family_evr), []).append(action.dst)
+        elif action.verb in ("move", "copy") and action.to_repo in roles:
+            published.add((action.release, action.to_repo, action.family, action.family_evr))
+    for (release, repo, family, evr), files in held.items():
+        records.request(release, repo, family, evr, sorted(files), at)
+    for release, repo, family, evr in published:
+        records.decide(release, repo, family, evr, "published", by, by, at)
