@@ -83,6 +83,22 @@ def require(ledger_url: str, run: str, task_id: str, option: str | None = APPROV
     return found
 
 
+def refuse_requests(ledger_url: str, repo: str, families: Sequence[str], by: str,
+                    via: str) -> list[str]:
+    """A NoGo: the pending requests of these families (`clamav-0.97.6-1.rf`) for `repo`
+    are refused; their held files stay held."""
+    refused = []
+    with Ledger.open(ledger_url) as ledger:
+        records = GateRecords(ledger)
+        for request in records.requests("pending"):
+            label = f"{request.family}-{request.family_evr}"
+            if request.repo == repo and label in families:
+                records.decide(request.release, request.repo, request.family,
+                               request.family_evr, "nogo", by, via, now())
+                refused.append(label)
+    return refused
+
+
 def override(config: DistConfig, ledger_url: str, what: str, target: str, release: str,
              reason: str, task: str = "promote") -> Decision:
     """An emergency override of a gated repo: recorded with the OS user, then mailed."""

@@ -15,8 +15,9 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from updraft.access import assignees
 from updraft.gate import digest_of as gate_digest
+from updraft.gate import refuse_requests
 from updraft_airflow import distribution
-from updraft_airflow.gate_record import RecordedGate
+from updraft_airflow.gate_record import RecordedGate, ledger_url
 
 
 class GoNoGoOperator(RecordedGate, ApprovalOperator):
@@ -58,6 +59,19 @@ class GoNoGoOperator(RecordedGate, ApprovalOperator):
                              digest=str(plan.get("digest") or ""))
         self.log.info("waiting for a Go/NoGo from %s", ", ".join(approvers))
         return super().execute(context)
+
+
+    def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
+        result = super().execute_complete(context, event)  # recorded in the ledger
+        if "Reject" in (event.get("chosen_options") or []):
+            # A NoGo answers the requests of the family's held arrivals: they stay held
+            # (nothing lost) and are reported as refused.
+            plan = context["ti"].xcom_pull(task_ids=self.plan_task_id) or {}
+            families = [str(f).rsplit(" (", 1)[0] for f in plan.get("families", [])]
+            refuse_requests(ledger_url(self.config_path, context), str(self.target), families,
+                            str((event.get("responded_by_user") or {}).get("id", "")),
+                            distribution.run_trigger(context))
+        return result
 
 
 def _body(plan: dict[str, Any], target: str, role: str) -> str:
