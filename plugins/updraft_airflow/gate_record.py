@@ -46,17 +46,24 @@ class RecordedGate:
             release=str(release or ""), target=str(target or ""), family=str(family or "")))
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
-        result = super().execute_complete(context, event)  # type: ignore[misc]
-        at = event.get("responded_at")
-        try:
-            gate.answer(ledger_url(self.config_path, context),
-                        distribution.run_trigger(context), context["ti"].task_id,
-                        _responder(event), list(event.get("chosen_options") or []),
-                        at if isinstance(at, datetime) else None,
-                        json.dumps(event.get("params_input") or {}, sort_keys=True))
-        except gate.GateRefused as exc:
-            raise AirflowFailException(str(exc)) from exc
-        return result
+        # Recorded first: on Reject the HITL operator ends the task by raising (it skips
+        # what follows), and an answer not recorded must not let anything proceed.
+        if "error" not in event:
+            chosen = list(event.get("chosen_options") or [])
+            self.validate_chosen_options(chosen)  # type: ignore[attr-defined]
+            at = event.get("responded_at")
+            try:
+                gate.answer(ledger_url(self.config_path, context),
+                            distribution.run_trigger(context), context["ti"].task_id,
+                            _responder(event), chosen, at if isinstance(at, datetime) else None,
+                            json.dumps(event.get("params_input") or {}, sort_keys=True))
+            except gate.GateRefused as exc:
+                raise AirflowFailException(str(exc)) from exc
+            self.on_recorded(context, chosen, _responder(event))
+        return super().execute_complete(context, event)  # type: ignore[misc]
+
+    def on_recorded(self, context: Any, chosen: list[str], by: str) -> None:
+        """After an assigned user's answer is in the ledger (a hook for the gates)."""
 
 
 def required(context: Any, config_path: str | None, gate_task_id: str,

@@ -61,17 +61,14 @@ class GoNoGoOperator(RecordedGate, ApprovalOperator):
         return super().execute(context)
 
 
-    def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
-        result = super().execute_complete(context, event)  # recorded in the ledger
-        if "Reject" in (event.get("chosen_options") or []):
+    def on_recorded(self, context: Any, chosen: list[str], by: str) -> None:
+        if "Reject" in chosen:
             # A NoGo answers the requests of the family's held arrivals: they stay held
             # (nothing lost) and are reported as refused.
             plan = context["ti"].xcom_pull(task_ids=self.plan_task_id) or {}
             families = [str(f).rsplit(" (", 1)[0] for f in plan.get("families", [])]
             refuse_requests(ledger_url(self.config_path, context), str(self.target), families,
-                            str((event.get("responded_by_user") or {}).get("id", "")),
-                            distribution.run_trigger(context))
-        return result
+                            by, distribution.run_trigger(context))
 
 
 def _body(plan: dict[str, Any], target: str, role: str) -> str:
