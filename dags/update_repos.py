@@ -39,7 +39,9 @@ triggerer).
    the stage mirror. The plan is in the task log; nothing changes.
 2. **anything_to_do** stops here when the plan is empty (or on a dry run).
 3. **apply** moves files under the tree lock (pool `repo_tree`), journaled: a run that
-   dies is finished by the next one.
+   dies is finished by the next one. A file that arrived in a gated repo
+   ({", ".join(f"`{r}`" for r, s in config.repos.items() if s.approval) or "none"}) without a
+   Go is held aside, reported as held and recorded as a request for the `promote` DAG.
 4. **repodata** runs createrepo_c on each changed arch dir, one task per dir.
 5. **mail** sends the Repository Update report to {", ".join(config.report.recipients)}.
 6. **announce** emits an `updraft://<release>/<repo>` asset event per changed repo.

@@ -95,7 +95,9 @@ def _promote(engine: Engine, args: argparse.Namespace) -> int:
 
     promotion = Promotion(engine.layout, args.package, args.target, args.release)
     role = engine.config.repos[args.target].approval
+    release = [args.release] if args.release else None
     if role and not args.dry_run:
+        engine.preview(release, promotion, grant=True)  # an unknown package says so first
         if not args.override_gate:
             raise gate.GateRefused(
                 f"{args.target} needs a Go from {role}: trigger the promote DAG "
@@ -103,7 +105,6 @@ def _promote(engine: Engine, args: argparse.Namespace) -> int:
                 "gate; in an emergency add --override-gate --reason TEXT")
         gate.override(engine.config, engine.layout.ledger_url, args.package, args.target,
                       args.release or "", args.reason)
-    release = [args.release] if args.release else None
     return _print_cycle(engine.update_repos(release, args.dry_run, intents=promotion,
                                             grant=bool(role)))
 

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.exceptions import AirflowFailException
 
-from updraft import gate
-from updraft.ledger.gates import Decision, Question
 from updraft_airflow import distribution
+
+if TYPE_CHECKING:  # the ledger (SQLAlchemy) is imported when a task runs, not by DAG files
+    from updraft.ledger.gates import Decision
+
+APPROVE = "Approve"
 
 
 def ledger_url(config_path: str | None, context: Any) -> str:
@@ -37,6 +40,9 @@ class RecordedGate:
     def record_question(self, context: Any, assigned: list[dict[str, str]], shown: str,
                         release: str = "", target: str = "", family: str = "",
                         digest: str | None = None) -> None:
+        from updraft import gate
+        from updraft.ledger.gates import Question
+
         ti = context["ti"]
         gate.ask(ledger_url(self.config_path, context), Question(
             run=distribution.run_trigger(context), dag_id=ti.dag_id, run_id=ti.run_id,
@@ -48,6 +54,8 @@ class RecordedGate:
     def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
         # Recorded first: on Reject the HITL operator ends the task by raising (it skips
         # what follows), and an answer not recorded must not let anything proceed.
+        from updraft import gate
+
         if "error" not in event:
             chosen = list(event.get("chosen_options") or [])
             self.validate_chosen_options(chosen)  # type: ignore[attr-defined]
@@ -67,8 +75,10 @@ class RecordedGate:
 
 
 def required(context: Any, config_path: str | None, gate_task_id: str,
-             option: str | None = gate.APPROVE) -> Decision:
+             option: str | None = APPROVE) -> Decision:
     """The decision `gate_task_id` recorded in this run, or the task fails in one line."""
+    from updraft import gate
+
     try:
         return gate.require(ledger_url(config_path, context), distribution.run_trigger(context),
                             gate_task_id, option)

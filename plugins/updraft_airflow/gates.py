@@ -7,6 +7,7 @@ SignGateOperator ("Sign?") and ReleaseGateOperator (which families to release) o
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -14,8 +15,6 @@ from airflow.providers.standard.operators.hitl import ApprovalOperator, HITLOper
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from updraft.access import assignees
-from updraft.gate import digest_of as gate_digest
-from updraft.gate import refuse_requests
 from updraft_airflow import distribution
 from updraft_airflow.gate_record import RecordedGate, ledger_url
 
@@ -62,6 +61,8 @@ class GoNoGoOperator(RecordedGate, ApprovalOperator):
 
 
     def on_recorded(self, context: Any, chosen: list[str], by: str) -> None:
+        from updraft.gate import refuse_requests
+
         if "Reject" in chosen:
             # A NoGo answers the requests of the family's held arrivals: they stay held
             # (nothing lost) and are reported as refused.
@@ -199,7 +200,7 @@ class ReleaseGateOperator(RecordedGate, HITLOperator):
         self.body = _release_body(analysed, report)
         self.record_question(context, self.assigned_users, self.body, release=self.release,
                              target=config.release.target,
-                             digest=gate_digest(json.dumps(offered)))
+                             digest=hashlib.sha256(json.dumps(offered).encode()).hexdigest())
         self.log.info("offering %d families to %s", len(offered),
                       ", ".join(user["id"] for user in self.assigned_users))
         return super().execute(context)

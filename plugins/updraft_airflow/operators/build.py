@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook, BaseOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from updraft.errors import UpdraftError
-from updraft.ledger.gates import Decision
 from updraft_airflow import distribution
 from updraft_airflow.gate_record import required
 from updraft_airflow.operators.cycle import optional_param
 from updraft_airflow.operators.mail import send
+
+if TYPE_CHECKING:
+    from updraft.ledger.gates import Decision
 
 BUILD_ID = "{{ ti.xcom_pull(task_ids='verify')['build_id'] }}"
 
