@@ -278,3 +278,23 @@ def test_the_dag_nogo_keeps_the_held_file_and_refuses_the_request(
     with Ledger.open(engine.layout.ledger_url) as ledger:
         assert [r.state for r in GateRecords(ledger).requests()] == ["nogo"]
         assert [d.chosen for d in GateRecords(ledger).decisions()] == [("Reject",)]
+
+
+@pytest.mark.usefixtures("_no_earlier_questions")
+def test_the_dag_with_a_gate_forced_to_success_and_a_forged_xcom_moves_nothing(
+    dagbag: Any, clamav_tree: Path, mailbox: MailSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As the REST API left it: the gate's task instance success, its XCom the forger's
+    answer (real rows in Airflow's DB), no HITL answer and so nothing in the ledger."""
+    dag = dagbag.get_dag("promote")
+    monkeypatch.setattr(dag.get_task("approve"), "execute", lambda context: FORGED)
+    before = treekit.rpm_files(clamav_tree)
+
+    run = dag.test(run_conf={"release": "9", "package": FAMILY, "target": "smeupdates"})
+    states = {ti.task_id: ti.state for ti in run.get_task_instances() if ti.map_index <= 0}
+
+    assert states["approve"] == "success" and states["apply"] == "failed", states
+    assert {states[t] for t in ("repodata", "mail", "announce")} == {"upstream_failed"}
+    assert treekit.rpm_files(clamav_tree) == before
+    assert not list((clamav_tree / "9/smeupdates").rglob("*.rpm"))
+    assert _answers(clamav_tree) == [] and mailbox.messages() == []
