@@ -64,6 +64,13 @@ class CycleResult:
     def ok(self) -> bool:
         return not self.failures
 
+    def held(self) -> list[dict[str, str]]:
+        """The families held at a gated repo: each asks the promote DAG for a Go."""
+        done = self.plan.actions if self.dry_run else self.applied
+        found = sorted({(a.release, a.from_repo or "", f"{a.family}-{a.family_evr}")
+                        for a in done if a.verb == "hold"})
+        return [{"release": r, "target": repo, "package": p} for r, repo, p in found]
+
     def summary(self, preview_lines: int = 60) -> dict[str, object]:
         """A small, JSON-able account of the cycle (an Airflow XCom, a gate's body)."""
         families = sorted({f"{a.family}-{a.family_evr} ({a.release})"
@@ -83,6 +90,7 @@ class CycleResult:
             "failures": self.failures[:20],
             "unpublished": [target.label for target in self.unpublished],
             "resumed": self.resumed,
+            "held": self.held(),
             "report_file": str(self.report_file) if self.report_file else None,
             "preview": "\n".join(lines),
         }
@@ -171,7 +179,7 @@ class Engine:
             holds = self._holds(release_tree, admitted, view)
             part = plan_release(release_tree, self.layout, chosen_intents, view)
             part.actions[:0] = holds
-            part.touched = _union(touched_by(holds), part.touched)
+            part.touched = _union(touched_by(self.layout, holds), part.touched)
             if scoped:
                 part = _scope(part, {intent.family.name for intent in chosen_intents})
             held = hold_for_iso(self.layout, release, part)  # an ISO build freezes

@@ -25,7 +25,7 @@ from pathlib import Path
 from updraft.action import PHASE_ARRIVE, Action, Touched
 from updraft.config import DistConfig
 from updraft.family import Family, FamilyKey
-from updraft.layout import Layout
+from updraft.layout import SOURCE_DIR, Layout
 from updraft.ledger.gates import GateRecords
 from updraft.tree import ReleaseTree
 
@@ -141,10 +141,19 @@ def hold_arrivals(tree: ReleaseTree, layout: Layout, families: dict[FamilyKey, F
     return actions
 
 
-def touched_by(actions: Iterable[Action]) -> list[Touched]:
-    """The arch dirs whose content a hold changed (a stray file touches none)."""
-    return list(dict.fromkeys(Touched(a.release, a.from_repo or "", a.archdir)
-                              for a in actions if a.archdir and a.from_repo))
+def touched_by(layout: Layout, actions: Iterable[Action]) -> list[Touched]:
+    """The arch dirs a hold concerns (a stray file: those it would have gone to), so the
+    cycle rebuilds them and its Repository Update mail reports the hold."""
+    touched: list[Touched] = []
+    for action in actions:
+        if action.archdir:
+            archdirs = [action.archdir]
+        else:
+            arch = action.filename.rsplit(".", 2)[-2]
+            archdirs = [SOURCE_DIR] if arch == "src" else layout.archdirs_for(action.release,
+                                                                               arch)
+        touched += [Touched(action.release, action.from_repo or "", a) for a in archdirs]
+    return list(dict.fromkeys(touched))
 
 
 def record_requests(records: GateRecords, config: DistConfig, applied: Iterable[Action],

@@ -11,6 +11,7 @@ from __future__ import annotations
 import getpass
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -234,3 +235,29 @@ def test_families_already_in_smeupdates_keep_their_cycle(
     assert "RPMS/clamav-0.97.6-1.el4.rf.i386.rpm" in hrefs
     assert not any("0.97.5" in href for href in hrefs)
     assert (engine.layout.root / "stage/9/i386/Packages" / I386).is_file()
+
+
+@pytest.mark.timeout(240)
+def test_the_update_repos_dag_holds_a_cp_mails_it_and_asks_the_promote_dag(
+    dagbag: Any, clamav_tree: Path, mailbox: MailSink  # noqa: F811 - the DAG tests' fixtures
+) -> None:
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    shutil.copy(clamav_tree / "9/smetest/i386/RPMS" / I386, clamav_tree / "9/smeupdates/")
+
+    run = dagbag.get_dag("update_repos").test()
+
+    states = {(ti.task_id, ti.map_index): ti.state for ti in run.get_task_instances()}
+    assert run.state == "success", states
+    assert states[("held", -1)] == "success" and states[("ask_go", 0)] == "success"
+    assert not list((clamav_tree / "9/smeupdates").rglob("*.rpm"))
+    assert treekit.repo_hrefs(clamav_tree / "9/smeupdates/i386") == []
+    [mail] = mailbox.wait_for(1, timeout=10)
+    assert f"{HELD} ({I386} in smeupdates)" in mail.get_content()
+    with create_session() as session:
+        asked = session.scalars(select(DagRun).where(DagRun.dag_id == "promote")
+                                .order_by(DagRun.id.desc())).first()
+        assert asked is not None and asked.conf == {
+            "release": "9", "target": "smeupdates", "package": "clamav-0.97.6-1.rf"}

@@ -145,6 +145,17 @@ def anything_to_do(ti: Any, params: dict[str, Any], plan_task_id: str = "plan") 
     return True
 
 
+def held_requests(ti: Any, apply_task_id: str = "apply") -> list[dict[str, str]]:
+    """PythonOperator callable: one promote run's conf per family the cycle held at a
+    gated repo (its Go/NoGo request, answered at that run's gate)."""
+    summary = ti.xcom_pull(task_ids=apply_task_id, key="summary") or {}
+    requests = [dict(request) for request in summary.get("held") or []]
+    for request in requests:
+        log.info("held: %s in %s (release %s): asking the promote DAG for a Go",
+                 request["package"], request["target"], request["release"])
+    return requests
+
+
 class CycleVerdictOperator(BaseOperator):
     """Fails the run when a family could not be applied, after the rest was published.
 
