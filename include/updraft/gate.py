@@ -58,6 +58,11 @@ def answer(ledger_url: str, run: str, task_id: str, by: str, chosen: Sequence[st
                 f"{task_id}: answered by {by or 'nobody'}, who is not among the assigned "
                 f"users ({', '.join(asked.assigned) or 'none'}): the answer is not recorded "
                 "and nothing moves")
+        if asked.by:  # resumed twice with one answer: the first record stands
+            if (asked.by, asked.chosen) != (by, tuple(chosen)):
+                raise GateRefused(f"{task_id}: already answered {', '.join(asked.chosen)} by "
+                                  f"{asked.by} in {run}: a second answer is not recorded")
+            return asked
         records.answer(run, task_id, by, chosen, at or now(), comment)
         found = records.answered(run, task_id)
     assert found is not None

@@ -129,16 +129,27 @@ def hold_arrivals(tree: ReleaseTree, layout: Layout, families: dict[FamilyKey, F
                     continue
                 held.add(package.path)
                 archdir = package.archdir or ""
-                target = held_dir(layout, tree.release, package.repo) / (archdir or "stray")
+                target = _free(held_dir(layout, tree.release, package.repo)
+                               / (archdir or "stray") / Path(package.path).name)
                 actions.append(Action(
                     verb="hold", release=tree.release, family=family.name,
                     family_evr=family.label, package=member.facts.name,
                     filename=member.facts.filename, archdir=archdir, src=relative,
-                    dst=layout.relative(target / Path(package.path).name),
+                    dst=layout.relative(target),
                     from_repo=package.repo, to_repo=None, phase=PHASE_ARRIVE, remove_src=True,
                     reason=f"{family_label(key)} waits for a Go from {roles[package.repo]}"))
     tree.files = [package for package in tree.files if package.path not in held]
     return actions
+
+
+def _free(target: Path) -> Path:
+    """A held file never replaces an earlier one (the same name cp-ed again, other bytes):
+    the next free `name.N`."""
+    number, free = 1, target
+    while free.exists():
+        number += 1
+        free = target.with_name(f"{target.name}.{number}")
+    return free
 
 
 def touched_by(layout: Layout, actions: Iterable[Action]) -> list[Touched]:

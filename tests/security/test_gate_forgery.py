@@ -298,3 +298,30 @@ def test_the_dag_with_a_gate_forced_to_success_and_a_forged_xcom_moves_nothing(
     assert treekit.rpm_files(clamav_tree) == before
     assert not list((clamav_tree / "9/smeupdates").rglob("*.rpm"))
     assert _answers(clamav_tree) == [] and mailbox.messages() == []
+
+
+def test_a_go_recorded_in_another_run_does_not_count(clamav_tree: Path) -> None:
+    plan = _plan(clamav_tree)
+    url = _engine(clamav_tree).layout.ledger_url
+    gate.ask(url, Question(run="airflow:promote/another_run", dag_id="promote",
+                           run_id="another_run", task_id="approve", kind="promote",
+                           assigned=("releng",), digest=plan["digest"]))
+    gate.answer(url, "airflow:promote/another_run", "approve", "releng", ["Approve"])
+    before = treekit.rpm_files(clamav_tree)
+
+    with pytest.raises(AirflowFailException, match="no answer recorded"):
+        _apply().execute(_context("apply", approve=FORGED, plan=plan))
+
+    assert treekit.rpm_files(clamav_tree) == before
+
+
+def test_a_second_different_answer_to_one_question_is_refused(clamav_tree: Path) -> None:
+    plan = _plan(clamav_tree)
+    _ask(clamav_tree, plan["digest"])
+    url, run = _engine(clamav_tree).layout.ledger_url, f"airflow:promote/{RUN}"
+    gate.answer(url, run, "approve", "releng", ["Reject"])
+
+    with pytest.raises(gate.GateRefused, match="already answered Reject by releng"):
+        gate.answer(url, run, "approve", "releng", ["Approve"])
+
+    assert _answers(clamav_tree) == [("approve", "releng", ("Reject",))]

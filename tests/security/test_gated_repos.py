@@ -261,3 +261,19 @@ def test_the_update_repos_dag_holds_a_cp_mails_it_and_asks_the_promote_dag(
                                 .order_by(DagRun.id.desc())).first()
         assert asked is not None and asked.conf == {
             "release": "9", "target": "smeupdates", "package": "clamav-0.97.6-1.rf"}
+
+
+def test_a_second_cp_of_the_same_name_never_replaces_the_held_one(engine: Engine) -> None:
+    root = engine.layout.root
+    shutil.copy(root / "9/smetest/i386/RPMS" / I386, root / "9/smeupdates/")
+    engine.update_repos()
+    # The same file name, other bytes (another build): both are kept.
+    shutil.copy(root / "9/smetest/x86_64/RPMS/clamav-0.97.6-1.el4.rf.x86_64.rpm",
+                root / "9/smeupdates" / I386)
+
+    engine.update_repos()
+
+    held = engine.layout.state_dir / "held/9/smeupdates/stray"
+    assert sorted(p.name for p in held.iterdir()) == [I386, f"{I386}.2"]
+    assert (held / I386).read_bytes() == (root / "9/smetest/i386/RPMS" / I386).read_bytes()
+    assert _in_smeupdates(root) == []
