@@ -172,11 +172,10 @@ class Engine:
         wanted = intents(tree) if intents else {}
         plan = Plan()
         now_settled = dict(settled)
-        admitted = Admitted.load(self.layout, list(tree.releases))
         for release, release_tree in tree.releases.items():
             chosen_intents = wanted.get(release, [])
             view = GateView() if override else self._gate_view(chosen_intents if grant else [])
-            holds = self._holds(release_tree, admitted, view)
+            holds = self._holds(release_tree, view)
             part = plan_release(release_tree, self.layout, chosen_intents, view)
             part.actions[:0] = holds
             part.touched = _union(touched_by(self.layout, holds), part.touched)
@@ -198,10 +197,13 @@ class Engine:
         gated = frozenset(gated_repos(self.config))
         return GateView(gated, frozenset((i.repo, i.family) for i in granted if i.repo in gated))
 
-    def _holds(self, release_tree: ReleaseTree, admitted: Admitted,
-               view: GateView) -> list[Action]:
+    def _holds(self, release_tree: ReleaseTree, view: GateView) -> list[Action]:
         """Arrivals in gated repos without a Go are held (updraft.hold)."""
-        if not view.gated or release_tree.unchanged:
+        if not view.gated:
+            return []
+        # Loaded even for an unchanged release: a gated repo is admitted at first sight.
+        admitted = Admitted.load(self.layout, [release_tree.release])
+        if release_tree.unchanged:
             return []
         arrivals = [p for p in release_tree.files if p.repo in view.gated and not
                     admitted.admits(release_tree.release, p.repo, self.layout.relative(

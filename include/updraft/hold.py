@@ -69,11 +69,15 @@ class Admitted:
             raw = {}
         admitted = cls(path, {release: {repo: set(files) for repo, files in repos.items()}
                               for release, repos in raw.items()})
+        first_sight = False
         for release in releases:  # first sight of a gated repo: what is there is admitted
             for repo in gated_repos(layout.config):
                 if repo not in admitted.paths.get(release, {}):
                     admitted.paths.setdefault(release, {})[repo] = _on_disk(layout, release,
                                                                            repo)
+                    first_sight = True
+        if first_sight:  # at once: a later `cp` must not be taken for part of it
+            admitted.save()
         return admitted
 
     def admits(self, release: str, repo: str, relative: str) -> bool:

@@ -277,3 +277,16 @@ def test_a_second_cp_of_the_same_name_never_replaces_the_held_one(engine: Engine
     assert sorted(p.name for p in held.iterdir()) == [I386, f"{I386}.2"]
     assert (held / I386).read_bytes() == (root / "9/smetest/i386/RPMS" / I386).read_bytes()
     assert _in_smeupdates(root) == []
+
+
+def test_a_tree_from_before_the_gates_admits_what_it_holds_then_holds_a_cp(
+        engine: Engine) -> None:
+    """An upgraded tree: no admitted list yet, and a cycle with nothing to do."""
+    root = engine.layout.root
+    (engine.layout.state_dir / "gated.json").unlink()
+    assert engine.update_repos().nothing_to_do  # first sight: smeupdates (empty) admitted
+    shutil.copy(root / "9/smetest/i386/RPMS" / I386, root / "9/smeupdates/")
+
+    result = engine.update_repos()
+
+    assert HELD in result.report and _in_smeupdates(root) == []
