@@ -23,7 +23,15 @@ from updraft.config import DistConfig
 from updraft.errors import PlanChanged
 from updraft.evr import DistTag
 from updraft.family import group_families
-from updraft.hold import Admitted, GateView, gated_repos, hold_arrivals, record_requests, touched_by
+from updraft.hold import (
+    Admitted,
+    GateView,
+    gated_repos,
+    hold_arrivals,
+    record_requests,
+    scope_plan,
+    touched_by,
+)
 from updraft.iso.freeze import hold_for_iso
 from updraft.journal import Journal
 from updraft.layout import Layout
@@ -111,17 +119,6 @@ def _union(first: list[Touched], second: list[Touched]) -> list[Touched]:
     return list(dict.fromkeys([*first, *second]))
 
 
-def _scope(plan: Plan, names: set[str]) -> Plan:
-    """Only these families' actions (their moves, the retention of older versions of the
-    same name, their stage refresh) and the arch dirs those change."""
-    actions = [action for action in plan.actions if action.family in names]
-    changed = {(a.from_repo, a.archdir) for a in actions if a.remove_src} | {
-        (a.to_repo, a.archdir) for a in actions if a.dst}
-    touched = [t for t in plan.touched if (t.repo, t.archdir) in changed]
-    warnings = [line for line in plan.warnings if any(line.startswith(n) for n in names)]
-    return Plan(actions, touched, warnings)
-
-
 class Engine:
     """The repository engine over one tree; every writer goes through the tree lock.
 
@@ -180,7 +177,7 @@ class Engine:
             part.actions[:0] = holds
             part.touched = _union(touched_by(self.layout, holds), part.touched)
             if scoped:
-                part = _scope(part, {intent.family.name for intent in chosen_intents})
+                part = scope_plan(part, {intent.family.name for intent in chosen_intents})
             held = hold_for_iso(self.layout, release, part)  # an ISO build freezes
             plan.extend(part)
             # Only a release found consistent by this very scan may skip planning later;

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from updraft.action import PHASE_ARRIVE, Action, Touched
+from updraft.action import PHASE_ARRIVE, Action, Plan, Touched
 from updraft.config import DistConfig
 from updraft.family import Family, FamilyKey
 from updraft.layout import SOURCE_DIR, Layout
@@ -188,3 +188,15 @@ def record_requests(records: GateRecords, config: DistConfig, applied: Iterable[
         records.request(release, repo, family, evr, sorted(files), at)
     for release, repo, family, evr in published:
         records.decide(release, repo, family, evr, "published", by, by, at)
+
+
+def scope_plan(plan: Plan, names: set[str]) -> Plan:
+    """A Go covers exactly the plan it showed: only these families' actions (their moves,
+    the retention of older versions of the same name, their stage refresh) and the arch
+    dirs those change; other pending work is left to the cycle."""
+    actions = [action for action in plan.actions if action.family in names]
+    changed = {(a.from_repo, a.archdir) for a in actions if a.remove_src} | {
+        (a.to_repo, a.archdir) for a in actions if a.dst}
+    touched = [t for t in plan.touched if (t.repo, t.archdir) in changed]
+    warnings = [line for line in plan.warnings if any(line.startswith(n) for n in names)]
+    return Plan(actions, touched, warnings)
