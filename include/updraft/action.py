@@ -23,7 +23,8 @@ def describe(verb: str, from_repo: str | None, to_repo: str | None, archdir: str
     if verb == "quarantine":
         return f"quarantine from {from_repo} ({filename}): {reason}"
     if verb == "hold":  # an arrival in a gated repo without a Go (updraft.hold)
-        return f"held: {reason} ({filename} in {from_repo})"
+        back = f", back to {to_repo}" if to_repo else ""
+        return f"held: {reason} ({filename} in {from_repo}{back})"
     return f"place in {to_repo} ({archdir}, {filename})"
 
 

@@ -2,9 +2,10 @@
 
 Seed 000's habit stays: a packager's `cp` into smeupdates asks for the move. But the
 file is not published: the cycle moves it aside, journaled like every move, to
-`<state>/held/<release>/<repo>/<archdir>/<file>` (createrepo_c never sees it), reports
-"held: clamav-0.97.6-1 waits for a Go from release_managers" and records a pending
-request in the ledger. Only a family granted by a recorded Go (the promote DAG's gate)
+`<state>/held/<release>/<repo>/<archdir>/<file>` (createrepo_c never sees it; the
+family is still below), or, when it was the only copy (a `mv`), back to the repo below
+its family came from; it reports "held: clamav-0.97.6-1 waits for a Go from
+release_managers" and records a pending request in the ledger. Only a family granted by a recorded Go (the promote DAG's gate)
 or an emergency override may enter the repo, by a promotion or by the engine's pull-up.
 
 Which files a gated repo legitimately holds is the *admitted* list
@@ -27,6 +28,7 @@ from updraft.config import DistConfig
 from updraft.family import Family, FamilyKey
 from updraft.layout import SOURCE_DIR, Layout
 from updraft.ledger.gates import GateRecords
+from updraft.package import PackageFile
 from updraft.tree import ReleaseTree
 
 Grant = tuple[str, str, FamilyKey]  # release, repo, family
@@ -121,6 +123,8 @@ def hold_arrivals(tree: ReleaseTree, layout: Layout, families: dict[FamilyKey, F
     """Hold every file of a gated repo that no journaled plan placed there and whose
     family has no Go; the tree then plans as if they had never arrived."""
     roles = gated_repos(layout.config)
+    below = {repo: {Path(p.path).name for p in tree.files
+                    if p.repo in layout.config.repos[repo].pulls_from} for repo in roles}
     actions: list[Action] = []
     held: set[str] = set()
     for key, family in families.items():
@@ -133,17 +137,39 @@ def hold_arrivals(tree: ReleaseTree, layout: Layout, families: dict[FamilyKey, F
                     continue
                 held.add(package.path)
                 archdir = package.archdir or ""
-                target = _free(held_dir(layout, tree.release, package.repo)
-                               / (archdir or "stray") / Path(package.path).name)
+                target, back_to = _hold_target(layout, tree.release, package, family,
+                                               below[package.repo])
                 actions.append(Action(
                     verb="hold", release=tree.release, family=family.name,
                     family_evr=family.label, package=member.facts.name,
                     filename=member.facts.filename, archdir=archdir, src=relative,
-                    dst=layout.relative(target),
-                    from_repo=package.repo, to_repo=None, phase=PHASE_ARRIVE, remove_src=True,
+                    dst=layout.relative(target), from_repo=package.repo, to_repo=back_to,
+                    phase=PHASE_ARRIVE, remove_src=True,
                     reason=f"{family_label(key)} waits for a Go from {roles[package.repo]}"))
     tree.files = [package for package in tree.files if package.path not in held]
     return actions
+
+
+def _hold_target(layout: Layout, release: str, package: PackageFile, family: Family,
+                 below: set[str]) -> tuple[Path, str | None]:
+    """A `cp` (the file is still in a repo below): this copy is kept aside in the state
+    dir. A `mv` (the only copy): it goes back where the family came from (the repo below
+    holding its other members, else the first the gated repo pulls from), so a Go can
+    promote it and a NoGo leaves it there."""
+    name = Path(package.path).name
+    sources = layout.config.repos[package.repo].pulls_from
+    if name in below or not sources:
+        aside = held_dir(layout, release, package.repo) / (package.archdir or "stray")
+        return _free(aside / name), None
+    holding = {f.repo for member in family.members.values() for f in member.files}
+    repo = next((source for source in sources if source in holding), sources[0])
+    facts = package.facts
+    archdirs = ([package.archdir] if package.archdir else [SOURCE_DIR] if facts.is_source
+                else layout.archdirs_for(release, facts.arch))
+    # A noarch stray (every arch dir) stays stray there: the cycle lays it out.
+    directory = (layout.package_dir(release, repo, archdirs[0]) if len(archdirs) == 1
+                 else layout.repo_dir(release, repo))
+    return _free(directory / name), repo
 
 
 def _free(target: Path) -> Path:
@@ -167,7 +193,8 @@ def touched_by(layout: Layout, actions: Iterable[Action]) -> list[Touched]:
             arch = action.filename.rsplit(".", 2)[-2]
             archdirs = [SOURCE_DIR] if arch == "src" else layout.archdirs_for(action.release,
                                                                                arch)
-        touched += [Touched(action.release, action.from_repo or "", a) for a in archdirs]
+        touched += [Touched(action.release, repo, a) for a in archdirs
+                    for repo in (action.from_repo, action.to_repo) if repo]
     return list(dict.fromkeys(touched))
 
 

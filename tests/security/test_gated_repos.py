@@ -290,3 +290,23 @@ def test_a_tree_from_before_the_gates_admits_what_it_holds_then_holds_a_cp(
     result = engine.update_repos()
 
     assert HELD in result.report and _in_smeupdates(root) == []
+
+
+def test_a_mv_into_smeupdates_goes_back_where_the_family_came_from(engine: Engine) -> None:
+    """The only copy (a `mv`, not a `cp`): held back in the repo below, so the Go can
+    promote it and a NoGo leaves it there."""
+    root = engine.layout.root
+    shutil.move(root / "9/smetest/i386/RPMS" / I386, root / "9/smeupdates" / I386)
+
+    result = engine.update_repos()
+
+    assert f"{HELD} ({I386} in smeupdates, back to smetest)" in result.report
+    assert _in_smeupdates(root) == [] and _requests(engine)[0][2] == "pending"
+    assert [p.relative_to(root).as_posix() for p in root.glob(f"9/smetest/**/{I386}")] == [
+        f"9/smetest/i386/RPMS/{I386}"]  # and the next cycle put it in its place
+    assert f"RPMS/{I386}" in treekit.repo_hrefs(root / "9/smetest/i386")
+
+    promoted = engine.update_repos(intents=Promotion(engine.layout, FAMILY, "smeupdates", "9"),
+                                   grant=True)
+
+    assert promoted.ok and f"RPMS/{I386}" in treekit.repo_hrefs(root / "9/smeupdates/i386")
