@@ -5,8 +5,9 @@ file is not published: the cycle moves it aside, journaled like every move, to
 `<state>/held/<release>/<repo>/<archdir>/<file>` (createrepo_c never sees it; the
 family is still below), or, when it was the only copy (a `mv`), back to the repo below
 its family came from; it reports "held: clamav-0.97.6-1 waits for a Go from
-release_managers" and records a pending request in the ledger. Only a family granted by a recorded Go (the promote DAG's gate)
-or an emergency override may enter the repo, by a promotion or by the engine's pull-up.
+release_managers" and records a pending request in the ledger. Only a family granted
+by a recorded Go (the promote DAG's gate) or an emergency override may enter the repo,
+by a promotion or by the engine's pull-up.
 
 Which files a gated repo legitimately holds is the *admitted* list
 (`<state>/gated.json`): every file a journaled plan placed there. The first time the
