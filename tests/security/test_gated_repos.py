@@ -310,3 +310,27 @@ def test_a_mv_into_smeupdates_goes_back_where_the_family_came_from(engine: Engin
                                    grant=True)
 
     assert promoted.ok and f"RPMS/{I386}" in treekit.repo_hrefs(root / "9/smeupdates/i386")
+
+
+def test_a_hold_killed_at_every_checkpoint_loses_nothing_and_never_publishes(
+        engine: Engine, tmp_path: Path) -> None:
+    """SIGKILL at each fault-injection checkpoint of the holding cycle, then a clean run:
+    the held file is in exactly one place, never in smeupdates' repodata."""
+    from tests.unit.test_crash_safety import _cycle
+
+    shutil.copy(engine.layout.root / "9/smetest/i386/RPMS" / I386,
+                engine.layout.root / "9/smeupdates/")
+    template = tmp_path / "template"
+    shutil.copytree(engine.layout.root, template, copy_function=shutil.copy2)
+    crash_at, completed = 1, False
+    while not completed:
+        root = tmp_path / f"run{crash_at}"
+        shutil.copytree(template, root, copy_function=shutil.copy2)
+        completed = _cycle(root, crash_at).returncode == 0
+        assert _cycle(root, 0).returncode == 0
+        copies = [p for p in root.rglob(I386) if "smetest" not in p.parts]
+        assert [p.relative_to(root).as_posix() for p in copies] == [
+            f".updraft/held/9/smeupdates/stray/{I386}"], crash_at
+        assert treekit.repo_hrefs(root / "9/smeupdates/i386") == []
+        crash_at += 1
+    assert crash_at > 3  # the hold itself was interrupted at several points
