@@ -42,9 +42,17 @@ with the whole family moved, retention applied and an audit trail.
 2. **approve** is the Go/NoGo: promotions into
    {", ".join(f"`{repo}` (asked of `{role}`)" for repo, role in gated.items()) or "no repo"}
    wait here for an answer under *Browse → Required Actions*; the body shows the plan.
-   Other targets pass straight through. **Reject moves nothing.**
-3. **apply** applies the approved plan under the tree lock (pool `repo_tree`); if the tree
+   Other targets pass straight through. **Reject moves nothing** (and refuses the
+   request of a held `cp` of the family: the held file stays held).
+   The gate itself records its question and the answer of Airflow's HITL record (an
+   assigned user only) in the updraft ledger.
+3. **apply** applies the approved plan under the tree lock (pool `repo_tree`) only on
+   that ledger record, never on the gate's XCom; the plan covers the promoted family
+   only (its moves, the retention of older versions, its stage refresh). If the family
    changed since the plan was shown, nothing moves and the run fails.
+
+A `cp` into a gated repo is held by the update cycle and waits for this DAG: trigger it
+with the held family (`held: clamav-0.97.6-1 …` in the Repository Update mail).
 4. **repodata**, **mail**, **announce**, **verdict**: as in `update_repos`.
 """,
 ) as dag:

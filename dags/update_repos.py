@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from airflow.providers.standard.operators.python import ShortCircuitOperator
+from airflow.providers.standard.operators.python import PythonOperator, ShortCircuitOperator
+from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable, Param
 
 from updraft_airflow import distribution
 from updraft_airflow.assets import tree_drops
 from updraft_airflow.operators import RepoPromoteOperator, TreeCheckOperator, anything_to_do
+from updraft_airflow.operators.cycle import held_requests
 from updraft_airflow.publication import RETRIES, publish_after
 
 config = distribution.load()
@@ -39,7 +41,12 @@ triggerer).
    the stage mirror. The plan is in the task log; nothing changes.
 2. **anything_to_do** stops here when the plan is empty (or on a dry run).
 3. **apply** moves files under the tree lock (pool `repo_tree`), journaled: a run that
-   dies is finished by the next one.
+   dies is finished by the next one. A file that arrived in a gated repo
+   ({", ".join(f"`{r}`" for r, s in config.repos.items() if s.approval) or "none"}) without a
+   Go is held aside, reported as held and recorded as a pending request in the ledger.
+8. **held** / **ask_go** trigger one `promote` run per held family: its gate is the
+   Go/NoGo request (Required Actions). A Go publishes the family from the repo below;
+   a NoGo leaves the held file in `<state>/held/` and the request refused.
 4. **repodata** runs createrepo_c on each changed arch dir, one task per dir.
 5. **mail** sends the Repository Update report to {", ".join(config.report.recipients)}.
 6. **announce** emits an `updraft://<release>/<repo>` asset event per changed repo.
@@ -56,3 +63,9 @@ triggerer).
     plan >> go_on >> apply
     publish_after(apply) >> TreeCheckOperator(task_id="check", release="{{ params.release }}",
                                               pool="repo_tree")
+    # Every family held at a gated repo becomes a Go/NoGo request: a promote run that
+    # waits at its gate (a `cp` into smeupdates asks, the release managers answer).
+    held = PythonOperator(task_id="held", python_callable=held_requests)
+    ask = TriggerDagRunOperator.partial(task_id="ask_go", trigger_dag_id="promote").expand(
+        conf=held.output)
+    apply >> held >> ask

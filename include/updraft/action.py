@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
-Verb = Literal["move", "copy", "place", "delete", "quarantine"]
+Verb = Literal["move", "copy", "place", "delete", "quarantine", "hold"]
 
 # Report order of one file's actions (seed 000's mails): arrival in a repo, removal of
 # superseded versions, the stage mirror, then removal of what moved away.
@@ -24,6 +24,9 @@ def describe(verb: str, from_repo: str | None, to_repo: str | None, archdir: str
         return f"delete from {from_repo} ({archdir}, {filename})"
     if verb == "quarantine":
         return f"quarantine from {from_repo} ({filename}): {reason}"
+    if verb == "hold":  # an arrival in a gated repo without a Go (updraft.hold)
+        back = f", back to {to_repo}" if to_repo else ""
+        return f"held: {reason} ({filename} in {from_repo}{back})"
     return f"place in {to_repo} ({archdir}, {filename})"
 
 

@@ -29,6 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     cycle = commands.add_parser("update-repos", help="scan, plan, apply, rebuild repodata")
     cycle.add_argument("--release", action="append", help="only this release (repeatable)")
     cycle.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    _override_arguments(cycle, "publish what arrived in gated repos without a Go")
 
     status = commands.add_parser("status", help="families per repo")
     status.add_argument("--release", action="append")
@@ -38,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     promote.add_argument("--to", required=True, dest="target", help="target repo")
     promote.add_argument("--release")
     promote.add_argument("--dry-run", action="store_true")
+    _override_arguments(promote, "promote into a gated repo without a Go")
 
     sync = commands.add_parser("sync-upstream",
                                help="mirror upstream sources, verify, land newer packages")
@@ -88,6 +90,45 @@ def _parser() -> argparse.ArgumentParser:
                             "FAB role, updraft roles (what compose's init creates)")
     users.add_argument("--admin", default="admin", help="the administrator ('' for none)")
     return parser
+
+
+def _override_arguments(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--override-gate", action="store_true",
+                        help=f"emergency: {what} (recorded with your user name and mailed)")
+    parser.add_argument("--reason", default="", help="why (required with --override-gate)")
+
+
+def _promote(engine: Engine, args: argparse.Namespace) -> int:
+    """A gated target needs a Go (the promote DAG); only an override passes here."""
+    from updraft import gate
+
+    promotion = Promotion(engine.layout, args.package, args.target, args.release)
+    role = engine.config.repos[args.target].approval
+    release = [args.release] if args.release else None
+    if role and not args.dry_run:
+        engine.preview(release, promotion, grant=True)  # an unknown package says so first
+        if not args.override_gate:
+            raise gate.GateRefused(
+                f"{args.target} needs a Go from {role}: trigger the promote DAG "
+                f"(package={args.package}, target={args.target}) and answer its approve "
+                "gate; in an emergency add --override-gate --reason TEXT")
+        gate.override(engine.config, engine.layout.ledger_url, args.package, args.target,
+                      args.release or "", args.reason)
+    return _print_cycle(engine.update_repos(release, args.dry_run, intents=promotion,
+                                            grant=bool(role)))
+
+
+def _update_repos(engine: Engine, args: argparse.Namespace) -> int:
+    from updraft import gate
+    from updraft.hold import gated_repos
+
+    if args.override_gate and not args.dry_run:
+        for repo in gated_repos(engine.config):
+            gate.override(engine.config, engine.layout.ledger_url, "the arrivals held or "
+                          "waiting", repo, ",".join(args.release or []), args.reason,
+                          task="update-repos")
+    return _print_cycle(engine.update_repos(args.release, dry_run=args.dry_run,
+                                            override=args.override_gate))
 
 
 def _users(config: DistConfig, output: str, admin: str) -> int:
@@ -204,11 +245,9 @@ def run(argv: Sequence[str] | None = None) -> int:
     root = resolve_root(config, args.root)
     engine = Engine(config, root, trigger="cli")
     if args.command == "update-repos":
-        return _print_cycle(engine.update_repos(args.release, dry_run=args.dry_run))
+        return _update_repos(engine, args)
     if args.command == "promote":
-        promotion = Promotion(engine.layout, args.package, args.target, args.release)
-        release = [args.release] if args.release else None
-        return _print_cycle(engine.update_repos(release, args.dry_run, intents=promotion))
+        return _promote(engine, args)
     if args.command == "sync-upstream":
         return _sync_upstream(engine, args.release, args.dry_run)
     if args.command == "build":

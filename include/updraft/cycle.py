@@ -21,19 +21,31 @@ from updraft.action import Action, Plan, Touched
 from updraft.apply import apply_journal, source_digests
 from updraft.config import DistConfig
 from updraft.errors import PlanChanged
+from updraft.evr import DistTag
+from updraft.family import group_families
 from updraft.faults import checkpoint
 from updraft.guard import check_publish_dir, check_state_dir, storage_errors
 from updraft.header_cache import HeaderCache
+from updraft.hold import (
+    Admitted,
+    GateView,
+    gated_repos,
+    hold_arrivals,
+    record_requests,
+    scope_plan,
+    touched_by,
+)
 from updraft.iso.freeze import frozen, hold_for_iso
 from updraft.journal import Journal
 from updraft.layout import Layout
 from updraft.ledger import ActionRecord, Ledger, StateChange
+from updraft.ledger.gates import GateRecords
 from updraft.listing import Listings, add_stale
 from updraft.lock import tree_lock
 from updraft.plan import Intent, plan_release
 from updraft.repodata import PendingRepodata
 from updraft.report import render
-from updraft.tree import Tree, scan
+from updraft.tree import ReleaseTree, Tree, scan
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +76,13 @@ class CycleResult:
     def ok(self) -> bool:
         return not self.failures
 
+    def held(self) -> list[dict[str, str]]:
+        """The families held at a gated repo: each asks the promote DAG for a Go."""
+        done = self.plan.actions if self.dry_run else self.applied
+        found = sorted({(a.release, a.from_repo or "", f"{a.family}-{a.family_evr}")
+                        for a in done if a.verb == "hold"})
+        return [{"release": r, "target": repo, "package": p} for r, repo, p in found]
+
     def summary(self, preview_lines: int = 60) -> dict[str, object]:
         """A small, JSON-able account of the cycle (an Airflow XCom, a gate's body)."""
         families = sorted({f"{a.family}-{a.family_evr} ({a.release})"
@@ -83,6 +102,7 @@ class CycleResult:
             "failures": self.failures[:20],
             "unpublished": [target.label for target in self.unpublished],
             "resumed": self.resumed,
+            "held": self.held(),
             "report_file": str(self.report_file) if self.report_file else None,
             "preview": "\n".join(lines),
         }
@@ -93,6 +113,15 @@ def _write_atomically(path: Path, text: str) -> None:
     temporary = path.with_suffix(".tmp")
     temporary.write_text(text)
     os.replace(temporary, path)
+
+
+@dataclass(frozen=True)
+class _Gates:
+    """How a plan treats gated repos (see Engine.plan)."""
+
+    grant: bool = False
+    scoped: bool = False
+    override: bool = False
 
 
 def plan_digest(plan: Plan) -> str:
@@ -141,11 +170,16 @@ class Engine:
         return self.layout.state_dir / "reports"
 
     def plan(self, releases: Sequence[str] | None = None,
-             intents: IntentSource | None = None, after_apply: bool = False) -> Plan:
+             intents: IntentSource | None = None, after_apply: bool = False,
+             grant: bool = False, scoped: bool = False, override: bool = False) -> Plan:
         """Plan under the tree lock, and remember what this very scan found consistent.
 
         Only writers call this: the header cache and the settled marks are written here,
         in an order that never leaves a mark describing other files than the cache's.
+        `grant`: the intents have a recorded Go (or an override), so their families may
+        enter gated repos; `scoped`: only the intents' families' actions (a Go covers
+        exactly the plan it showed); `override`: an emergency override (recorded by the
+        caller) opens every gate for this plan.
         """
         chosen = [self.config.check_release(r) for r in releases] if releases else None
         settled = self.settled()
@@ -162,7 +196,8 @@ class Engine:
         # Right after an apply, the dirs it changed are pending and the others were
         # compared with their listings by the plan just applied.
         planned = self._planned(chosen, intents, None if intents else baseline, cache,
-                                stale=not after_apply)
+                                stale=not after_apply,
+                                gates=_Gates(grant, scoped, override))
         self._settle(settled, planned, cache)
         self._held = planned.held
         return planned.plan
@@ -170,7 +205,8 @@ class Engine:
     def pure_plan(self, releases: Sequence[str] | None = None,
                   intents: IntentSource | None = None, full: bool = False,
                   replan: bool = False, listings: Listings | None = None,
-                  stale: bool = True) -> Planned:
+                  stale: bool = True, grant: bool = False, scoped: bool = False,
+                  override: bool = False) -> Planned:
         """The plan as it stands, writing nothing at all (previews, `updraft check`).
 
         `full`: scan every file (not only the names changed since the tree settled); a
@@ -182,12 +218,15 @@ class Engine:
         baseline = None if intents or full else self.settled()
         return self._planned(chosen, intents, baseline, cache, listings, remember=False,
                              stale=stale,
-                             trusted=None if intents or replan else self.settled())
+                             trusted=None if intents or replan else self.settled(),
+                             gates=_Gates(grant, scoped, override))
 
     def _planned(self, chosen: list[str] | None, intents: IntentSource | None,
                  baseline: dict[str, str] | None, cache: HeaderCache,
                  listings: Listings | None = None, remember: bool = True,
-                 trusted: dict[str, str] | None = None, stale: bool = True) -> Planned:
+                 trusted: dict[str, str] | None = None, stale: bool = True,
+                 gates: _Gates | None = None) -> Planned:
+        gates = gates or _Gates()
         listings = listings or Listings(self.layout)
         tree = scan(self.layout, chosen, cache=cache, settled=baseline)
         for release, release_tree in tree.releases.items():
@@ -203,7 +242,15 @@ class Engine:
         consistent: dict[str, str] = {}
         held_releases: set[str] = set()
         for release, release_tree in tree.releases.items():
-            part = plan_release(release_tree, self.layout, wanted.get(release, ()))
+            chosen_intents = wanted.get(release, [])
+            view = (GateView() if gates.override
+                    else self._gate_view(chosen_intents if gates.grant else []))
+            holds = self._holds(release_tree, view, remember)
+            part = plan_release(release_tree, self.layout, chosen_intents, view)
+            part.actions[:0] = holds
+            part.touched = _union(touched_by(self.layout, holds), part.touched)
+            if gates.scoped:
+                part = scope_plan(part, {intent.family.name for intent in chosen_intents})
             held = hold_for_iso(self.layout, release, part)  # an ISO build freezes
             if held:
                 held_releases.add(release)
@@ -249,6 +296,28 @@ class Engine:
             return False
         return True
 
+    def _gate_view(self, granted: Sequence[Intent]) -> GateView:
+        gated = frozenset(gated_repos(self.config))
+        return GateView(gated, frozenset((i.repo, i.family) for i in granted if i.repo in gated))
+
+    def _holds(self, release_tree: ReleaseTree, view: GateView,
+               remember: bool = True) -> list[Action]:
+        """Arrivals in gated repos without a Go are held (updraft.hold)."""
+        if not view.gated:
+            return []
+        # Loaded even for an unchanged release: a gated repo is admitted at first sight
+        # (remembered by writers only: a preview or `updraft check` writes nothing).
+        admitted = Admitted.load(self.layout, [release_tree.release], save=remember)
+        if release_tree.unchanged:
+            return []
+        arrivals = [p for p in release_tree.files if p.repo in view.gated and not
+                    admitted.admits(release_tree.release, p.repo, self.layout.relative(
+                        Path(p.path)))]
+        if not arrivals:
+            return []
+        families = group_families(release_tree.files, DistTag(self.config.dist_tag_pattern))
+        return hold_arrivals(release_tree, self.layout, families, admitted, view)
+
     def settled(self) -> dict[str, str]:
         """Release -> fingerprint of its files when a scan last found it consistent."""
         try:
@@ -258,10 +327,11 @@ class Engine:
 
     @storage_errors
     def update_repos(self, releases: Sequence[str] | None = None, dry_run: bool = False,
-                     intents: IntentSource | None = None) -> CycleResult:
+                     intents: IntentSource | None = None, grant: bool = False,
+                     override: bool = False) -> CycleResult:
         if dry_run:
-            return self.preview(releases, intents)
-        result = self.apply(releases, intents)
+            return self.preview(releases, intents, grant=grant, override=override)
+        result = self.apply(releases, intents, grant=grant, override=override)
         clock = time.perf_counter()
         result.rebuilt = self.publish(result.unpublished)
         result.unpublished = []
@@ -271,9 +341,11 @@ class Engine:
 
     @storage_errors
     def preview(self, releases: Sequence[str] | None = None,
-                intents: IntentSource | None = None) -> CycleResult:
+                intents: IntentSource | None = None, grant: bool = False,
+                scoped: bool = False, override: bool = False) -> CycleResult:
         """The plan as it stands, changing nothing (no lock: a reader may be stale)."""
-        plan = self.pure_plan(releases, intents).plan
+        plan = self.pure_plan(releases, intents, grant=grant, scoped=scoped,
+                              override=override).plan
         return CycleResult(
             plan=plan, dry_run=True, report=render(self.config, plan),
             resumed=[journal.plan_id for journal in Journal.pending(self.journal_dir)],
@@ -282,18 +354,19 @@ class Engine:
 
     @storage_errors
     def apply(self, releases: Sequence[str] | None = None,
-              intents: IntentSource | None = None, approved: str | None = None) -> CycleResult:
+              intents: IntentSource | None = None, approved: str | None = None,
+              grant: bool = False, scoped: bool = False, override: bool = False) -> CycleResult:
         """Plan and apply under the tree lock; repodata is left for `publish`.
 
         `approved` is the digest of a plan a human approved: if the tree has changed
-        since, nothing is applied and PlanChanged says so.
+        since, nothing is applied and PlanChanged says so. `grant` and `scoped`: see plan.
         """
         check_state_dir(self.layout.state_dir)
         with tree_lock(self.layout.state_dir, self.config.lock_timeout, self.trigger):
             resumed = self._resume()
             self.layout.create_dirs(list(releases or self.config.releases))
             clock = time.perf_counter()
-            plan = self.plan(releases, intents)
+            plan = self.plan(releases, intents, grant=grant, scoped=scoped, override=override)
             planned = time.perf_counter() - clock
             if approved is not None and plan_digest(plan) != approved:
                 raise PlanChanged(
@@ -387,6 +460,10 @@ class Engine:
     def _finish(self, journal: Journal) -> CycleResult:
         clock = time.perf_counter()
         outcome = apply_journal(journal, self.layout.root, self.layout.state_dir)
+        # What entered or left a gated repo (idempotent: a resumed journal does it again).
+        admitted = Admitted.load(self.layout, self.config.releases)
+        admitted.follow(outcome.applied)
+        admitted.save()
         timings = {"apply": time.perf_counter() - clock}
         # Marking an arch dir whose unit failed is harmless: its repodata reflects the disk.
         self.repodata.mark(journal.plan.touched)
@@ -415,6 +492,7 @@ class Engine:
             summary = f"{len(applied)} actions, {len({a.family for a in applied})} families"
             ledger.record_plan(journal.plan_id, journal.trigger, journal.created, summary, records)
             ledger.set_states(self._state_changes(journal.plan_id, applied, now))
+            record_requests(GateRecords(ledger), self.config, applied, journal.trigger, now)
         finally:
             ledger.close()
 

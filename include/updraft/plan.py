@@ -22,6 +22,7 @@ from updraft.config import DistConfig
 from updraft.conflict import find_conflicts
 from updraft.evr import DistTag
 from updraft.family import Family, FamilyKey, Slot, group_families
+from updraft.hold import GateView
 from updraft.layout import Layout
 from updraft.placement import Holdings, diff_placements
 from updraft.retention import retained
@@ -40,7 +41,8 @@ class Intent:
 Pulled = dict[tuple[str, FamilyKey], dict[str, set[Slot]]]
 
 
-def plan_release(tree: ReleaseTree, layout: Layout, intents: Sequence[Intent] = ()) -> Plan:
+def plan_release(tree: ReleaseTree, layout: Layout, intents: Sequence[Intent] = (),
+                 gate: GateView | None = None) -> Plan:
     missing = [Touched(tree.release, repo, archdir) for repo, archdir in tree.without_repodata]
     if tree.unchanged and not intents:
         return Plan(touched=sorted(set(missing), key=lambda t: (t.repo, t.archdir)))
@@ -62,10 +64,13 @@ def plan_release(tree: ReleaseTree, layout: Layout, intents: Sequence[Intent] = 
         for repo, held in current.items()
         if repo != stage
     }
+    gate = gate or GateView()
     for intent in intents:
+        if not gate.allows(intent.repo, intent.family):
+            continue  # a promotion into a gated repo without a Go (the engine refuses it)
         wanted.setdefault(intent.repo, {}).setdefault(intent.family, set()).update(intent.slots)
     warnings: list[str] = []
-    pulled = _pull_up(wanted, config)
+    pulled = _pull_up(wanted, config, gate)
     _undo_pulls_retention_rejects(wanted, pulled, config, families, warnings)
     _apply_retention(wanted, config, families)
     _add_sources(wanted, config, families)
@@ -101,10 +106,12 @@ def _moving_slots(held: set[Slot], target_slots: set[Slot], unit: str) -> set[Sl
     return moving
 
 
-def _pull_up(wanted: Holdings, config: DistConfig) -> Pulled:
+def _pull_up(wanted: Holdings, config: DistConfig, gate: GateView) -> Pulled:
     pulled: Pulled = {}
     for target in config.repo_order():  # highest tier first: it takes from all below
         for key in list(wanted.get(target, {})):
+            if not gate.allows(target, key):
+                continue  # nothing enters a gated repo without a Go (updraft.hold)
             for source in config.repos[target].pulls_from:
                 held = wanted.get(source, {}).get(key)
                 if not held:

@@ -7,6 +7,8 @@ SignGateOperator ("Sign?") and ReleaseGateOperator (which families to release) o
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from airflow.providers.standard.operators.hitl import ApprovalOperator, HITLOperator
@@ -15,16 +17,20 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from updraft.access import assignees
 from updraft.markup import md_code, md_fence, md_link, md_text
 from updraft_airflow import distribution
+from updraft_airflow.gate_record import RecordedGate, ledger_url
 
 
-class GoNoGoOperator(ApprovalOperator):
+class GoNoGoOperator(RecordedGate, ApprovalOperator):
     """Asks the approvers the config names for the target repo; its body is the plan.
 
     Who must answer is read from the YAML when the task runs (`repos.<target>.approval`
     names a role, `roles.<role>` its members), so a change of release managers needs no
     DAG change. A target without an approval role needs no Go: the task says so and
     lets the promotion through. Reject skips everything downstream: nothing moves.
+    The question (with the plan's digest) and the answer go to the ledger (gate_record).
     """
+
+    gate_kind = "promote"
 
     template_fields = (*ApprovalOperator.template_fields, "target")
 
@@ -46,8 +52,25 @@ class GoNoGoOperator(ApprovalOperator):
         plan = context["ti"].xcom_pull(task_ids=self.plan_task_id) or {}
         self.assigned_users = assignees(config, config.repos[self.target].approval)
         self.body = _body(plan, self.target, config.repos[self.target].approval or "")
+        params = context.get("params") or {}
+        self.record_question(context, self.assigned_users, self.body,
+                             release=params.get("release") or "", target=self.target,
+                             family=params.get("package") or "",
+                             digest=str(plan.get("digest") or ""))
         self.log.info("waiting for a Go/NoGo from %s", ", ".join(approvers))
         return super().execute(context)
+
+
+    def on_recorded(self, context: Any, chosen: list[str], by: str) -> None:
+        from updraft.gate import refuse_requests
+
+        if "Reject" in chosen:
+            # A NoGo answers the requests of the family's held arrivals: they stay held
+            # (nothing lost) and are reported as refused.
+            plan = context["ti"].xcom_pull(task_ids=self.plan_task_id) or {}
+            families = [str(f).rsplit(" (", 1)[0] for f in plan.get("families", [])]
+            refuse_requests(ledger_url(self.config_path, context), str(self.target), families,
+                            by, distribution.run_trigger(context))
 
 
 def _body(plan: dict[str, Any], target: str, role: str) -> str:
@@ -70,10 +93,12 @@ def _approved_without_asking(reason: str) -> dict[str, Any]:
             "responded_by_user": None, "responded_at": None, "params_input": {}}
 
 
-class BuildGateOperator(ApprovalOperator):
+class BuildGateOperator(RecordedGate, ApprovalOperator):
     """Seed 004's "To build a package or not?": asked of the packagers, the body is the
     build plan (arches, queues, options, rebase). Reject skips the builds: nothing is
     built, signed or landed."""
+
+    gate_kind = "build"
 
     def __init__(self, *, input_task_id: str = "verify", config_path: str | None = None,
                  **kwargs: Any) -> None:
@@ -93,14 +118,19 @@ class BuildGateOperator(ApprovalOperator):
         self.body = (md_fence("\n".join(built.get("plan", []))) + "\n\n"
                      "Approve builds exactly this SRPM on these builders. Reject builds "
                      "nothing.")
+        self.record_question(context, self.assigned_users, self.body,
+                             release=(context.get("params") or {}).get("release") or "",
+                             family=str(built.get("nvr", "")))
         self.log.info("waiting for a packager (%s) to approve the build",
                       ", ".join(config.roles.packagers))
         return super().execute(context)
 
 
-class SignGateOperator(ApprovalOperator):
+class SignGateOperator(RecordedGate, ApprovalOperator):
     """Seed 004's "To sign package or not?": asked of the signers after the builder
     report; the body lists the packages. Reject signs nothing and lands nothing."""
+
+    gate_kind = "sign"
 
     def __init__(self, *, report_task_id: str = "report", config_path: str | None = None,
                  **kwargs: Any) -> None:
@@ -122,11 +152,14 @@ class SignGateOperator(ApprovalOperator):
                      "Approve signs them (and the SRPM) with the `updraft_gpg` key and "
                      f"lands them in {config.landing.upstream_updates} (never-shipped ones "
                      f"in {config.landing.new_packages}). Reject signs and lands nothing.")
+        self.record_question(context, self.assigned_users, self.body,
+                             release=(context.get("params") or {}).get("release") or "",
+                             family=str(report.get("build_id", "")))
         self.log.info("waiting for a signer (%s)", ", ".join(config.roles.signers))
         return super().execute(context)
 
 
-class ReleaseGateOperator(HITLOperator):
+class ReleaseGateOperator(RecordedGate, HITLOperator):
     """The release Go/NoGo (seed 004 step 8, "User can mark some packages as good"): a
     multiple choice of the releasable families, all proposed, asked of the approvers of
     the target repo (release managers). Its body is the analysis: what goes, what is
@@ -134,6 +167,8 @@ class ReleaseGateOperator(HITLOperator):
 
     Nothing releasable: the gate skips itself and everything after it.
     """
+
+    gate_kind = "release"
 
     template_fields = (*HITLOperator.template_fields, "release")
 
@@ -164,6 +199,9 @@ class ReleaseGateOperator(HITLOperator):
                                        "the config")
         self.options, self.defaults = offered, offered
         self.body = _release_body(analysed, report)
+        self.record_question(context, self.assigned_users, self.body, release=self.release,
+                             target=config.release.target,
+                             digest=hashlib.sha256(json.dumps(offered).encode()).hexdigest())
         self.log.info("offering %d families to %s", len(offered),
                       ", ".join(user["id"] for user in self.assigned_users))
         return super().execute(context)

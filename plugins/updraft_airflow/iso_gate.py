@@ -11,11 +11,15 @@ from airflow.sdk.exceptions import AirflowFailException
 from updraft.access import assignees
 from updraft.markup import md_fence, md_text
 from updraft_airflow import distribution
+from updraft_airflow.gate_record import RecordedGate
 
 
-class IsoApprovalOperator(ApprovalOperator):
+class IsoApprovalOperator(RecordedGate, ApprovalOperator):
     """Asks `roles.release_managers`; the body is the stage summary, the preflight's
-    warnings and every image's sha256. Reject publishes nothing."""
+    warnings and every image's sha256. Reject publishes nothing. The question and its
+    answer go to the ledger (gate_record); publish proceeds only on that record."""
+
+    gate_kind = "iso"
 
     def __init__(self, *, stage_task_id: str = "stage", preflight_task_id: str = "preflight",
                  iso_task_id: str = "build_iso", config_path: str | None = None,
@@ -38,6 +42,10 @@ class IsoApprovalOperator(ApprovalOperator):
         images = ti.xcom_pull(task_ids=self.iso_task_id) or []
         self.assigned_users = assignees(config, "release_managers")
         self.body = iso_body(stage, checks, images)
+        params = context.get("params") or {}
+        self.record_question(context, self.assigned_users, self.body,
+                             release=str(params.get("release") or ""),
+                             family=str(params.get("version") or ""))
         self.log.info("waiting for a release manager (%s)", ", ".join(managers))
         return super().execute(context)
 

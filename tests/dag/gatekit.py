@@ -24,10 +24,11 @@ class _Asked(BaseNotifier):
 
 
 class Responder(threading.Thread):
-    """Answers each (gate task id, choice) in turn; `before` runs before an answer."""
+    """Answers each (gate task id, choice) in turn; `before` runs before an answer; `user`
+    answers (default: the gate's first assigned user)."""
 
     def __init__(self, answers: Sequence[tuple[str, str | list[str]]],
-                 before: Callable[[], None] = lambda: None, user: str = "releng") -> None:
+                 before: Callable[[], None] = lambda: None, user: str | None = None) -> None:
         super().__init__(daemon=True)
         self.answers = list(answers)
         self.asked = {task_id: threading.Event() for task_id, _ in self.answers}
@@ -95,7 +96,10 @@ class Responder(threading.Thread):
             self.questions[task_id] = {"subject": row.subject, "body": row.body,
                                        "assignees": row.assignees, "options": row.options,
                                        "defaults": row.defaults}
-            row.responded_by = {"id": self.user, "name": self.user}
+            # As one of the gate's assigned users unless told otherwise: the gates record
+            # only an assigned user's answer (issue 15), as Airflow's API enforces.
+            user = self.user or (row.assignees or [{"id": "releng"}])[0]["id"]
+            row.responded_by = {"id": user, "name": user}
             row.responded_at = datetime.now(UTC)
             row.chosen_options = choice if isinstance(choice, list) else [choice]
             row.params_input = {}

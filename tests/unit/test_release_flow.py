@@ -44,7 +44,10 @@ def test_release_promotes_advises_mails_closes_and_waits_for_mirrors(
         assert choice.options(analysis) == ["clamav-0.97.5-2.rf", "e-smith-base-5.0.0-14.el6.sme"]
         chosen = choice.resolve(analysis, choice.options(analysis))
 
-        result = engine.update_repos(["9"], intents=choice.ReleaseIntents(layout, "9", chosen))
+        # grant: the release's recorded Go lets the chosen families into gated smeupdates
+        # (ReleasePromoteOperator reads it from the ledger first; issue 15).
+        result = engine.update_repos(["9"], intents=choice.ReleaseIntents(layout, "9", chosen),
+                                     grant=True)
         assert result.ok
         assert "move from smeupdates-testing to smeupdates (e-smith-base-5.0.0-14.el6.sme." \
                "noarch.rpm)" in result.report

@@ -246,3 +246,50 @@ class IsoStep(Base):
     outcome: Mapped[str] = mapped_column(String(32))  # done, skipped, failed
     detail: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class GateAnswer(Base):
+    """A gate's question and the answer Airflow's HITL record gave it, written by the gate
+    itself (never from an XCom). A gate asked again voids its earlier rows; the steps
+    after a gate proceed only on a row of this run answered by an assigned user."""
+
+    __tablename__ = "gate_answers"
+    __table_args__ = (Index("ix_gate_answers_run_task", "run", "task_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run: Mapped[str] = mapped_column(String(NAME))  # airflow:<dag>/<run>, or cli:<user>
+    dag_id: Mapped[str] = mapped_column(String(NAME), default="")
+    run_id: Mapped[str] = mapped_column(String(NAME), default="")
+    task_id: Mapped[str] = mapped_column(String(NAME))
+    kind: Mapped[str] = mapped_column(String(32))  # promote, build, sign, release, iso, override
+    release: Mapped[str] = mapped_column(String(SHORT), default="")
+    target: Mapped[str] = mapped_column(String(SHORT), default="")
+    family: Mapped[str] = mapped_column(String(NAME), default="")
+    digest: Mapped[str] = mapped_column(String(SHORT), default="")  # of what was shown
+    assigned: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of user ids
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    by: Mapped[str] = mapped_column(String(NAME), default="")
+    chosen: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of options
+    comment: Mapped[str] = mapped_column(Text, default="")  # params input, override reason
+    void: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class GateRequest(Base):
+    """A family that arrived in a gated repo without a Go (a `cp`, a pull-up): held, and
+    waiting for a Go/NoGo. State: pending, go, nogo, published."""
+
+    __tablename__ = "gate_requests"
+    __table_args__ = (UniqueConstraint("release", "repo", "family", "family_evr"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    release: Mapped[str] = mapped_column(String(SHORT))
+    repo: Mapped[str] = mapped_column(String(SHORT))
+    family: Mapped[str] = mapped_column(String(NAME))
+    family_evr: Mapped[str] = mapped_column(String(NAME))
+    files: Mapped[str] = mapped_column(Text, default="[]")  # JSON: held paths
+    state: Mapped[str] = mapped_column(String(32), default="pending")
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_by: Mapped[str] = mapped_column(String(NAME), default="")
+    via: Mapped[str] = mapped_column(String(NAME), default="")  # the run or the override

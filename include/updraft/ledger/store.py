@@ -29,7 +29,7 @@ from updraft.ledger.history import HistoryEntry, action_text, state_text
 from updraft.ledger.models import Action, Base, PackageState, Plan, StateChangeRow
 from updraft.private import create_private, private_dir, tighten
 
-VERBS = ("move", "copy", "place", "delete", "quarantine")
+VERBS = ("move", "copy", "place", "delete", "quarantine", "hold")
 _CHUNK = 500  # bound on IN (...) lists in the portable (non-upsert) code path
 _UPSERT_DIALECTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 _STATE_KEY = ("release", "package")

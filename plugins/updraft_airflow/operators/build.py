@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook, BaseOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from updraft.errors import UpdraftError
 from updraft_airflow import distribution
+from updraft_airflow.gate_record import required
 from updraft_airflow.operators.cycle import optional_param
 from updraft_airflow.operators.mail import send
+
+if TYPE_CHECKING:
+    from updraft.ledger.gates import Decision
 
 BUILD_ID = "{{ ti.xcom_pull(task_ids='verify')['build_id'] }}"
 
@@ -95,6 +99,15 @@ class BuildInputOperator(BaseOperator):
                 "arches": [job.archdir for job in plan.jobs]}
 
 
+def gated_step(context: Any, config_path: str | None, gate_task_id: str, role: str,
+               option: str | None = "Approve") -> Decision | None:
+    """Proceed only on the answer the gate recorded in the ledger for this run (a role
+    listing nobody is not asked: the gate let the build through without a question)."""
+    if not getattr(distribution.load(config_path).roles, role):
+        return None
+    return required(context, config_path, gate_task_id, option)
+
+
 class MockBuildOperator(BaseOperator):
     """One arch's build, on that arch's builder queue (`build-x86_64`) and pool; skipped
     when the run does not build that arch (not asked for, ExclusiveArch, noarch).
@@ -108,10 +121,11 @@ class MockBuildOperator(BaseOperator):
     ui_color = "#fbeee6"
 
     def __init__(self, *, build_id: str, archdir: str, input_task_id: str = "verify",
-                 config_path: str | None = None, **kwargs: Any) -> None:
+                 gate_task_id: str = "build_gate", config_path: str | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.build_id, self.archdir = build_id, archdir
-        self.input_task_id = input_task_id
+        self.input_task_id, self.gate_task_id = input_task_id, gate_task_id
         self.config_path = config_path
 
     def execute(self, context: Any) -> dict[str, object]:
@@ -121,6 +135,7 @@ class MockBuildOperator(BaseOperator):
         if self.archdir not in (planned or []):
             raise AirflowSkipException(f"this run builds {', '.join(planned or []) or 'nothing'}"
                                        f", not {self.archdir}")
+        gated_step(context, self.config_path, self.gate_task_id, "packagers")
         engine = distribution.engine(self.config_path, distribution.run_trigger(context))
         try:
             build = PackageBuild.resume(engine, str(self.build_id))
@@ -153,8 +168,9 @@ class BuildReportOperator(BaseOperator):
     def execute(self, context: Any) -> dict[str, object]:
         from updraft.build.package_build import PackageBuild
 
-        answer = context["ti"].xcom_pull(task_ids=self.gate_task_id) or {}
-        if "Approve" not in (answer.get("chosen_options") or []):
+        decision = gated_step(context, self.config_path, self.gate_task_id, "packagers",
+                              option=None)
+        if decision is not None and "Approve" not in decision.chosen:
             raise AirflowSkipException("the build was not approved: nothing to report")
         engine = distribution.engine(self.config_path, distribution.run_trigger(context))
         build = PackageBuild.resume(engine, str(self.build_id))
@@ -179,14 +195,17 @@ class SignOperator(BaseOperator):
     ui_color = "#eae6fb"
 
     def __init__(self, *, build_id: str, gpg_conn_id: str = "updraft_gpg",
-                 config_path: str | None = None, **kwargs: Any) -> None:
+                 gate_task_id: str = "sign_gate", config_path: str | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.build_id, self.gpg_conn_id = build_id, gpg_conn_id
+        self.gate_task_id = gate_task_id
         self.config_path = config_path
 
     def execute(self, context: Any) -> dict[str, object]:
         from updraft.build.package_build import PackageBuild
 
+        gated_step(context, self.config_path, self.gate_task_id, "signers")
         engine = distribution.engine(self.config_path, distribution.run_trigger(context))
         try:
             build = PackageBuild.resume(engine, str(self.build_id))
@@ -222,15 +241,16 @@ class BuildLandOperator(BaseOperator):
     template_fields: Sequence[str] = ("build_id",)
     ui_color = "#e8f1fb"
 
-    def __init__(self, *, build_id: str, config_path: str | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(self, *, build_id: str, gate_task_id: str = "sign_gate",
+                 config_path: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.build_id = build_id
+        self.build_id, self.gate_task_id = build_id, gate_task_id
         self.config_path = config_path
 
     def execute(self, context: Any) -> list[str]:
         from updraft.build.package_build import PackageBuild
 
+        gated_step(context, self.config_path, self.gate_task_id, "signers")
         engine = distribution.engine(self.config_path, distribution.run_trigger(context))
         try:
             result = PackageBuild.resume(engine, str(self.build_id)).land()

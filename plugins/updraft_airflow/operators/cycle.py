@@ -11,6 +11,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from updraft.errors import ConfigError, PackageNotFound, PlanChanged
 from updraft_airflow import distribution
+from updraft_airflow.gate_record import required
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +40,14 @@ class RepoPromoteOperator(BaseOperator):
     repodata awaits RepodataOperator, so it can be mapped over, and pushes the summary,
     with the report file, as XCom `summary`.
 
-    A promotion into a repo whose config names an `approval` role is applied only when
-    `gate_task_id` answered Approve, and only if the plan is still the one `plan_task_id`
-    showed the approver.
+    A promotion into a repo whose config names an `approval` role is applied only on an
+    Approve that `gate_task_id` recorded in the ledger for this run (never on its XCom),
+    and only if the plan is still the one it showed the approver (its digest). A
+    promotion plans and applies its family's actions only: other pending work is left
+    to the cycle.
     """
+
+    scoped_promotion = True
 
     template_fields: Sequence[str] = ("release", "package", "target", "dry_run", "config_path")
     ui_color = "#e8f1fb"
@@ -73,12 +78,15 @@ class RepoPromoteOperator(BaseOperator):
         release = optional_param(self.release)
         releases = [release] if release else None
         intents = self._promotion(engine)
+        scoped = intents is not None and self.scoped_promotion
         if not self.apply or flag_param(self.dry_run):
-            result = engine.preview(releases, intents)
+            # What a Go would apply: the family's actions, into the gated repo too.
+            result = engine.preview(releases, intents, grant=True, scoped=scoped)
             self._log(result)
             return result.summary()
-        approved = self._approved_digest(context, engine.config)
-        result = engine.apply(releases, intents, approved=approved)
+        approved, granted = self._authorise(context, engine.config)
+        result = engine.apply(releases, intents, approved=approved, grant=granted,
+                              scoped=scoped)
         self._log(result)
         context["ti"].xcom_push(key="summary", value=result.summary())
         return [target.label for target in result.unpublished]
@@ -94,23 +102,20 @@ class RepoPromoteOperator(BaseOperator):
             raise AirflowFailException(f"promoting {package}: no target repo given")
         return Promotion(engine.layout, package, target, optional_param(self.release))
 
-    def _approved_digest(self, context: Any, config: Any) -> str | None:
-        """The digest of the plan a human approved, when the target needs a Go."""
+    def _authorise(self, context: Any, config: Any) -> tuple[str | None, bool]:
+        """(the digest of the plan a human approved, whether the promotion may enter a
+        gated repo), from the decision the gate recorded in the ledger for this run."""
         target = optional_param(self.target)
-        if self.gate_task_id is None or target is None or not config.approvers(target):
-            return None
-        ti = context["ti"]
-        answer = ti.xcom_pull(task_ids=self.gate_task_id) or {}
-        if answer.get("chosen_options") != ["Approve"] or answer.get("not_required"):
-            role = config.repos[target].approval
-            raise AirflowFailException(
-                f"promotion into {target} needs a Go from {role} "
-                f"({', '.join(config.approvers(target))}); task {self.gate_task_id} has none: "
-                "nothing was moved")
-        plan = ti.xcom_pull(task_ids=self.plan_task_id) or {}
-        self.log.info("approved by %s at %s: plan %s", answer.get("responded_by_user"),
-                      answer.get("responded_at"), str(plan.get("digest"))[:12])
-        return plan.get("digest")
+        if target is None or not config.approvers(target):
+            return None, True  # no gated target: nothing needs a Go
+        role = config.repos[target].approval
+        if self.gate_task_id is None:
+            raise AirflowFailException(f"promotion into {target} needs a Go from {role}, and "
+                                       f"task {self.task_id} has no gate: nothing was moved")
+        decision = required(context, self.config_path, self.gate_task_id)
+        self.log.info("approved by %s at %s: plan %s (the ledger's record of %s)",
+                      decision.by, decision.at, decision.digest[:12], self.gate_task_id)
+        return decision.digest, True
 
     def _log(self, result: Any) -> None:
         for plan_id in result.resumed:
@@ -138,6 +143,17 @@ def anything_to_do(ti: Any, params: dict[str, Any], plan_task_id: str = "plan") 
         log.info("nothing to do: the tree is consistent and every repodata is published")
         return False
     return True
+
+
+def held_requests(ti: Any, apply_task_id: str = "apply") -> list[dict[str, str]]:
+    """PythonOperator callable: one promote run's conf per family the cycle held at a
+    gated repo (its Go/NoGo request, answered at that run's gate)."""
+    summary = ti.xcom_pull(task_ids=apply_task_id, key="summary") or {}
+    requests = [dict(request) for request in summary.get("held") or []]
+    for request in requests:
+        log.info("held: %s in %s (release %s): asking the promote DAG for a Go",
+                 request["package"], request["target"], request["release"])
+    return requests
 
 
 class CycleVerdictOperator(BaseOperator):

@@ -12,6 +12,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from updraft.errors import UpdraftError
 from updraft_airflow import distribution
+from updraft_airflow.gate_record import required
 
 
 def _arches(value: object) -> list[str]:
@@ -141,10 +142,9 @@ class IsoPublishOperator(IsoStepOperator):
         self.approve_task_id = approve_task_id
 
     def step(self, run: Any, context: Any) -> list[str]:
-        answer = context["ti"].xcom_pull(task_ids=self.approve_task_id) or {}
-        who = answer.get("responded_by_user") or {}
-        who = who.get("name") or who.get("id") if isinstance(who, dict) else who
-        run.record("approve", detail=f"{', '.join(answer.get('chosen_options') or [])} by "
-                                     f"{who} at {answer.get('responded_at')}")
+        # The answer the gate recorded in the ledger for this run, never its XCom.
+        decision = required(context, self.config_path, self.approve_task_id)
+        run.record("approve", detail=f"{', '.join(decision.chosen)} by {decision.by} at "
+                                     f"{decision.at.isoformat()}")
         steps = run.publish(lambda line: self.log.info("%s", line))
         return [step.line() for step in steps]

@@ -20,6 +20,7 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException, Airfl
 
 from updraft.errors import UpdraftError
 from updraft_airflow import distribution
+from updraft_airflow.gate_record import required
 from updraft_airflow.operators.cycle import RepoPromoteOperator
 from updraft_airflow.operators.mail import send
 
@@ -144,13 +145,13 @@ class ReleasePromoteOperator(RepoPromoteOperator):
 
         ti = self._context["ti"]
         analysed = ti.xcom_pull(task_ids=self.analysis_task_id) or {}
-        answer = ti.xcom_pull(task_ids=self.gate_task_id) or {}
-        chosen = list(answer.get("chosen_options") or [])
+        # The answer the gate recorded in the ledger, never its XCom (issue 15).
+        decision = required(self._context, self.config_path, self.gate_task_id, option=None)
+        chosen = list(decision.chosen)
         if not chosen:
             raise AirflowSkipException("the Go/NoGo chose nothing: nothing is released")
         packages = resolve(load_analysis(analysed["analysis"]), chosen)
-        who = answer.get("responded_by_user") or ""
-        who = str(who.get("id", "")) if isinstance(who, dict) else str(who)
+        who = decision.by
         ledger = Ledger.open(engine.layout.ledger_url)
         try:
             ReleaseRecords(ledger).record_decision(
@@ -171,8 +172,12 @@ class ReleasePromoteOperator(RepoPromoteOperator):
         except ChoiceError as exc:
             raise AirflowFailException(str(exc)) from exc
 
-    def _approved_digest(self, context: Any, config: Any) -> str | None:
-        return None  # the gate chose families, not a plan: each is resolved afresh
+    scoped_promotion = False  # the release moves what the gate chose, as one plan
+
+    def _authorise(self, context: Any, config: Any) -> tuple[str | None, bool]:
+        # The gate chose families, not a plan: each is resolved afresh. _promotion read
+        # the recorded decision already (it runs first): the chosen families may enter.
+        return None, True
 
 
 class ReleaseStepOperator(BaseOperator):

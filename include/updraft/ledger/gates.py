@@ -1,0 +1,179 @@
+"""The ledger's gate records: every question a gate asked, the answer Airflow's HITL
+record gave it, emergency overrides, and the requests a gated repo holds.
+
+Written by the gates themselves (and the CLI's override), read by every step that acts
+on a decision: the audit trail survives whatever happens to Airflow's metadata.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+
+from updraft.ledger.models import GateAnswer, GateRequest
+from updraft.ledger.store import Ledger
+
+
+@dataclass(frozen=True)
+class Question:
+    """What a gate shows: who it asks and the digest of what it shows them."""
+
+    run: str  # airflow:<dag>/<run>
+    dag_id: str
+    run_id: str
+    task_id: str
+    kind: str
+    assigned: tuple[str, ...]
+    digest: str = ""
+    release: str = ""
+    target: str = ""
+    family: str = ""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """An answer recorded in the ledger (who, when, what, on which digest)."""
+
+    run: str
+    task_id: str
+    kind: str
+    by: str
+    at: datetime
+    chosen: tuple[str, ...]
+    digest: str
+    comment: str = ""
+    release: str = ""
+    target: str = ""
+    family: str = ""
+    assigned: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Request:
+    release: str
+    repo: str
+    family: str
+    family_evr: str
+    state: str
+    files: tuple[str, ...] = field(default=())
+    decided_by: str = ""
+    via: str = ""
+
+
+def _decision(row: GateAnswer) -> Decision:
+    return Decision(row.run, row.task_id, row.kind, row.by, row.answered_at or row.asked_at,
+                    tuple(json.loads(row.chosen)), row.digest, row.comment, row.release,
+                    row.target, row.family, tuple(json.loads(row.assigned)))
+
+
+class GateRecords:
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+
+    def ask(self, question: Question, at: datetime) -> None:
+        """A gate asks (again): any earlier answer of this gate in this run is void, so a
+        cleared or re-run gate moves nothing until it is answered anew."""
+        with self.ledger.transaction() as session:
+            session.execute(update(GateAnswer).where(
+                GateAnswer.run == question.run, GateAnswer.task_id == question.task_id)
+                .values(void=True))
+            session.add(GateAnswer(
+                run=question.run, dag_id=question.dag_id, run_id=question.run_id,
+                task_id=question.task_id, kind=question.kind, release=question.release,
+                target=question.target, family=question.family, digest=question.digest,
+                assigned=json.dumps(list(question.assigned)), asked_at=at, answered_at=None,
+                by="", chosen="[]", comment="", void=False))
+
+    def question(self, run: str, task_id: str) -> Decision | None:
+        """The open question of this gate in this run (answered or not), if any."""
+        with self.ledger.transaction() as session:
+            row = session.scalars(select(GateAnswer).where(
+                GateAnswer.run == run, GateAnswer.task_id == task_id,
+                GateAnswer.void.is_(False)).order_by(GateAnswer.id.desc())).first()
+            return _decision(row) if row else None
+
+    def answer(self, run: str, task_id: str, by: str, chosen: Iterable[str], at: datetime,
+               comment: str = "") -> None:
+        with self.ledger.transaction() as session:
+            row = session.scalars(select(GateAnswer).where(
+                GateAnswer.run == run, GateAnswer.task_id == task_id,
+                GateAnswer.void.is_(False), GateAnswer.answered_at.is_(None))
+                .order_by(GateAnswer.id.desc())).first()
+            if row is None:
+                raise LookupError(f"{run} {task_id}: no open question to answer")
+            row.by, row.chosen, row.answered_at = by, json.dumps(list(chosen)), at
+            row.comment = comment
+
+    def override(self, decision: Decision) -> None:
+        """An emergency override: an answered row of its own, kind `override`."""
+        with self.ledger.transaction() as session:
+            session.add(GateAnswer(
+                run=decision.run, dag_id="", run_id="", task_id=decision.task_id,
+                kind="override", release=decision.release, target=decision.target,
+                family=decision.family, digest=decision.digest, assigned="[]",
+                asked_at=decision.at, answered_at=decision.at, by=decision.by,
+                chosen=json.dumps(list(decision.chosen)), comment=decision.comment,
+                void=False))
+
+    def answered(self, run: str, task_id: str) -> Decision | None:
+        """The answer this gate recorded in this run (None: never answered, or asked again
+        since)."""
+        found = self.question(run, task_id)
+        return found if found is not None and found.by else None
+
+    def decisions(self, kind: str | None = None) -> list[Decision]:
+        query = select(GateAnswer).where(GateAnswer.answered_at.is_not(None))
+        if kind is not None:
+            query = query.where(GateAnswer.kind == kind)
+        with self.ledger.transaction() as session:
+            return [_decision(row) for row in session.scalars(query.order_by(GateAnswer.id))]
+
+    # -- requests: families held at a gated repo -------------------------------------------
+
+    def request(self, release: str, repo: str, family: str, family_evr: str,
+                files: list[str], at: datetime) -> None:
+        """A held arrival waits for a Go (again, after a NoGo or a publication)."""
+        with self.ledger.transaction() as session:
+            row = session.scalars(select(GateRequest).where(
+                GateRequest.release == release, GateRequest.repo == repo,
+                GateRequest.family == family, GateRequest.family_evr == family_evr)).first()
+            if row is None:
+                session.add(GateRequest(release=release, repo=repo, family=family,
+                                        family_evr=family_evr, files=json.dumps(files),
+                                        state="pending", requested_at=at, decided_at=None,
+                                        decided_by="", via=""))
+                return
+            row.files = json.dumps(sorted({*json.loads(row.files), *files}))
+            if row.state != "go":
+                row.state, row.requested_at = "pending", at
+
+    def decide(self, release: str, repo: str, family: str, family_evr: str, state: str,
+               by: str, via: str, at: datetime) -> None:
+        if state not in ("go", "nogo", "published"):
+            raise ValueError(f"unknown request state {state!r}")
+        with self.ledger.transaction() as session:
+            row = session.scalars(select(GateRequest).where(
+                GateRequest.release == release, GateRequest.repo == repo,
+                GateRequest.family == family, GateRequest.family_evr == family_evr)).first()
+            if row is None:
+                row = GateRequest(release=release, repo=repo, family=family,
+                                  family_evr=family_evr, files="[]", requested_at=at)
+                session.add(row)
+            row.state, row.decided_by, row.via, row.decided_at = state, by, via, at
+
+    def requests(self, state: str | None = None) -> list[Request]:
+        query = select(GateRequest).order_by(GateRequest.id)
+        if state is not None:
+            query = query.where(GateRequest.state == state)
+        with self.ledger.transaction() as session:
+            return [Request(r.release, r.repo, r.family, r.family_evr, r.state,
+                            tuple(json.loads(r.files)), r.decided_by, r.via)
+                    for r in session.scalars(query)]
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
