@@ -188,8 +188,8 @@ class Engine:
             # Right after a plan was applied in full, every name it did not touch is as
             # consistent as before, and the names it touched are the files changed since
             # its scan: planning only those (incrementally) is exact.
-            # A release whose families an ISO freeze held kept names the plan did not
-            # apply: it is planned in full (held again, and not settled).
+            # A release whose families an ISO freeze or a content conflict held kept names
+            # the plan did not apply: it is planned in full (held again, and not settled).
             baseline = {**settled, **{r: "" for r in chosen or self.config.releases
                                       if r not in self._held}}
         cache = HeaderCache(self.layout.state_dir / "headers.marshal", deferred=True)
@@ -252,7 +252,7 @@ class Engine:
             if gates.scoped:
                 part = scope_plan(part, {intent.family.name for intent in chosen_intents})
             held = hold_for_iso(self.layout, release, part)  # an ISO build freezes
-            if held:
+            if held or release_tree.held:  # kept names an incremental plan would not see
                 held_releases.add(release)
             flag = frozen(self.layout, release)  # nor is its repodata republished
             found = listings.stale(release, remember, release_tree.found) if stale else []

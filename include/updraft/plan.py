@@ -70,7 +70,7 @@ def plan_release(tree: ReleaseTree, layout: Layout, intents: Sequence[Intent] = 
             continue  # a promotion into a gated repo without a Go (the engine refuses it)
         wanted.setdefault(intent.repo, {}).setdefault(intent.family, set()).update(intent.slots)
     warnings: list[str] = []
-    pulled = _pull_up(wanted, config, gate)
+    pulled = _pull_up(wanted, config)
     _undo_pulls_retention_rejects(wanted, pulled, config, families, warnings)
     _apply_retention(wanted, config, families)
     _add_sources(wanted, config, families)
@@ -106,12 +106,12 @@ def _moving_slots(held: set[Slot], target_slots: set[Slot], unit: str) -> set[Sl
     return moving
 
 
-def _pull_up(wanted: Holdings, config: DistConfig, gate: GateView) -> Pulled:
+def _pull_up(wanted: Holdings, config: DistConfig) -> Pulled:
     pulled: Pulled = {}
     for target in config.repo_order():  # highest tier first: it takes from all below
+        # A family in a gated repo here is admitted (arrivals without a Go were held
+        # before planning, intents without one dropped above): completing it is no entry.
         for key in list(wanted.get(target, {})):
-            if not gate.allows(target, key):
-                continue  # nothing enters a gated repo without a Go (updraft.hold)
             for source in config.repos[target].pulls_from:
                 held = wanted.get(source, {}).get(key)
                 if not held:
