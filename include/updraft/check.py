@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from updraft.action import Touched
-from updraft.check_rules import family_problems, ledger_problems
+from updraft.check_rules import family_problems, ledger_problems, signature_problems
 from updraft.cycle import CycleResult, Engine
 from updraft.journal import Journal
 from updraft.layout import SOURCE_DIR
@@ -105,6 +105,9 @@ class Checker:
         for problem in family_problems(self.layout, planned.tree):
             self.add(*problem)
         clock = self._timed("families", clock)
+        for problem in signature_problems(self.layout, planned.tree):
+            self.add(*problem)
+        clock = self._timed("signatures", clock)
         for problem in ledger_problems(self.layout, planned.tree):
             self.add(*problem)
         clock = self._timed("ledger", clock)

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections import defaultdict
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy import String, create_engine, make_url, select, type_coerce
 from sqlalchemy.exc import SQLAlchemyError
@@ -17,6 +19,33 @@ from updraft.retention import retained
 from updraft.tree import Tree
 
 Found = tuple[str, str, str]  # (kind, where, text)
+
+
+def signature_problems(layout: Layout, tree: Tree) -> list[Found]:
+    """Every package of a repo with `signed_by` is signed by one of those keys (rpmkeys
+    against a throwaway keyring: the check writes nothing of its own)."""
+    from updraft.upstream.keyring import Keyring
+
+    config = layout.config
+    wanting = {name: repo.signed_by for name, repo in config.repos.items() if repo.signed_by}
+    if not wanting:
+        return []
+    root = str(layout.root) + os.sep
+    problems: list[Found] = []
+    for repo, keys in sorted(wanting.items()):
+        paths = [Path(p.path) for release_tree in tree.releases.values()
+                 for p in release_tree.files if p.repo == repo]
+        if not paths:
+            continue
+        with tempfile.TemporaryDirectory(prefix="updraft-check-") as home:
+            keyring = Keyring(Path(home))
+            keyring.load([config.resolve_path(key) for key in keys])
+            for path, verdict in sorted(keyring.check_packages(paths).items()):
+                if not verdict.ok:
+                    shown = str(path).removeprefix(root)
+                    problems.append(("unsigned", shown, f"{shown}: {verdict.reason} (repos."
+                                     f"{repo}.signed_by wants it signed: updraft sign)"))
+    return problems
 
 
 def family_problems(layout: Layout, tree: Tree) -> list[Found]:

@@ -144,6 +144,9 @@ class RepoConfig(_Strict):
     enters_state: PackageState | None = None
     # The role whose members must approve a promotion into this repo (Go/NoGo).
     approval: RoleName | None = None
+    # Armored public key files (relative to the config): every package here must be
+    # signed by one of them; `updraft check` names those that are not.
+    signed_by: tuple[str, ...] = ()
 
 
 class ReleaseConfig(_Strict):

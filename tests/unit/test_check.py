@@ -223,3 +223,27 @@ def test_repodata_rebuilt_by_hand_is_read_from_its_primary(engine: Engine,
                    check=True)
 
     assert_healthy(engine)
+
+
+def test_a_repo_that_wants_signatures_names_every_unsigned_package(
+    engine: Engine, tmp_path: Path
+) -> None:
+    from tests.signing import make_key, sign_rpms
+
+    key = make_key(tmp_path / "keys", "Release Key")
+    root = engine.layout.root
+    signed = root / "9/smeupdates-testing/i386/RPMS/clamav-0.97.5-2.el4.rf.i386.rpm"
+    sign_rpms(key, [signed])
+    repos = dict(engine.config.repos)
+    repos["smeupdates-testing"] = repos["smeupdates-testing"].model_copy(
+        update={"signed_by": (str(key.public),)})
+    wanting = Engine(engine.config.model_copy(update={"repos": repos}), root)
+
+    unsigned = [p for p in check(wanting).problems if p.kind == "unsigned"]
+
+    testing = sorted(str(p.relative_to(root))
+                     for p in (root / "9/smeupdates-testing").rglob("*.rpm"))
+    assert sorted(p.where for p in unsigned) == [p for p in testing if p != str(
+        signed.relative_to(root))]
+    assert all("signed_by" in p.text for p in unsigned)
+    assert not [p for p in check(engine).problems if p.kind == "unsigned"]  # nothing wanted
