@@ -27,8 +27,13 @@ def ledger_url(config_path: str | None, context: Any) -> str:
 
 
 def _responder(event: dict[str, Any]) -> str:
+    """Who answered, by user name: what the config's roles (and so `assigned`) name.
+    Airflow records {"id", "name"}; under FAB the id is a row number ("3"), under the
+    simple auth manager both are the name."""
     who = event.get("responded_by_user") or {}
-    return str(who.get("id") or "") if isinstance(who, dict) else str(who)
+    if not isinstance(who, dict):
+        return str(who)
+    return str(who.get("name") or who.get("id") or "")
 
 
 class RecordedGate:

@@ -139,6 +139,6 @@ class Api:
         for task_id, state in states.items():
             if state == "failed" and "[" not in task_id:
                 log = self.request("GET", f"{run.path}/taskInstances/{task_id}/logs/1",
-                                   headers={"Accept": "text/plain"})
+                                   headers={"Accept": "application/json"})
                 lines.append(f"--- {task_id} ---\n{log.text[-3000:]}")
         return "\n".join(lines)

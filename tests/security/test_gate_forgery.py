@@ -86,9 +86,9 @@ def _ask(tree: Path, digest: str, task_id: str = "approve", dag_id: str = "promo
         target="smeupdates", family=FAMILY))
 
 
-def _event(user: str, choice: str = "Approve") -> dict[str, Any]:
-    return {"chosen_options": [choice], "params_input": {},
-            "responded_at": datetime.now(UTC), "responded_by_user": {"id": user, "name": user}}
+def _event(user: str, choice: str = "Approve", user_id: str | None = None) -> dict[str, Any]:
+    return {"chosen_options": [choice], "params_input": {}, "responded_at": datetime.now(UTC),
+            "responded_by_user": {"id": user_id or user, "name": user}}
 
 
 def test_a_forged_xcom_on_a_gate_forced_to_success_moves_nothing(clamav_tree: Path) -> None:
@@ -112,6 +112,22 @@ def test_a_gate_that_asked_but_was_never_answered_moves_nothing(clamav_tree: Pat
         _apply().execute(_context("apply", approve=FORGED, plan=plan))
 
     assert treekit.rpm_files(clamav_tree) == before
+
+
+def test_a_fab_answer_is_recorded_under_the_user_name(clamav_tree: Path) -> None:
+    """Under the FAB auth manager the HITL record's user id is a row number ("3"); the
+    config's roles, and so the gate's assignees, name people."""
+    plan = _plan(clamav_tree)
+    _ask(clamav_tree, plan["digest"])
+    gate_task = GoNoGoOperator(task_id="approve", target="smeupdates")
+
+    gate_task.execute_complete(_context("approve", plan=plan), _event("releng", user_id="3"))
+
+    assert _answers(clamav_tree) == [("approve", "releng", ("Approve",))]
+    with pytest.raises(AirflowFailException, match="who is not among the assigned"):
+        _ask(clamav_tree, plan["digest"])  # asked again: a packager's row id counts nothing
+        gate_task.execute_complete(_context("approve", plan=plan),
+                                   _event("packager", user_id="releng"))
 
 
 def test_an_answer_from_someone_not_assigned_is_not_recorded(clamav_tree: Path) -> None:
