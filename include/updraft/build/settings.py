@@ -104,6 +104,18 @@ class RebaseSettings(_Strict):
     # Our earlier changelog lines carried into every rebase ("- Make slapd service an
     # alias for ldap [SME: 8635]"), newest first, each starting with "- " or "  ".
     changelog: tuple[str, ...] = ()
+    # Seed 000's samba way: a unified diff of the spec (relative to build.patches_dir),
+    # applied with `patch` to the new upstream spec before the edits above.
+    spec_patch: str | None = None
+
+    @field_validator("spec_patch")
+    @classmethod
+    def _relative(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or Path(value).is_absolute()
+                                  or ".." in Path(value).parts):
+            raise ValueError(f"spec_patch {value!r}: a file under build.patches_dir "
+                             "(samba/samba.spec.patch)")
+        return value
 
     @field_validator("macros", mode="before")
     @classmethod
@@ -131,8 +143,9 @@ class RebaseSettings(_Strict):
 
     @model_validator(mode="after")
     def _does_something(self) -> RebaseSettings:
-        if not self.patches and not self.macros:
-            raise ValueError("a rebase needs `patches` or `macros` (else it is a plain build)")
+        if not self.patches and not self.macros and not self.spec_patch:
+            raise ValueError("a rebase needs `patches`, `macros` or `spec_patch` (else it is "
+                             "a plain build)")
         return self
 
 
@@ -159,6 +172,9 @@ class BuildSettings(_Strict):
     packager: str = "updraft <releases@localhost>"  # author of a rebase's changelog entry
     bug_label: str = "SME"  # "- Rebase on upstream 9.03.49 [SME: 9001]"
     timeout: float = Field(6 * 3600.0, gt=0)  # seconds one build may take
+    # rpmbuild backend only: --nodeps, for a worker that cannot hold every BuildRequires
+    # (it builds against its own rpmdb and shell, not the release's root). mock installs them.
+    nodeps: bool = False
     log_tail: int = Field(40, ge=1)  # lines of the failing log the report mail quotes
 
     @field_validator("dist", mode="before")

@@ -135,6 +135,10 @@ class BuildPlan:
                         f"Patch{self.rebase.first_patch}, macros "
                         f"{dict(self.rebase.macros) or 'unchanged'}, release "
                         f"+{self.rebase.release_suffix}")
+            if self.rebase.spec_patch:
+                rows.append(f"  rebase: spec patch {self.rebase.spec_patch} applied to the "
+                            "upstream spec first (when it stops applying, update it under "
+                            "build.patches_dir)")
         for job in self.jobs:
             rows.append(f"  {job.archdir}: --target {job.target} on queue {job.queue} "
                         f"(pool {job.pool}, mock -r {job.mock_config})")
