@@ -15,7 +15,6 @@ the release's build root (mock), never in a worker rpm that cannot read the spec
 from __future__ import annotations
 
 import datetime
-import itertools
 import logging
 import os
 import shutil
@@ -49,6 +48,7 @@ _SPEC_LOCK = threading.Lock()
 @dataclass(frozen=True)
 class RebaseRecipe:
     patches: tuple[Path, ...]  # absolute patch files, applied in this order after upstream's
+    numbers: tuple[int | None, ...] = ()  # PatchN each one gets; None/absent: the next free
     first_patch: int = 2000
     strip: int = 1
     macros: Mapping[str, str] = field(default_factory=dict)
@@ -62,16 +62,18 @@ class RebaseRecipe:
     @classmethod
     def from_settings(cls, settings: RebaseSettings, patches_dir: Path, packager: str,
                       bug_label: str = "SME") -> RebaseRecipe:
-        patches = []
-        for name in settings.patches:
+        patches, numbers = [], []
+        for number, name in settings.numbered():
             path = patches_dir / name
             if not path.is_file():
                 raise ConfigError(f"{path}: patch file not found (policy rebase.patches)")
             patches.append(path.absolute())
+            numbers.append(number)
         spec_patch = patches_dir / settings.spec_patch if settings.spec_patch else None
         if spec_patch is not None and not spec_patch.is_file():
             raise ConfigError(f"{spec_patch}: spec patch not found (policy rebase.spec_patch)")
-        return cls(patches=tuple(patches), first_patch=settings.first_patch,
+        return cls(patches=tuple(patches), numbers=tuple(numbers),
+                   first_patch=settings.first_patch,
                    strip=settings.strip, macros=dict(settings.macros),
                    release_suffix=settings.release_suffix, carried=settings.changelog,
                    packager=packager, bug_label=bug_label,
@@ -228,7 +230,7 @@ def _edit_spec(srpm: Path, path: Path, sources: Path, recipe: RebaseRecipe, ours
         raise UpdraftError(f"{srpm.name}: cannot edit its spec ({_last_line(exc)})") from exc
     try:
         return (*_apply_recipe(srpm, spec, recipe, ours, bug, when, dist), ())
-    except SpecfileException as exc:
+    except (SpecfileException, ValueError) as exc:
         raise UpdraftError(f"{srpm.name}: cannot edit its spec ({_last_line(exc)})") from exc
 
 
@@ -251,7 +253,8 @@ def _edit_as_text(srpm: Path, path: Path, recipe: RebaseRecipe, ours: Sequence[s
     try:
         text, entry, files = spectext.edit_as_text(
             path.read_text(errors="surrogateescape"), edit, ours=ours,
-            first_patch=recipe.first_patch, strip=recipe.strip, macros=recipe.macros,
+            first_patch=recipe.first_patch, numbers=recipe.numbers, strip=recipe.strip,
+            macros=recipe.macros,
             suffix=recipe.release_suffix, lines_first=_first_line(recipe, bug),
             carried=recipe.carried, packager=recipe.packager, when=when, dist=dist)
     except ValueError as exc:
@@ -265,7 +268,7 @@ def _apply_recipe(srpm: Path, spec: Specfile, recipe: RebaseRecipe, ours: Sequen
                   dist: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     version = spec.expanded_version
     upstream_release = spec.expand(spec.raw_release, extra_macros=[("dist", "")])
-    numbers = _add_patch_tags(spec, ours, recipe.first_patch)
+    numbers = _add_patch_tags(spec, ours, recipe)
     _add_patch_macros(srpm, spec, numbers, recipe.strip)
     _set_macros(spec, recipe.macros)
     spec.raw_release = spec.raw_release + recipe.release_suffix
@@ -278,12 +281,11 @@ def _apply_recipe(srpm: Path, spec: Specfile, recipe: RebaseRecipe, ours: Sequen
         return entry, tuple(patch.expanded_filename or patch.filename for patch in patches)
 
 
-def _add_patch_tags(spec: Specfile, names: Sequence[str], first: int) -> list[int]:
-    """Patch<N>: tags after upstream's last one, N from `first` on, skipping upstream's."""
+def _add_patch_tags(spec: Specfile, names: Sequence[str], recipe: RebaseRecipe) -> list[int]:
+    """Patch<N>: tags after upstream's last one, N as asked or from `first` on."""
     with spec.patches() as patches:
         used = {patch.number for patch in patches}
-    free = (number for number in itertools.count(first) if number not in used)
-    numbers = list(itertools.islice(free, len(names)))
+    numbers = spectext.allocate(used, recipe.first_patch, recipe.numbers, len(names))
     with spec.tags() as tags:
         anchor = _last_tag(tags, "patch")
         anchor = _last_tag(tags, "source") if anchor is None else anchor

@@ -94,8 +94,10 @@ class RebaseSettings(_Strict):
     """Seed 000's rebase-and-repatch: import the new upstream SRPM, re-apply our patches
     and spec edits, release `<upstream release>.1`, changelog entry on top."""
 
-    # Patch files, relative to build.patches_dir, applied in this order after upstream's.
-    patches: tuple[str, ...] = ()
+    # Patch files, relative to build.patches_dir, applied in this order after upstream's:
+    # a list (numbered from first_patch on), or {number: file} to keep the numbers a
+    # fork's spec always had (anaconda's Patch10001..10007, 10011..10023).
+    patches: tuple[str, ...] | dict[int, str] = ()
     first_patch: int = Field(2000, ge=0)  # initscripts: Patch2000..; anaconda: Patch10001..
     strip: int = Field(1, ge=0)  # %patch2000 -p1
     # %global/%define values to set (samba: with_dc 1, with_mitkrb5 0, with_internal_ldb 1).
@@ -107,6 +109,12 @@ class RebaseSettings(_Strict):
     # Seed 000's samba way: a unified diff of the spec (relative to build.patches_dir),
     # applied with `patch` to the new upstream spec before the edits above.
     spec_patch: str | None = None
+
+    def numbered(self) -> list[tuple[int | None, str]]:
+        """(the number asked for, or None for the next free one, file) in order."""
+        if isinstance(self.patches, dict):
+            return sorted(self.patches.items())
+        return [(None, name) for name in self.patches]
 
     @field_validator("spec_patch")
     @classmethod

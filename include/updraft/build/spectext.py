@@ -11,6 +11,7 @@ header (el6's rpm wrote them), never from expanding the spec here.
 from __future__ import annotations
 
 import datetime
+import itertools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -74,16 +75,24 @@ def patch_tags(lines: Sequence[str]) -> dict[int, str]:
     return found
 
 
-def add_patches(lines: list[str], names: Sequence[str], first: int, strip: int) -> list[int]:
+def allocate(used: set[int], first: int, wanted: Sequence[int | None], count: int) -> list[int]:
+    """The PatchN numbers of our `count` patches: the ones asked for (never one upstream
+    uses), the others the next free from `first` on."""
+    asked = [n for n in wanted if n is not None]
+    clash = sorted(set(asked) & used)
+    if clash:
+        raise ValueError(f"Patch{clash[0]} is upstream's too: renumber it in rebase.patches")
+    taken = used | set(asked)
+    free = (n for n in itertools.count(first) if n not in taken)
+    padded = [*wanted, *[None] * (count - len(wanted))]
+    return [n if n is not None else next(free) for n in padded[:count]]
+
+
+def add_patches(lines: list[str], names: Sequence[str], first: int, strip: int,
+                wanted: Sequence[int | None] = ()) -> list[int]:
     """PatchN: tags after upstream's last Patch (else Source) tag, %patchN lines after its
     last %patch/%setup in %prep; the numbers used."""
-    used = set(patch_tags(lines))
-    numbers: list[int] = []
-    number = first
-    while len(numbers) < len(names):
-        if number not in used:
-            numbers.append(number)
-        number += 1
+    numbers = allocate(set(patch_tags(lines)), first, wanted, len(names))
     preamble = _first_section(lines)
     tags = [(i, m["tag"].lower()) for i, line in enumerate(lines[:preamble])
             if (m := _TAG.match(line))]
@@ -167,7 +176,8 @@ def changelog_header(when: datetime.date, packager: str, evr: str) -> str:
 
 
 def edit_as_text(text: str, edit: TextEdit, *, ours: Sequence[str], first_patch: int,
-                 strip: int, macros: Mapping[str, str], suffix: str, lines_first: str,
+                 numbers: Sequence[int | None], strip: int, macros: Mapping[str, str],
+                 suffix: str, lines_first: str,
                  carried: Sequence[str], packager: str, when: datetime.date,
                  dist: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
     """The recipe applied to the spec text: (new text, the new changelog entry, the file
@@ -177,7 +187,7 @@ def edit_as_text(text: str, edit: TextEdit, *, ours: Sequence[str], first_patch:
     known = {"name": edit.name, "version": edit.version}
     # "Rebase on upstream 9.03.49-1": the release without dist, as the header can't say
     upstream_release = expand(upstream, lines, {**known, "dist": ""}) or edit.header_release
-    add_patches(lines, ours, first_patch, strip)
+    add_patches(lines, ours, first_patch, strip, numbers)
     set_macros(lines, macros)
     add_release_suffix(lines, suffix)
     release = expand(upstream + suffix, lines, {**known, "dist": dist}) or upstream + suffix
