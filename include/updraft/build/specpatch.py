@@ -4,8 +4,8 @@ to update the patch").
 
 It is applied to a copy, so a spec patch that does not apply leaves the upstream spec
 untouched and stops the rebase before anything is built, with patch's .rej content.
-A patch that applied only at an offset or with fuzz is said too: it still builds, but
-the next upstream change may make it apply in the wrong place.
+No fuzz is allowed (a context line that changed means the patch must be updated); a
+patch that applied at an offset is said, for the Build? gate.
 """
 
 from __future__ import annotations
@@ -45,8 +45,10 @@ def apply_spec_patch(srpm: Path, spec: Path, patch: Path, shown_as: str, where: 
     reject.unlink(missing_ok=True)
     # --force: never ask, never guess a reversed patch; the explicit file: the diff's own
     # names (samba.spec.original) do not matter, as with `patch <samba.spec.patch`.
-    argv = ["patch", "--force", "--no-backup-if-mismatch", "--reject-file", str(reject),
-            "--input", str(patch), str(trial)]
+    # --fuzz=0: a changed context line means "update the patch"; with fuzz, a hunk lacking
+    # context lands anywhere (the seed's truncated Requires: hunk went to the spec's end).
+    argv = ["patch", "--force", "--fuzz=0", "--no-backup-if-mismatch", "--reject-file",
+            str(reject), "--input", str(patch), str(trial)]
     try:
         done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True, errors="replace",
