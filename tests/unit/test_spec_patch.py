@@ -9,11 +9,13 @@ rebuilds the result, reading the scriptlet and the payload back from the binary 
 from __future__ import annotations
 
 import datetime
+import json
 import pickle
 from pathlib import Path
 
 import pytest
 import rpm
+import yaml
 
 from tests import rebasekit
 from tests.rebasekit import DEFAULT_FILES, make_patch, upstream_srpm
@@ -21,6 +23,8 @@ from tests.treekit import CONFIG_FILE, sme_config
 from updraft.build.notices import rebase_failed_mail
 from updraft.build.rebase import RebaseRecipe, SpecPatchFailed, rebase
 from updraft.build.settings import RebaseSettings
+from updraft.config import load_config
+from updraft.cycle import Engine
 
 WHEN = datetime.date(2017, 11, 2)
 PACKAGER = "Jean-Philippe Pialasse <tests@example.org>"
@@ -249,3 +253,49 @@ def test_source_patches_and_a_spec_patch_together(tmp_path: Path) -> None:
     assert not [name for name in installed if "/rc.d/" in name]  # the %install cleanup
     sysinit = next(body for name, body in installed.items() if name.endswith("rc.sysinit"))
     assert "dmesg -n 1 -s 131072" in sysinit  # and our source patch
+
+
+# -- through PackageBuild: the Build? gate's plan says what was applied and what to update ------
+
+def samba_config(tmp: Path, backend: str = "rpmbuild") -> Path:
+    raw = yaml.safe_load(CONFIG_FILE.read_text())
+    raw["build"]["patches_dir"] = str(PATCHES_DIR)
+    raw["build"]["backend"] = backend
+    config = tmp / "sme.yaml"
+    config.write_text(yaml.safe_dump(raw))
+    return config
+
+
+def test_the_gate_s_plan_names_the_spec_patch_and_how_it_applied(
+        tmp_path: Path, engine: Engine) -> None:
+    from updraft.build.package_build import PackageBuild
+
+    engine = Engine(load_config(samba_config(tmp_path)), engine.layout.root)
+    build = PackageBuild.start(engine, str(samba_srpm(tmp_path)), "9", arches=["x86_64"])
+    assert ("  rebase: spec patch samba/samba.spec.patch applied to the upstream spec first "
+            "(when it stops applying, update it under build.patches_dir)") in build.record.plan
+
+    rebased = build.prepare(WHEN)
+
+    assert rebased.name == "samba-4.6.2-12.el6.sme.1.src.rpm"
+    notes = [line for line in build.workspace.load().plan if ": applied" in line]
+    assert notes == [f"  rebase: {note}" for note in (
+        "spec patch samba/samba.spec.patch: applied, but not exactly (hunk 1: offset -37 "
+        "lines; hunk 2: offset -57 lines; hunk 3: offset -373 lines; hunk 4: offset -428 "
+        f"lines; hunk 5: offset -812 lines): refresh it in {PATCHES_DIR / 'samba'} against "
+        "the new upstream spec",)]
+
+
+def test_with_the_mock_backend_the_rebase_uses_the_release_s_mock_config(
+        tmp_path: Path, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    from updraft.build.package_build import PackageBuild
+
+    monkeypatch.setenv("PATH", f"{Path(__file__).resolve().parents[1] / 'standins'}:"
+                               "/usr/bin:/bin")
+    monkeypatch.setenv("MOCK_STANDIN_ARGV", str(tmp_path / "argv.jsonl"))
+    engine = Engine(load_config(samba_config(tmp_path, "mock")), engine.layout.root)
+    build = PackageBuild.start(engine, str(samba_srpm(tmp_path)), "9", arches=["x86_64"])
+    build.prepare(WHEN)
+    calls = [json.loads(line) for line in (tmp_path / "argv.jsonl").read_text().splitlines()]
+    assert [call[:3] for call in calls] == [["-r", "smeserver-9-x86_64", "--buildsrpm"],
+                                            ["-r", "smeserver-9-x86_64", "--rebuild"]]
