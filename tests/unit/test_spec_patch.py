@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import json
 import pickle
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -21,8 +22,8 @@ from tests import rebasekit
 from tests.rebasekit import DEFAULT_FILES, make_patch, upstream_srpm
 from tests.treekit import CONFIG_FILE, sme_config
 from updraft.build.notices import rebase_failed_mail
-from updraft.build.rebase import RebaseRecipe, SpecPatchFailed, rebase
-from updraft.build.settings import RebaseSettings
+from updraft.build.rebase import PatchFailed, RebaseRecipe, SpecPatchFailed, rebase
+from updraft.build.settings import BuildOptions, RebaseSettings
 from updraft.config import load_config
 from updraft.cycle import Engine
 
@@ -299,3 +300,43 @@ def test_with_the_mock_backend_the_rebase_uses_the_release_s_mock_config(
     calls = [json.loads(line) for line in (tmp_path / "argv.jsonl").read_text().splitlines()]
     assert [call[:3] for call in calls] == [["-r", "smeserver-9-x86_64", "--buildsrpm"],
                                             ["-r", "smeserver-9-x86_64", "--rebuild"]]
+
+
+# -- anaconda (seed 000): 20 patches after CentOS's, Release: …%{?dist}.1 -------------------------
+
+def test_the_anaconda_policy_adds_its_20_patches_after_upstream_s(tmp_path: Path) -> None:
+    policy = next(p for p in sme_config().policies if p.match == "anaconda")
+    assert policy.rebase is not None
+    numbers = [number for number, _ in policy.rebase.numbered()]
+    assert numbers == [*range(10001, 10008), *range(10011, 10024)]
+    recipe = RebaseRecipe.from_settings(policy.rebase, PATCHES_DIR, PACKAGER)
+    centos = {f"anaconda-centos-{n}.patch": make_patch(
+        SYSINIT, SYSINIT.replace(f"# step {n}\n", f"# step {n} (CentOS)\n"), "rc.sysinit")
+        for n in (3, 15)}
+    upstream = upstream_srpm(tmp_path, name="anaconda", version="13.21.263", release="1",
+                             patches=centos)
+
+    # the stand-ins name no file of anaconda's tree: they fail -bp until replaced
+    with pytest.raises(PatchFailed, match="our patch 0001-anaconda.id.displayMode.patch no "
+                                          "longer applies .*can't find file to patch"):
+        rebase(upstream, recipe, tmp_path / "work", when=WHEN, dist=".el6.sme")
+
+    lines = (tmp_path / "work" / "rpmbuild" / "SPECS" / "anaconda.spec").read_text().splitlines()
+    assert "Release: 1%{?dist}.1" in lines
+    tags = [line for line in lines if line.startswith("Patch")]
+    assert tags[:2] == ["Patch0: anaconda-centos-3.patch", "Patch1: anaconda-centos-15.patch"]
+    assert tags[2:] == [f"Patch{n}: {Path(name).name}" for n, name in policy.rebase.numbered()]
+    applied = [line for line in lines if line.startswith("%patch")]
+    assert applied == ["%patch0 -p1", "%patch1 -p1", *[f"%patch{n} -p1" for n in numbers]]
+    plan_row = [row for row in _plan_rows(policy.rebase) if "patches" in row]
+    assert plan_row[0].startswith("  rebase: 20 patches as Patch10001..10023, macros unchanged")
+
+
+def _plan_rows(settings: RebaseSettings) -> list[str]:
+    from dataclasses import replace
+
+    from updraft.build.source import BuildPlan, read_source
+
+    plan = BuildPlan(source=read_source(upstream_srpm(Path(tempfile.mkdtemp()))), release="9",
+                     jobs=(), options=BuildOptions())
+    return replace(plan, rebase=settings).lines()
