@@ -26,6 +26,7 @@ from updraft.build.rebase import PatchFailed, RebaseRecipe, SpecPatchFailed, reb
 from updraft.build.settings import BuildOptions, RebaseSettings
 from updraft.config import load_config
 from updraft.cycle import Engine
+from updraft.errors import UpdraftError
 
 WHEN = datetime.date(2017, 11, 2)
 PACKAGER = "Jean-Philippe Pialasse <tests@example.org>"
@@ -340,3 +341,16 @@ def _plan_rows(settings: RebaseSettings) -> list[str]:
     plan = BuildPlan(source=read_source(upstream_srpm(Path(tempfile.mkdtemp()))), release="9",
                      jobs=(), options=BuildOptions())
     return replace(plan, rebase=settings).lines()
+
+
+def test_a_spec_patch_of_more_than_the_spec_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "patches").mkdir()
+    (tmp_path / "patches" / "two.patch").write_text(
+        "--- a/samba.spec\n+++ b/samba.spec\n@@ -1 +1 @@\n-%global with_internal_ldb 0\n"
+        "+%global with_internal_ldb 1\n--- /dev/null\n+++ b/../../evil\n@@ -0,0 +1 @@\n+x\n")
+    recipe = RebaseRecipe.from_settings(RebaseSettings(spec_patch="two.patch"),
+                                        tmp_path / "patches", PACKAGER)
+    with pytest.raises(UpdraftError, match=r"spec patch two.patch patches 2 files: keep only "
+                                           r"the spec's diff in it"):
+        rebase(samba_srpm(tmp_path), recipe, tmp_path / "work", when=WHEN)
+    assert not (tmp_path.parent / "evil").exists() and not (tmp_path / "work" / "out").exists()

@@ -129,7 +129,7 @@ def _on_worker(srpm: Path, top: Path, spec: Path, dist: str, ours: Mapping[str, 
                patch_files: Sequence[str]) -> Path:
     """-bp then -bs with this worker's rpmbuild; a spec it cannot parse fails in one line."""
     done = rebase_prep.rpmbuild(top, "-bp", spec, dist)
-    if done.returncode != 0 and not rebase_prep.prep_started(done.stdout):
+    if done.returncode != 0 and rebase_prep.unparsable(done.stdout):
         raise rebase_prep.refused_by_this_rpm(srpm, "-bp", done.stdout)
     rebase_prep.check_prep(srpm, done.stdout, done.returncode, patch_files, top / "SOURCES",
                            top / "BUILD", ours, top / "prep.log")

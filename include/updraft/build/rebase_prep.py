@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,9 @@ RPMBUILD_TIMEOUT = 2 * 3600.0  # samba's %prep unpacks a big tree, but never for
 _PATCH_TROUBLE = ("FAILED", "can't find file to patch", "No file to patch", "malformed patch",
                   "Only garbage", "patch: ****")
 _PREP_STARTED = "Executing(%prep)"
+_SPEC_ERROR = re.compile(r"^error: (line \d+: |\S+\.spec:\d+: )")
+_PARSE_TROUBLE = ("bare words are no longer supported", "bad %if condition",
+                  "parse error in expression")
 
 
 class PatchFailed(UpdraftError):
@@ -128,8 +132,12 @@ def check_prep(srpm: Path, output: str, code: int, patch_files: Sequence[str],
                            "(an %autopatch range or %if leaves it out?)")
 
 
-def prep_started(output: str) -> bool:
-    return _PREP_STARTED in output
+def unparsable(output: str) -> bool:
+    """rpmbuild stopped while reading the spec (before %prep ran): `error: x.spec:9: bad
+    %if condition`, "bare words are no longer supported"."""
+    return _PREP_STARTED not in output and any(
+        _SPEC_ERROR.match(line) or any(word in line for word in _PARSE_TROUBLE)
+        for line in output.splitlines())
 
 
 def patch_runs(output: str, known: Sequence[str], sources: Path) -> list[tuple[str, list[str]]]:

@@ -39,6 +39,7 @@ def apply_spec_patch(srpm: Path, spec: Path, patch: Path, shown_as: str, where: 
     if shutil.which("patch") is None:
         raise UpdraftError("patch(1) not found on this worker: install patch (a spec patch "
                            f"{shown_as} needs it)")
+    _one_file(srpm, patch, shown_as)
     trial = workdir / f"{spec.name}.patched"
     reject = workdir / f"{spec.name}.rej"
     shutil.copyfile(spec, trial)
@@ -76,6 +77,20 @@ def apply_spec_patch(srpm: Path, spec: Path, patch: Path, shown_as: str, where: 
                 f"refresh it in {where} against the new upstream spec",)
     return (f"spec patch {shown_as}: applied cleanly (update it in {where} when a new "
             "upstream spec stops it applying)",)
+
+
+def _one_file(srpm: Path, patch: Path, shown_as: str) -> None:
+    """A spec patch is a diff of the spec alone: patch is given the spec as its file, so
+    a second file's hunks (or a git diff creating ../elsewhere) would land in the spec."""
+    try:
+        lines = patch.read_text(errors="replace").splitlines()
+    except OSError as exc:
+        raise UpdraftError(f"{patch}: cannot read the spec patch ({exc.strerror})") from exc
+    files = sum(1 for before, line in zip(lines, lines[1:], strict=False)
+                if before.startswith("--- ") and line.startswith("+++ "))
+    if files > 1:
+        raise UpdraftError(f"{srpm.name}: spec patch {shown_as} patches {files} files: keep "
+                           "only the spec's diff in it (source changes go in rebase.patches)")
 
 
 def _complaint(output: str) -> str:
