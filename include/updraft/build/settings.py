@@ -96,7 +96,7 @@ class RebaseSettings(_Strict):
 
     # Patch files, relative to build.patches_dir, applied in this order after upstream's:
     # a list (numbered from first_patch on), or {number: file} to keep the numbers a
-    # fork's spec always had (anaconda's Patch10001..10007, 10011..10023).
+    # fork's spec always had (anaconda's Patch10001..10007, 10011..10023), applied by number.
     patches: tuple[str, ...] | dict[int, str] = ()
     first_patch: int = Field(2000, ge=0)  # initscripts: Patch2000..; anaconda: Patch10001..
     strip: int = Field(1, ge=0)  # %patch2000 -p1
