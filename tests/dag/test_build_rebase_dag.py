@@ -50,3 +50,34 @@ def test_a_patch_that_no_longer_applies_fails_and_mails_the_owner(
     body = mail.get_content()
     assert "--- rejected hunk ---" in body and "-# step three" in body
     assert "-# step three" in "".join(capfd.readouterr())  # the hunk is in the task log too
+
+
+def test_a_spec_patch_that_no_longer_applies_fails_verify_with_the_rejected_hunk(
+    dagbag, clamav_tree: Path, mailbox: MailSink, tmp_path: Path,  # noqa: ANN001
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 21.2, seed 000's samba: "if patch fails, you need to update the patch"."""
+    from tests.unit.test_spec_patch import SAMBA_SPEC, samba_config, samba_srpm
+
+    monkeypatch.setenv("UPDRAFT_CONFIG", str(samba_config(tmp_path)))
+    moved_on = SAMBA_SPEC.replace("Requires: pyldb\n", "Requires: python2-pyldb\n")
+    srpm = samba_srpm(tmp_path / "upstream", moved_on)
+    before = treekit.rpm_files(clamav_tree)
+    dag = dagbag.get_dag("build_package")
+    responder = Responder([("build_gate", "Approve")]).attach(dag)
+    responder.start()
+
+    run = dag.test(run_conf={"release": "9", "package": str(srpm)})
+
+    states = {ti.task_id: ti.state for ti in run.get_task_instances()}
+    assert states["verify"] == "failed" and states["build_gate"] == "upstream_failed"
+    assert not responder.questions and treekit.rpm_files(clamav_tree) == before
+    [mail] = mailbox.wait_for(1, timeout=10)
+    assert mail["Subject"] == ("[updatesteam] Rebase failed: samba-4.6.2-12.el7.src.rpm: "
+                               "samba/samba.spec.patch no longer applies (sme9)")
+    body = mail.get_content()
+    assert "Our spec patch samba/samba.spec.patch no longer applies to the new upstream " \
+           "spec." in body and "+#Requires: pyldb" in body
+    log = "".join(capfd.readouterr())
+    assert "-Requires: pyldb\n+#Requires: pyldb" in log  # the .rej content, in the task log
+    assert "update it in" in log

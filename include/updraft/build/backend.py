@@ -8,6 +8,7 @@ directory, and one line saying why a failed build failed.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import selectors
@@ -26,6 +27,7 @@ from updraft.build.settings import BuildOptions
 from updraft.errors import UpdraftError
 
 LineSink = Callable[[str], None]
+logger = logging.getLogger(__name__)
 
 _LEAD = b"\xed\xab\xee\xdb"  # an RPM file's first bytes; two bytes later comes its type
 _SOURCE_TYPE = b"\x00\x01"
@@ -55,6 +57,7 @@ class BuildJob:
     mock_config: str = ""  # `mock -r` value (mock backend), e.g. "smeserver-10-x86_64"
     dist: str = ""  # rpmbuild backend: --define "dist <dist>" when non-empty
     timeout: float = 6 * 3600.0
+    nodeps: bool = False  # rpmbuild backend: --nodeps (build.nodeps)
 
 
 @dataclass(frozen=True)
@@ -153,15 +156,26 @@ class RpmbuildBackend(_Backend):
 
     def command(self, job: BuildJob) -> list[str]:
         dist = ["--define", f"dist {job.dist}"] if job.dist else []
+        nodeps = ["--nodeps"] if job.nodeps else []
         return [self.executable, "--rebuild", str(job.srpm),
                 "--define", f"_topdir {job.resultdir / _TOPDIR}", *dist,
-                "--target", job.target, *job.options.rpm_args()]
+                "--target", job.target, *nodeps, *job.options.rpm_args()]
+
+    @staticmethod
+    def where(job: BuildJob) -> str:
+        """Said first in every rpmbuild build's log: what this backend does not isolate."""
+        deps = ("build.nodeps: true, BuildRequires are not checked" if job.nodeps else
+                "every BuildRequires must be installed here, or set build.nodeps: true")
+        return (f"updraft: the rpmbuild backend builds against this worker's own rpmdb and "
+                f"shell, not release {job.release}'s build root ({deps}; build.backend: mock "
+                "builds in the release's root)")
 
     def _run(self, job: BuildJob, argv: list[str],
              on_line: LineSink) -> tuple[int | None, Iterable[str]]:
         topdir = job.resultdir / _TOPDIR
         home = topdir / "home"  # no ~/.rpmmacros of the worker's user leaks into the build
         home.mkdir(parents=True)
+        logger.warning("%s", self.where(job))  # the task log; build.log stays rpmbuild's own
         env = {**os.environ, "HOME": str(home), "LC_ALL": "C"}
         try:
             with (job.resultdir / "build.log").open("w", encoding="utf-8", buffering=1) as log:

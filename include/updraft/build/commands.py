@@ -45,8 +45,11 @@ def build_command(engine: Engine, args: argparse.Namespace) -> int:
                                overrides=options, bug=args.bug)
     for line in build.record.plan:
         print(line)
+    planned = len(build.record.plan)
     try:
         build.prepare()
+        for line in build.record.plan[planned:]:  # how a spec patch applied, text edits
+            print(line)
     except PatchFailed as exc:
         print(f"updraft: {exc}", file=sys.stderr)
         print(f"--- rejected hunk ---\n{exc.hunk}", file=sys.stderr)

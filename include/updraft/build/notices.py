@@ -38,12 +38,14 @@ def build_report_mail(config: DistConfig, *, build_id: str, release: str, nvr: s
 
 
 def rebase_failed_mail(config: DistConfig, *, release: str, srpm: str, patch: str,
-                       hunk: str, log: str, owners: Sequence[str]) -> EmailMessage:
-    """To the policy's owners (the report's list when the policy names none)."""
+                       hunk: str, log: str, owners: Sequence[str], against: str = "sources",
+                       tool: str = "rpmbuild -bp") -> EmailMessage:
+    """To the policy's owners (the report's list when the policy names none); `against`
+    is "spec" for a spec patch (seed 000's samba.spec.patch)."""
     label = f"{config.prefix}{release}"
     body = _ENV.get_template("rebase_failed.txt.j2").render(
         srpm=srpm, label=label, patch=patch, hunk=hunk.rstrip("\n"), log=log.rstrip("\n"),
-        patches_dir=config.resolve_path(config.build.patches_dir))
+        patches_dir=config.resolve_path(config.build.patches_dir), against=against, tool=tool)
     subject = f"{list_tag(config)}Rebase failed: {srpm}: {patch} no longer applies ({label})"
     return compose(config, subject, body, to=list(owners) or list(config.report.recipients))
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from updraft.build.backend import BuildJob, BuildOutcome, backend_for
 from updraft.build.notices import build_report_mail
 from updraft.build.placement import deduplicated, land_build
-from updraft.build.rebase import RebaseRecipe, rebase
+from updraft.build.rebase import BuildRoot, RebaseRecipe, rebase
 from updraft.build.records import BuildStates
 from updraft.build.settings import BuildOptions
 from updraft.build.signing import Signer, SigningKey, SignReport
@@ -102,11 +102,16 @@ class PackageBuild:
         recipe = RebaseRecipe.from_settings(
             plan.rebase, config.resolve_path(config.build.patches_dir), config.build.packager,
             config.build.bug_label)
+        # mock: -bs/-bp in the release's build root (an el6 spec needs el6's rpm)
+        root = BuildRoot(plan.jobs[0].mock_config if config.build.backend == "mock" else None)
         rebased = rebase(self.srpm, recipe, self.workspace.rebase_dir, bug=self.record.bug or None,
-                         when=when, dist=config.build.dist.get(self.record.release, ""))
+                         when=when, dist=config.build.dist.get(self.record.release, ""),
+                         root=root)
         log.info("rebased %s as %s", self.srpm.name, rebased.srpm.name)
+        for note in rebased.notes:
+            log.info("%s", note)
         self.record.srpm, self.record.nvr = str(rebased.srpm), rebased.srpm.name[:-8]
-        self.record.plan = self.plan().lines()
+        self.record.plan = self.plan().lines() + [f"  rebase: {n}" for n in rebased.notes]
         self.workspace.save(self.record)
         return rebased.srpm
 
@@ -123,7 +128,7 @@ class PackageBuild:
             srpm=self.srpm, release=self.record.release, archdir=archdir, target=job.target,
             resultdir=self.workspace.result_dir(archdir), options=plan.options,
             mock_config=job.mock_config, dist=config.build.dist.get(self.record.release, ""),
-            timeout=config.build.timeout), on_line)
+            timeout=config.build.timeout, nodeps=config.build.nodeps), on_line)
         if not outcome.ok:
             states.build_failed(archdir, outcome.reason)
         self.workspace.outcome_file(archdir).write_text(json.dumps(outcome.to_dict()))

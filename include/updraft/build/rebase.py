@@ -4,19 +4,20 @@
 after upstream's, applied by `%patch2000 -p1` lines after upstream's last %patch; our
 %global edits (samba's with_dc) are set again; the release gets our suffix
 (`1%{?dist}` -> `1%{?dist}.1`) and the changelog a "Rebase on upstream" entry on top of
-our carried lines. `rpmbuild -bp` proves every patch still applies before the SRPM is made.
+our carried lines. A spec patch (seed 000's samba.spec.patch) is applied to the upstream
+spec first, with `patch`. `-bp` proves every patch still applies before the SRPM is made.
 
-Every spec edit goes through the specfile library, never through text substitution.
+The spec edits go through the specfile library where this worker's rpm can parse the
+spec; an el6-era spec it refuses is edited as text (spectext), and -bp/-bs then run in
+the release's build root (mock), never in a worker rpm that cannot read the spec.
 """
 
 from __future__ import annotations
 
 import datetime
-import functools
-import itertools
+import logging
 import os
 import shutil
-import subprocess
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,44 +25,30 @@ from pathlib import Path
 
 import rpm
 from specfile import Specfile
-from specfile.exceptions import SpecfileException
+from specfile.exceptions import RPMException, SpecfileException
 from specfile.macro_definitions import CommentOutStyle, MacroDefinition
 from specfile.options import Options
 from specfile.prep import AutopatchMacro, AutosetupMacro, PatchMacro, PrepMacro, SetupMacro
 from specfile.sections import Section
 from specfile.tags import Comments, Tag
 
+from updraft.build import rebase_prep, spectext
+from updraft.build.rebase_prep import BuildRoot, PatchFailed
 from updraft.build.settings import RebaseSettings
+from updraft.build.specpatch import SpecPatchFailed, apply_spec_patch
 from updraft.errors import ConfigError, UpdraftError
 
-LOG_TAIL = 40  # lines of rpmbuild output a PatchFailed carries
-RPMBUILD_TIMEOUT = 2 * 3600.0  # samba's %prep unpacks a big tree, but never for hours
-# What patch(1) says when a patch does not apply (rpm runs it with -f, so it never asks).
-_PATCH_TROUBLE = ("FAILED", "can't find file to patch", "No file to patch", "malformed patch",
-                  "Only garbage", "patch: ****")
+__all__ = ["BuildRoot", "PatchFailed", "RebaseRecipe", "Rebased", "SpecPatchFailed", "rebase"]
+log = logging.getLogger(__name__)
+
 # specfile parses and expands through librpm's one process-wide macro context.
 _SPEC_LOCK = threading.Lock()
-
-
-class PatchFailed(UpdraftError):
-    """One of our patches no longer applies to the new upstream sources (or one of
-    upstream's own does not: then `patch` names that one)."""
-
-    def __init__(self, message: str, *, patch: str, hunk: str, log: str) -> None:
-        super().__init__(message)
-        self.patch = patch  # the patch's file name
-        self.hunk = hunk  # the rejected hunk(s): .rej content, else patch's complaint
-        self.log = log  # the tail of the rpmbuild -bp output
-
-    def __reduce__(self) -> tuple[object, tuple[str]]:
-        # Keyword-only fields would be lost when a worker pickles the error to its caller.
-        return (functools.partial(PatchFailed, patch=self.patch, hunk=self.hunk,
-                                  log=self.log), (str(self),))
 
 
 @dataclass(frozen=True)
 class RebaseRecipe:
     patches: tuple[Path, ...]  # absolute patch files, applied in this order after upstream's
+    numbers: tuple[int | None, ...] = ()  # PatchN each one gets; None/absent: the next free
     first_patch: int = 2000
     strip: int = 1
     macros: Mapping[str, str] = field(default_factory=dict)
@@ -69,20 +56,29 @@ class RebaseRecipe:
     carried: tuple[str, ...] = ()  # our earlier changelog lines, kept under the new entry
     packager: str = "updraft <releases@localhost>"
     bug_label: str = "SME"
+    spec_patch: Path | None = None  # a unified diff of the spec, applied first with patch
+    spec_patch_name: str = ""  # as the policy names it: samba/samba.spec.patch
 
     @classmethod
     def from_settings(cls, settings: RebaseSettings, patches_dir: Path, packager: str,
                       bug_label: str = "SME") -> RebaseRecipe:
-        patches = []
-        for name in settings.patches:
+        patches, numbers = [], []
+        for number, name in settings.numbered():
             path = patches_dir / name
             if not path.is_file():
                 raise ConfigError(f"{path}: patch file not found (policy rebase.patches)")
             patches.append(path.absolute())
-        return cls(patches=tuple(patches), first_patch=settings.first_patch,
+            numbers.append(number)
+        spec_patch = patches_dir / settings.spec_patch if settings.spec_patch else None
+        if spec_patch is not None and not spec_patch.is_file():
+            raise ConfigError(f"{spec_patch}: spec patch not found (policy rebase.spec_patch)")
+        return cls(patches=tuple(patches), numbers=tuple(numbers),
+                   first_patch=settings.first_patch,
                    strip=settings.strip, macros=dict(settings.macros),
                    release_suffix=settings.release_suffix, carried=settings.changelog,
-                   packager=packager, bug_label=bug_label)
+                   packager=packager, bug_label=bug_label,
+                   spec_patch=spec_patch.absolute() if spec_patch else None,
+                   spec_patch_name=settings.spec_patch or "")
 
 
 @dataclass(frozen=True)
@@ -93,53 +89,68 @@ class Rebased:
     release: str  # expanded with the dist given, e.g. "1.el6.1"
     changelog: tuple[str, ...]  # the new entry's lines (header first)
     spec: Path  # the edited spec (kept in workdir, for the log / review)
-
-
-def _rpmbuild(top: Path, mode: str, spec: Path, dist: str) -> subprocess.CompletedProcess[str]:
-    """rpmbuild in the private topdir `top`: nothing it writes lands outside the workdir,
-    and HOME is pinned so no ~/.rpmmacros of whoever runs the worker sneaks in."""
-    defines = {"_topdir": str(top), "_tmppath": str(top / "tmp"), "dist": dist or "%{nil}",
-               # gzip payloads stay readable by the el6/el7 rpm that mock rebuilds them with
-               "_source_payload": "w9.gzdio"}
-    command = ["rpmbuild", mode, "--nodeps"]
-    for name, value in defines.items():
-        command += ["--define", f"{name} {value}"]
-    env = {**os.environ, "LC_ALL": "C", "HOME": str(top / "home"), "TMPDIR": str(top / "tmp")}
-    try:
-        return subprocess.run(command + [str(spec)], stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True, env=env,
-                              timeout=RPMBUILD_TIMEOUT, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise UpdraftError(f"{spec.name}: rpmbuild {mode} did not run ({exc})") from exc
+    notes: tuple[str, ...] = ()  # for the Build? gate: how the spec patch applied, text edits
 
 
 def rebase(srpm: Path, recipe: RebaseRecipe, workdir: Path, *, bug: str | None = None,
-           when: datetime.date | None = None, dist: str = "") -> Rebased:
-    """Rebase our changes onto the upstream `srpm`; the new SRPM lands in workdir/out/."""
+           when: datetime.date | None = None, dist: str = "",
+           root: BuildRoot | None = None) -> Rebased:
+    """Rebase our changes onto the upstream `srpm`; the new SRPM lands in workdir/out/.
+    `root` says where -bp/-bs run (default: this worker's rpmbuild)."""
+    root = root or BuildRoot()
     top = workdir / "rpmbuild"
     shutil.rmtree(top, ignore_errors=True)  # a previous attempt's leftovers
     for sub in ("SOURCES", "SPECS", "SRPMS", "tmp", "home"):
         (top / sub).mkdir(parents=True)
     spec_path = _unpack(srpm, top / "SOURCES", top / "SPECS")
     ours = _copy_patches(srpm, recipe.patches, top / "SOURCES")
+    notes: tuple[str, ...] = ()
+    if recipe.spec_patch is not None:
+        notes = apply_spec_patch(srpm, spec_path, recipe.spec_patch, recipe.spec_patch_name,
+                                 recipe.spec_patch.parent, top)
     with _SPEC_LOCK:
-        changelog, patch_files = _edit_spec(srpm, spec_path, top / "SOURCES", recipe, ours, bug,
-                                            when or datetime.date.today(), dist)
-    _check_prep(srpm, recipe, top, spec_path, dist, ours, patch_files)
-    shutil.rmtree(top / "BUILD", ignore_errors=True)  # an unpacked samba tree is big
-    done = _rpmbuild(top, "-bs", spec_path, dist)
-    built = sorted((top / "SRPMS").glob("*.src.rpm"))
-    if done.returncode != 0 or len(built) != 1:
-        raise UpdraftError(f"{srpm.name}: rpmbuild -bs of the rebased spec failed "
-                           f"({_last_error(done.stdout)})")
+        changelog, patch_files, how = _edit_spec(srpm, spec_path, top / "SOURCES", recipe,
+                                                 ours, bug, when or datetime.date.today(), dist)
+    notes += how
+    mine = {name: patch.parent for name, patch in zip(ours, recipe.patches, strict=True)}
+    built = (_in_mock(srpm, root, top, spec_path, mine, patch_files) if root.mock_config
+             else _on_worker(srpm, top, spec_path, dist, mine, patch_files))
     (workdir / "out").mkdir(parents=True, exist_ok=True)
-    target = workdir / "out" / built[0].name
-    os.replace(built[0], target)
+    target = workdir / "out" / built.name
+    os.replace(built, target)
     fd, header = _open(target)  # its name, version and release as rpm wrote them
     fd.close()
     return Rebased(srpm=target, name=header[rpm.RPMTAG_NAME],
                    version=header[rpm.RPMTAG_VERSION], release=header[rpm.RPMTAG_RELEASE],
-                   changelog=changelog, spec=spec_path)
+                   changelog=changelog, spec=spec_path, notes=notes)
+
+
+def _on_worker(srpm: Path, top: Path, spec: Path, dist: str, ours: Mapping[str, Path],
+               patch_files: Sequence[str]) -> Path:
+    """-bp then -bs with this worker's rpmbuild; a spec it cannot parse fails in one line."""
+    done = rebase_prep.rpmbuild(top, "-bp", spec, dist)
+    if done.returncode != 0 and rebase_prep.unparsable(done.stdout):
+        raise rebase_prep.refused_by_this_rpm(srpm, "-bp", done.stdout)
+    rebase_prep.check_prep(srpm, done.stdout, done.returncode, patch_files, top / "SOURCES",
+                           top / "BUILD", ours, top / "prep.log")
+    shutil.rmtree(top / "BUILD", ignore_errors=True)  # an unpacked samba tree is big
+    done = rebase_prep.rpmbuild(top, "-bs", spec, dist)
+    built = sorted((top / "SRPMS").glob("*.src.rpm"))
+    if done.returncode != 0 or len(built) != 1:
+        raise UpdraftError(f"{srpm.name}: rpmbuild -bs of the rebased spec failed "
+                           f"({rebase_prep.last_error(done.stdout)})")
+    return built[0]
+
+
+def _in_mock(srpm: Path, root: BuildRoot, top: Path, spec: Path, ours: Mapping[str, Path],
+             patch_files: Sequence[str]) -> Path:
+    """-bs then -bp (of that SRPM) in the release's build root: its rpm reads its spec."""
+    built = rebase_prep.mock_srpm(srpm, root, spec, top / "SOURCES", top / "mock-srpm")
+    code, said = rebase_prep.mock_run(root, ["--rebuild", str(built), "--short-circuit=prep"],
+                                      top / "mock-prep")
+    rebase_prep.check_prep(srpm, said, code, patch_files, top / "SOURCES", top / "BUILD", ours,
+                           top / "prep.log")
+    return built
 
 
 # -- unpacking -------------------------------------------------------------------------------
@@ -197,33 +208,72 @@ def _copy_patches(srpm: Path, patches: Sequence[Path], sources: Path) -> tuple[s
 
 # -- the spec edits ----------------------------------------------------------------------------
 
-_Edited = tuple[tuple[str, ...], tuple[str, ...]]  # the new changelog entry, patch files
+# the new changelog entry, patch files, notes
+_Edited = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]
 
 
 def _edit_spec(srpm: Path, path: Path, sources: Path, recipe: RebaseRecipe, ours: Sequence[str],
                bug: str | None, when: datetime.date, dist: str) -> _Edited:
-    """Apply the recipe to the spec (saved in place); return the new changelog entry and
-    the file names of every patch the spec now lists (upstream's and ours)."""
+    """Apply the recipe to the spec (saved in place); return the new changelog entry,
+    the file names of every patch the spec now lists (upstream's and ours), and a note
+    when the spec had to be edited as text."""
     try:
         spec = Specfile(path, sourcedir=sources, macros=[("dist", dist)])
-        return _apply_recipe(srpm, spec, recipe, ours, bug, when, dist)
+    except RPMException as exc:
+        # This worker's rpm refuses the spec (el6's bare words): no parse is needed.
+        reason = _last_line(exc)
+        log.info("%s: this worker's rpm cannot parse the spec (%s): editing it as text",
+                 srpm.name, reason)
+        return (*_edit_as_text(srpm, path, recipe, ours, bug, when, dist),
+                (f"spec edited as text: this worker's rpm cannot parse it ({reason})",))
     except SpecfileException as exc:
-        detail = str(exc).strip().splitlines()[-1:] or [type(exc).__name__]
-        raise UpdraftError(f"{srpm.name}: cannot edit its spec ({detail[0]})") from exc
+        raise UpdraftError(f"{srpm.name}: cannot edit its spec ({_last_line(exc)})") from exc
+    try:
+        return (*_apply_recipe(srpm, spec, recipe, ours, bug, when, dist), ())
+    except (SpecfileException, ValueError) as exc:
+        raise UpdraftError(f"{srpm.name}: cannot edit its spec ({_last_line(exc)})") from exc
+
+
+def _last_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines()[-1:] or [type(exc).__name__])[0]
+
+
+def _first_line(recipe: RebaseRecipe, bug: str | None) -> str:
+    """"- Rebase on upstream {evr} [SME: 9001]", {evr} filled in by the caller."""
+    return "- Rebase on upstream {evr}" + (f" [{recipe.bug_label}: {bug}]" if bug else "")
+
+
+def _edit_as_text(srpm: Path, path: Path, recipe: RebaseRecipe, ours: Sequence[str],
+                  bug: str | None, when: datetime.date,
+                  dist: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    fd, header = _open(srpm)
+    fd.close()
+    edit = spectext.TextEdit(header[rpm.RPMTAG_NAME], header[rpm.RPMTAG_VERSION],
+                             header[rpm.RPMTAG_RELEASE])
+    try:
+        text, entry, files = spectext.edit_as_text(
+            path.read_text(errors="surrogateescape"), edit, ours=ours,
+            first_patch=recipe.first_patch, numbers=recipe.numbers, strip=recipe.strip,
+            macros=recipe.macros,
+            suffix=recipe.release_suffix, lines_first=_first_line(recipe, bug),
+            carried=recipe.carried, packager=recipe.packager, when=when, dist=dist)
+    except ValueError as exc:
+        raise UpdraftError(f"{srpm.name}: cannot edit its spec as text ({exc})") from exc
+    path.write_text(text, errors="surrogateescape")
+    return entry, files
 
 
 def _apply_recipe(srpm: Path, spec: Specfile, recipe: RebaseRecipe, ours: Sequence[str],
-                  bug: str | None, when: datetime.date, dist: str) -> _Edited:
+                  bug: str | None, when: datetime.date,
+                  dist: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     version = spec.expanded_version
     upstream_release = spec.expand(spec.raw_release, extra_macros=[("dist", "")])
-    numbers = _add_patch_tags(spec, ours, recipe.first_patch)
+    numbers = _add_patch_tags(spec, ours, recipe)
     _add_patch_macros(srpm, spec, numbers, recipe.strip)
     _set_macros(spec, recipe.macros)
     spec.raw_release = spec.raw_release + recipe.release_suffix
     release = spec.expand(spec.raw_release, extra_macros=[("dist", dist)])
-    first = f"- Rebase on upstream {version}-{upstream_release}"
-    if bug is not None:
-        first += f" [{recipe.bug_label}: {bug}]"
+    first = _first_line(recipe, bug).replace("{evr}", f"{version}-{upstream_release}")
     entry = _add_changelog(srpm, spec, [first, *recipe.carried], recipe.packager, when,
                            f"{version}-{release}")
     spec.save()
@@ -231,12 +281,11 @@ def _apply_recipe(srpm: Path, spec: Specfile, recipe: RebaseRecipe, ours: Sequen
         return entry, tuple(patch.expanded_filename or patch.filename for patch in patches)
 
 
-def _add_patch_tags(spec: Specfile, names: Sequence[str], first: int) -> list[int]:
-    """Patch<N>: tags after upstream's last one, N from `first` on, skipping upstream's."""
+def _add_patch_tags(spec: Specfile, names: Sequence[str], recipe: RebaseRecipe) -> list[int]:
+    """Patch<N>: tags after upstream's last one, N as asked or from `first` on."""
     with spec.patches() as patches:
         used = {patch.number for patch in patches}
-    free = (number for number in itertools.count(first) if number not in used)
-    numbers = list(itertools.islice(free, len(names)))
+    numbers = spectext.allocate(used, recipe.first_patch, recipe.numbers, len(names))
     with spec.tags() as tags:
         anchor = _last_tag(tags, "patch")
         anchor = _last_tag(tags, "source") if anchor is None else anchor
@@ -308,82 +357,3 @@ def _add_changelog(srpm: Path, spec: Specfile, lines: list[str], author: str,
     with spec.changelog() as changelog:
         newest = changelog[-1]  # specfile keeps the oldest entry first
     return (newest.header, *newest.content)
-
-
-# -- proving the patches apply -----------------------------------------------------------------
-
-def _check_prep(srpm: Path, recipe: RebaseRecipe, top: Path, spec_path: Path, dist: str,
-                ours: Sequence[str], patch_files: Sequence[str]) -> None:
-    done = _rpmbuild(top, "-bp", spec_path, dist)
-    (top / "prep.log").write_text(done.stdout)
-    runs = _patch_runs(done.stdout, patch_files, top / "SOURCES")
-    if done.returncode != 0:
-        if runs and any(word in line for line in runs[-1][1] for word in _PATCH_TROUBLE):
-            raise _patch_failed(srpm, recipe, top, runs[-1], ours, done.stdout)
-        raise UpdraftError(f"{srpm.name}: rpmbuild -bp of the rebased spec failed "
-                           f"({_last_error(done.stdout)}): see {top / 'prep.log'}")
-    applied = {name for name, _ in runs}
-    missing = [name for name in ours if name not in applied]
-    if missing:
-        raise UpdraftError(f"{srpm.name}: %prep never applied our patch {missing[0]} "
-                           "(an %autopatch range or %if leaves it out?)")
-
-
-def _patch_runs(output: str, known: Sequence[str], sources: Path) -> list[tuple[str, list[str]]]:
-    """Split rpmbuild's output into one run per patch applied: (file name, its lines).
-
-    %patch echoes "Patch #2001 (file):"; %autopatch only traces a command reading
-    SOURCES/file (its trace lines may come interleaved: "+ + patch", then the path)."""
-    runs: list[tuple[str, list[str]]] = []
-    for line in output.splitlines():
-        name = None
-        if line.startswith("Patch #") and "(" in line and line.endswith("):"):
-            name = line[line.index("(") + 1:-2]
-        elif not line.startswith("+ echo "):
-            # the longest match: a.patch.gz is not a.patch
-            name = max((k for k in known if f"{sources}/{k}" in line), key=len, default=None)
-        if name is not None:
-            runs.append((name, []))
-        elif runs:
-            runs[-1][1].append(line)
-    return runs
-
-
-def _patch_failed(srpm: Path, recipe: RebaseRecipe, top: Path, run: tuple[str, list[str]],
-                  ours: Sequence[str], output: str) -> PatchFailed:
-    name, lines = run
-    said = [line for line in lines if not line.startswith("+ ")]
-    failed = [line.rstrip(".") for line in said if "FAILED at" in line]
-    if failed:
-        reason = failed[0] + (f" and {len(failed) - 1} more" if len(failed) > 1 else "")
-    else:
-        trouble = [line for line in said if any(word in line for word in _PATCH_TROUBLE)]
-        reason = trouble[0].split(" -- ")[0].strip().rstrip(".:")
-    rejects = [line.rsplit("saving rejects to file ", 1)[1].strip()
-               for line in said if "saving rejects to file " in line]
-    hunk = _rejected(top / "BUILD", rejects) or "\n".join(said)
-    log = "\n".join(output.splitlines()[-LOG_TAIL:])
-    if name in ours:
-        where = next(p.parent for p in recipe.patches if p.name == name)
-        message = (f"{srpm.name}: our patch {name} no longer applies ({reason}): "
-                   f"refresh it in {where} and build again")
-    else:
-        message = (f"{srpm.name}: upstream's patch {name} does not apply ({reason}): "
-                   "check the SRPM builds as shipped and our rebase macros")
-    return PatchFailed(message, patch=name, hunk=hunk, log=log)
-
-
-def _rejected(build: Path, rejects: Sequence[str]) -> str:
-    """The .rej files patch saved (named relative to the unpacked tree under BUILD)."""
-    texts = []
-    for reject in rejects:
-        for path in sorted(build.rglob(Path(reject).name)):
-            if str(path).endswith(f"/{reject}"):
-                texts.append(path.read_text(errors="replace"))
-    return "".join(texts)
-
-
-def _last_error(output: str) -> str:
-    errors = [line.strip() for line in output.splitlines() if line.startswith("error: ")]
-    lines = errors or [line.strip() for line in output.splitlines() if line.strip()]
-    return lines[-1][:200] if lines else "no output"

@@ -94,8 +94,10 @@ class RebaseSettings(_Strict):
     """Seed 000's rebase-and-repatch: import the new upstream SRPM, re-apply our patches
     and spec edits, release `<upstream release>.1`, changelog entry on top."""
 
-    # Patch files, relative to build.patches_dir, applied in this order after upstream's.
-    patches: tuple[str, ...] = ()
+    # Patch files, relative to build.patches_dir, applied in this order after upstream's:
+    # a list (numbered from first_patch on), or {number: file} to keep the numbers a
+    # fork's spec always had (anaconda's Patch10001..10007, 10011..10023), applied by number.
+    patches: tuple[str, ...] | dict[int, str] = ()
     first_patch: int = Field(2000, ge=0)  # initscripts: Patch2000..; anaconda: Patch10001..
     strip: int = Field(1, ge=0)  # %patch2000 -p1
     # %global/%define values to set (samba: with_dc 1, with_mitkrb5 0, with_internal_ldb 1).
@@ -104,6 +106,24 @@ class RebaseSettings(_Strict):
     # Our earlier changelog lines carried into every rebase ("- Make slapd service an
     # alias for ldap [SME: 8635]"), newest first, each starting with "- " or "  ".
     changelog: tuple[str, ...] = ()
+    # Seed 000's samba way: a unified diff of the spec (relative to build.patches_dir),
+    # applied with `patch` to the new upstream spec before the edits above.
+    spec_patch: str | None = None
+
+    def numbered(self) -> list[tuple[int | None, str]]:
+        """(the number asked for, or None for the next free one, file) in order."""
+        if isinstance(self.patches, dict):
+            return sorted(self.patches.items())
+        return [(None, name) for name in self.patches]
+
+    @field_validator("spec_patch")
+    @classmethod
+    def _relative(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or Path(value).is_absolute()
+                                  or ".." in Path(value).parts):
+            raise ValueError(f"spec_patch {value!r}: a file under build.patches_dir "
+                             "(samba/samba.spec.patch)")
+        return value
 
     @field_validator("macros", mode="before")
     @classmethod
@@ -131,8 +151,9 @@ class RebaseSettings(_Strict):
 
     @model_validator(mode="after")
     def _does_something(self) -> RebaseSettings:
-        if not self.patches and not self.macros:
-            raise ValueError("a rebase needs `patches` or `macros` (else it is a plain build)")
+        if not self.patches and not self.macros and not self.spec_patch:
+            raise ValueError("a rebase needs `patches`, `macros` or `spec_patch` (else it is "
+                             "a plain build)")
         return self
 
 
@@ -159,6 +180,9 @@ class BuildSettings(_Strict):
     packager: str = "updraft <releases@localhost>"  # author of a rebase's changelog entry
     bug_label: str = "SME"  # "- Rebase on upstream 9.03.49 [SME: 9001]"
     timeout: float = Field(6 * 3600.0, gt=0)  # seconds one build may take
+    # rpmbuild backend only: --nodeps, for a worker that cannot hold every BuildRequires
+    # (it builds against its own rpmdb and shell, not the release's root). mock installs them.
+    nodeps: bool = False
     log_tail: int = Field(40, ge=1)  # lines of the failing log the report mail quotes
 
     @field_validator("dist", mode="before")

@@ -131,10 +131,16 @@ class BuildPlan:
         """The plan as the log and the "Build?" gate show it."""
         rows = [f"build {self.source.filename} for release {self.release}"]
         if self.rebase:
-            rows.append(f"  rebase: {len(self.rebase.patches)} patches from "
-                        f"Patch{self.rebase.first_patch}, macros "
+            numbers = [n for n, _ in self.rebase.numbered() if n is not None]
+            where = (f"as Patch{numbers[0]}..{numbers[-1]}" if numbers
+                     else f"from Patch{self.rebase.first_patch}")
+            rows.append(f"  rebase: {len(self.rebase.patches)} patches {where}, macros "
                         f"{dict(self.rebase.macros) or 'unchanged'}, release "
                         f"+{self.rebase.release_suffix}")
+            if self.rebase.spec_patch:
+                rows.append(f"  rebase: spec patch {self.rebase.spec_patch} applied to the "
+                            "upstream spec first (when it stops applying, update it under "
+                            "build.patches_dir)")
         for job in self.jobs:
             rows.append(f"  {job.archdir}: --target {job.target} on queue {job.queue} "
                         f"(pool {job.pool}, mock -r {job.mock_config})")

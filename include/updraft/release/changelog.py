@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -100,14 +101,68 @@ class Changelog:
     entries: list[Entry] = field(default_factory=list)
 
     def since(self, older: Changelog | None) -> list[Entry]:
-        """The entries this version has and `older` has not: its changes since then."""
-        if older is None:
-            return list(self.entries)
-        known = {entry.identity() for entry in older.entries}
-        return [entry for entry in self.entries if entry.identity() not in known]
+        """This version's changes since `older`: see new_entries."""
+        return new_entries(self.entries, older.entries if older is not None else ())
 
     def to_json(self) -> list[dict[str, object]]:
         return [entry.to_json() for entry in self.entries]
+
+
+def new_entries(candidate: Sequence[Entry], released: Sequence[Entry]) -> list[Entry]:
+    """The entries of `candidate` new since `released` (both newest first), decided the
+    way a release manager reads two changelogs.
+
+    A changelog is ordered: what a candidate adds sits above the point where its history
+    meets the released one. An entry is "the same" when its text (whitespace normalised)
+    and date match, whatever its header says: SME packagers corrected headers that had
+    long shipped ("- 2.2.0-5" -> "- 2.2.0-5.sme", spacing, typos), and matching on the
+    header made every such entry a change again (closed bugs asked anew, a reopened one
+    blocking the release, old fixes in the notes). Right above the meeting point, an entry
+    whose text matches the released entry in the same place is that entry with its date
+    fixed. Everything above is new, even an entry carrying an old date.
+    """
+    if not released:
+        return list(candidate)
+    meeting = _meeting_point(candidate, released)
+    return list(candidate if meeting is None else candidate[:meeting])
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _meeting_point(candidate: Sequence[Entry], released: Sequence[Entry]) -> int | None:
+    """The candidate's index where its history meets `released`, None if it never does."""
+    places: dict[str, list[int]] = {}
+    for j, entry in enumerate(released):
+        places.setdefault(_normal(entry.text), []).append(j)
+    found = _first(candidate, places, lambda i, j: candidate[i].time == released[j].time)
+    if found is None:
+        # No entry kept its date: the text must match and so must the entries below
+        # (or both histories end there), so one repeated line ("- Rebuild") is no anchor.
+        found = _first(candidate, places, lambda i, j: _fits_below(candidate, released, i, j))
+    if found is None:
+        return None
+    i, j = found
+    while i > 0 and j > 0 and _normal(candidate[i - 1].text) == _normal(released[j - 1].text):
+        i, j = i - 1, j - 1  # the same entry in the same place, its date fixed
+    return i
+
+
+def _first(candidate: Sequence[Entry], places: dict[str, list[int]],
+           same: Callable[[int, int], bool]) -> tuple[int, int] | None:
+    for i, entry in enumerate(candidate):
+        for j in places.get(_normal(entry.text), ()):
+            if same(i, j):
+                return i, j
+    return None
+
+
+def _fits_below(candidate: Sequence[Entry], released: Sequence[Entry], i: int, j: int) -> bool:
+    if i + 1 == len(candidate) or j + 1 == len(released):
+        return i + 1 == len(candidate) and j + 1 == len(released)
+    below, under = candidate[i + 1], released[j + 1]
+    return below.time == under.time or _normal(below.text) == _normal(under.text)
 
 
 _TS: rpm.TransactionSet | None = None

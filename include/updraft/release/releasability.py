@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from updraft.release.changelog import Entry
+from updraft.release.changelog import Entry, new_entries
 
 
 @dataclass(frozen=True)
@@ -112,9 +112,8 @@ class _Fixpoint:
         if top is None:
             return []
         index = self.chosen.get(name)
-        released = {e.identity() for e in package.candidates[index].changes} if (
-            index is not None) else set()
-        return [entry for entry in top.changes if entry.identity() not in released]
+        released = package.candidates[index].changes if index is not None else ()
+        return new_entries(top.changes, released)
 
     def holders(self) -> dict[int, list[tuple[str, Entry]]]:
         """bug -> the unreleased changes naming it, by package."""

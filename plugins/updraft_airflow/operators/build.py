@@ -82,12 +82,13 @@ class BuildInputOperator(BaseOperator):
                 self.log.info("%s", line)
             build.prepare()
         except PatchFailed as exc:
-            self.log.error("%s\n--- rejected hunk ---\n%s\n--- rpmbuild -bp ---\n%s",
-                           exc, exc.hunk, exc.log)
+            self.log.error("%s\n--- rejected hunk ---\n%s\n--- %s ---\n%s",
+                           exc, exc.hunk, exc.tool, exc.log)
             plan = build.plan()
             message = rebase_failed_mail(
                 engine.config, release=build.record.release, srpm=build.srpm.name,
-                patch=exc.patch, hunk=exc.hunk, log=exc.log, owners=plan.owners)
+                patch=exc.patch, hunk=exc.hunk, log=exc.log, owners=plan.owners,
+                against=exc.against, tool=exc.tool)
             if send(engine.config, message, self.smtp_conn_id):
                 self.log.info("mailed %r to %s", message["Subject"], message["To"])
             raise AirflowFailException(str(exc)) from exc
