@@ -30,6 +30,7 @@ from updraft.hold import (
     Admitted,
     GateView,
     bar_entries,
+    bind_builds,
     gated_repos,
     hold_arrivals,
     record_requests,
@@ -250,6 +251,7 @@ class Engine:
             part = plan_release(release_tree, self.layout, chosen_intents, view)
             if admitted is not None:  # the engine's own moves pass the gate too
                 part = bar_entries(part, release_tree, self.layout, admitted, view)
+            part = bind_builds(part, release_tree, self.layout)
             part.actions[:0] = holds
             part.touched = _union(touched_by(self.layout, holds), part.touched)
             if gates.scoped:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -177,6 +177,16 @@ def bar_entries(plan: Plan, tree: ReleaseTree, layout: Layout, admitted: Admitte
              f"{action.from_repo})" for action in barred]
     return Plan(kept, [t for t in plan.touched if (t.repo, t.archdir) not in only_barred],
                 plan.warnings + lines)
+
+
+def bind_builds(plan: Plan, tree: ReleaseTree, layout: Layout) -> Plan:
+    """Every action names the build it moves (its header digest), so a Go's digest covers
+    the bytes shown: another build put under a planned name since changes the plan."""
+    by_path = {package.path: package.facts.digest for package in tree.files}
+    root = str(layout.root) + os.sep
+    plan.actions = [replace(action, build=by_path.get(root + action.src, ""))
+                    for action in plan.actions]
+    return plan
 
 
 def held_dir(layout: Layout, release: str, repo: str) -> Path:
