@@ -19,6 +19,7 @@ import logging
 import os
 import shutil
 import subprocess
+import tempfile
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -56,8 +57,10 @@ def exchange(left: Path, right: Path) -> None:
     os.rename(aside, left)
 
 
-def rebuild(repo_dir: Path, cache_dir: Path, createrepo: str = "createrepo_c") -> None:
-    """Rebuild repo_dir/repodata for the packages under repo_dir."""
+def rebuild(repo_dir: Path, cache_dir: Path, createrepo: str = "createrepo_c",
+            only: list[str] | None = None) -> None:
+    """Rebuild repo_dir/repodata for the packages under repo_dir (`only`: just these,
+    relative to repo_dir; createrepo_c indexes nothing else it finds)."""
     repo_dir.mkdir(parents=True, exist_ok=True)
     cache_dir.mkdir(parents=True, exist_ok=True)
     # Callers hold this arch dir's repodata lock, so any other workspace was left by a
@@ -75,9 +78,20 @@ def rebuild(repo_dir: Path, cache_dir: Path, createrepo: str = "createrepo_c") -
     command = [
         *_DIE_WITH_PARENT, createrepo, "--quiet", "--update", "--keep-all-metadata",
         "--cachedir", str(cache_dir), "--outputdir", str(workspace),
-        str(repo_dir),
     ]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    listed: Path | None = None
+    if only is not None:  # one file per rebuild: a process publishes several at once
+        handle, name = tempfile.mkstemp(prefix="pkglist-", dir=cache_dir)
+        with os.fdopen(handle, "w") as stream:
+            stream.write("".join(f"{entry}\n" for entry in sorted(only)))
+        listed = Path(name)
+        command += ["--pkglist", str(listed)]
+    try:
+        result = subprocess.run([*command, str(repo_dir)], capture_output=True, text=True,
+                                check=False)
+    finally:
+        if listed is not None:
+            listed.unlink(missing_ok=True)
     if result.returncode != 0:
         shutil.rmtree(workspace, ignore_errors=True)
         tail = (result.stderr.strip().splitlines() or ["(no output)"])[-1]
@@ -135,11 +149,25 @@ class PendingRepodata:
             key=lambda t: (t.release, t.repo, t.archdir),
         )
 
+    def _admitted(self, target: Touched, repo_dir: Path) -> list[str] | None:
+        """A gated repo's repodata lists its admitted files only: a `cp` that arrived
+        after the apply that marked this dir (Airflow publishes in a later task) waits
+        for the next cycle's hold instead of being published by createrepo_c."""
+        if not self.layout.config.repos[target.repo].approval:
+            return None
+        from updraft.hold import Admitted  # the gates' record (the tree scan comes with it)
+
+        admitted = Admitted.load(self.layout, [target.release], save=False)
+        prefix = self.layout.relative(repo_dir) + "/"
+        return [relative[len(prefix):] for relative in admitted.paths.get(
+                    target.release, {}).get(target.repo, {}) if relative.startswith(prefix)]
+
     def publish(self, target: Touched) -> Path:
         """Rebuild one arch dir's repodata from what is on disk now; clear its mark."""
         repo_dir = self.layout.repodata_dir(target.release, target.repo, target.archdir)
         with self._lock(target):
-            rebuild(repo_dir, self.layout.state_dir / "createrepo-cache")
+            rebuild(repo_dir, self.layout.state_dir / "createrepo-cache",
+                    only=self._admitted(target, repo_dir))
             try:
                 Listings(self.layout).record(target, repo_dir)
             except (OSError, RuntimeError, ValueError) as exc:
