@@ -12,10 +12,10 @@ mailed. Plain Python: the Airflow adapter is updraft_airflow.gate_record.
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import logging
 import os
+import pwd
 import smtplib
 from collections.abc import Sequence
 from datetime import datetime
@@ -45,14 +45,18 @@ def ask(ledger_url: str, question: Question) -> None:
 
 
 def answer(ledger_url: str, run: str, task_id: str, by: str, chosen: Sequence[str],
-           at: datetime | None = None, comment: str = "") -> Decision:
+           at: datetime | None = None, comment: str = "", aliases: Sequence[str] = ()) -> Decision:
     """Record the answer Airflow's HITL record gave: refused (and not recorded as a
-    decision) unless the gate asked in this run and `by` is one of its assigned users."""
+    decision) unless the gate asked in this run and `by` is one of its assigned users.
+
+    `aliases`: other names of the same login (FAB's user id is the row number, its name
+    the user name the config assigns): the first that is assigned is recorded."""
     with Ledger.open(ledger_url) as ledger:
         records = GateRecords(ledger)
         asked = records.question(run, task_id)
         if asked is None:
             raise GateRefused(f"{task_id}: the gate never asked in {run}: no answer recorded")
+        by = next((name for name in (by, *aliases) if name and name in asked.assigned), by)
         if not by or by not in asked.assigned:
             raise GateRefused(
                 f"{task_id}: answered by {by or 'nobody'}, who is not among the assigned "
@@ -104,12 +108,21 @@ def refuse_requests(ledger_url: str, repo: str, families: Sequence[str], by: str
     return refused
 
 
+def os_user() -> str:
+    """The account this process runs as, by its uid: getpass.getuser() would believe
+    $LOGNAME or $USER, which anyone sets (`USER=releng updraft ... --override-gate`)."""
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:  # a uid without a passwd entry (a container): the number says who
+        return f"uid {os.getuid()}"
+
+
 def override(config: DistConfig, ledger_url: str, what: str, target: str, release: str,
              reason: str, task: str = "promote") -> Decision:
     """An emergency override of a gated repo: recorded with the OS user, then mailed."""
     if not reason.strip():
         raise GateRefused("--override-gate needs --reason TEXT: why this cannot wait for a Go")
-    user = getpass.getuser()
+    user = os_user()
     decision = Decision(run=f"cli:{user}", task_id=task, kind="override", by=user, at=now(),
                         chosen=("Override",), digest="", comment=reason.strip(),
                         release=release, target=target, family=what)
