@@ -45,18 +45,14 @@ def ask(ledger_url: str, question: Question) -> None:
 
 
 def answer(ledger_url: str, run: str, task_id: str, by: str, chosen: Sequence[str],
-           at: datetime | None = None, comment: str = "", aliases: Sequence[str] = ()) -> Decision:
+           at: datetime | None = None, comment: str = "") -> Decision:
     """Record the answer Airflow's HITL record gave: refused (and not recorded as a
-    decision) unless the gate asked in this run and `by` is one of its assigned users.
-
-    `aliases`: other names of the same login (FAB's user id is the row number, its name
-    the user name the config assigns): the first that is assigned is recorded."""
+    decision) unless the gate asked in this run and `by` is one of its assigned users."""
     with Ledger.open(ledger_url) as ledger:
         records = GateRecords(ledger)
         asked = records.question(run, task_id)
         if asked is None:
             raise GateRefused(f"{task_id}: the gate never asked in {run}: no answer recorded")
-        by = next((name for name in (by, *aliases) if name and name in asked.assigned), by)
         if not by or by not in asked.assigned:
             raise GateRefused(
                 f"{task_id}: answered by {by or 'nobody'}, who is not among the assigned "

@@ -31,13 +31,6 @@ def _responder(event: dict[str, Any]) -> str:
     return str(who.get("id") or "") if isinstance(who, dict) else str(who)
 
 
-def _responder_name(event: dict[str, Any]) -> str:
-    """The responder's login name: under FAB the id is the user's row number, and the
-    gates assign user names (Airflow checked this login against them before storing)."""
-    who = event.get("responded_by_user") or {}
-    return str(who.get("name") or "") if isinstance(who, dict) else ""
-
-
 class RecordedGate:
     """Mixin for HITL gates (before the HITL operator in the bases)."""
 
@@ -68,16 +61,13 @@ class RecordedGate:
             self.validate_chosen_options(chosen)  # type: ignore[attr-defined]
             at = event.get("responded_at")
             try:
-                recorded = gate.answer(ledger_url(self.config_path, context),
-                                       distribution.run_trigger(context),
-                                       context["ti"].task_id, _responder(event), chosen,
-                                       at if isinstance(at, datetime) else None,
-                                       json.dumps(event.get("params_input") or {},
-                                                  sort_keys=True),
-                                       aliases=(_responder_name(event),))
+                gate.answer(ledger_url(self.config_path, context),
+                            distribution.run_trigger(context), context["ti"].task_id,
+                            _responder(event), chosen, at if isinstance(at, datetime) else None,
+                            json.dumps(event.get("params_input") or {}, sort_keys=True))
             except gate.GateRefused as exc:
                 raise AirflowFailException(str(exc)) from exc
-            self.on_recorded(context, chosen, recorded.by)
+            self.on_recorded(context, chosen, _responder(event))
         return super().execute_complete(context, event)  # type: ignore[misc]
 
     def on_recorded(self, context: Any, chosen: list[str], by: str) -> None:
