@@ -29,6 +29,7 @@ from updraft.faults import checkpoint
 from updraft.layout import Layout
 from updraft.listing import Listings
 from updraft.lock import repodata_lock
+from updraft.tree import scanned_files
 
 log = logging.getLogger(__name__)
 
@@ -77,20 +78,20 @@ def rebuild(repo_dir: Path, cache_dir: Path, createrepo: str = "createrepo_c",
     # createrepo_c dies with us: an orphan must not keep writing after a crash.
     command = [
         *_DIE_WITH_PARENT, createrepo, "--quiet", "--update", "--keep-all-metadata",
-        "--cachedir", str(cache_dir), "--outputdir", str(workspace),
+        "--skip-symlinks", "--cachedir", str(cache_dir), "--outputdir", str(workspace),
     ]
     listed: Path | None = None
-    if only is not None:  # one file per rebuild: a process publishes several at once
-        handle, name = tempfile.mkstemp(prefix="pkglist-", dir=cache_dir)
-        with os.fdopen(handle, "w") as stream:
-            stream.write("".join(f"{entry}\n" for entry in sorted(only)))
-        listed = Path(name)
-        command += ["--pkglist", str(listed)]
     try:
+        if only is not None:  # one file per rebuild: a process publishes several at once
+            handle, name = tempfile.mkstemp(prefix="pkglist-", dir=cache_dir)
+            listed = Path(name)
+            with os.fdopen(handle, "w") as stream:
+                stream.write("".join(f"{entry}\n" for entry in sorted(only)))
+            command += ["--pkglist", str(listed)]
         result = subprocess.run([*command, str(repo_dir)], capture_output=True, text=True,
                                 check=False)
     finally:
-        if listed is not None:
+        if listed is not None:  # also on a full disk: no list is left behind
             listed.unlink(missing_ok=True)
     if result.returncode != 0:
         shutil.rmtree(workspace, ignore_errors=True)
@@ -166,8 +167,11 @@ class PendingRepodata:
         """Rebuild one arch dir's repodata from what is on disk now; clear its mark."""
         repo_dir = self.layout.repodata_dir(target.release, target.repo, target.archdir)
         with self._lock(target):
-            rebuild(repo_dir, self.layout.state_dir / "createrepo-cache",
-                    only=self._admitted(target, repo_dir))
+            only = scanned_files(self.layout, repo_dir)  # what the tree scan reads
+            admitted = self._admitted(target, repo_dir)
+            if admitted is not None:
+                only = sorted(set(only) & set(admitted))
+            rebuild(repo_dir, self.layout.state_dir / "createrepo-cache", only=only)
             try:
                 Listings(self.layout).record(target, repo_dir)
             except (OSError, RuntimeError, ValueError) as exc:

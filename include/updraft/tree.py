@@ -113,6 +113,19 @@ def _link_target(path: str) -> str:
         return "?"
 
 
+def scanned_files(layout: Layout, top: Path) -> list[str]:
+    """The *.rpm files below `top` (an arch dir) that the scan reads, relative to it.
+
+    createrepo_c indexes *.rpm files in `repodata/`, `repoview/` and hidden workspace-like
+    dirs too, and follows links; the scan reads none of those. Publishing passes it this
+    list, so nothing the tree never checked reaches repodata."""
+    others = {str(layout.repo_dir(release, repo)) for release in layout.config.releases
+              for repo in layout.config.repos} | {str(layout.state_dir)}
+    entries, _ = _rpm_paths(top, others - {str(top)})
+    prefix = len(str(top)) + 1
+    return sorted(entry.path[prefix:] for entry in entries)
+
+
 def _linked_top(layout: Layout, top: str) -> _Odd | None:
     """A link on the way from the root to a repo dir that leads out of the tree (the
     release dir may be a link inside it: the ISO's `10 -> 10.0`)."""
