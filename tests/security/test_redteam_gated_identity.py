@@ -168,3 +168,17 @@ def test_a_packagers_cp_promoted_with_a_go_is_no_longer_theirs(engine: Engine) -
         info = path.stat()
         assert (info.st_uid, info.st_mode & 0o022) == (os.geteuid(), 0), path
     assert f"RPMS/{NEW_I386}" in treekit.repo_hrefs(root / "9/smeupdates/i386")
+
+
+def test_a_touch_or_chmod_of_an_admitted_file_holds_nothing(admitted: Engine) -> None:
+    """The ctime moves, the build does not: read again, still admitted."""
+    root = admitted.layout.root
+    target = root / "9/smeupdates/i386/RPMS" / OLD_I386
+    target.touch()
+    target.chmod(0o644)
+
+    result = admitted.update_repos()
+
+    assert result.ok and "held" not in result.report
+    assert target.is_file()
+    assert f"RPMS/{OLD_I386}" in treekit.repo_hrefs(root / "9/smeupdates/i386")
