@@ -46,6 +46,9 @@ class Action:
     phase: int
     remove_src: bool
     reason: str = ""
+    # The header digest of the build at `src` when planned: a plan (and the digest a Go
+    # approves) names the bytes it moves, not only their file names.
+    build: str = ""
 
     def describe(self) -> str:
         """The Repository Update report line (seed 000's wording)."""

@@ -102,6 +102,14 @@ def apply_journal(journal: Journal, root: Path, state_dir: Path | None = None) -
 
 
 def _apply_unit(journal: Journal, root: Path, unit: list[Action], index: dict[int, int]) -> str:
+    # A hold clears its path first: the same plan may complete the family at the very
+    # name it held (other bytes were put under an admitted name of a gated repo).
+    holds = [action for action in unit if action.verb == "hold"]
+    return (_apply_steps(journal, root, holds, index)
+            or _apply_steps(journal, root, [a for a in unit if a.verb != "hold"], index))
+
+
+def _apply_steps(journal: Journal, root: Path, unit: list[Action], index: dict[int, int]) -> str:
     for action in unit:
         step = f"link:{index[id(action)]}"
         if action.dst is None or step in journal.done:
@@ -183,6 +191,11 @@ def _place(source: Path, target: Path, expected: tuple[int, str] | None) -> None
     if temporary.exists():
         temporary.unlink()
     try:
+        if os.lstat(source).st_uid != os.geteuid():
+            # Another user's file (a packager's `cp`): a hard link would leave them the
+            # owner of what is published, free to rewrite it in place in every repo
+            # and the stage at once. The engine places its own copy.
+            raise OSError(errno.EXDEV, "not ours to link", str(source))
         os.link(source, temporary)
         checkpoint()
     except OSError as exc:
@@ -235,6 +248,8 @@ def _copy_durably(source: Path, temporary: Path) -> None:
         writer.flush()
         os.fsync(writer.fileno())
     shutil.copystat(source, temporary)
+    # Nobody but the engine rewrites what it placed (the source may be group-writable).
+    os.chmod(temporary, stat.S_IMODE(os.stat(temporary).st_mode) & ~0o022)
     checkpoint()
 
 

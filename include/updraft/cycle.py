@@ -29,6 +29,8 @@ from updraft.header_cache import HeaderCache
 from updraft.hold import (
     Admitted,
     GateView,
+    bar_entries,
+    bind_builds,
     gated_repos,
     hold_arrivals,
     record_requests,
@@ -245,8 +247,11 @@ class Engine:
             chosen_intents = wanted.get(release, [])
             view = (GateView() if gates.override
                     else self._gate_view(chosen_intents if gates.grant else []))
-            holds = self._holds(release_tree, view, remember)
+            holds, admitted = self._holds(release_tree, view, remember)
             part = plan_release(release_tree, self.layout, chosen_intents, view)
+            if admitted is not None:  # the engine's own moves pass the gate too
+                part = bar_entries(part, release_tree, self.layout, admitted, view)
+            part = bind_builds(part, release_tree, self.layout)
             part.actions[:0] = holds
             part.touched = _union(touched_by(self.layout, holds), part.touched)
             if gates.scoped:
@@ -301,22 +306,22 @@ class Engine:
         return GateView(gated, frozenset((i.repo, i.family) for i in granted if i.repo in gated))
 
     def _holds(self, release_tree: ReleaseTree, view: GateView,
-               remember: bool = True) -> list[Action]:
+               remember: bool = True) -> tuple[list[Action], Admitted | None]:
         """Arrivals in gated repos without a Go are held (updraft.hold)."""
         if not view.gated:
-            return []
+            return [], None
         # Loaded even for an unchanged release: a gated repo is admitted at first sight
         # (remembered by writers only: a preview or `updraft check` writes nothing).
         admitted = Admitted.load(self.layout, [release_tree.release], save=remember)
         if release_tree.unchanged:
-            return []
+            return [], admitted
         arrivals = [p for p in release_tree.files if p.repo in view.gated and not
-                    admitted.admits(release_tree.release, p.repo, self.layout.relative(
+                    admitted.admits(release_tree.release, p, self.layout.relative(
                         Path(p.path)))]
         if not arrivals:
-            return []
+            return [], admitted
         families = group_families(release_tree.files, DistTag(self.config.dist_tag_pattern))
-        return hold_arrivals(release_tree, self.layout, families, admitted, view)
+        return hold_arrivals(release_tree, self.layout, families, admitted, view), admitted
 
     def settled(self) -> dict[str, str]:
         """Release -> fingerprint of its files when a scan last found it consistent."""

@@ -12,10 +12,10 @@ mailed. Plain Python: the Airflow adapter is updraft_airflow.gate_record.
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import logging
 import os
+import pwd
 import smtplib
 from collections.abc import Sequence
 from datetime import datetime
@@ -104,12 +104,21 @@ def refuse_requests(ledger_url: str, repo: str, families: Sequence[str], by: str
     return refused
 
 
+def os_user() -> str:
+    """The account this process runs as, by its uid: getpass.getuser() would believe
+    $LOGNAME or $USER, which anyone sets (`USER=releng updraft ... --override-gate`)."""
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:  # a uid without a passwd entry (a container): the number says who
+        return f"uid {os.getuid()}"
+
+
 def override(config: DistConfig, ledger_url: str, what: str, target: str, release: str,
              reason: str, task: str = "promote") -> Decision:
     """An emergency override of a gated repo: recorded with the OS user, then mailed."""
     if not reason.strip():
         raise GateRefused("--override-gate needs --reason TEXT: why this cannot wait for a Go")
-    user = getpass.getuser()
+    user = os_user()
     decision = Decision(run=f"cli:{user}", task_id=task, kind="override", by=user, at=now(),
                         chosen=("Override",), digest="", comment=reason.strip(),
                         release=release, target=target, family=what)

@@ -1,4 +1,4 @@
-"""Header cache: header facts by path + size + mtime, so an unchanged tree reads no header.
+"""Header cache: header facts by path, size, mtime and ctime: an unchanged tree reads none.
 
 A private file in the state dir, in marshal format: Python's fastest loader (40,000
 rows in ~15 ms), which the no-op and one-family cycles depend on. A cache that cannot
@@ -22,10 +22,10 @@ from updraft.private import open_private, private_dir
 
 log = logging.getLogger(__name__)
 
-_FORMAT = 2  # 2: rows carry the header digest
+_FORMAT = 3  # 2: rows carry the header digest; 3: keyed on (mtime_ns, ctime_ns)
 
-Row = tuple  # (path, size, mtime_ns, name, epoch, version, release, arch, sourcerpm, digest,
-#               source)
+Row = tuple  # (path, size, (mtime_ns, ctime_ns), name, epoch, version, release, arch,
+#               sourcerpm, digest, source)
 
 
 class Hit(NamedTuple):
@@ -81,8 +81,8 @@ class HeaderCache:
         entries = self.rows()
         return [_hit(entries[p]) for p in entries if p not in self._seen and p.startswith(under)]
 
-    def put(self, path: str, size: int, mtime_ns: int, facts: PackageFacts) -> None:
-        self._fresh[path] = (path, size, mtime_ns, facts.name, facts.epoch, facts.version,
+    def put(self, path: str, size: int, stamp: tuple[int, int], facts: PackageFacts) -> None:
+        self._fresh[path] = (path, size, stamp, facts.name, facts.epoch, facts.version,
                              facts.release, facts.arch, facts.sourcerpm, facts.digest,
                              source_name(facts))
 

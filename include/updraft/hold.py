@@ -10,7 +10,8 @@ by a recorded Go (the promote DAG's gate) or an emergency override may enter the
 by a promotion or by the engine's pull-up.
 
 Which files a gated repo legitimately holds is the *admitted* list
-(`<state>/gated.json`): every file a journaled plan placed there. The first time the
+(`<state>/gated.json`): every file a journaled plan placed there, each with the header
+digest of the build it placed (other bytes under that name are held). The first time the
 cycle sees a gated repo it admits what is there (trust on first use: the tree's owner
 set it up); every later arrival is held.
 """
@@ -20,16 +21,17 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
 from updraft.action import PHASE_ARRIVE, Action, Plan, Touched
 from updraft.config import DistConfig
-from updraft.family import Family, FamilyKey
+from updraft.evr import DistTag
+from updraft.family import Family, FamilyKey, family_key
 from updraft.layout import SOURCE_DIR, Layout
 from updraft.ledger.gates import GateRecords
-from updraft.package import PackageFile
+from updraft.package import PackageFile, header_digest
 from updraft.private import open_private, private_dir
 from updraft.tree import ReleaseTree
 
@@ -59,10 +61,14 @@ def gated_repos(config: DistConfig) -> dict[str, str]:
 
 @dataclass
 class Admitted:
-    """Tree-relative paths each gated repo legitimately holds."""
+    """Tree-relative paths each gated repo legitimately holds, each bound to the header
+    digest of the build a journaled plan (or the first sight) put there: other bytes
+    under an admitted name (a file rewritten in place, another build renamed onto it)
+    are an arrival like any other."""
 
     path: Path
-    paths: dict[str, dict[str, set[str]]] = field(default_factory=dict)
+    root: Path
+    paths: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, layout: Layout, releases: Iterable[str], save: bool = True) -> Admitted:
@@ -71,39 +77,59 @@ class Admitted:
             raw = json.loads(path.read_text())
         except FileNotFoundError:
             raw = {}
-        admitted = cls(path, {release: {repo: set(files) for repo, files in repos.items()}
-                              for release, repos in raw.items()})
-        first_sight = False
+        admitted = cls(path, layout.root, {
+            release: {repo: _bound(files) for repo, files in repos.items()}
+            for release, repos in raw.items()})
+        first_sight = admitted._bind_unknown()  # a list saved before digests were kept
         for release in releases:  # first sight of a gated repo: what is there is admitted
             for repo in gated_repos(layout.config):
                 if repo not in admitted.paths.get(release, {}):
-                    admitted.paths.setdefault(release, {})[repo] = _on_disk(layout, release,
-                                                                           repo)
+                    admitted.paths.setdefault(release, {})[repo] = {
+                        relative: header_digest(layout.root / relative)
+                        for relative in _on_disk(layout, release, repo)}
                     first_sight = True
         if first_sight and save:  # at once: a later `cp` must not be taken for part of it
             admitted.save()
         return admitted
 
-    def admits(self, release: str, repo: str, relative: str) -> bool:
-        return relative in self.paths.get(release, {}).get(repo, set())
+    def _bind_unknown(self) -> bool:
+        unknown = [(files, relative) for repos in self.paths.values()
+                   for files in repos.values() for relative, digest in files.items()
+                   if not digest]
+        for files, relative in unknown:
+            files[relative] = header_digest(self.root / relative)
+        return bool(unknown)
+
+    def admits(self, release: str, package: PackageFile, relative: str) -> bool:
+        recorded = self.paths.get(release, {}).get(package.repo, {}).get(relative)
+        return recorded is not None and recorded == package.facts.digest
 
     def follow(self, actions: Iterable[Action]) -> None:
-        """What an applied plan put into, or took out of, a gated repo."""
+        """What an applied plan put into, or took out of, a gated repo: a file put there
+        is bound to the build it holds right after the plan placed it."""
         for action in actions:
             repos = self.paths.get(action.release, {})
-            if action.remove_src and action.from_repo in repos:
-                repos[action.from_repo].discard(action.src)
+            # A held name stays bound to its admitted build: only that may come back.
+            if action.remove_src and action.from_repo in repos and action.verb != "hold":
+                repos[action.from_repo].pop(action.src, None)
             if action.dst and action.to_repo in repos:
-                repos[action.to_repo].add(action.dst)
+                repos[action.to_repo][action.dst] = header_digest(self.root / action.dst)
 
     def save(self) -> None:
         private_dir(self.path.parent)
         temporary = self.path.with_suffix(".tmp")
         with open_private(temporary, "w") as stream:
-            stream.write(json.dumps({release: {repo: sorted(files)
+            stream.write(json.dumps({release: {repo: dict(sorted(files.items()))
                                                for repo, files in repos.items()}
                                      for release, repos in self.paths.items()}))
         os.replace(temporary, self.path)
+
+
+def _bound(files: list[str] | dict[str, str]) -> dict[str, str]:
+    """Relative path -> header digest ("" when unknown: a list saved by an older updraft)."""
+    if isinstance(files, dict):
+        return {str(relative): str(digest) for relative, digest in files.items()}
+    return {str(relative): "" for relative in files}
 
 
 def _on_disk(layout: Layout, release: str, repo: str) -> set[str]:
@@ -115,6 +141,52 @@ def _on_disk(layout: Layout, release: str, repo: str) -> set[str]:
             if name.endswith(".rpm"):
                 found.add(layout.relative(Path(directory) / name))
     return found
+
+
+def bar_entries(plan: Plan, tree: ReleaseTree, layout: Layout, admitted: Admitted,
+                view: GateView) -> Plan:
+    """The engine's own moves into a gated repo without a Go (a pull-up completing an
+    admitted family) may carry only builds admitted there (a noarch copy, a held name
+    restored) and the family's SRPM: a binary grafted onto the family below, or the
+    other bytes of a rewritten hard link, stay where they are, reported."""
+    dist = DistTag(layout.config.dist_tag_pattern)
+    by_path = {package.path: package for package in tree.files}
+    builds = {repo: set(files.values()) for repo, files in admitted.paths.get(
+        tree.release, {}).items()}
+    kept: list[Action] = []
+    barred: list[Action] = []
+    for action in plan.actions:
+        package = by_path.get(str(layout.root / action.src))
+        if (action.verb in ("move", "copy") and action.dst and action.to_repo in view.gated
+                and action.from_repo != action.to_repo and not (
+                    package is not None and (
+                        view.allows(action.to_repo, family_key(package.facts, dist))
+                        or package.facts.is_source
+                        or package.facts.digest in builds.get(action.to_repo, ())))):
+            barred.append(action)
+        else:
+            kept.append(action)
+    if not barred:
+        return plan
+    changed = {(a.from_repo, a.archdir) for a in kept if a.remove_src} | {
+        (a.to_repo, a.archdir) for a in kept if a.dst}
+    only_barred = ({(a.to_repo, a.archdir) for a in barred} | {
+        (a.from_repo, a.archdir) for a in barred if a.remove_src}) - changed - tree.without_repodata
+    lines = [f"{action.family}-{action.family_evr}: {action.filename} not taken into "
+             f"{action.to_repo}: no Go, and not a build admitted there (left in "
+             f"{action.from_repo})" for action in barred]
+    return Plan(kept, [t for t in plan.touched if (t.repo, t.archdir) not in only_barred],
+                plan.warnings + lines)
+
+
+def bind_builds(plan: Plan, tree: ReleaseTree, layout: Layout) -> Plan:
+    """Every action names the build it moves (its header digest), so a Go's digest covers
+    the bytes shown: another build put under a planned name since changes the plan."""
+    by_path = {package.path: package.facts.digest for package in tree.files}
+    root = str(layout.root) + os.sep
+    plan.actions = [replace(action, build=by_path.get(root + action.src, ""))
+                    for action in plan.actions]
+    return plan
 
 
 def held_dir(layout: Layout, release: str, repo: str) -> Path:
@@ -136,7 +208,7 @@ def hold_arrivals(tree: ReleaseTree, layout: Layout, families: dict[FamilyKey, F
                 if package.repo not in roles or view.allows(package.repo, key):
                     continue
                 relative = layout.relative(Path(package.path))
-                if admitted.admits(tree.release, package.repo, relative):
+                if admitted.admits(tree.release, package, relative):
                     continue
                 held.add(package.path)
                 archdir = package.archdir or ""

@@ -66,13 +66,13 @@ def walk(repo_dir: Path) -> Listing:
     return found
 
 
-def from_scan(found: list[tuple[str, int, int, str, str | None]],
+def from_scan(found: list[tuple[str, int, int, str, str | None, int]],
               dirs: dict[tuple[str, str], Path]) -> dict[Path, Listing]:
     """The listings of the given arch dirs ((repo, archdir) -> dir) from a scan's walk,
     so a cycle stats no file twice."""
     listings: dict[Path, Listing] = {path: {} for path in dirs.values()}
     prefixes = {path: str(path) + os.sep for path in dirs.values()}
-    for path, size, mtime_ns, repo, archdir in found:
+    for path, size, mtime_ns, repo, archdir, *_ in found:
         home = dirs.get((repo, archdir)) if archdir else None
         if home is None:  # a stray or an SRPM: in one of these dirs only by its path
             home = next((d for d, p in prefixes.items() if path.startswith(p)), None)
@@ -214,7 +214,7 @@ class Listings:
                     / "repodata" / "repomd.xml").is_file()]
 
     def stale(self, release: str, remember: bool = True,
-              scanned: list[tuple[str, int, int, str, str | None]] | None = None,
+              scanned: list[tuple[str, int, int, str, str | None, int]] | None = None,
               ) -> list[tuple[Touched, str]]:
         """Arch dirs whose files differ from what their repodata was built from, and how.
 

@@ -27,7 +27,9 @@ def compose(config: DistConfig, subject: str, body: str, plan_id: str | None = N
     message = EmailMessage()
     message["From"] = config.report.mail_from
     message["To"] = ", ".join(config.report.recipients if to is None else to)
-    message["Subject"] = subject
+    # Subjects carry outside text (advisory ids, package names): one line, always (a
+    # line break would be a ValueError here, or another header in a laxer mailer).
+    message["Subject"] = re.sub(r"[\x00-\x1f\x7f\u2028\u2029]+", " ", subject)
     message["Date"] = formatdate(localtime=True)
     message["Message-ID"] = make_msgid("updraft", domain=sender.partition("@")[2] or None)
     if plan_id:

@@ -132,6 +132,29 @@ def read_facts(path: Path) -> PackageFacts:
     ))
 
 
+def header_digest(path: Path) -> str:
+    """The header's own digest (rpm verifies the header on reading it; the payload is not
+    read): what binds an admitted path of a gated repo to one build. "!unreadable" for a
+    file that is no readable package (it matches no package read later)."""
+    global _TS, _RPM_LOG
+    if _TS is None:
+        _TS = _transaction_set()
+        _RPM_LOG = tempfile.TemporaryFile("w+")
+        rpm.setLogFile(_RPM_LOG)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return "!unreadable"
+    try:
+        header = _TS.hdrFromFdno(fd)
+    except rpm.error:
+        _rpm_says()
+        return "!unreadable"
+    finally:
+        os.close(fd)
+    return header[rpm.RPMTAG_SHA256HEADER] or header[rpm.RPMTAG_SHA1HEADER] or ""
+
+
 def checked_facts(facts: PackageFacts) -> PackageFacts:
     """Header fields become file names (name-version-release.arch.rpm, the SRPM's name):
     each must be one plain name, or the package is bad and never placed."""

@@ -19,6 +19,7 @@ import logging
 import os
 import shutil
 import subprocess
+import tempfile
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from updraft.faults import checkpoint
 from updraft.layout import Layout
 from updraft.listing import Listings
 from updraft.lock import repodata_lock
+from updraft.tree import scanned_files
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +58,10 @@ def exchange(left: Path, right: Path) -> None:
     os.rename(aside, left)
 
 
-def rebuild(repo_dir: Path, cache_dir: Path, createrepo: str = "createrepo_c") -> None:
-    """Rebuild repo_dir/repodata for the packages under repo_dir."""
+def rebuild(repo_dir: Path, cache_dir: Path, createrepo: str = "createrepo_c",
+            only: list[str] | None = None) -> None:
+    """Rebuild repo_dir/repodata for the packages under repo_dir (`only`: just these,
+    relative to repo_dir; createrepo_c indexes nothing else it finds)."""
     repo_dir.mkdir(parents=True, exist_ok=True)
     cache_dir.mkdir(parents=True, exist_ok=True)
     # Callers hold this arch dir's repodata lock, so any other workspace was left by a
@@ -74,10 +78,21 @@ def rebuild(repo_dir: Path, cache_dir: Path, createrepo: str = "createrepo_c") -
     # createrepo_c dies with us: an orphan must not keep writing after a crash.
     command = [
         *_DIE_WITH_PARENT, createrepo, "--quiet", "--update", "--keep-all-metadata",
-        "--cachedir", str(cache_dir), "--outputdir", str(workspace),
-        str(repo_dir),
+        "--skip-symlinks", "--cachedir", str(cache_dir), "--outputdir", str(workspace),
     ]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    listed: Path | None = None
+    try:
+        if only is not None:  # one file per rebuild: a process publishes several at once
+            handle, name = tempfile.mkstemp(prefix="pkglist-", dir=cache_dir)
+            listed = Path(name)
+            with os.fdopen(handle, "w") as stream:
+                stream.write("".join(f"{entry}\n" for entry in sorted(only)))
+            command += ["--pkglist", str(listed)]
+        result = subprocess.run([*command, str(repo_dir)], capture_output=True, text=True,
+                                check=False)
+    finally:
+        if listed is not None:  # also on a full disk: no list is left behind
+            listed.unlink(missing_ok=True)
     if result.returncode != 0:
         shutil.rmtree(workspace, ignore_errors=True)
         tail = (result.stderr.strip().splitlines() or ["(no output)"])[-1]
@@ -135,11 +150,28 @@ class PendingRepodata:
             key=lambda t: (t.release, t.repo, t.archdir),
         )
 
+    def _admitted(self, target: Touched, repo_dir: Path) -> list[str] | None:
+        """A gated repo's repodata lists its admitted files only: a `cp` that arrived
+        after the apply that marked this dir (Airflow publishes in a later task) waits
+        for the next cycle's hold instead of being published by createrepo_c."""
+        if not self.layout.config.repos[target.repo].approval:
+            return None
+        from updraft.hold import Admitted  # the gates' record (the tree scan comes with it)
+
+        admitted = Admitted.load(self.layout, [target.release], save=False)
+        prefix = self.layout.relative(repo_dir) + "/"
+        return [relative[len(prefix):] for relative in admitted.paths.get(
+                    target.release, {}).get(target.repo, {}) if relative.startswith(prefix)]
+
     def publish(self, target: Touched) -> Path:
         """Rebuild one arch dir's repodata from what is on disk now; clear its mark."""
         repo_dir = self.layout.repodata_dir(target.release, target.repo, target.archdir)
         with self._lock(target):
-            rebuild(repo_dir, self.layout.state_dir / "createrepo-cache")
+            only = scanned_files(self.layout, repo_dir)  # what the tree scan reads
+            admitted = self._admitted(target, repo_dir)
+            if admitted is not None:
+                only = sorted(set(only) & set(admitted))
+            rebuild(repo_dir, self.layout.state_dir / "createrepo-cache", only=only)
             try:
                 Listings(self.layout).record(target, repo_dir)
             except (OSError, RuntimeError, ValueError) as exc:

@@ -51,9 +51,9 @@ class ReleaseTree:
     arriving: list[Path] = field(default_factory=list)
     refused: int = 0  # links and other entries the walk refused (they are in `bad`)
     held: list[str] = field(default_factory=list)  # content conflicts the plan found
-    # Every *.rpm the walk saw: (path, size, mtime_ns, repo, arch dir or None). The
+    # Every *.rpm the walk saw: (path, size, mtime_ns, repo, arch dir or None, ctime_ns). The
     # repodata listings are compared with it, so a cycle stats each file once.
-    found: list[tuple[str, int, int, str, str | None]] = field(default_factory=list)
+    found: list[tuple[str, int, int, str, str | None, int]] = field(default_factory=list)
 
 
 @dataclass
@@ -111,6 +111,19 @@ def _link_target(path: str) -> str:
         return repr(os.readlink(path))
     except OSError:
         return "?"
+
+
+def scanned_files(layout: Layout, top: Path) -> list[str]:
+    """The *.rpm files below `top` (an arch dir) that the scan reads, relative to it.
+
+    createrepo_c indexes *.rpm files in `repodata/`, `repoview/` and hidden workspace-like
+    dirs too, and follows links; the scan reads none of those. Publishing passes it this
+    list, so nothing the tree never checked reaches repodata."""
+    others = {str(layout.repo_dir(release, repo)) for release in layout.config.releases
+              for repo in layout.config.repos} | {str(layout.state_dir)}
+    entries, _ = _rpm_paths(top, others - {str(top)})
+    prefix = len(str(top)) + 1
+    return sorted(entry.path[prefix:] for entry in entries)
 
 
 def _linked_top(layout: Layout, top: str) -> _Odd | None:
@@ -180,7 +193,7 @@ def _refuse_odd(found: list[_Found], release_tree: ReleaseTree) -> list[_Found]:
     """Set aside the entries the walk refused (size -1): bad files, never read."""
     files = []
     for item in found:
-        path, size, _, repo, reason = item
+        path, size, _, repo, reason, _ = item
         if size == -1:
             log.warning("refused %r: %s", path, reason)
             release_tree.bad.append(BadFile(Path(path), release_tree.release, repo,
@@ -219,25 +232,30 @@ def _walk(layout: Layout, release: str) -> tuple[list[_Found], list[str]]:
         for entry in entries:
             stat = entry.stat(follow_symlinks=False)
             parent = entry.path[: -len(entry.name) - 1]
-            found.append((entry.path, stat.st_size, stat.st_mtime_ns, repo, places.get(parent)))
+            found.append((entry.path, stat.st_size, stat.st_mtime_ns, repo, places.get(parent),
+                          stat.st_ctime_ns))
         for path, reason in refused:
             odd.setdefault(path, (repo, reason))
     # Refused entries take part in the fingerprint: a release holding one never settles.
-    found += [(path, -1, 0, repo, reason) for path, (repo, reason) in odd.items()]
+    found += [(path, -1, 0, repo, reason, 0) for path, (repo, reason) in odd.items()]
     return found, tops
 
 
-_Found = tuple[str, int, int, str, "str | None"]
+# (path, size, mtime_ns, repo, archdir, ctime_ns). The ctime is part of a file's identity:
+# its owner can put other bytes under the same size and mtime (`touch -r`), never back
+# the ctime, so a file rewritten in place is read again (and a gated repo holds it).
+_Found = tuple[str, int, int, str, "str | None", int]
 
 
 def fingerprint(layout: Layout, found: list[_Found]) -> str:
-    """Identifies a release's files (path, size, mtime) under this exact config.
+    """Identifies a release's files (path, size, mtime, ctime) under this exact config.
 
     Unsorted: directory order only changes when directories change, and a different
     order merely costs a plan, never skips one.
     """
     digest = hashlib.sha256(layout.config.model_dump_json().encode())
-    digest.update("\n".join(f"{p}\0{size}\0{mtime}" for p, size, mtime, _, _ in found)
+    digest.update("\n".join(f"{p}\0{size}\0{mtime}\0{ctime}"
+                            for p, size, mtime, _, _, ctime in found)
                   .encode())
     return digest.hexdigest()
 
@@ -254,7 +272,7 @@ def _resolve(layout: Layout, found: list[_Found], release: str, cache: HeaderCac
     missed: list[_Found] = []
     for item in found:
         row = rows.get(item[0])
-        if row is None or row[1] != item[1] or row[2] != item[2]:
+        if row is None or row[1] != item[1] or row[2] != _stamp(item):
             missed.append(item)
         else:
             cached.append((item, row))
@@ -265,7 +283,7 @@ def _resolve(layout: Layout, found: list[_Found], release: str, cache: HeaderCac
         changed |= {hit.source for hit in cache.vanished(tops)}
         release_tree.changed_names = changed - {""}
         cached = [(item, row) for item, row in cached if row[10] in changed]
-    for (path, size, mtime_ns, repo, archdir), row in cached:
+    for (path, size, mtime_ns, repo, archdir, _), row in cached:
         release_tree.files.append(
             PackageFile(path, release, repo, archdir, cache.facts_of(row), size, mtime_ns))
 
@@ -279,10 +297,15 @@ def _arriving(path: Path, grace: float) -> bool:
     return time.time() - changed < grace
 
 
+def _stamp(item: _Found) -> tuple[int, int]:
+    """What a cached header row is keyed on besides the size: mtime and ctime."""
+    return item[2], item[5]
+
+
 def _read(item: _Found, release: str, cache: HeaderCache, tree: Tree,
           release_tree: ReleaseTree, grace: float) -> str:
     """Read one new or changed file's header; return its source name ("" if bad)."""
-    path, size, mtime_ns, repo, archdir = item
+    path, size, mtime_ns, repo, archdir, _ = item
     try:
         facts = read_facts(Path(path))
     except BadPackage as exc:
@@ -295,7 +318,7 @@ def _read(item: _Found, release: str, cache: HeaderCache, tree: Tree,
         release_tree.bad.append(BadFile(Path(path), release, repo, str(exc)))
         return ""
     tree.headers_read += 1
-    cache.put(path, size, mtime_ns, facts)
+    cache.put(path, size, _stamp(item), facts)
     release_tree.files.append(PackageFile(path, release, repo, archdir, facts, size, mtime_ns))
     return source_name(facts)
 

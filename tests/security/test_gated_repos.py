@@ -8,7 +8,6 @@ promotion's plan (and digest) covers its own family only.
 
 from __future__ import annotations
 
-import getpass
 import shutil
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ import pytest
 from tests import treekit
 from updraft.cycle import Engine, plan_digest
 from updraft.errors import PlanChanged
-from updraft.gate import refuse_requests
+from updraft.gate import os_user, refuse_requests
 from updraft.ledger import Ledger
 from updraft.ledger.gates import GateRecords
 from updraft.mailsink import MailSink
@@ -160,9 +159,9 @@ def test_an_override_is_recorded_with_the_os_user_and_mailed(engine: Engine,
         [mail] = sink.wait_for(1, timeout=10)
 
     assert "clamd-0.97.6-1.el4.rf.i386.rpm" in _in_smeupdates(root)
-    assert _overrides(engine) == [(getpass.getuser(), "smeupdates", "CVE-2026-1 exploited")]
+    assert _overrides(engine) == [(os_user(), "smeupdates", "CVE-2026-1 exploited")]
     assert "gate override of smeupdates" in mail["Subject"]
-    assert f"{getpass.getuser()} overrode the gate of smeupdates" in mail.get_content()
+    assert f"{os_user()} overrode the gate of smeupdates" in mail.get_content()
     assert "Reason: CVE-2026-1 exploited" in mail.get_content()
 
 
@@ -175,7 +174,7 @@ def test_update_repos_override_publishes_the_cp_and_records_it(engine: Engine) -
 
     assert done.returncode == 0, done.stderr
     assert f"RPMS/{I386}" in treekit.repo_hrefs(root / "9/smeupdates/i386")
-    assert _overrides(engine) == [(getpass.getuser(), "smeupdates", "mirror outage fix")]
+    assert _overrides(engine) == [(os_user(), "smeupdates", "mirror outage fix")]
     assert "not mailed" in done.stderr or done.stderr == ""
 
 
