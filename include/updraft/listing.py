@@ -21,6 +21,7 @@ from pathlib import Path
 import createrepo_c as cr
 
 from updraft.action import Plan, Touched
+from updraft.durable import temporary_for
 from updraft.layout import Layout
 
 # relative path -> (size, mtime in whole seconds: what primary.xml's time_file keeps)
@@ -186,7 +187,7 @@ class Listings:
                  parse_primary(primary).items()}
         path = self._file(target)
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}")
+        temporary = temporary_for(path)
         temporary.write_text(json.dumps({"primary": primary.checksum, "files": files}))
         os.replace(temporary, path)
         return Recorded(files, primary.checksum)
