@@ -77,18 +77,21 @@ def rebuild(repo_dir: Path, cache_dir: Path, createrepo: str = "createrepo_c") -
         "--cachedir", str(cache_dir), "--outputdir", str(workspace),
         str(repo_dir),
     ]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    checkpoint("repodata: createrepo_c running")
+    _, stderr = process.communicate()
+    if process.returncode != 0:
         shutil.rmtree(workspace, ignore_errors=True)
-        tail = (result.stderr.strip().splitlines() or ["(no output)"])[-1]
+        tail = (stderr.strip().splitlines() or ["(no output)"])[-1]
         raise RepodataError(f"createrepo_c failed on {repo_dir}: {tail} (the live repodata is "
                             "untouched; the next run retries)")
-    checkpoint()
+    checkpoint("repodata: before the swap")
     if live.is_dir():
         exchange(workspace / "repodata", live)
     else:
         os.rename(workspace / "repodata", live)
-    checkpoint()
+    checkpoint("repodata: after the swap")
     shutil.rmtree(workspace)
     log.info("rebuilt %s", live)
 
