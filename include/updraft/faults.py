@@ -1,8 +1,9 @@
 """Fault injection for the crash-safety tests: SIGKILL ourselves at the Nth checkpoint.
 
 `UPDRAFT_CRASH_AT=N` makes the Nth checkpoint of this process kill it without any
-cleanup, exactly like a power cut or an OOM kill. Unset (always, in production) a
-checkpoint is one integer comparison.
+cleanup, exactly like a power cut or an OOM kill (`UPDRAFT_CRASH_WHERE=TEXT`: the first
+checkpoint whose step starts with TEXT). Unset (always, in production) a checkpoint is
+one integer comparison.
 """
 
 from __future__ import annotations
@@ -11,23 +12,24 @@ import os
 import signal
 
 _CRASH_AT = int(os.environ.get("UPDRAFT_CRASH_AT", "0") or 0)
+_CRASH_WHERE = os.environ.get("UPDRAFT_CRASH_WHERE", "")  # or at the first step named so
 _passed = 0
 
 
 def checkpoint(where: str = "") -> None:
     """`where` names the step for the crash tests' figures (e.g. "repodata: swap")."""
     global _passed
-    if not _CRASH_AT:
+    if not _CRASH_AT and not _CRASH_WHERE:
         return
     _passed += 1
-    if _passed >= _CRASH_AT:
+    if (_CRASH_AT and _passed >= _CRASH_AT) or (_CRASH_WHERE and where.startswith(_CRASH_WHERE)):
         os.write(2, f"\nCRASH at checkpoint {_passed} {where}\n".encode())
         os.kill(os.getpid(), signal.SIGKILL)
 
 
 def armed() -> bool:
     """Whether a crash is injected (for a checkpoint that needs work done first)."""
-    return bool(_CRASH_AT)
+    return bool(_CRASH_AT or _CRASH_WHERE)
 
 
 def checkpoints_passed() -> int:

@@ -101,8 +101,9 @@ class Command:
     env: dict[str, str] = field(default_factory=dict)
     ok: Sequence[int] = (0,)  # exit codes of an uninterrupted run
 
-    def run(self, root: Path, crash_at: int) -> tuple[int, int, str]:
-        """(exit code, checkpoints passed, stderr) of one run on the tree at root."""
+    def run(self, root: Path, crash_at: int, where: str = "") -> tuple[int, int, str]:
+        """(exit code, checkpoints passed, stderr) of one run on the tree at root, killed
+        at checkpoint `crash_at` or at the first step named `where`..."""
         if self.call:
             target, arguments = self.call, _substitute(list(self.args), root)
         else:
@@ -114,7 +115,7 @@ class Command:
         with tempfile.TemporaryDirectory(prefix="crash-run-") as scratch:
             out = Path(scratch) / "run"
             server.stdin.write(json.dumps({"target": target, "arguments": arguments,
-                                           "env": self.env, "crash_at": crash_at,
+                                           "env": self.env, "crash_at": crash_at, "where": where,
                                            "out": str(out)}) + "\n")
             server.stdin.flush()
             answer = json.loads(server.stdout.readline())
@@ -263,9 +264,11 @@ def leftovers(root: Path) -> list[str]:
 class Trial:
     first: int  # the checkpoint the run is killed at
     second: int = 0  # the checkpoint its re-run is killed at too (0: not killed)
+    where: str = ""  # instead of `first`: the first checkpoint of this step
 
     def label(self) -> str:
-        return f"kill@{self.first}" + (f"+rerun-kill@{self.second}" if self.second else "")
+        first = f"kill@{self.where.replace(' ', '_')}" if self.where else f"kill@{self.first}"
+        return first + (f"+rerun-kill@{self.second}" if self.second else "")
 
 
 @dataclass
@@ -289,7 +292,9 @@ class Suite:
     config: Path = treekit.CONFIG_FILE
     check: Callable[[Path, str], None] | None = None  # extra assertions per trial
 
-    def run(self) -> Outcome:
+    def run(self, named: Sequence[str] = ()) -> Outcome:
+        """Seeded random kills, plus one kill at the first checkpoint of each `named`
+        step (a regression test pins the kill that found a bug)."""
         workdir = scratch(self.name.replace(" ", "_"))
         before = state(self.pristine, self.skip)
         reference = clone(self.pristine, workdir / f"{self.name}-reference")
@@ -299,10 +304,11 @@ class Suite:
         expected = state(reference, self.skip)
         assert checkpoints > 1, f"{self.name}: the command passes no checkpoint"
         trials = plan_trials(self.name, checkpoints, scale(self.kills), scale(self.doubles))
+        trials += [Trial(0, where=where) for where in named]
         repodata_kills = 0
         for trial in trials:
             root = clone(self.pristine, workdir / f"{self.name}-{trial.label()}")
-            code, _, stderr = self.command.run(root, trial.first)
+            code, _, stderr = self.command.run(root, trial.first, trial.where)
             assert code == -signal.SIGKILL, (self.name, trial, code, stderr)
             repodata_kills += _in_repodata(stderr)
             resume = self.resume or self.command

@@ -38,3 +38,14 @@ def test_sync_upstream_converges(case: upstreamkit.Case) -> None:
                       config=case.root / "dist.yaml")
     outcome = kit.record(suite.run())
     assert outcome.checkpoints > 10
+
+
+def test_the_kills_that_found_bugs_converge(case: upstreamkit.Case) -> None:
+    """Killed after the first file of a landing is placed: the next mirror step pruned
+    the files the unfinished journal still copied (a family without its SRPM). Killed
+    after the landing applied: the next run had nothing to land and never linked the
+    security advisory."""
+    sync = kit.Command(["sync-upstream"], config=case.root / "dist.yaml")
+    suite = kit.Suite("sync-upstream (pinned)", case.layout.root, sync, kills=0, doubles=0,
+                      config=case.root / "dist.yaml")
+    suite.run(named=["apply: file placed", "landing: applied"])

@@ -30,6 +30,7 @@ def _child(request: dict) -> None:
     os.environ.update(request["env"])
     os.environ["UPDRAFT_CRASH_AT"] = str(request["crash_at"])
     faults._CRASH_AT, faults._passed = request["crash_at"], 0
+    faults._CRASH_WHERE = request.get("where", "")
     code = 0
     try:
         target, arguments = request["target"], request["arguments"]
