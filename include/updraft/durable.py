@@ -27,12 +27,13 @@ def temporary_for(path: Path) -> Path:
     prefix = f".{path.name}."
     for stale in path.parent.glob(f"{prefix}*{TEMPORARY}"):
         pid = stale.name[len(prefix):-len(TEMPORARY)]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not alive(int(pid)):
             stale.unlink(missing_ok=True)
     return path.with_name(f"{prefix}{os.getpid()}{TEMPORARY}")
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether a process of this id runs (a writer that left a temporary died if not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
