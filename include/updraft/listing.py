@@ -39,7 +39,7 @@ class PrimaryEntry:
 
 
 # Hidden names a writer leaves only while at work: one seen later was left by a kill.
-LEFTOVERS = (".updraft-tmp", ".repodata.updraft")
+LEFTOVERS = (".updraft-tmp", ".repodata.updraft", ".updateinfo.updraft")
 _SKIPPED = {"repodata", "repoview"}  # as the tree scan
 
 
