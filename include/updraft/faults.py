@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import time
+from pathlib import Path
 
 _CRASH_AT = int(os.environ.get("UPDRAFT_CRASH_AT", "0") or 0)
 _CRASH_WHERE = os.environ.get("UPDRAFT_CRASH_WHERE", "")  # or at the first step named so
@@ -30,6 +33,19 @@ def checkpoint(where: str = "") -> None:
 def armed() -> bool:
     """Whether a crash is injected (for a checkpoint that needs work done first)."""
     return bool(_CRASH_AT or _CRASH_WHERE)
+
+
+def running(process: subprocess.Popen[bytes] | subprocess.Popen[str], marker: Path,
+            where: str) -> None:
+    """A checkpoint while a child (createrepo_c) runs: under crash injection, first wait
+    until it has begun writing (`marker` exists) or ended, so that a kill here lands
+    mid-run. Unset, one comparison, like every checkpoint."""
+    if not armed():
+        return
+    deadline = time.monotonic() + 10
+    while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
+    checkpoint(where)
 
 
 def checkpoints_passed() -> int:

@@ -22,6 +22,7 @@ import subprocess
 from contextlib import AbstractContextManager
 from pathlib import Path
 
+from updraft import faults
 from updraft.action import Touched
 from updraft.errors import UpdraftError
 from updraft.faults import checkpoint
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
 _libc = ctypes.CDLL(None, use_errno=True)
-_DIE_WITH_PARENT = ["setpriv", "--pdeathsig", "KILL"] if shutil.which("setpriv") else []
+DIE_WITH_PARENT = ["setpriv", "--pdeathsig", "KILL"] if shutil.which("setpriv") else []
 
 
 class RepodataError(UpdraftError):
@@ -73,13 +74,13 @@ def rebuild(repo_dir: Path, cache_dir: Path, createrepo: str = "createrepo_c") -
         shutil.copytree(live, workspace / "repodata", copy_function=os.link)
     # createrepo_c dies with us: an orphan must not keep writing after a crash.
     command = [
-        *_DIE_WITH_PARENT, createrepo, "--quiet", "--update", "--keep-all-metadata",
+        *DIE_WITH_PARENT, createrepo, "--quiet", "--update", "--keep-all-metadata",
         "--cachedir", str(cache_dir), "--outputdir", str(workspace),
         str(repo_dir),
     ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True)
-    checkpoint("repodata: createrepo_c running")
+    faults.running(process, workspace / ".repodata", "repodata: createrepo_c running")
     _, stderr = process.communicate()
     if process.returncode != 0:
         shutil.rmtree(workspace, ignore_errors=True)
