@@ -214,6 +214,16 @@ class Listings:
                 if (self.layout.repodata_dir(release, repo, archdir)
                     / "repodata" / "repomd.xml").is_file()]
 
+    @staticmethod
+    def _current(recorded: Recorded, repo_dir: Path) -> bool:
+        """Whether the live repomd.xml still names the primary.xml the listing was read
+        from (one small file read: the listing then stands for the big one)."""
+        try:
+            primary = primary_of(repo_dir)
+        except (OSError, RuntimeError, ValueError):
+            return False
+        return primary is not None and primary.checksum == recorded.primary
+
     def stale(self, release: str, remember: bool = True,
               scanned: list[tuple[str, int, int, str, str | None]] | None = None,
               ) -> list[tuple[Touched, str]]:
@@ -229,6 +239,8 @@ class Listings:
         for target in published:
             repo_dir = dirs[(target.repo, target.archdir)]
             recorded = self.recorded(target)
+            if recorded is not None and not self._current(recorded, repo_dir):
+                recorded = None  # rewritten by another writer (an ISO publish): read it
             if recorded is None:  # published before listings existed: ask its primary
                 try:
                     primary = read_primary(repo_dir) or {}

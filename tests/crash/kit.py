@@ -323,6 +323,9 @@ class Suite:
                                      + "\n".join(differences))
             if self.check:
                 self.check(root, trial.label())
+            again = Engine(load_config(self.config), root).update_repos(self.releases)
+            assert again.nothing_to_do, (f"{self.name} {trial.label()}: a cycle after the "
+                                         f"re-run still had work:\n{again.report}")
             shutil.rmtree(root)
         assert not state(self.pristine, self.skip).differences(before), \
             f"{self.name}: a trial wrote through a hardlink into the pristine tree"
