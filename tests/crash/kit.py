@@ -15,6 +15,7 @@ from __future__ import annotations
 import atexit
 import hashlib
 import json
+import math
 import os
 import random
 import shutil
@@ -84,10 +85,20 @@ def seed() -> int:
     return int(os.environ.get("UPDRAFT_CRASH_SEED", "2012"))
 
 
+# About how many random kills the default run makes in all (make test).
+DEFAULT_KILLS = 60
+
+
 def scale(default: int) -> int:
-    """A suite's number of kills: its default times UPDRAFT_CRASH_TRIALS / 10 (soak)."""
-    factor = os.environ.get("UPDRAFT_CRASH_TRIALS")
-    return max(1, round(default * int(factor) / 10)) if factor else default
+    """A suite's number of kills: its default, or its share of UPDRAFT_CRASH_TRIALS kills
+    in all (`make soak`: UPDRAFT_CRASH_TRIALS=200 makes about 200)."""
+    total = os.environ.get("UPDRAFT_CRASH_TRIALS")
+    return math.ceil(default * int(total) / DEFAULT_KILLS) if total else default
+
+
+def timeout() -> int:
+    """A crash test's pytest-timeout, grown with its kills (a soak runs 20 times more)."""
+    return 900 * max(1, math.ceil(scale(10) / 10))
 
 
 @dataclass(frozen=True)
@@ -277,6 +288,8 @@ class Outcome:
     checkpoints: int
     trials: list[Trial]
     repodata_kills: int = 0
+    doubled: int = 0  # re-runs that were killed too (a planned second kill the re-run
+    # did not reach, since it had less left to do, is not counted)
 
 
 @dataclass
@@ -306,8 +319,9 @@ class Suite:
         trials = plan_trials(self.name, checkpoints, scale(self.kills), scale(self.doubles))
         trials += [Trial(0, where=where) for where in named]
         repodata_kills = 0
-        for trial in trials:
-            root = clone(self.pristine, workdir / f"{self.name}-{trial.label()}")
+        doubled = 0
+        for index, trial in enumerate(trials):
+            root = clone(self.pristine, workdir / f"t{index}")
             code, _, stderr = self.command.run(root, trial.first, trial.where)
             assert code == -signal.SIGKILL, (self.name, trial, code, stderr)
             repodata_kills += _in_repodata(stderr)
@@ -315,6 +329,7 @@ class Suite:
             if trial.second:
                 code, _, stderr = resume.run(root, trial.second)
                 assert code in (-signal.SIGKILL, *resume.ok), (self.name, trial, code, stderr)
+                doubled += code == -signal.SIGKILL
             code, _, stderr = resume.run(root, NEVER)
             assert code in resume.ok, f"{self.name} {trial.label()}: re-run failed: {stderr}"
             self._settled(root, trial.label())
@@ -330,7 +345,7 @@ class Suite:
         assert not state(self.pristine, self.skip).differences(before), \
             f"{self.name}: a trial wrote through a hardlink into the pristine tree"
         shutil.rmtree(reference)
-        return Outcome(self.name, checkpoints, trials, repodata_kills)
+        return Outcome(self.name, checkpoints, trials, repodata_kills, doubled)
 
     def _settled(self, root: Path, label: str) -> None:
         found = leftovers(root)
@@ -344,9 +359,14 @@ class Suite:
 def plan_trials(name: str, checkpoints: int, kills: int, doubles: int) -> list[Trial]:
     """Seeded kill points spread over the whole run (each suite its own stream)."""
     chooser = random.Random(f"{seed()}:{name}")
-    points = sorted(chooser.sample(range(1, checkpoints + 1), min(kills, checkpoints)))
+    points = chooser.sample(range(1, checkpoints + 1), min(kills, checkpoints))
+    # More kills than checkpoints (a soak of a short step): points again, with double kills.
+    points = sorted(points + chooser.choices(range(1, checkpoints + 1),
+                                             k=max(0, kills - checkpoints)))
     chosen = set(chooser.sample(range(len(points)), min(doubles, len(points))))
-    return [Trial(point, chooser.randint(1, checkpoints) if index in chosen else 0)
+    # A re-run passes fewer checkpoints (it only finishes the work): kill it early.
+    second = max(1, checkpoints // 2)
+    return [Trial(point, chooser.randint(1, second) if index in chosen else 0)
             for index, point in enumerate(points)]
 
 
@@ -369,9 +389,11 @@ def record(outcome: Outcome) -> Outcome:
 def summary() -> str:
     lines = []
     for outcome in OUTCOMES:
-        doubles = sum(1 for t in outcome.trials if t.second)
-        lines.append(f"{outcome.name}: {len(outcome.trials)} kills ({doubles} double, "
+        lines.append(f"{outcome.name}: {len(outcome.trials)} kills ({outcome.doubled} double, "
                      f"{outcome.repodata_kills} in repodata) of {outcome.checkpoints} "
                      "checkpoints, all converged")
     total = sum(len(o.trials) for o in OUTCOMES)
-    return "\n".join([*lines, f"total: {total} kills"])
+    doubled = sum(o.doubled for o in OUTCOMES)
+    repodata = sum(o.repodata_kills for o in OUTCOMES)
+    return "\n".join([*lines, f"total: {total} kills ({doubled} double, {repodata} in "
+                               f"repodata) over {len(OUTCOMES)} suites, all converged"])

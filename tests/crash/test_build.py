@@ -13,7 +13,7 @@ from tests import buildkit, treekit
 from tests.crash import kit
 from tests.signing import SigningKey, make_key
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(kit.timeout())]
 # No passphrase: its key derivation makes each rpmsign seconds slower, and passphrases
 # are the signing tests' (tests/unit/test_build_signing.py); a kill is not about them.
 PASSPHRASE = ""

@@ -12,7 +12,7 @@ import pytest
 from tests.crash import kit
 from updraft.promote import Promotion
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(kit.timeout())]
 # A promotion retried after a kill must exit 0 and publish what is pending (issue 16 §1,
 # fixed on the conv-retry branch); until that is merged a retry fails as bad input.
 RETRY_FIXED = "self.already" in inspect.getsource(Promotion)

@@ -10,7 +10,7 @@ from tests import isokit
 from tests.crash import kit
 from tests.signing import SigningKey
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(kit.timeout())]
 
 
 def test_iso_publish_converges(iso_files: isokit.IsoFiles, iso_key: SigningKey) -> None:

@@ -19,7 +19,7 @@ from updraft.release import choice
 from updraft.release.analysis import analyse
 from updraft.release.tracker import BugTracker
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(kit.timeout())]
 CONFIG = str(treekit.CONFIG_FILE)
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC).isoformat()
 

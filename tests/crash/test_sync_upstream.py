@@ -14,7 +14,7 @@ from tests.crash import kit
 from tests.signing import SigningKey
 from updraft.rpmfactory import BuiltFamily
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(kit.timeout())]
 OFFER = ["tzdata-new", "php-new", "libtevent-new", "newpkg"]
 TZDATA = [("tzdata", "2012i", "2.el5", arch) for arch in upstreamkit.ARCHES]
 
