@@ -8,7 +8,7 @@ APT_PACKAGES := rpm python3-rpm createrepo-c gnupg xorriso isomd5sum jigdo-file 
 INSTALLED := $(VENV)/.installed
 CONFIG := config/sme.yaml
 
-.PHONY: run test install system lint bench demo clean
+.PHONY: run test install system lint bench demo clean soak
 
 install: $(INSTALLED)
 
@@ -35,6 +35,16 @@ run: demo
 test: install
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# The crash suites (tests/crash) with many more kills: UPDRAFT_CRASH_TRIALS=N scales every
+# suite's kills by N/10 (200: about 20 times `make test`'s), UPDRAFT_CRASH_SEED picks others.
+SOAK_TRIALS ?= 200
+SOAK_SEED ?= $(shell date +%s)
+soak: install
+	UPDRAFT_CRASH_TRIALS=$(SOAK_TRIALS) UPDRAFT_CRASH_SEED=$(SOAK_SEED) \
+	  UPDRAFT_CRASH_REPORT=$(CURDIR)/.soak-report.txt \
+	  $(PY) -m pytest -q -p no:cacheprovider tests/crash
+	@cat .soak-report.txt
 
 lint: install
 	$(VENV)/bin/ruff check .

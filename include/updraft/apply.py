@@ -208,7 +208,7 @@ def _place(source: Path, target: Path, expected: tuple[int, str] | None) -> None
             raise
     _verify(temporary, size, digest)
     os.replace(temporary, target)
-    checkpoint()
+    checkpoint("apply: file placed")
 
 
 def _already_there(source: Path, target: Path, size: int, digest: str) -> bool:

@@ -13,3 +13,31 @@ def fsync_dir(directory: Path) -> None:
         os.fsync(handle)
     finally:
         os.close(handle)
+
+
+TEMPORARY = ".updraft-tmp"
+
+
+def temporary_for(path: Path) -> Path:
+    """A writer's own temporary name for `path` (written, then renamed over it).
+
+    A writer killed between the two leaves its temporary behind, and the next writer
+    removes it: every dead writer's `.<name>.<pid>.updraft-tmp` next to `path` goes
+    (a live one's, a concurrent writer's, stays)."""
+    prefix = f".{path.name}."
+    for stale in path.parent.glob(f"{prefix}*{TEMPORARY}"):
+        pid = stale.name[len(prefix):-len(TEMPORARY)]
+        if pid.isdigit() and not alive(int(pid)):
+            stale.unlink(missing_ok=True)
+    return path.with_name(f"{prefix}{os.getpid()}{TEMPORARY}")
+
+
+def alive(pid: int) -> bool:
+    """Whether a process of this id runs (a writer that left a temporary died if not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True

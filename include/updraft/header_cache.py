@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
 
+from updraft.durable import temporary_for
 from updraft.family import source_name
 from updraft.faults import checkpoint
 from updraft.package import PackageFacts
@@ -114,7 +115,7 @@ class HeaderCache:
         for path in stale:
             del entries[path]
         self._fresh.clear()
-        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}")
+        temporary = temporary_for(self.path)
         try:
             private_dir(self.path.parent)
             with open_private(temporary, "wb") as stream:

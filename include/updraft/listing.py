@@ -21,6 +21,7 @@ from pathlib import Path
 import createrepo_c as cr
 
 from updraft.action import Plan, Touched
+from updraft.durable import temporary_for
 from updraft.layout import Layout
 
 # relative path -> (size, mtime in whole seconds: what primary.xml's time_file keeps)
@@ -38,7 +39,7 @@ class PrimaryEntry:
 
 
 # Hidden names a writer leaves only while at work: one seen later was left by a kill.
-LEFTOVERS = (".updraft-tmp", ".repodata.updraft")
+LEFTOVERS = (".updraft-tmp", ".repodata.updraft", ".updateinfo.updraft")
 _SKIPPED = {"repodata", "repoview"}  # as the tree scan
 
 
@@ -186,7 +187,7 @@ class Listings:
                  parse_primary(primary).items()}
         path = self._file(target)
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}")
+        temporary = temporary_for(path)
         temporary.write_text(json.dumps({"primary": primary.checksum, "files": files}))
         os.replace(temporary, path)
         return Recorded(files, primary.checksum)
@@ -213,6 +214,16 @@ class Listings:
                 if (self.layout.repodata_dir(release, repo, archdir)
                     / "repodata" / "repomd.xml").is_file()]
 
+    @staticmethod
+    def _current(recorded: Recorded, repo_dir: Path) -> bool:
+        """Whether the live repomd.xml still names the primary.xml the listing was read
+        from (one small file read: the listing then stands for the big one)."""
+        try:
+            primary = primary_of(repo_dir)
+        except (OSError, RuntimeError, ValueError):
+            return False
+        return primary is not None and primary.checksum == recorded.primary
+
     def stale(self, release: str, remember: bool = True,
               scanned: list[tuple[str, int, int, str, str | None, int]] | None = None,
               ) -> list[tuple[Touched, str]]:
@@ -228,6 +239,8 @@ class Listings:
         for target in published:
             repo_dir = dirs[(target.repo, target.archdir)]
             recorded = self.recorded(target)
+            if recorded is not None and not self._current(recorded, repo_dir):
+                recorded = None  # rewritten by another writer (an ISO publish): read it
             if recorded is None:  # published before listings existed: ask its primary
                 try:
                     primary = read_primary(repo_dir) or {}

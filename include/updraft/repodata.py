@@ -23,6 +23,7 @@ import tempfile
 from contextlib import AbstractContextManager
 from pathlib import Path
 
+from updraft import faults
 from updraft.action import Touched
 from updraft.errors import UpdraftError
 from updraft.faults import checkpoint
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
 _libc = ctypes.CDLL(None, use_errno=True)
-_DIE_WITH_PARENT = ["setpriv", "--pdeathsig", "KILL"] if shutil.which("setpriv") else []
+DIE_WITH_PARENT = ["setpriv", "--pdeathsig", "KILL"] if shutil.which("setpriv") else []
 
 
 class RepodataError(UpdraftError):
@@ -77,7 +78,7 @@ def rebuild(repo_dir: Path, cache_dir: Path, createrepo: str = "createrepo_c",
         shutil.copytree(live, workspace / "repodata", copy_function=os.link)
     # createrepo_c dies with us: an orphan must not keep writing after a crash.
     command = [
-        *_DIE_WITH_PARENT, createrepo, "--quiet", "--update", "--keep-all-metadata",
+        *DIE_WITH_PARENT, createrepo, "--quiet", "--update", "--keep-all-metadata",
         "--skip-symlinks", "--cachedir", str(cache_dir), "--outputdir", str(workspace),
     ]
     listed: Path | None = None
@@ -88,22 +89,24 @@ def rebuild(repo_dir: Path, cache_dir: Path, createrepo: str = "createrepo_c",
             with os.fdopen(handle, "w") as stream:
                 stream.write("".join(f"{entry}\n" for entry in sorted(only)))
             command += ["--pkglist", str(listed)]
-        result = subprocess.run([*command, str(repo_dir)], capture_output=True, text=True,
-                                check=False)
+        process = subprocess.Popen([*command, str(repo_dir)], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        faults.running(process, workspace / ".repodata", "repodata: createrepo_c running")
+        _, stderr = process.communicate()
     finally:
         if listed is not None:  # also on a full disk: no list is left behind
             listed.unlink(missing_ok=True)
-    if result.returncode != 0:
+    if process.returncode != 0:
         shutil.rmtree(workspace, ignore_errors=True)
-        tail = (result.stderr.strip().splitlines() or ["(no output)"])[-1]
+        tail = (stderr.strip().splitlines() or ["(no output)"])[-1]
         raise RepodataError(f"createrepo_c failed on {repo_dir}: {tail} (the live repodata is "
                             "untouched; the next run retries)")
-    checkpoint()
+    checkpoint("repodata: before the swap")
     if live.is_dir():
         exchange(workspace / "repodata", live)
     else:
         os.rename(workspace / "repodata", live)
-    checkpoint()
+    checkpoint("repodata: after the swap")
     shutil.rmtree(workspace)
     log.info("rebuilt %s", live)
 

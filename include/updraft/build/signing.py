@@ -22,7 +22,9 @@ from types import TracebackType
 
 import gnupg
 
+from updraft.durable import alive
 from updraft.errors import UpdraftError
+from updraft.faults import checkpoint
 from updraft.upstream.keyring import Keyring
 
 # Files per rpmsign run: far below ARG_MAX, and rpmsign exits with the number of failures.
@@ -78,7 +80,9 @@ class Signer:
     def __init__(self, key: SigningKey, workdir: Path) -> None:
         self.key = key
         Path(workdir).mkdir(parents=True, exist_ok=True)
-        self.scratch = Path(tempfile.mkdtemp(prefix="sign-", dir=workdir)).absolute()  # 0700
+        sweep(Path(workdir))
+        self.scratch = Path(tempfile.mkdtemp(prefix=f"sign-{os.getpid()}-",
+                                             dir=workdir)).absolute()  # 0700
         self._home = self.scratch / "gnupg"
         self._own_home = False  # True when the home had to live outside the scratch dir
         self._env: dict[str, str] = {}
@@ -132,11 +136,13 @@ class Signer:
         descriptor = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w") as handle:
             handle.write(self.key.passphrase)
+        checkpoint("signing: passphrase written")
         seen: list[str] = []
         try:
             for start in range(0, len(files), _BATCH):
                 batch = files[start:start + _BATCH]
                 done = self._rpmsign(batch, fingerprint, secret)
+                checkpoint("signing: batch signed")
                 seen += self._verify(keyring, batch, done, short)
                 if on_progress is not None:
                     on_progress(f"signed {start + len(batch)} of {len(files)} packages "
@@ -150,7 +156,7 @@ class Signer:
 
     def _make_home(self) -> None:
         if len(str(self._home)) > _MAX_HOME:  # a deep workdir: the sockets would not fit
-            self._home = Path(tempfile.mkdtemp(prefix="updraft-gpg-")).absolute()
+            self._home = Path(tempfile.mkdtemp(prefix=f"updraft-gpg-{os.getpid()}-")).absolute()
             self._own_home = True
             if len(str(self._home)) > _MAX_HOME:
                 raise SigningError(f"{self._home}: too long for gpg-agent's sockets; "
@@ -288,6 +294,21 @@ class Signer:
                 return subprocess.CompletedProcess(command, 127, b"", b"")
             raise SigningError(f"cannot run {command[0]} ({error.strerror}); install "
                                "rpm-sign and gnupg") from None
+
+
+def sweep(workdir: Path) -> None:
+    """What signers killed midway left: their scratch dirs (a copy of the secret keyring,
+    the passphrase file) and GnuPG homes, their agents stopped. A live signer's stay."""
+    for scratch in [*workdir.glob("sign-*-*"),
+                    *Path(tempfile.gettempdir()).glob("updraft-gpg-*-*")]:
+        pid = scratch.name.removeprefix("updraft-gpg-").removeprefix("sign-").split("-")[0]
+        if not pid.isdigit() or alive(int(pid)):
+            continue
+        home = scratch / "gnupg" if scratch.name.startswith("sign-") else scratch
+        if home.is_dir() and shutil.which("gpgconf"):
+            subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "gpg-agent"],
+                           capture_output=True, check=False, timeout=30)
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _macro(text: str) -> str:

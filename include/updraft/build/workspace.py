@@ -12,12 +12,13 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from updraft.durable import temporary_for
 from updraft.errors import PackageNotFound
+from updraft.faults import checkpoint
 from updraft.layout import Layout
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -102,9 +103,10 @@ class Workspace:
 
     def save(self, record: BuildRecord) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=self.root, suffix=".part",
-                                         delete=False) as stream:
+        temporary = temporary_for(self.record_file)  # a killed writer's one goes next time
+        with open(temporary, "w") as stream:
             json.dump(asdict(record), stream, indent=2, sort_keys=True)
             stream.flush()
             os.fsync(stream.fileno())
-        os.replace(stream.name, self.record_file)
+        checkpoint("build: record written, not yet renamed")
+        os.replace(temporary, self.record_file)

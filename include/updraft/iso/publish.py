@@ -15,15 +15,19 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from updraft import faults
 from updraft.errors import ConfigError
-from updraft.iso.image import run_tool
+from updraft.faults import checkpoint
+from updraft.iso.image import IsoBuildError, run_tool
 from updraft.iso.records import record_step
 from updraft.iso.stage import link_or_copy
 from updraft.iso.target import IsoTarget
+from updraft.repodata import DIE_WITH_PARENT
 
 LineSink = Callable[[str], None]
 
@@ -133,6 +137,7 @@ def apply_publish(target: IsoTarget, steps: list[PublishStep], trigger: str,
             raise
         record_step(url, target.release, target.version, trigger, f"publish:{step.kind}",
                     "done", step.line())
+        checkpoint(f"iso publish: {step.kind} done")
 
 
 def _apply(target: IsoTarget, step: PublishStep) -> None:
@@ -142,6 +147,7 @@ def _apply(target: IsoTarget, step: PublishStep) -> None:
         assert step.source is not None
         temporary = step.destination.with_name(f".{step.destination.name}.part")
         shutil.copy2(step.source, temporary)
+        checkpoint("iso publish: copy written, not yet renamed")
         os.replace(temporary, step.destination)
     elif step.kind == "sync":
         assert step.source is not None
@@ -151,13 +157,27 @@ def _apply(target: IsoTarget, step: PublishStep) -> None:
             skip = {Path(target.settings.tree.packages).parts[0], "repodata"}
             _sync_tree(step.source, step.destination, skip)
     elif step.kind == "repodata":
-        groups = ["--groupfile", str(step.source)] if step.source else []
-        run_tool(["createrepo_c", "--quiet", *groups, str(step.destination)])
+        _createrepo(step)
     elif step.kind == "hardlink":
         assert step.source is not None
         hardlink_tree(step.source, step.destination)
     else:
         switch_link(step.destination, str(step.source))
+
+
+def _createrepo(step: PublishStep) -> None:
+    """createrepo_c on the new smeos; it dies with us (its `.repodata` workspace, left by a
+    kill, would make every later createrepo_c refuse: removed first, under the tree lock)."""
+    shutil.rmtree(step.destination / ".repodata", ignore_errors=True)
+    groups = ["--groupfile", str(step.source)] if step.source else []
+    command = [*DIE_WITH_PARENT, "createrepo_c", "--quiet", *groups, str(step.destination)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    faults.running(process, step.destination / ".repodata",
+                   "repodata: createrepo_c running (iso publish)")
+    _, stderr = process.communicate()
+    if process.returncode != 0:
+        last = stderr.decode(errors="replace").strip().splitlines()[-1:] or ["(no output)"]
+        raise IsoBuildError(f"createrepo_c exited {process.returncode}: {last[0]}")
 
 
 def _sync_rpms(source: Path, destination: Path) -> None:
@@ -198,6 +218,7 @@ def hardlink_tree(source: Path, destination: Path) -> int:
             else:
                 os.link(origin, placed)
                 linked += 1
+                checkpoint("iso publish: hardlinking")
     return linked
 
 

@@ -23,6 +23,7 @@ from typing import Any
 import createrepo_c as cr
 
 from updraft.errors import UpdraftError
+from updraft.faults import checkpoint
 from updraft.layout import Layout
 from updraft.lock import repodata_lock
 from updraft.release.updates import Update, describe
@@ -121,6 +122,9 @@ def merge(layout: Layout, release: str, repo: str, archdir: str,
         info = cr.UpdateInfo()
         for entry in [*(e for e in _existing(live) if e.id not in replaced), *records]:
             info.append(entry)
+        # Under this arch dir's repodata lock: any other workspace was left by a kill.
+        for stale in repo_dir.glob(".updateinfo.updraft-*"):
+            shutil.rmtree(stale, ignore_errors=True)
         workspace = Path(tempfile.mkdtemp(prefix=".updateinfo.updraft-", dir=repo_dir))
         try:
             shutil.copytree(live, workspace / "repodata", copy_function=_link_but_repomd)
@@ -134,7 +138,9 @@ def merge(layout: Layout, release: str, repo: str, archdir: str,
                 raise AdvisoryError(f"modifyrepo_c failed on {live}: {tail} (the live "
                                     "repodata is untouched; retry)")
             _bump_revision(workspace / "repodata" / "repomd.xml", live / "repomd.xml")
+            checkpoint("repodata: updateinfo merged, before the swap")
             exchange(workspace / "repodata", live)
+            checkpoint("repodata: updateinfo swapped in")
         finally:
             shutil.rmtree(workspace, ignore_errors=True)
     log.info("updateinfo of %s: %d advisories (%s)", label, len(info.updates),
@@ -170,6 +176,7 @@ def issue(layout: Layout, release: str, packages: list[dict[str, Any]],
             update.issued = issued.issued.isoformat()
     finally:
         ledger.close()
+    checkpoint("advisory: issued in the ledger")
     name = f"{config.name} {release}"
     for archdir in layout.archdirs(release):
         found = [record(u, archdir, datetime.fromisoformat(u.issued), name, config.bugzilla.url)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
+from updraft import faults
 from updraft.durable import fsync_dir
 from updraft.errors import UpstreamError
 
@@ -168,6 +169,7 @@ def fetch(url: str, target: Path, *, size: int | None = None,
     else:
         raise DownloadError(url, "server keeps answering a byte range that was not asked for")
     _verify(url, part, target, size, digest, expected, received)
+    faults.checkpoint("download: verified, not yet renamed")
     os.replace(part, target)
     fsync_dir(target.parent)  # the rename itself must survive a crash too
     log.info("fetched %s: %d bytes in %.2f s", target.name, received, time.monotonic() - began)
@@ -232,6 +234,9 @@ def _receive(url: str, opened: _Opened, part: Path, offset: int, size: int | Non
                 if digest is not None:
                     digest.update(chunk)  # while the chunk is hot: one pass over the bytes
                 received += len(chunk)
+                if faults.armed():
+                    out.flush()  # a kill here leaves a .part the next run resumes
+                    faults.checkpoint("download: mid-file")
                 if over:
                     break
         finally:

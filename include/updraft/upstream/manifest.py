@@ -11,6 +11,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from updraft.durable import temporary_for
 from updraft.evr import EVR
 from updraft.upstream.advisory import UpstreamAdvisory
 from updraft.upstream.landing import Catalog, UpstreamFamily
@@ -114,7 +115,7 @@ class Manifest:
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}")
+        temporary = temporary_for(path)
         temporary.write_text(self.to_json())
         os.replace(temporary, path)
 

@@ -21,14 +21,17 @@ from pathlib import Path
 from updraft.action import Plan
 from updraft.config import UpstreamSource
 from updraft.cycle import CycleResult, Engine
+from updraft.durable import temporary_for
 from updraft.errors import ConfigError, LockTimeout, UpstreamError
 from updraft.evr import DistTag
+from updraft.faults import checkpoint
+from updraft.journal import Journal
 from updraft.ledger import Ledger, StateChange
 from updraft.ledger.upstream import AdvisoryLink, UpstreamRecords
 from updraft.lock import hold
 from updraft.safepath import UnsafePath, contained
 from updraft.tree import scan
-from updraft.upstream.advisory import UpstreamAdvisory, advisories_for, read_updateinfo
+from updraft.upstream.advisory import UpstreamAdvisory, read_updateinfo
 from updraft.upstream.download import ChecksumMismatch, Deadline, DownloadError, Oversize, fetch
 from updraft.upstream.keyring import Keyring
 from updraft.upstream.keys import key_files
@@ -41,6 +44,7 @@ from updraft.upstream.landing import (
     landing_plan,
     take_inventory,
 )
+from updraft.upstream.links import PendingLinks, planned
 from updraft.upstream.manifest import Manifest, Rejection
 from updraft.upstream.metadata import (
     HalfMirrored,
@@ -181,8 +185,13 @@ class UpstreamSync:
             if not still_current(snapshot, deadline):
                 raise HalfMirrored(f"{snapshot.url}: repomd.xml changed during the sync (the "
                                    "mirror is being updated): nothing landed from it this run")
+        checkpoint("sync: downloads verified")
         _save_names(names_file, names)
-        _prune(self.mirror_dir(release, origin), set(manifest.verified.values()))
+        # A landing killed midway left a journal whose copies come from this mirror: the
+        # next land finishes it first, so its sources stay even if no longer candidates.
+        journaled = {action.src for journal in Journal.pending(self.engine.journal_dir)
+                     for action in journal.plan.actions}
+        _prune(self.mirror_dir(release, origin), set(manifest.verified.values()) | journaled)
 
     def _refuse(self, manifest: Manifest, catalog: Catalog, decision: Decision) -> None:
         """Entries whose location or name is refused: `test failed`, one line each; their
@@ -300,39 +309,21 @@ class UpstreamSync:
             part.warnings += [line for m in manifests[release] for line in m.skipped
                               if line not in part.warnings]
             combined.extend(part)
+        test = self.config.landing.upstream_updates
+        pending = PendingLinks(self.layout, test)
+        waiting = pending.load()
+        for release in chosen:
+            advisories = {m.origin: m.advisories for m in manifests[release]}
+            for landing in decisions[release].landings:
+                waiting += planned(release, landing, advisories.get(landing.origin, []), test)
+        if waiting:
+            pending.save(waiting)
         result = self.engine.land(combined, chosen)
         landed = Landed(result, decisions)
-        if result.applied:
-            landed.security = self._link_advisories(manifests, decisions, result)
+        checkpoint("landing: applied, advisories not linked")
+        made = pending.make(waiting, result.plan_id) if waiting else []
+        landed.security = [link for link in made if link.security_waiting]
         return landed
-
-    def _link_advisories(self, manifests: dict[str, list[Manifest]],
-                         decisions: dict[str, Decision],
-                         result: CycleResult) -> list[AdvisoryLink]:
-        applied = {(a.release, a.filename, a.to_repo) for a in result.applied}
-        test = self.config.landing.upstream_updates
-        links: list[AdvisoryLink] = []
-        for release, synced in manifests.items():
-            advisories = {m.origin: m.advisories for m in synced}
-            for landing in decisions[release].landings:
-                landed = [(p, repo) for p, repo in landing.targets
-                          if (release, p.filename, repo) in applied]
-                if not landed:
-                    continue
-                repo = test if any(r == test for _, r in landed) else landed[0][1]
-                nvrs = {p.nvr for p, _ in landed}
-                for advisory in advisories_for(advisories.get(landing.origin, []), nvrs):
-                    links.append(AdvisoryLink(
-                        release=release, source=landing.origin, advisory=advisory.id,
-                        kind=advisory.kind, severity=advisory.severity, title=advisory.title,
-                        issued=advisory.issued, family=landing.family.name,
-                        family_evr=landing.family.label, repo=repo, at=_now(),
-                        plan_id=result.plan_id, refs=advisory.references,
-                        security_waiting=advisory.security and repo == test))
-        if links:
-            with Ledger.open(self.layout.ledger_url) as ledger:
-                UpstreamRecords(ledger).link_advisories(links)
-        return [link for link in links if link.security_waiting]
 
 
 def read_catalog(snapshots: list[Snapshot], inventory: Inventory,
@@ -386,8 +377,9 @@ def _load_names(path: Path) -> set[str] | None:
 
 
 def _save_names(path: Path, names: set[str]) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    temporary = temporary_for(path)
     temporary.write_text(json.dumps(sorted(names)))
+    checkpoint("sync: names written, not yet renamed")
     os.replace(temporary, path)
 
 

@@ -1,0 +1,1 @@
+"""Crash tests: every writer SIGKILLed at seeded random checkpoints converges (kit.py)."""

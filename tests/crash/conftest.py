@@ -1,0 +1,57 @@
+"""The crash suites' shared seeded trees, built once per session, and their figures."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests import treekit
+from tests.crash import kit
+from updraft.cycle import Engine
+from updraft.layout import Layout
+from updraft.rpmfactory import BuiltFamily
+
+
+@pytest.fixture(scope="session")
+def cycle_tree(clamav_old: BuiltFamily, clamav_new: BuiltFamily, rpm_store: Path) -> Path:
+    """Seed 000's clamav tree, settled, then files copied in by hand for a cycle to place:
+    clamav 0.97.6-1's i386 package into smeupdates-testing (`cp`), e-smith-lib into
+    smeupdates' top dir."""
+    extra = treekit.build(treekit.noarch("e-smith-lib", "2.0.0", "3"), rpm_store, ("x86_64",))
+    root = kit.scratch("cycle") / "tree"
+    layout = Layout(treekit.sme_config(), root)
+    treekit.place(layout, "9", "smetest", clamav_new)
+    treekit.place(layout, "9", "smeupdates-testing", clamav_old)
+    treekit.place(layout, "9", "smetest", extra)
+    assert Engine(layout.config, root).update_repos().ok
+    shutil.copy(root / "9/smetest/i386/RPMS/clamav-0.97.6-1.el4.rf.i386.rpm",
+                root / "9/smeupdates-testing/")
+    shutil.copy(root / "9/smetest/x86_64/RPMS/e-smith-lib-2.0.0-3.el6.sme.noarch.rpm",
+                root / "9/smeupdates/")
+    return root
+
+
+@pytest.fixture(scope="session")
+def settled_tree(clamav_old: BuiltFamily,
+                 clamav_new: BuiltFamily) -> Path:
+    """0.97.6-1 in smetest, 0.97.5-2 in smeupdates-testing, settled (conftest's engine)."""
+    root = kit.scratch("settled") / "tree"
+    layout = Layout(treekit.sme_config(), root)
+    treekit.place(layout, "9", "smetest", clamav_new)
+    treekit.place(layout, "9", "smeupdates-testing", clamav_old)
+    assert Engine(layout.config, root).update_repos().ok
+    return root
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not kit.OUTCOMES:
+        return
+    text = kit.summary()
+    terminalreporter.write_sep("-", f"crash suites (seed {kit.seed()})")
+    terminalreporter.write_line(text)
+    report = os.environ.get("UPDRAFT_CRASH_REPORT")
+    if report:
+        Path(report).write_text(f"seed {kit.seed()}\n{text}\n")

@@ -1,0 +1,37 @@
+"""Library steps a crash run calls as `module:function` (kit.Command.call): what the
+release DAG's operators do, with JSON arguments."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from updraft.config import load_config
+from updraft.cycle import Engine
+from updraft.release import advisory
+from updraft.release.choice import ReleaseIntents
+
+
+def release_promote(root: str, config: str, chosen: list[dict[str, Any]]) -> int:
+    """ReleasePromoteOperator: the chosen families into smeupdates (the Go recorded)."""
+    engine = Engine(load_config(Path(config)), Path(root))
+    result = engine.update_repos(["9"], intents=ReleaseIntents(engine.layout, "9", chosen),
+                                 grant=True)
+    return 0 if result.ok else 1
+
+
+def release_advise(root: str, config: str, chosen: list[dict[str, Any]],
+                   bugs: dict[str, dict[str, Any]], at: str) -> int:
+    """AdvisoryOperator: an advisory per update, in the ledger and merged into updateinfo."""
+    engine = Engine(load_config(Path(config)), Path(root))
+    advisory.issue(engine.layout, "9", chosen, {int(k): v for k, v in bugs.items()},
+                   run="crash", at=datetime.fromisoformat(at))
+    return 0
+
+
+def release(root: str, config: str, chosen: list[dict[str, Any]],
+            bugs: dict[str, dict[str, Any]], at: str) -> int:
+    """Both steps, as a retried DAG run does them."""
+    return release_promote(root, config, chosen) or release_advise(root, config, chosen,
+                                                                   bugs, at)
