@@ -82,11 +82,15 @@ class RepoPromoteOperator(BaseOperator):
         if not self.apply or flag_param(self.dry_run):
             # What a Go would apply: the family's actions, into the gated repo too.
             result = engine.preview(releases, intents, grant=True, scoped=scoped)
+            if intents is not None and intents.already:
+                self.log.info("%s", intents.already)
             self._log(result)
             return result.summary()
         approved, granted = self._authorise(context, engine.config)
         result = engine.apply(releases, intents, approved=approved, grant=granted,
                               scoped=scoped)
+        if intents is not None and intents.already:  # a retry: done, its repodata pending
+            self.log.info("%s", intents.already)
         self._log(result)
         context["ti"].xcom_push(key="summary", value=result.summary())
         return [target.label for target in result.unpublished]
