@@ -4,6 +4,7 @@ real RPMs, real createrepo_c."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import random
 import shutil
@@ -16,7 +17,12 @@ import pytest
 
 from tests import treekit
 from tests.checkkit import assert_healthy
+from updraft.build.placement import land_build
+from updraft.check import check
 from updraft.cycle import Engine, plan_digest
+from updraft.errors import UpdraftError
+from updraft.layout import Layout
+from updraft.package import read_facts
 from updraft.promote import Promotion
 
 FAMILY = "clamav-0.97.6-1.rf"
@@ -187,3 +193,88 @@ def test_the_dag_apply_killed_and_retried_succeeds_and_publishes(
                 ).exists()
     assert "RPMS/clamd-0.97.6-1.el4.rf.i386.rpm" in treekit.repo_hrefs(
         reference / "9/smeupdates/i386")
+
+
+# -- 2. a rebuilt NEVRA never costs its family the SRPM --------------------------------
+
+SME = dataclasses.replace(treekit.clamav("0.97.6", "1"), binary_dist=".el6.sme",
+                          source_dist=".el6.sme")
+
+
+def _sources_beside_binaries(root: Path) -> None:
+    """Every binary's SOURCERPM is a file in the same repo's SRPMS (the issue's loss)."""
+    config = treekit.sme_config()
+    layout = Layout(config, root)
+    for repo in config.repos:
+        for archdir in layout.archdirs("9"):
+            for path in layout.binary_dir("9", repo, archdir).glob("*.rpm"):
+                source = read_facts(path).sourcerpm
+                assert (layout.source_dir("9", repo) / str(source)).is_file(), (repo, path)
+
+
+@pytest.fixture
+def released(tmp_path: Path, rpm_store: Path) -> Engine:
+    """clamav-0.97.6-1.el6.sme released: its family (SRPM too) in smeupdates, settled."""
+    layout = Layout(treekit.sme_config(), tmp_path / "tree")
+    treekit.place(layout, "9", "smeupdates", treekit.build(SME, rpm_store / "released"))
+    engine = Engine(layout.config, layout.root)
+    assert engine.update_repos().ok
+    return engine
+
+
+@pytest.mark.parametrize("dist", [".el6.sme", ".el6_2.sme"])
+def test_a_rebuild_of_a_released_version_is_refused_at_landing(
+        tmp_path: Path, released: Engine, dist: str) -> None:
+    """Same NEVRA with other bytes, or the same family under another dist tag: both
+    would be two builds of one family; nothing lands, the release stays whole."""
+    rebuilt = treekit.build(dataclasses.replace(SME, binary_dist=dist, source_dist=dist),
+                            tmp_path / "rebuild")
+    before = _state(released.layout.root)
+
+    with pytest.raises(UpdraftError) as refused:
+        land_build(released, "9", rebuilt.srpm, rebuilt.binaries)
+
+    assert str(refused.value).startswith(f"clamav-0.97.6-1{dist}.src.rpm: another build of "
+                                         "it is already in 9/smeupdates/SRPMS/")
+    assert "needs a new release number" in str(refused.value)
+    assert _state(released.layout.root) == before
+    _sources_beside_binaries(released.layout.root)
+    assert_healthy(released, ["9"])
+
+
+def test_landing_the_same_build_again_is_harmless(tmp_path: Path, rpm_store: Path) -> None:
+    """A retried landing (same files) converges: no conflict, no SRPM lost."""
+    layout = Layout(treekit.sme_config(), tmp_path / "tree")
+    built = treekit.build(SME, rpm_store / "released")
+    engine = Engine(layout.config, layout.root)
+    layout.root.mkdir()
+    layout.create_dirs(["9"])
+    assert engine.update_repos().ok
+    for _ in range(2):
+        result = land_build(engine, "9", built.srpm, built.binaries)
+        assert result.ok
+        engine.publish(result.unpublished)
+    assert (layout.source_dir("9", "smedev") / built.srpm.name).is_file()  # a new name
+    _sources_beside_binaries(layout.root)
+    assert_healthy(engine, ["9"])
+
+
+@pytest.mark.unhealthy_tree("a content conflict is held and reported until a person acts")
+def test_two_builds_of_one_family_in_the_tree_are_held_never_stripped_of_the_srpm(
+        tmp_path: Path, released: Engine) -> None:
+    """The planner's side: a rebuild copied in by hand (another dist tag, one family
+    key) used to go straight up beside the released build, its SRPM standing in for the
+    other's. Now the family is held as a content conflict: nothing moves or goes."""
+    rebuilt = treekit.build(dataclasses.replace(SME, binary_dist=".el6_2.sme",
+                                                source_dist=".el6_2.sme"), tmp_path / "b")
+    treekit.place(released.layout, "9", "smetest", rebuilt)
+    placed = treekit.rpm_files(released.layout.root)
+
+    result = released.update_repos()
+
+    assert result.ok
+    assert treekit.rpm_files(released.layout.root) == placed  # nothing moved or deleted
+    assert any("content conflict, held" in line for line in result.plan.warnings)
+    _sources_beside_binaries(released.layout.root)
+    lines = check(released, ["9"]).lines()
+    assert lines and any("clamav" in line for line in lines)
