@@ -30,12 +30,12 @@ def _tree_stays_healthy(request: pytest.FixtureRequest,
                         monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """`updraft check` runs clean on every tree a test's cycles wrote (tests/treehealth.py);
     a tree left broken on purpose is marked @pytest.mark.unhealthy_tree("why")."""
-    with treehealth.recording(monkeypatch) as roots:
+    with treehealth.recording(monkeypatch) as trees:
         yield
     if request.node.get_closest_marker("unhealthy_tree") or request.node.stash.get(
             _CALL_FAILED, True):
         return
-    found = treehealth.problems(roots)
+    found = treehealth.problems(trees)
     if found:
         pytest.fail("updraft check after the test:\n" + "\n".join(found[:30]), pytrace=False)
 

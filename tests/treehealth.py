@@ -1,14 +1,22 @@
 """`updraft check` after every test that writes a tree (the autouse fixture in
 tests/conftest.py): every Layout made while a test runs records its root; at teardown
 each root a cycle wrote (some release has repodata) is checked, only for the releases
-a cycle wrote, and the test fails with the check's lines. A test that leaves its tree
-broken on purpose says why with @pytest.mark.unhealthy_tree("why")."""
+a cycle wrote, and the test fails with the check's lines.
+
+What is checked is the tree the engine left: when the test itself changed the tree after
+the engine's last write in this process (a `cp` it then previews, a file it corrupts to
+see the next cycle refuse it), the check would only find the test's own change. A test
+that leaves the engine's tree unfinished on purpose (an apply without its publish, a
+family failed by an unwritable dir) says why with @pytest.mark.unhealthy_tree("why")."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,18 +25,49 @@ from updraft.config import DistConfig
 from updraft.cycle import Engine
 from updraft.layout import Layout
 
+Files = frozenset[tuple[str, int, int]]
+
+
+@dataclass
+class Trees:
+    configs: dict[Path, DistConfig] = field(default_factory=dict)
+    left: dict[Path, Files] = field(default_factory=dict)  # after the engine's last write
+
+
+def files_of(root: Path) -> Files:
+    """(path, size, mtime) of every file below root but the state dir's."""
+    found = set()
+    for top, dirs, names in os.walk(root):
+        dirs[:] = [d for d in dirs if d != ".updraft"]
+        for name in names:
+            with suppress(OSError):
+                stat = os.lstat(os.path.join(top, name))
+                found.add((os.path.join(top, name), stat.st_size, stat.st_mtime_ns))
+    return frozenset(found)
+
 
 @contextmanager
-def recording(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[Path, DistConfig]]:
-    roots: dict[Path, DistConfig] = {}
+def recording(monkeypatch: pytest.MonkeyPatch) -> Iterator[Trees]:
+    trees = Trees()
     original = Layout.__init__
 
     def init(self: Layout, config: DistConfig, root: Path) -> None:
         original(self, config, root)
-        roots.setdefault(Path(root), config)
+        trees.configs.setdefault(Path(root), config)
+
+    def after(method: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(self: Engine, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                trees.left[Path(self.layout.root)] = files_of(self.layout.root)
+        return wrapper
 
     monkeypatch.setattr(Layout, "__init__", init)
-    yield roots
+    # The ends of every engine write: apply and land (both report), publish.
+    monkeypatch.setattr(Engine, "_report", after(Engine._report))
+    monkeypatch.setattr(Engine, "publish", after(Engine.publish))
+    yield trees
 
 
 def cycled(config: DistConfig, root: Path) -> list[str]:
@@ -43,11 +82,13 @@ def cycled(config: DistConfig, root: Path) -> list[str]:
                    for archdir in layout.archdirs(release))]
 
 
-def problems(roots: dict[Path, DistConfig]) -> list[str]:
+def problems(trees: Trees) -> list[str]:
     found = []
-    for root, config in list(roots.items()):
+    for root, config in list(trees.configs.items()):
         if not root.is_dir() or root.is_symlink():
             continue
+        if root in trees.left and files_of(root) != trees.left[root]:
+            continue  # the test changed the tree after the engine's last write
         releases = cycled(config, root)
         if not releases:
             continue

@@ -166,6 +166,7 @@ def immutable(request: pytest.FixtureRequest):
         subprocess.run(["chattr", "-i", str(path)], check=True)
 
 
+@pytest.mark.unhealthy_tree("the family an immutable dir blocks stays unapplied: the test's point")
 def test_unwritable_directory_fails_that_family_only(engine: Engine, rpm_store: Path,
                                                       immutable) -> None:
     root = engine.layout.root
