@@ -89,7 +89,7 @@ class Promotion:
                        only: set[Slot] | None = None) -> Intent | None:
         config = self.layout.config
         held_in = [repo for repo in config.repo_order() if key in holdings.get(repo, {})]
-        if self.target in held_in:
+        if self.target in held_in and (only is None or only <= holdings[self.target][key]):
             return None  # done (a rest still below is pulled up by the plan itself)
         sources = [repo for repo in held_in if repo in config.repos[self.target].pulls_from]
         if not sources:

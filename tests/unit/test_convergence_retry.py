@@ -154,6 +154,10 @@ def test_a_promotion_done_twice_is_no_bad_input(in_testing: Engine) -> None:
     again = treekit.run_cli("--root", root, "promote", FAMILY, "--to", "smeupdates-testing")
     assert again.returncode == 0, again.stderr
     assert f"{FAMILY} is already in smeupdates-testing: nothing to promote" in again.stdout
+    member = treekit.run_cli("--root", root, "promote", "clamd-0.97.6-1.el4.rf", "--to",
+                             "smeupdates-testing")
+    assert member.returncode == 0, member.stderr
+    assert "clamd-0.97.6-1.el4.rf is already in smeupdates-testing" in member.stdout
     # A gated target already holding the family needs no Go for "nothing to do".
     done = treekit.run_cli("--root", root, "promote", FAMILY, "--to", "smeupdates", *OVERRIDE)
     assert done.returncode == 0, done.stderr
