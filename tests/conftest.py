@@ -2,15 +2,42 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests import isokit, treekit, upstreamkit
+from tests import isokit, treehealth, treekit, upstreamkit
 from tests.signing import SigningKey, make_key
 from updraft.cycle import Engine
 from updraft.layout import Layout
 from updraft.rpmfactory import BuiltFamily
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # noqa: ANN201
+    report = yield
+    if report.when == "call":
+        item.stash[_CALL_FAILED] = report.failed
+    return report
+
+
+_CALL_FAILED = pytest.StashKey[bool]()
+
+
+@pytest.fixture(autouse=True)
+def _tree_stays_healthy(request: pytest.FixtureRequest,
+                        monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """`updraft check` runs clean on every tree a test's cycles wrote (tests/treehealth.py);
+    a tree left broken on purpose is marked @pytest.mark.unhealthy_tree("why")."""
+    with treehealth.recording(monkeypatch) as trees:
+        yield
+    if request.node.get_closest_marker("unhealthy_tree") or request.node.stash.get(
+            _CALL_FAILED, True):
+        return
+    found = treehealth.problems(trees)
+    if found:
+        pytest.fail("updraft check after the test:\n" + "\n".join(found[:30]), pytrace=False)
 
 
 @pytest.fixture(scope="session")

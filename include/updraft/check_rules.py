@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy import String, create_engine, make_url, select, type_coerce
 from sqlalchemy.exc import SQLAlchemyError
 
+from updraft.conflict import find_conflicts
 from updraft.evr import DistTag
 from updraft.family import Family, FamilyKey, Slot, group_families
 from updraft.layout import Layout
@@ -53,6 +54,12 @@ def family_problems(layout: Layout, tree: Tree) -> list[Found]:
     found: list[Found] = []
     for release, release_tree in tree.releases.items():
         families = group_families(release_tree.files, DistTag(config.dist_tag_pattern))
+        # A content conflict is held as it is (nothing moves until a person acts): it is
+        # reported as what it is, not as the tiers or retention it keeps unresolved.
+        for conflict in find_conflicts(families):
+            families.pop(conflict.family.key, None)
+            found.append(("conflict", f"{release}/{conflict.nevra}",
+                          conflict.line(str(layout.root) + os.sep)))
         held: dict[str, dict[FamilyKey, set[Slot]]] = defaultdict(dict)
         for key, family in families.items():
             for member in family.members.values():

@@ -107,6 +107,7 @@ def _promote(engine: Engine, args: argparse.Namespace) -> int:
     release = [args.release] if args.release else None
     if role and not args.dry_run:
         engine.preview(release, promotion, grant=True)  # an unknown package says so first
+    if role and not args.dry_run and not promotion.already:  # a retry needs no Go
         if not args.override_gate:
             raise gate.GateRefused(
                 f"{args.target} needs a Go from {role}: trigger the promote DAG "
@@ -114,8 +115,10 @@ def _promote(engine: Engine, args: argparse.Namespace) -> int:
                 "gate; in an emergency add --override-gate --reason TEXT")
         gate.override(engine.config, engine.layout.ledger_url, args.package, args.target,
                       args.release or "", args.reason)
-    return _print_cycle(engine.update_repos(release, args.dry_run, intents=promotion,
-                                            grant=bool(role)))
+    result = engine.update_repos(release, args.dry_run, intents=promotion, grant=bool(role))
+    if promotion.already:  # a retry: the journal it left is finished, its repodata published
+        print(promotion.already)
+    return _print_cycle(result)
 
 
 def _update_repos(engine: Engine, args: argparse.Namespace) -> int:

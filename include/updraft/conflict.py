@@ -9,9 +9,12 @@ says which paths disagree until a person removes the wrong one.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from updraft.family import Family, FamilyKey
+from updraft.evr import DistTag
+from updraft.family import Family, FamilyKey, family_key
+from updraft.package import PackageFacts, PackageFile
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,9 +37,15 @@ def _short(path: str, root: str) -> str:
 
 
 def find_conflicts(families: dict[FamilyKey, Family]) -> list[Conflict]:
-    """Every package of which the release holds two or more different builds."""
+    """Every package of which the release holds two or more different builds: one NEVRA
+    with other header bytes, or one family (its key strips the dist tag) with two
+    releases of one package, e.g. clamav-0.97.6-1.rf.src and clamav-0.97.6-1.el6.rf.src.
+    The planner treats a family's files of one package as copies of each other, so two
+    builds under one key would let one build's SRPM stand in for the other's and the
+    SRPM its binaries name be deleted."""
     found = []
     for family in families.values():
+        builds_of: dict[tuple[str, str], dict[str, tuple[str, str]]] = {}
         for nevra, member in family.members.items():
             builds: dict[str, str] = {}
             for package in sorted(member.files, key=lambda p: p.path):
@@ -46,4 +55,33 @@ def find_conflicts(families: dict[FamilyKey, Family]) -> list[Conflict]:
             if len(builds) > 1:
                 found.append(Conflict(family, nevra,
                                       tuple((path, d) for d, path in builds.items())))
+            elif member.files:
+                first = min(member.files, key=lambda p: p.path)
+                package_of = builds_of.setdefault((member.facts.name, member.facts.arch), {})
+                package_of[nevra] = (first.path, first.facts.digest)
+        for (name, arch), nevras in sorted(builds_of.items()):
+            if len(nevras) > 1 and not any(c.family is family for c in found):
+                found.append(Conflict(family, f"{name}.{arch}",
+                                      tuple(nevras[n] for n in sorted(nevras))))
     return found
+
+
+def other_builds(arriving: Iterable[PackageFacts], present: Iterable[PackageFile],
+                 dist: DistTag, root: str) -> list[str]:
+    """One line per arriving package the release already holds as another build: the
+    same package of the same family (name, version, release without dist tag) with
+    another release string or other header bytes. Landing it would only make a content
+    conflict that holds the family: a rebuild of a version must carry a new release."""
+    held: dict[tuple[FamilyKey, str, str], list[PackageFile]] = {}
+    for package in present:
+        facts = package.facts
+        held.setdefault((family_key(facts, dist), facts.name, facts.arch), []).append(package)
+    lines = []
+    for facts in arriving:
+        others = sorted({_short(p.path, root)
+                         for p in held.get((family_key(facts, dist), facts.name, facts.arch), [])
+                         if p.facts.nevra != facts.nevra
+                         or p.facts.digest and facts.digest and p.facts.digest != facts.digest})
+        if others:
+            lines.append(f"{facts.filename}: another build of it is already in {others[0]}")
+    return lines

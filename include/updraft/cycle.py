@@ -373,7 +373,9 @@ class Engine:
             clock = time.perf_counter()
             plan = self.plan(releases, intents, grant=grant, scoped=scoped, override=override)
             planned = time.perf_counter() - clock
-            if approved is not None and plan_digest(plan) != approved:
+            # An empty plan applies nothing a human did not see: a retried promotion
+            # whose first try (or the journal it left) already did the work succeeds.
+            if approved is not None and not plan.empty and plan_digest(plan) != approved:
                 raise PlanChanged(
                     "the tree changed since the plan was approved (approved "
                     f"{approved[:12]}, now {plan_digest(plan)[:12]}): nothing was moved; "

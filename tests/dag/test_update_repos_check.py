@@ -31,6 +31,7 @@ def test_the_cycle_ends_with_a_healthy_check(
     assert run.state == "success" and states["check"] == "success", states
 
 
+@pytest.mark.unhealthy_tree("a family without its SRPM: the check task must fail on it")
 def test_an_unhealthy_tree_turns_the_run_red(
     dagbag, clamav_tree: Path, mailbox: MailSink  # noqa: ANN001
 ) -> None:

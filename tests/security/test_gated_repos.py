@@ -178,6 +178,7 @@ def test_update_repos_override_publishes_the_cp_and_records_it(engine: Engine) -
     assert "not mailed" in done.stderr or done.stderr == ""
 
 
+@pytest.mark.unhealthy_tree("a scoped apply leaves the unrelated cp to the cycle")
 def test_the_promotion_plan_covers_its_family_only(engine: Engine, other: BuiltFamily) -> None:
     root = engine.layout.root
     promotion = Promotion(engine.layout, FAMILY, "smeupdates", "9")

@@ -95,6 +95,7 @@ def test_an_arch_dir_that_is_a_link_out_of_the_tree_gets_nothing_written_through
     assert "symbolic link" in result.report
 
 
+@pytest.mark.unhealthy_tree("the bad file stays while its quarantine is a link")
 def test_a_link_in_the_quarantine_path_is_never_written_through(
         engine: Engine, tmp_path: Path) -> None:
     outside = tmp_path / "stolen"
@@ -228,6 +229,7 @@ def test_a_link_in_the_state_dir_stops_the_cycle_in_one_line(
     assert snapshot(engine.layout.root / "9") == before
 
 
+@pytest.mark.unhealthy_tree("an arch dir made a link: its publish is refused")
 def test_publishing_never_runs_createrepo_through_a_linked_arch_dir(
         engine: Engine, tmp_path: Path, clamav_old: BuiltFamily) -> None:
     from updraft.action import Touched

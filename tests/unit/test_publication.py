@@ -81,6 +81,7 @@ def test_a_mark_made_during_a_rebuild_survives_it(engine: Engine, monkeypatch) -
     assert engine.repodata.pending() == [target]
 
 
+@pytest.mark.unhealthy_tree("applies only: publishing is the DAG's repodata task, not run here")
 def test_an_approved_plan_is_applied_only_while_it_still_holds(engine: Engine) -> None:
     promotion = Promotion(engine.layout, "clamav-0.97.6-1.el4.rf", "smeupdates", "9")
     shown = engine.preview(["9"], promotion)

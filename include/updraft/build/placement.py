@@ -9,12 +9,15 @@ are applied by the repository engine, so the Repository Update report reads
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from updraft.action import Plan, Touched
+from updraft.conflict import other_builds
 from updraft.cycle import CycleResult, Engine
 from updraft.errors import UpdraftError
+from updraft.evr import DistTag
 from updraft.package import BadPackage, PackageFacts, read_facts
 from updraft.tree import scan
 from updraft.upstream.landing import Inventory, arrival_actions, split_targets, take_inventory
@@ -58,9 +61,21 @@ def placement_plan(engine: Engine, inventory: Inventory, srpm: Path, rpms: Seque
 
 def land_build(engine: Engine, release: str, srpm: Path, rpms: Sequence[Path],
                destination: str | None = None) -> CycleResult:
-    """Plan against a fresh scan and apply under the tree lock, with retention after."""
+    """Plan against a fresh scan and apply under the tree lock, with retention after.
+
+    A build of a name-version-release the release already holds as another build is
+    refused before anything lands: beside the released one it would be a content
+    conflict, and the family its binaries and its SRPM name would be ambiguous."""
     release = engine.config.check_release(release)
     tree = scan(engine.layout, [release]).releases[release]
+    rebuilt = other_builds((_facts(path) for path in (srpm, *rpms)), tree.files,
+                           DistTag(engine.config.dist_tag_pattern),
+                           str(engine.layout.root) + os.sep)
+    if rebuilt:
+        more = f" (and {len(rebuilt) - 1} more)" if len(rebuilt) > 1 else ""
+        raise UpdraftError(f"{rebuilt[0]}{more}: a rebuild of a version the release holds "
+                           "needs a new release number (bump Release in the spec and build again); "
+                           "nothing was landed")
     plan = placement_plan(engine, take_inventory(tree, engine.config), srpm, rpms, destination)
     return engine.land(plan, [release])
 

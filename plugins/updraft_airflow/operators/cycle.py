@@ -82,11 +82,13 @@ class RepoPromoteOperator(BaseOperator):
         if not self.apply or flag_param(self.dry_run):
             # What a Go would apply: the family's actions, into the gated repo too.
             result = engine.preview(releases, intents, grant=True, scoped=scoped)
+            self._log_done(intents)
             self._log(result)
             return result.summary()
         approved, granted = self._authorise(context, engine.config)
         result = engine.apply(releases, intents, approved=approved, grant=granted,
                               scoped=scoped)
+        self._log_done(intents)  # a retry: done, its repodata pending
         self._log(result)
         context["ti"].xcom_push(key="summary", value=result.summary())
         return [target.label for target in result.unpublished]
@@ -116,6 +118,12 @@ class RepoPromoteOperator(BaseOperator):
         self.log.info("approved by %s at %s: plan %s (the ledger's record of %s)",
                       decision.by, decision.at, decision.digest[:12], self.gate_task_id)
         return decision.digest, True
+
+    def _log_done(self, intents: Any) -> None:
+        """A promotion found already done says so (other intent sources have no word)."""
+        already = getattr(intents, "already", None)
+        if already:
+            self.log.info("%s", already)
 
     def _log(self, result: Any) -> None:
         for plan_id in result.resumed:
