@@ -4,20 +4,13 @@ converges to the uninterrupted result."""
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 
 import pytest
 
 from tests.crash import kit
-from updraft.promote import Promotion
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(kit.timeout())]
-# A promotion retried after a kill must exit 0 and publish what is pending (issue 16 §1,
-# fixed on the conv-retry branch); until that is merged a retry fails as bad input.
-RETRY_FIXED = "self.already" in inspect.getsource(Promotion)
-needs_retry_fix = pytest.mark.skipif(not RETRY_FIXED, reason="a retried promote still fails "
-                                     "as 'already in' (issue 16 §1, branch conv-retry)")
 NO_MAIL = {"UPDRAFT_SMTP": "127.0.0.1:1"}  # an override's mail fails fast (a warning)
 
 
@@ -28,13 +21,11 @@ def test_update_repos_converges(cycle_tree: Path) -> None:
     assert len(outcome.trials) == kit.scale(12)
 
 
-@needs_retry_fix
 def test_promote_to_testing_converges(settled_tree: Path) -> None:
     promote = kit.Command(["promote", "clamav-0.97.6-1.rf", "--to", "smeupdates-testing"])
     kit.record(kit.Suite("promote", settled_tree, promote, kills=8, doubles=2).run())
 
 
-@needs_retry_fix
 def test_promote_past_the_gate_converges(settled_tree: Path) -> None:
     """Into gated smeupdates with an override: the override recorded once per run."""
     promote = kit.Command(["promote", "clamav-0.97.5-2.rf", "--to", "smeupdates",

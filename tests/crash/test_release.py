@@ -14,7 +14,6 @@ import pytest
 from tests import releasekit, treekit
 from tests.bugzilla_server import BugzillaServer
 from tests.crash import kit
-from tests.crash.test_cycle import needs_retry_fix
 from updraft.release import choice
 from updraft.release.analysis import analyse
 from updraft.release.tracker import BugTracker
@@ -35,7 +34,6 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Any], d
     return engine.layout.root, chosen, {str(k): v for k, v in analysis.bugs.items()}
 
 
-@needs_retry_fix
 def test_release_promotion_and_advisories_converge(seeded: tuple) -> None:  # type: ignore[type-arg]
     root, chosen, bugs = seeded
     step = kit.Command(call="tests.crash.steps:release", args=["{root}", CONFIG, chosen, bugs, AT])
