@@ -92,7 +92,7 @@ class Bug:
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Bug:
         return cls(
-            id=int(raw["id"]),
+            id=int(_text(raw["id"])),
             status=_text(raw.get("status")) or None,
             resolution=_text(raw.get("resolution")),
             product=_text(raw.get("product")),
@@ -312,19 +312,9 @@ def _bug_from_rest(raw: dict[str, Any]) -> Bug:
 
     Deployments differ from Bugzilla 5's documentation: Red Hat's gives `version` (and
     `component`, `target_release`) as lists, fields may be null, `keywords` a string.
-    Every field is read by shape, never as a Python repr of one.
+    Every field is read by shape, never as a Python repr of one (Bug.from_json does).
     """
-    return Bug(
-        id=int(_text(raw["id"])),
-        status=_text(raw.get("status")) or None,
-        resolution=_text(raw.get("resolution")),
-        product=_text(raw.get("product")),
-        version=_text(raw.get("version")),
-        summary=_text(raw.get("summary")),
-        keywords=_words(raw.get("keywords")),
-        depends_on=_numbers(raw.get("depends_on")),
-        blocks=_numbers(raw.get("blocks")),
-    )
+    return Bug.from_json({**raw, "access_denied": False, "missing": False})
 
 
 def _items(value: Any) -> list[Any]:
