@@ -8,7 +8,10 @@ promotion's plan (and digest) covers its own family only.
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -316,8 +319,6 @@ def test_a_hold_killed_at_every_checkpoint_loses_nothing_and_never_publishes(
         engine: Engine, tmp_path: Path) -> None:
     """SIGKILL at each fault-injection checkpoint of the holding cycle, then a clean run:
     the held file is in exactly one place, never in smeupdates' repodata."""
-    from tests.unit.test_crash_safety import _cycle
-
     shutil.copy(engine.layout.root / "9/smetest/i386/RPMS" / I386,
                 engine.layout.root / "9/smeupdates/")
     template = tmp_path / "template"
@@ -334,3 +335,12 @@ def test_a_hold_killed_at_every_checkpoint_loses_nothing_and_never_publishes(
         assert treekit.repo_hrefs(root / "9/smeupdates/i386") == []
         crash_at += 1
     assert crash_at > 3  # the hold itself was interrupted at several points
+
+
+def _cycle(root: Path, crash_at: int) -> subprocess.CompletedProcess[str]:
+    """`updraft update-repos` in a subprocess that SIGKILLs itself at checkpoint N."""
+    env = {**os.environ, "UPDRAFT_CRASH_AT": str(crash_at)}
+    return subprocess.run(
+        [sys.executable, "-m", "updraft.cli", "--config", str(treekit.CONFIG_FILE),
+         "--root", str(root), "update-repos"],
+        capture_output=True, text=True, env=env, check=False)

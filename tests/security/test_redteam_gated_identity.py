@@ -57,6 +57,7 @@ def _overwrite_keeping_stat(source: Path, target: Path) -> None:
     os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))
 
 
+@pytest.mark.unhealthy_tree("the hostile build is held where it lies: a person removes it")
 def test_another_nevra_written_over_an_admitted_name_is_not_published(
         admitted: Engine) -> None:
     root = admitted.layout.root
@@ -72,6 +73,7 @@ def test_another_nevra_written_over_an_admitted_name_is_not_published(
     assert "waits for a Go" in result.report
 
 
+@pytest.mark.unhealthy_tree("the hostile build is held where it lies: a person removes it")
 def test_a_rebuilt_same_nevra_written_in_place_is_not_published(
         admitted: Engine, trojaned: BuiltFamily, clamav_old: BuiltFamily) -> None:
     """Same inode, same size and mtime (`touch -r`): only the ctime tells."""
@@ -90,6 +92,7 @@ def test_a_rebuilt_same_nevra_written_in_place_is_not_published(
     assert "waits for a Go" in result.report
 
 
+@pytest.mark.unhealthy_tree("the hostile build is held where it lies: a person removes it")
 def test_another_build_renamed_onto_an_admitted_name_is_not_published(
         admitted: Engine, trojaned: BuiltFamily, clamav_old: BuiltFamily) -> None:
     """The packager swaps the admitted name for another build by `mv` (a new inode
@@ -125,6 +128,7 @@ def _published_bytes_are_genuine(root: Path, repo_dir: Path, genuine: BuiltFamil
         assert on_disk == package.pkgId == builds[Path(package.location_href).name]
 
 
+@pytest.mark.unhealthy_tree("the hostile build is held where it lies: a person removes it")
 def test_a_binary_grafted_onto_an_admitted_family_below_is_not_pulled_up(
         admitted: Engine, grafted: BuiltFamily, clamav_old: BuiltFamily) -> None:
     """A `cp` into ungated smeupdates-testing of a new binary of the family smeupdates

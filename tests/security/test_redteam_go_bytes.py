@@ -48,6 +48,7 @@ def test_a_build_swapped_after_the_go_is_not_applied(engine: Engine,
                for p in (root / "9/smeupdates").rglob("*.rpm"))
 
 
+@pytest.mark.unhealthy_tree("apply only: publishing is the DAG's separate repodata task")
 def test_an_unchanged_build_still_applies_with_its_go(engine: Engine) -> None:
     root = engine.layout.root
     promotion = Promotion(engine.layout, FAMILY, "smeupdates", "9")
