@@ -40,31 +40,6 @@ class PrimaryEntry:
 
 # Hidden names a writer leaves only while at work: one seen later was left by a kill.
 LEFTOVERS = (".updraft-tmp", ".repodata.updraft", ".updateinfo.updraft")
-_SKIPPED = {"repodata", "repoview"}  # as the tree scan
-
-
-def walk(repo_dir: Path) -> Listing:
-    """Every *.rpm file below repo_dir as the tree scan counts them (regular files; no
-    hidden, repodata or repoview dir)."""
-    found: Listing = {}
-    prefix = len(str(repo_dir)) + 1
-    pending = [str(repo_dir)]
-    while pending:
-        current = pending.pop()
-        try:
-            entries = list(os.scandir(current))
-        except (FileNotFoundError, NotADirectoryError):
-            continue
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            if entry.is_dir(follow_symlinks=False):
-                if entry.name not in _SKIPPED:
-                    pending.append(entry.path)
-            elif entry.name.endswith(".rpm") and entry.is_file(follow_symlinks=False):
-                stat = entry.stat(follow_symlinks=False)
-                found[entry.path[prefix:]] = (stat.st_size, stat.st_mtime_ns // 10**9)
-    return found
 
 
 def from_scan(found: list[tuple[str, int, int, str, str | None, int]],
@@ -224,8 +199,8 @@ class Listings:
             return False
         return primary is not None and primary.checksum == recorded.primary
 
-    def stale(self, release: str, remember: bool = True,
-              scanned: list[tuple[str, int, int, str, str | None, int]] | None = None,
+    def stale(self, release: str, remember: bool,
+              scanned: list[tuple[str, int, int, str, str | None, int]],
               ) -> list[tuple[Touched, str]]:
         """Arch dirs whose files differ from what their repodata was built from, and how.
 
@@ -235,7 +210,7 @@ class Listings:
         published = self.published(release)
         dirs = {(t.repo, t.archdir): self.layout.repodata_dir(release, t.repo, t.archdir)
                 for t in published}
-        now = from_scan(scanned, dirs) if scanned is not None else {}
+        now = from_scan(scanned, dirs)
         for target in published:
             repo_dir = dirs[(target.repo, target.archdir)]
             recorded = self.recorded(target)
@@ -252,7 +227,7 @@ class Listings:
                 listed = {href: (entry.size, entry.mtime) for href, entry in primary.items()}
             else:
                 listed = recorded.files
-            listing = now[repo_dir] if scanned is not None else walk(repo_dir)
+            listing = now[repo_dir]
             why = difference(listed, listing)
             if why:
                 found.append((target, why))
