@@ -27,7 +27,7 @@ $(INSTALLED): requirements.txt pyproject.toml | system
 	@touch $@
 
 demo: install
-	$(PY) -m updraft.demo --config $(CONFIG)
+	$(PY) -m updraft.devkit.demo --config $(CONFIG)
 
 run: demo
 	bash scripts/standalone.sh

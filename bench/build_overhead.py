@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests import buildkit, treekit  # noqa: E402 - the fixture SRPMs of the tests
 from updraft.build.package_build import PackageBuild  # noqa: E402
-from updraft.cycle import Engine  # noqa: E402
+from updraft.engine.engine import Engine  # noqa: E402
 
 ARCHES = ("i386", "x86_64")
 DIST = ".el6.sme"

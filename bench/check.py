@@ -17,10 +17,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.engine import REPO, WORK, best_of, build_tree, stat_walk  # noqa: E402
-from updraft.check import check  # noqa: E402
-from updraft.config import load_config  # noqa: E402
-from updraft.cycle import Engine  # noqa: E402
-from updraft.listing import Listings, read_primary  # noqa: E402
+from updraft.config.dist import load_config  # noqa: E402
+from updraft.engine.check import check  # noqa: E402
+from updraft.engine.engine import Engine  # noqa: E402
+from updraft.engine.listing import Listings, read_primary  # noqa: E402
 
 
 def floor(engine: Engine) -> int:

@@ -31,10 +31,10 @@ from pathlib import Path
 
 import createrepo_c as cr
 
-from updraft.config import load_config, resolve_root
-from updraft.cycle import Engine
-from updraft.rpmfactory import FamilySpec, build_family
-from updraft.tree import fingerprints
+from updraft.config.dist import load_config, resolve_root
+from updraft.devkit.rpmfactory import FamilySpec, build_family
+from updraft.engine.engine import Engine
+from updraft.engine.tree import fingerprints
 
 REPO = Path(__file__).resolve().parent.parent
 HOME = REPO / "airflow-home"

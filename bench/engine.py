@@ -22,10 +22,10 @@ import subprocess
 import time
 from pathlib import Path
 
-from updraft.config import load_config
-from updraft.cycle import Engine
-from updraft.layout import Layout
-from updraft.rpmfactory import FamilySpec, Subpackage, build_families
+from updraft.config.dist import load_config
+from updraft.devkit.rpmfactory import FamilySpec, Subpackage, build_families
+from updraft.engine.engine import Engine
+from updraft.engine.layout import Layout
 
 REPO = Path(__file__).resolve().parent.parent
 WORK = REPO / ".bench"

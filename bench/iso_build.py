@@ -23,12 +23,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests import isokit  # noqa: E402 - the test kit's cdrom.image and config
-from updraft import rpmfactory  # noqa: E402
-from updraft.config import load_config  # noqa: E402
+from updraft.config.dist import load_config  # noqa: E402
+from updraft.devkit import rpmfactory  # noqa: E402
+from updraft.engine.layout import Layout  # noqa: E402
 from updraft.iso import image  # noqa: E402
 from updraft.iso.stage import compose  # noqa: E402
 from updraft.iso.target import IsoTarget  # noqa: E402
-from updraft.layout import Layout  # noqa: E402
 
 
 def _tree(base: Path, packages: int, size: int) -> IsoTarget:

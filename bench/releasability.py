@@ -28,13 +28,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests import treekit  # noqa: E402
 from tests.bugzilla_server import BugzillaServer, bug  # noqa: E402
-from updraft import rpmfactory  # noqa: E402
-from updraft.cycle import Engine  # noqa: E402
-from updraft.layout import Layout  # noqa: E402
+from updraft.config.release import DEFAULT_REFERENCE  # noqa: E402
+from updraft.devkit import rpmfactory  # noqa: E402
+from updraft.engine.engine import Engine  # noqa: E402
+from updraft.engine.layout import Layout  # noqa: E402
 from updraft.release.analysis import analyse  # noqa: E402
 from updraft.release.changelog import RefParser  # noqa: E402
 from updraft.release.releasability import PackageVersions, VersionLog, decide  # noqa: E402
-from updraft.release.settings import DEFAULT_REFERENCE  # noqa: E402
 from updraft.release.tracker import BugTracker  # noqa: E402
 
 PARSER = RefParser(DEFAULT_REFERENCE, "SME")

@@ -33,8 +33,8 @@ from pathlib import Path
 
 import createrepo_c as cr
 
-from updraft.config import DistConfig, load_config
-from updraft.evr import EVR, DistTag
+from updraft.config.dist import DistConfig, load_config
+from updraft.engine.evr import EVR, DistTag
 from updraft.upstream import landing
 from updraft.upstream.landing import Catalog, Decision, Inventory, KnownName
 from updraft.upstream.metadata import Snapshot

@@ -64,11 +64,11 @@ export AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_HOST="${AIRFLOW__SCHEDU
 # Task processes reach the API server here; the default assumes port 8080.
 export AIRFLOW__CORE__EXECUTION_API_SERVER_URL="http://127.0.0.1:$AIRFLOW__API__PORT/execution/"
 
-# The local SMTP sink (python -m updraft.mailsink) behind the connection updraft_smtp.
+# The local SMTP sink (python -m updraft.devkit.mailsink) behind the connection updraft_smtp.
 export UPDRAFT_SMTP_PORT="${UPDRAFT_SMTP_PORT:-8025}"
 export UPDRAFT_MAIL_DIR="$AIRFLOW_HOME/mail"
 
-# The demo's Bugzilla: the REST stand-in (python -m updraft.bugzilla_standin) serving seed
+# The demo's Bugzilla: the REST stand-in (python -m updraft.devkit.bugzilla_standin) serving seed
 # 000's bugs, behind the connection updraft_bugzilla. A real one: edit that connection.
 export UPDRAFT_BUGZILLA_PORT="${UPDRAFT_BUGZILLA_PORT:-8089}"
 

@@ -55,7 +55,7 @@ from airflow.utils.db import upgradedb  # noqa: E402
 from airflow.utils.session import create_session  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
-from updraft.config import load_config  # noqa: E402
+from updraft.config.dist import load_config  # noqa: E402
 
 
 def demo_signing_key(home: Path) -> tuple[str, str]:
@@ -108,7 +108,7 @@ with create_session() as session:
         conn = Connection(conn_id="updraft_smtp")
         session.add(conn)
     conn.conn_type = "smtp"
-    conn.description = "the local mail sink (python -m updraft.mailsink)"
+    conn.description = "the local mail sink (python -m updraft.devkit.mailsink)"
     conn.host = "127.0.0.1"
     conn.port = int(os.environ["UPDRAFT_SMTP_PORT"])
     conn.extra = json.dumps(
@@ -118,7 +118,8 @@ with create_session() as session:
     if tracker is None:  # never overwritten: pointing it at a real Bugzilla is the goal
         session.add(Connection(
             conn_id="updraft_bugzilla", conn_type="bugzilla",
-            description="the demo's Bugzilla REST stand-in (python -m updraft.bugzilla_standin)",
+            description=("the demo's Bugzilla REST stand-in"
+                         " (python -m updraft.devkit.bugzilla_standin)"),
             host=f"http://127.0.0.1:{os.environ['UPDRAFT_BUGZILLA_PORT']}/",
             password="demo-key"))
     # Rows an earlier run stored in clear: read them back (no-op decrypt), store encrypted.

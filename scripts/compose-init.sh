@@ -12,7 +12,7 @@ airflow pools set repo_tree 1 "serialises every change to the repository tree"
 updraft-pools() {
   python - <<'PYTHON'
 import os
-from updraft.config import load_config
+from updraft.config.dist import load_config
 
 config = load_config(os.environ["UPDRAFT_CONFIG"])
 archdirs = dict.fromkeys(a for release in config.releases.values() for a in release.arches)

@@ -85,7 +85,7 @@ fi
 # Airflow is not running (checked above), so a sink of ours on the port is an orphan of a
 # run that was killed hard: replace it, so that this run owns (and stops) its sink.
 if port_busy "$UPDRAFT_SMTP_PORT"; then
-  if [[ -r $SINK_PIDFILE ]] && pid_runs "$(<"$SINK_PIDFILE")" "updraft.mailsink"; then
+  if [[ -r $SINK_PIDFILE ]] && pid_runs "$(<"$SINK_PIDFILE")" "updraft.devkit.mailsink"; then
     old=$(<"$SINK_PIDFILE")
     echo "standalone.sh: stopping the mail sink left by an earlier run (pid $old)"
     stop_group "$old" TERM "the old mail sink"
@@ -100,7 +100,7 @@ fi
 # cleanup() stops it once, in order, and whatever is left of a group can be killed as a
 # whole. Started first: it is up by the time the database step below is done.
 mkdir -p "$LOGS" "$UPDRAFT_MAIL_DIR"
-setsid "$PY" -m updraft.mailsink --dir "$UPDRAFT_MAIL_DIR" --host 127.0.0.1 --port "$UPDRAFT_SMTP_PORT" \
+setsid "$PY" -m updraft.devkit.mailsink --dir "$UPDRAFT_MAIL_DIR" --host 127.0.0.1 --port "$UPDRAFT_SMTP_PORT" \
   >>"$LOGS/mailsink.log" 2>&1 </dev/null &
 sink_pid=$!
 echo "$sink_pid" >"$SINK_PIDFILE"
@@ -110,8 +110,8 @@ if port_busy "$UPDRAFT_BUGZILLA_PORT"; then
   echo "standalone.sh: port $UPDRAFT_BUGZILLA_PORT is taken: release_updates will use" \
        "whatever answers there (set UPDRAFT_BUGZILLA_PORT to move the stand-in)" >&2
 else
-  "$PY" -m updraft.demo --bugs "$AIRFLOW_HOME/bugzilla-demo.json"
-  setsid "$PY" -m updraft.bugzilla_standin --bugs "$AIRFLOW_HOME/bugzilla-demo.json" \
+  "$PY" -m updraft.devkit.demo --bugs "$AIRFLOW_HOME/bugzilla-demo.json"
+  setsid "$PY" -m updraft.devkit.bugzilla_standin --bugs "$AIRFLOW_HOME/bugzilla-demo.json" \
     --port "$UPDRAFT_BUGZILLA_PORT" --api-key demo-key >>"$LOGS/bugzilla.log" 2>&1 </dev/null &
   bugzilla_pid=$!
 fi
@@ -125,7 +125,7 @@ fi
 # The sink has had the whole database step to bind; a dead one says why in its log.
 for ((i = 0; i < 50; i++)); do
   port_busy "$UPDRAFT_SMTP_PORT" && break
-  pid_runs "$sink_pid" "updraft.mailsink" || break
+  pid_runs "$sink_pid" "updraft.devkit.mailsink" || break
   sleep 0.1
 done
 if ! port_busy "$UPDRAFT_SMTP_PORT"; then
@@ -140,7 +140,7 @@ import json
 import os
 
 from updraft.access import airflow_users
-from updraft.config import load_config
+from updraft.config.dist import load_config
 
 # Names and roles only: a console log (make run | tee, CI, a screen share) is no place for
 # passwords. They stay in the 0600 file the banner names.

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from updraft.check import Health, check
-from updraft.cycle import Engine
-from updraft.layout import Layout
+from updraft.engine.check import Health, check
+from updraft.engine.engine import Engine
+from updraft.engine.layout import Layout
 
 
 def assert_healthy(subject: Engine | Layout, releases: list[str] | None = None) -> Health:

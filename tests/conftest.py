@@ -9,9 +9,9 @@ import pytest
 
 from tests import isokit, treehealth, treekit, upstreamkit
 from tests.signing import SigningKey, make_key
-from updraft.cycle import Engine
-from updraft.layout import Layout
-from updraft.rpmfactory import BuiltFamily
+from updraft.devkit.rpmfactory import BuiltFamily
+from updraft.engine.engine import Engine
+from updraft.engine.layout import Layout
 
 
 @pytest.hookimpl(wrapper=True)

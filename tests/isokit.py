@@ -15,12 +15,12 @@ import yaml
 
 from tests import treekit
 from tests.signing import SigningKey, sign_rpms
-from updraft import rpmfactory
-from updraft.config import DistConfig, load_config
-from updraft.cycle import Engine
+from updraft.config.dist import DistConfig, load_config
+from updraft.devkit import rpmfactory
+from updraft.engine.engine import Engine
+from updraft.engine.layout import Layout
 from updraft.iso.run import IsoRun
 from updraft.iso.target import IsoTarget
-from updraft.layout import Layout
 from updraft.ledger import Ledger, StateChange
 
 ISOLINUX_BIN = Path("/usr/lib/ISOLINUX/isolinux.bin")

@@ -1,6 +1,6 @@
 """Test helpers for the release cycle: seed 000's soft-dependency tree and its bugs.
 
-The packages are the demo's (updraft.demo), built by rpmbuild: e-smith-base 5.0.0-16
+The packages are the demo's (updraft.devkit.demo), built by rpmbuild: e-smith-base 5.0.0-16
 and 5.0.0-14, e-smith-pop3 2.0.0-2 and e-smith-apache 2.0.0-7 in smeupdates-testing
 over their smeos versions, clamav 0.97.5-2 (upstream, no bug) in smeupdates-testing.
 """
@@ -11,9 +11,9 @@ from pathlib import Path
 
 from tests import treekit
 from tests.bugzilla_server import bug
-from updraft import demo, rpmfactory
-from updraft.cycle import Engine
-from updraft.layout import Layout
+from updraft.devkit import demo, rpmfactory
+from updraft.engine.engine import Engine
+from updraft.engine.layout import Layout
 
 SEED_STATES = {6262: "VERIFIED", 6248: "RESOLVED", 6104: "VERIFIED", 4633: "VERIFIED",
                6769: "VERIFIED"}

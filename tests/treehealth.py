@@ -20,10 +20,10 @@ from typing import Any
 
 import pytest
 
-from updraft.check import check
-from updraft.config import DistConfig
-from updraft.cycle import Engine
-from updraft.layout import Layout
+from updraft.config.dist import DistConfig
+from updraft.engine.check import check
+from updraft.engine.engine import Engine
+from updraft.engine.layout import Layout
 
 Files = frozenset[tuple[str, int, int]]
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import createrepo_c as cr
 
-from updraft import rpmfactory
-from updraft.config import DistConfig, load_config
-from updraft.layout import Layout
+from updraft.config.dist import DistConfig, load_config
+from updraft.devkit import rpmfactory
+from updraft.engine.layout import Layout
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIG_FILE = REPO / "config" / "sme.yaml"

@@ -19,11 +19,11 @@ import yaml
 from tests import treekit
 from tests.httprepo import RepoServer
 from tests.signing import SigningKey, sign_detached, sign_rpms
-from updraft.config import DistConfig, load_config
-from updraft.cycle import Engine
-from updraft.layout import Layout
+from updraft.config.dist import DistConfig, load_config
+from updraft.devkit.rpmfactory import BuiltFamily, FamilySpec, Subpackage, build_families
+from updraft.engine.engine import Engine
+from updraft.engine.layout import Layout
 from updraft.ledger import Ledger
-from updraft.rpmfactory import BuiltFamily, FamilySpec, Subpackage, build_families
 from updraft.upstream.manifest import Manifest
 from updraft.upstream.sync import Landed, UpstreamSync
 

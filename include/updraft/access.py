@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from updraft.config import DistConfig, RoleName
+from updraft.config.dist import DistConfig, RoleName
 
 # The Airflow role each updraft role needs, lowest first. Answering a gate and triggering
 # a DAG need "user" (SimpleAuthManager) / "User" (FAB); nobody needs "op", which would let

@@ -20,7 +20,7 @@ import smtplib
 from collections.abc import Sequence
 from datetime import datetime
 
-from updraft.config import DistConfig
+from updraft.config.dist import DistConfig
 from updraft.errors import UpdraftError
 from updraft.ledger import Ledger
 from updraft.ledger.gates import Decision, GateRecords, Question, now

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 
-from updraft.config import DistConfig
+from updraft.config.dist import DistConfig
 
 
 def report_mail(config: DistConfig, report: str, plan_id: str | None = None) -> EmailMessage:

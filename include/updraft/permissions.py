@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import get_args
 
-from updraft.config import DistConfig, RoleName
+from updraft.config.dist import DistConfig, RoleName
 
 # Airflow's resource kinds: "dag" is the DAG itself (pause = PUT, delete = DELETE); the
 # others are its DagAccessEntity values in lower case ("run", "task_instance", "xcom",

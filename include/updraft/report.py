@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 from jinja2 import StrictUndefined
 
-from updraft.action import Action, Plan, Touched
-from updraft.config import DistConfig
+from updraft.config.dist import DistConfig
+from updraft.engine.action import Action, Plan, Touched
 from updraft.markup import environment
 
 

@@ -21,7 +21,7 @@ from airflow.api_fastapi.auth.managers.simple.simple_auth_manager import SimpleA
 from airflow.providers.fab.auth_manager.fab_auth_manager import FabAuthManager
 
 from updraft import permissions
-from updraft.config import DistConfig
+from updraft.config.dist import DistConfig
 from updraft.errors import ConfigError
 from updraft_airflow import distribution
 

@@ -29,8 +29,8 @@ app = harden(FastAPI(title="updraft release board", docs_url=None, redoc_url=Non
 
 
 def _reports() -> tuple[Any, Path]:
-    from updraft.config import resolve_root
-    from updraft.layout import Layout
+    from updraft.config.dist import resolve_root
+    from updraft.engine.layout import Layout
 
     config = distribution.load()
     return config, Layout(config, resolve_root(config)).state_dir / "release"

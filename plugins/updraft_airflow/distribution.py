@@ -13,10 +13,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from updraft.config import DistConfig, load_config, resolve_root
+from updraft.config.dist import DistConfig, load_config, resolve_root
 
 if TYPE_CHECKING:
-    from updraft.cycle import Engine
+    from updraft.engine.engine import Engine
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 
@@ -40,7 +40,7 @@ def _load(path: Path, stamp: int) -> DistConfig:
 
 
 def engine(chosen: str | os.PathLike[str] | None, trigger: str) -> Engine:
-    from updraft.cycle import Engine  # scans and applies: rpm, createrepo_c, the ledger
+    from updraft.engine.engine import Engine  # scans and applies: rpm, createrepo_c, the ledger
 
     config = load(chosen)
     return Engine(config, resolve_root(config), trigger=trigger)

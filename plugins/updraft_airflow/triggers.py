@@ -16,7 +16,7 @@ class TreeDropTrigger(BaseEventTrigger):
 
     Polls with a stat walk (no header is read; about 0.1 s for a few thousand
     packages) every `poll_interval` seconds, in a worker thread so the triggerer's
-    event loop never blocks. The decision is updraft.watch.TreeWatch's.
+    event loop never blocks. The decision is updraft.engine.watch.TreeWatch's.
     """
 
     def __init__(self, config_path: str, poll_interval: float = 5.0, **kwargs: Any) -> None:
@@ -29,7 +29,7 @@ class TreeDropTrigger(BaseEventTrigger):
                 {"config_path": self.config_path, "poll_interval": self.poll_interval})
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        from updraft.watch import TreeWatch
+        from updraft.engine.watch import TreeWatch
         from updraft_airflow import distribution
 
         engine = await asyncio.to_thread(distribution.engine, self.config_path, "watch")

@@ -10,9 +10,9 @@ import pytest
 
 from tests import treekit
 from tests.crash import kit
-from updraft.cycle import Engine
-from updraft.layout import Layout
-from updraft.rpmfactory import BuiltFamily
+from updraft.devkit.rpmfactory import BuiltFamily
+from updraft.engine.engine import Engine
+from updraft.engine.layout import Layout
 
 
 @pytest.fixture(scope="session")

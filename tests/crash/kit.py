@@ -33,8 +33,8 @@ import sqlalchemy as sa
 
 from tests import treekit
 from tests.checkkit import assert_healthy
-from updraft.config import load_config
-from updraft.cycle import Engine
+from updraft.config.dist import load_config
+from updraft.engine.engine import Engine
 
 REPO = treekit.REPO
 STATE = ".updraft"

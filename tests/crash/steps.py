@@ -7,8 +7,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from updraft.config import load_config
-from updraft.cycle import Engine
+from updraft.config.dist import load_config
+from updraft.engine.engine import Engine
 from updraft.release import advisory
 from updraft.release.choice import ReleaseIntents
 

@@ -12,7 +12,7 @@ import pytest
 from tests import upstreamkit
 from tests.crash import kit
 from tests.signing import SigningKey
-from updraft.rpmfactory import BuiltFamily
+from updraft.devkit.rpmfactory import BuiltFamily
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(kit.timeout())]
 OFFER = ["tzdata-new", "php-new", "libtevent-new", "newpkg"]

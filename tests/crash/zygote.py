@@ -16,7 +16,8 @@ import os
 import sys
 from pathlib import Path
 
-from updraft import cli, faults  # noqa: F401 (imported once, for every child)
+from updraft.cli.main import main as cli  # noqa: F401 (imported once, for every child)
+from updraft.engine import faults
 
 
 def _child(request: dict) -> None:

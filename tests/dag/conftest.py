@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from tests import treekit
-from updraft.cycle import Engine
-from updraft.mailsink import MailSink
+from updraft.devkit.mailsink import MailSink
+from updraft.engine.engine import Engine
 
 HOME = Path(tempfile.mkdtemp(prefix="updraft-airflow-home-"))
 os.environ.update({

@@ -11,9 +11,9 @@ import pytest
 from tests import isokit
 from tests.dag.gatekit import Responder, clear_questions
 from tests.signing import SigningKey
-from updraft.cycle import Engine
+from updraft.engine.engine import Engine
 from updraft.iso import freeze
-from updraft.iso.records import iso_steps
+from updraft.ledger.isos import iso_steps
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -13,9 +13,9 @@ import pytest
 from tests import buildkit, treekit
 from tests.dag.gatekit import Responder, clear_questions
 from tests.signing import SigningKey, make_key
-from updraft.layout import Layout
+from updraft.devkit.mailsink import MailSink
+from updraft.engine.layout import Layout
 from updraft.ledger import Ledger
-from updraft.mailsink import MailSink
 from updraft.upstream.keyring import Keyring
 
 pytestmark = pytest.mark.timeout(300)

@@ -14,9 +14,9 @@ from tests import treekit
 DAG_IDS = {"update_repos", "promote", "upstream_sync", "build_package", "release_updates",
            "build_iso"}
 # Scanning, repodata, signing and the ledger: loaded by tasks, never by a DAG file.
-HEAVY = ["rpm", "createrepo_c", "solv", "gnupg", "bugzilla", "specfile", "updraft.cycle",
-         "updraft.tree", "updraft.package", "updraft.ledger", "updraft.repodata",
-         "updraft.upstream.sync"]
+HEAVY = ["rpm", "createrepo_c", "solv", "gnupg", "bugzilla", "specfile",
+         "updraft.engine.engine", "updraft.engine.tree", "updraft.engine.package",
+         "updraft.ledger", "updraft.engine.repodata", "updraft.upstream.sync"]
 
 
 def test_no_import_errors_and_every_dag_is_there(dagbag) -> None:  # noqa: ANN001

@@ -9,7 +9,7 @@ import pytest
 
 from tests import treekit
 from tests.dag.gatekit import Responder, clear_questions
-from updraft.mailsink import MailSink
+from updraft.devkit.mailsink import MailSink
 
 pytestmark = pytest.mark.timeout(240)
 

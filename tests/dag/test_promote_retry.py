@@ -14,9 +14,9 @@ import pytest
 
 from tests import treekit
 from tests.dag.gatekit import Responder, clear_questions
-from updraft.cycle import Engine, plan_digest
-from updraft.mailsink import MailSink
-from updraft.promote import Promotion
+from updraft.devkit.mailsink import MailSink
+from updraft.engine.engine import Engine, plan_digest
+from updraft.engine.promote import Promotion
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -28,8 +28,8 @@ _APPLY = """
 import sys
 from pathlib import Path
 from tests import treekit
-from updraft.cycle import Engine
-from updraft.promote import Promotion
+from updraft.engine.engine import Engine
+from updraft.engine.promote import Promotion
 engine = Engine(treekit.sme_config(), Path(sys.argv[1]), trigger="dag")
 promotion = Promotion(engine.layout, "clamav-0.97.6-1.el4.rf", "smeupdates", "9")
 engine.apply(["9"], promotion, approved=sys.argv[2], grant=True, scoped=True)

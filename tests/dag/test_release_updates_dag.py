@@ -16,9 +16,9 @@ from tests import releasekit, treekit
 from tests.bugzilla_server import BugzillaServer
 from tests.dag.gatekit import Responder, clear_questions
 from tests.httprepo import RepoServer
+from updraft.devkit.mailsink import MailSink
 from updraft.ledger import Ledger
 from updraft.ledger.release import ReleaseRecords
-from updraft.mailsink import MailSink
 from updraft.release.advisory import read_back
 
 pytestmark = pytest.mark.timeout(300)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from updraft.mailsink import MailSink
+from updraft.devkit.mailsink import MailSink
 
 pytestmark = pytest.mark.timeout(240)
 

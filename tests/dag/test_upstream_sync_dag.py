@@ -11,12 +11,12 @@ import pytest
 from tests import treekit, upstreamkit
 from tests.httprepo import RepoServer
 from tests.signing import SigningKey
-from updraft.cycle import Engine
-from updraft.layout import Layout
+from updraft.devkit.mailsink import MailSink
+from updraft.devkit.rpmfactory import BuiltFamily
+from updraft.engine.engine import Engine
+from updraft.engine.layout import Layout
 from updraft.ledger import Ledger
 from updraft.ledger.upstream import UpstreamRecords
-from updraft.mailsink import MailSink
-from updraft.rpmfactory import BuiltFamily
 
 pytestmark = pytest.mark.timeout(240)
 

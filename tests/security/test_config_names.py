@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from tests import treekit
-from updraft.config import load_config
+from updraft.config.dist import load_config
 from updraft.errors import ConfigError
 
 Mutation = Callable[[dict], None]

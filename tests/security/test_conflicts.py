@@ -12,9 +12,9 @@ import pytest
 
 from tests import treekit
 from tests.security.tree_hostile import primary_hrefs, snapshot
-from updraft.cycle import Engine
+from updraft.devkit.rpmfactory import BuiltFamily
+from updraft.engine.engine import Engine
 from updraft.ledger import Ledger
-from updraft.rpmfactory import BuiltFamily
 
 pytestmark = pytest.mark.timeout(120)
 

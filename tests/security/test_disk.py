@@ -15,8 +15,8 @@ import pytest
 
 from tests import treekit
 from tests.security.tree_hostile import snapshot
-from updraft.cycle import Engine
-from updraft.journal import Journal
+from updraft.engine.engine import Engine
+from updraft.engine.journal import Journal
 
 pytestmark = pytest.mark.timeout(120)
 

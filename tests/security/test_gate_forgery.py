@@ -21,10 +21,10 @@ from airflow.sdk.exceptions import AirflowFailException
 from tests import treekit
 from tests.dag.gatekit import Responder, clear_questions
 from updraft import gate
-from updraft.cycle import Engine
+from updraft.devkit.mailsink import MailSink
+from updraft.engine.engine import Engine
 from updraft.ledger import Ledger
 from updraft.ledger.gates import GateRecords, Question
-from updraft.mailsink import MailSink
 from updraft_airflow import distribution
 from updraft_airflow.gates import GoNoGoOperator
 from updraft_airflow.operators import RepoPromoteOperator

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from tests import treekit
-from updraft import rpmfactory
-from updraft.cycle import Engine
-from updraft.rpmfactory import BuiltFamily
+from updraft.devkit import rpmfactory
+from updraft.devkit.rpmfactory import BuiltFamily
+from updraft.engine.engine import Engine
 
 OLD_I386 = "clamav-0.97.5-2.el4.rf.i386.rpm"
 NEW_I386 = "clamav-0.97.6-1.el4.rf.i386.rpm"
@@ -154,7 +154,7 @@ def test_a_packagers_cp_promoted_with_a_go_is_no_longer_theirs(engine: Engine) -
     """A hard link keeps the packager the owner of the published inode (smeupdates and
     the stage alike), free to rewrite it in place at any time: the engine places a copy
     of its own, writable by nobody else."""
-    from updraft.promote import Promotion
+    from updraft.engine.promote import Promotion
 
     root = engine.layout.root
     cp = root / "9/smeupdates-testing" / NEW_I386

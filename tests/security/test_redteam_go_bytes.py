@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from tests import treekit
-from updraft.cycle import Engine, plan_digest
+from updraft.devkit.rpmfactory import BuiltFamily
+from updraft.engine.engine import Engine, plan_digest
+from updraft.engine.promote import Promotion
 from updraft.errors import PlanChanged
-from updraft.promote import Promotion
-from updraft.rpmfactory import BuiltFamily
 
 FAMILY = "clamav-0.97.6-1.el4.rf"
 I386 = "clamav-0.97.6-1.el4.rf.i386.rpm"

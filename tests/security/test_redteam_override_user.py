@@ -9,7 +9,7 @@ import os
 import pwd
 
 from tests import treekit
-from updraft.cycle import Engine
+from updraft.engine.engine import Engine
 from updraft.ledger import Ledger
 from updraft.ledger.gates import GateRecords
 

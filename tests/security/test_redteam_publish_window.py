@@ -8,8 +8,8 @@ from __future__ import annotations
 import shutil
 
 from tests import treekit
-from updraft.cycle import Engine
-from updraft.promote import Promotion
+from updraft.engine.engine import Engine
+from updraft.engine.promote import Promotion
 
 NEW = "clamav-0.97.6-1.el4.rf.i386.rpm"
 STRAY = "clamav-0.97.5-2.el4.rf.i386.rpm"

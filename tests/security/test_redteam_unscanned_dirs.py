@@ -12,8 +12,8 @@ import shutil
 from pathlib import Path
 
 from tests.security.tree_hostile import force_publish, primary_hrefs
-from updraft.cycle import Engine
-from updraft.rpmfactory import BuiltFamily
+from updraft.devkit.rpmfactory import BuiltFamily
+from updraft.engine.engine import Engine
 
 
 def _drop(engine: Engine, repo: str, outside: Path, source: Path) -> list[str]:
@@ -48,7 +48,7 @@ def test_files_the_scan_never_reads_are_not_published(engine: Engine,
 
 
 def test_nor_in_a_gated_repo(engine: Engine, clamav_old: BuiltFamily, tmp_path: Path) -> None:
-    from updraft.promote import Promotion
+    from updraft.engine.promote import Promotion
 
     promoted = engine.update_repos(intents=Promotion(engine.layout, "clamav-0.97.6-1.el4.rf",
                                                      "smeupdates", "9"), grant=True)

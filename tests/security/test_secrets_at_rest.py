@@ -26,8 +26,8 @@ import pytest
 from cryptography.fernet import Fernet
 
 from tests import treekit
-from updraft.cycle import Engine
-from updraft.layout import Layout
+from updraft.engine.engine import Engine
+from updraft.engine.layout import Layout
 from updraft.ledger.store import Ledger
 
 pytestmark = pytest.mark.timeout(180)
@@ -169,7 +169,7 @@ def test_make_runs_environment_binds_to_localhost_only() -> None:
     assert "umask 077" in script
     assert "exec setsid airflow standalone" not in script
     assert 'scripts/airflow_standalone.py' in script
-    assert "updraft.mailsink --dir \"$UPDRAFT_MAIL_DIR\" --host 127.0.0.1" in script
+    assert "updraft.devkit.mailsink --dir \"$UPDRAFT_MAIL_DIR\" --host 127.0.0.1" in script
 
 
 def test_standalone_starts_no_log_server_on_all_interfaces() -> None:

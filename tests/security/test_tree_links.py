@@ -12,8 +12,8 @@ import pytest
 
 from tests import treekit
 from tests.security.tree_hostile import force_publish, primary_hrefs, snapshot, weird_arch_rpm
-from updraft.cycle import Engine
-from updraft.rpmfactory import BuiltFamily
+from updraft.devkit.rpmfactory import BuiltFamily
+from updraft.engine.engine import Engine
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -201,7 +201,7 @@ def test_a_header_arch_with_a_path_is_quarantined_never_placed(
     ("sourcerpm", "../../smeos/clamav-1-1.src.rpm"), ("sourcerpm", "/etc/x.src.rpm"),
     ("name", ".."), ("release", "1\n2"), ("version", "")])
 def test_header_fields_that_would_be_paths_make_a_bad_package(field: str, value: str) -> None:
-    from updraft.package import BadPackage, PackageFacts, checked_facts
+    from updraft.engine.package import BadPackage, PackageFacts, checked_facts
 
     facts = {"name": "clamav", "epoch": None, "version": "1", "release": "1",
              "arch": "i386", "sourcerpm": "clamav-1-1.src.rpm", field: value}
@@ -232,7 +232,7 @@ def test_a_link_in_the_state_dir_stops_the_cycle_in_one_line(
 @pytest.mark.unhealthy_tree("an arch dir made a link: its publish is refused")
 def test_publishing_never_runs_createrepo_through_a_linked_arch_dir(
         engine: Engine, tmp_path: Path, clamav_old: BuiltFamily) -> None:
-    from updraft.action import Touched
+    from updraft.engine.action import Touched
 
     outside = tmp_path / "elsewhere"
     (outside / "RPMS").mkdir(parents=True)

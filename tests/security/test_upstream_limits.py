@@ -20,12 +20,12 @@ import yaml
 
 from tests import upstreamkit
 from tests.signing import SigningKey, tamper_payload
-from updraft.config import load_config
+from updraft.config.dist import load_config
+from updraft.devkit.rpmfactory import BuiltFamily
+from updraft.engine.lock import hold
 from updraft.errors import ConfigError
 from updraft.ledger import Ledger
 from updraft.ledger.upstream import UpstreamRecords
-from updraft.lock import hold
-from updraft.rpmfactory import BuiltFamily
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -19,9 +19,9 @@ import pytest
 
 from tests import upstreamkit
 from tests.signing import SigningKey
+from updraft.devkit.rpmfactory import BuiltFamily
 from updraft.ledger import Ledger
 from updraft.ledger.upstream import UpstreamRecords
-from updraft.rpmfactory import BuiltFamily
 from updraft.safepath import UnsafePath, contained, plain_name
 
 pytestmark = pytest.mark.timeout(120)

@@ -17,7 +17,7 @@ import pytest
 
 from tests import upstreamkit
 from tests.signing import SigningKey
-from updraft.rpmfactory import BuiltFamily
+from updraft.devkit.rpmfactory import BuiltFamily
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -79,7 +79,7 @@ def _carry(case: upstreamkit.Case, xml: str) -> None:
 def test_unreadable_advisories_are_skipped_by_name_and_the_source_lands(
         case: upstreamkit.Case, caplog: pytest.LogCaptureFixture) -> None:
     _carry(case, REAL_WORLD)
-    with caplog.at_level(logging.WARNING, logger="updraft.upstream.advisory"):
+    with caplog.at_level(logging.WARNING, logger="updraft.upstream.errata"):
         manifest, landed = case.run()
 
     assert manifest.status == "synced", manifest.reason
@@ -99,7 +99,7 @@ def test_unreadable_advisories_are_skipped_by_name_and_the_source_lands(
 def test_an_updateinfo_createrepo_c_cannot_read_at_all_blocks_nothing(
         case: upstreamkit.Case, caplog: pytest.LogCaptureFixture) -> None:
     _carry(case, "<?xml version='1.0'?><updates><update type='security'><id>X</id><pkglist>")
-    with caplog.at_level(logging.WARNING, logger="updraft.upstream.advisory"):
+    with caplog.at_level(logging.WARNING, logger="updraft.upstream.errata"):
         manifest, _ = case.run()
     assert manifest.status == "synced", manifest.reason
     assert manifest.advisories == []

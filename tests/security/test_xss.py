@@ -20,7 +20,8 @@ import pytest
 from tests import releasekit, treekit
 from tests.bugzilla_server import BugzillaServer, bug
 from tests.dag.conftest import airflow_db  # noqa: F401 - Airflow's env before it is imported
-from updraft import markup, rpmfactory
+from updraft import markup
+from updraft.devkit import rpmfactory
 from updraft.release.analysis import Analysis, analyse
 from updraft.release.rnotes import render, store
 from updraft.release.tracker import BugTracker

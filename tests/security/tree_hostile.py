@@ -11,7 +11,7 @@ import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from updraft.cycle import Engine
+from updraft.engine.engine import Engine
 
 _REPO = "{http://linux.duke.edu/metadata/repo}"
 _COMMON = "{http://linux.duke.edu/metadata/common}"

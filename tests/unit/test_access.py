@@ -6,7 +6,7 @@ import subprocess
 
 from tests import treekit
 from updraft import access
-from updraft.cli import run
+from updraft.cli.main import run
 
 
 def _config(**roles: list[str]):  # noqa: ANN202

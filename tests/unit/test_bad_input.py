@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from tests import treekit
-from updraft.config import load_config
-from updraft.cycle import Engine
+from updraft.config.dist import load_config
+from updraft.engine.engine import Engine
+from updraft.engine.lock import tree_lock
 from updraft.errors import ConfigError, LockTimeout
 from updraft.ledger import Ledger
-from updraft.lock import tree_lock
 
 
 def _bad_files(good: Path, directory: Path) -> dict[str, Path]:

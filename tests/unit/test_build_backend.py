@@ -20,7 +20,7 @@ from updraft.build.backend import (
     RpmbuildBackend,
     backend_for,
 )
-from updraft.build.settings import BuildOptions
+from updraft.config.build import BuildOptions
 
 STANDINS = Path(__file__).resolve().parent.parent / "standins"
 OPTIONS = BuildOptions(defines={"greeting": "salut"}, with_=("extras",), without=("docs",))

@@ -10,14 +10,14 @@ import pytest
 
 from tests import buildkit, rebasekit, treekit
 from tests.signing import make_key
-from updraft.build.placement import deduplicated, placement_plan
-from updraft.build.settings import BuildOptions
+from updraft.build.destination import deduplicated, placement_plan
 from updraft.build.source import BuildInputError, find_srpm, plan_build, read_source
-from updraft.config import DistConfig
-from updraft.cycle import Engine
+from updraft.config.build import BuildOptions
+from updraft.config.dist import DistConfig
+from updraft.engine.engine import Engine
+from updraft.engine.tree import scan
 from updraft.errors import ConfigError, PackageNotFound
 from updraft.ledger import Ledger
-from updraft.tree import scan
 from updraft.upstream.keyring import Keyring
 from updraft.upstream.landing import take_inventory
 
@@ -163,7 +163,7 @@ def test_a_rebase_policy_builds_the_upstream_srpm_with_our_patches(
     tmp_path: Path, engine: Engine
 ) -> None:
     from updraft.build.package_build import PackageBuild
-    from updraft.config import load_config
+    from updraft.config.dist import load_config
 
     sysinit = rebasekit.DEFAULT_FILES["rc.sysinit"]
     ours = rebasekit.make_patch(sysinit, sysinit.replace("dmesg -s", "dmesg -n 1 -s"),

@@ -14,12 +14,12 @@ import pytest
 
 from tests import treekit
 from tests.bugzilla_server import BugzillaServer, bug
-from updraft import rpmfactory
-from updraft.cycle import Engine
-from updraft.layout import Layout
+from updraft.config.release import DEFAULT_REFERENCE
+from updraft.devkit import rpmfactory
+from updraft.engine.engine import Engine
+from updraft.engine.layout import Layout
 from updraft.release.analysis import analyse
 from updraft.release.changelog import Changelog, Entry, RefParser, new_entries, read_changelog
-from updraft.release.settings import DEFAULT_REFERENCE
 from updraft.release.tracker import BugTracker
 
 PARSER = RefParser(DEFAULT_REFERENCE, "SME")

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from updraft import rpmfactory
+from updraft.config.release import DEFAULT_REFERENCE
+from updraft.devkit import rpmfactory
 from updraft.release.changelog import RefParser, read_changelog
-from updraft.release.settings import DEFAULT_REFERENCE
 
 PARSER = RefParser(DEFAULT_REFERENCE, "SME")
 

@@ -12,10 +12,10 @@ import pytest
 
 from tests import treekit
 from tests.checkkit import assert_healthy
-from updraft.action import Plan
-from updraft.check import check
-from updraft.cycle import Engine
-from updraft.journal import Journal
+from updraft.engine.action import Plan
+from updraft.engine.check import check
+from updraft.engine.engine import Engine
+from updraft.engine.journal import Journal
 
 NEW_I386 = "9/smetest/i386/RPMS/clamav-0.97.6-1.el4.rf.i386.rpm"
 
@@ -209,7 +209,7 @@ def test_repodata_rebuilt_by_hand_is_read_from_its_primary(engine: Engine,
     the one it was read from: after a createrepo_c by hand the check reads it again."""
     import subprocess
 
-    from updraft import rpmfactory
+    from updraft.devkit import rpmfactory
 
     spec = rpmfactory.FamilySpec(name="byhand", version="1.0", release="1",
                                  binary_dist=".el6.sme")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from tests import treekit
 from tests.unit.test_cycle_clamav import FIRST_MAIL
-from updraft.layout import Layout
-from updraft.rpmfactory import BuiltFamily
+from updraft.devkit.rpmfactory import BuiltFamily
+from updraft.engine.layout import Layout
 
 
 def test_promote_status_history_on_the_command_line(

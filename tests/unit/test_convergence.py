@@ -16,12 +16,15 @@ import pytest
 
 from tests import treekit
 from tests.checkkit import assert_healthy
-from updraft import cli, cycle, rpmfactory
-from updraft.cycle import Engine
-from updraft.rpmfactory import BuiltFamily
+from updraft.cli.main import main as cli
+from updraft.devkit import rpmfactory
+from updraft.devkit.rpmfactory import BuiltFamily
+from updraft.engine import engine as cycle
+from updraft.engine.engine import Engine
 
 _RUNNER = (
-    "import sys; from updraft import cli, faults; code = cli.run(sys.argv[1:]); "
+    "import sys; from updraft.cli import main as cli; from updraft.engine import faults; "
+    "code = cli.run(sys.argv[1:]); "
     "print('CHECKPOINTS', faults.checkpoints_passed()); sys.exit(code)"
 )
 

@@ -17,19 +17,20 @@ import pytest
 
 from tests import treekit
 from tests.checkkit import assert_healthy
-from updraft.build.placement import land_build
-from updraft.check import check
-from updraft.cycle import Engine, plan_digest
+from updraft.build.destination import land_build
+from updraft.engine.check import check
+from updraft.engine.engine import Engine, plan_digest
+from updraft.engine.layout import Layout
+from updraft.engine.package import read_facts
+from updraft.engine.promote import Promotion
 from updraft.errors import UpdraftError
-from updraft.layout import Layout
-from updraft.package import read_facts
-from updraft.promote import Promotion
 
 FAMILY = "clamav-0.97.6-1.rf"
 OVERRIDE = ("--override-gate", "--reason", "retry test")
 KILLS = 5  # seeded kill points per command (UPDRAFT_CRASH_SEED picks others)
 # The CLI, reporting how many fault-injection checkpoints it passed.
-_CLI = ("import sys; from updraft import cli, faults; code = cli.run(sys.argv[1:]); "
+_CLI = ("import sys; from updraft.cli import main as cli; from updraft.engine import faults; "
+        "code = cli.run(sys.argv[1:]); "
         "print('CHECKPOINTS', faults.checkpoints_passed()); sys.exit(code)")
 # The promote DAG's apply task (RepoPromoteOperator): scoped, granted, on an approved
 # digest (argv: root, target, digest), then its repodata task.
@@ -37,9 +38,9 @@ _APPLY = """
 import sys
 from pathlib import Path
 from tests import treekit
-from updraft import faults
-from updraft.cycle import Engine
-from updraft.promote import Promotion
+from updraft.engine import faults
+from updraft.engine.engine import Engine
+from updraft.engine.promote import Promotion
 root, target, digest = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 engine = Engine(treekit.sme_config(), root, trigger="dag")
 promotion = Promotion(engine.layout, "clamav-0.97.6-1.rf", target, "9")

@@ -10,9 +10,9 @@ import pytest
 from tests import treekit
 from tests.checkkit import assert_healthy
 from tests.seed_mails import FIRST_MAIL, SECOND_MAIL
-from updraft.cycle import Engine
-from updraft.layout import Layout
-from updraft.rpmfactory import BuiltFamily
+from updraft.devkit.rpmfactory import BuiltFamily
+from updraft.engine.engine import Engine
+from updraft.engine.layout import Layout
 
 NEW = [f"{name}-0.97.6-1.el4.rf" for name in ("clamav", "clamav-db", "clamd")]
 
@@ -96,7 +96,7 @@ def test_dry_run_prints_the_plan_and_changes_nothing(engine: Engine) -> None:
 
 
 def test_promote_by_name_is_the_cp_done_properly(engine: Engine) -> None:
-    from updraft.promote import Promotion
+    from updraft.engine.promote import Promotion
 
     promotion = Promotion(engine.layout, "clamav-0.97.6-1.rf", "smeupdates-testing", "9")
     result = engine.update_repos(["9"], intents=promotion)

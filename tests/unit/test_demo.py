@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import rpm
 
-from updraft import demo, rpmfactory
-from updraft.config import DistConfig, load_config
+from updraft.config.dist import DistConfig, load_config
+from updraft.devkit import demo, rpmfactory
 
 CONFIG_FILE = Path(__file__).resolve().parents[2] / "config" / "sme.yaml"
 IAN = "Ian Wells <esmith@wellsi.com>"

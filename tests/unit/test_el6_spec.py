@@ -22,7 +22,7 @@ from tests.rebasekit import DEFAULT_FILES, make_patch, upstream_srpm
 from updraft.build import spectext
 from updraft.build.backend import BuildJob, RpmbuildBackend
 from updraft.build.rebase import BuildRoot, PatchFailed, RebaseRecipe, rebase
-from updraft.build.settings import BuildSettings
+from updraft.config.build import BuildSettings
 from updraft.errors import UpdraftError
 
 MOCK = Path(__file__).resolve().parents[1] / "standins" / "mock"

@@ -10,10 +10,10 @@ import pytest
 
 from tests import isokit, treekit
 from tests.signing import SigningKey
-from updraft.cycle import Engine
+from updraft.devkit.rpmfactory import BuiltFamily
+from updraft.engine.engine import Engine
+from updraft.engine.promote import Promotion
 from updraft.iso import freeze
-from updraft.promote import Promotion
-from updraft.rpmfactory import BuiltFamily
 
 pytestmark = pytest.mark.timeout(120)
 

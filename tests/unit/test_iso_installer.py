@@ -10,9 +10,9 @@ import pytest
 
 from tests import isokit
 from tests.signing import SigningKey
-from updraft.cycle import Engine
-from updraft.iso.records import iso_steps
+from updraft.engine.engine import Engine
 from updraft.iso.run import IsoRun
+from updraft.ledger.isos import iso_steps
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -12,8 +12,8 @@ from tests import isokit, treekit
 from tests.signing import SigningKey
 from updraft.errors import ConfigError
 from updraft.iso import publish
-from updraft.iso.records import iso_steps
 from updraft.iso.run import IsoRun
+from updraft.ledger.isos import iso_steps
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests import signing
+from updraft.devkit.rpmfactory import FamilySpec, build_family
 from updraft.errors import ConfigError
-from updraft.rpmfactory import FamilySpec, build_family
 from updraft.upstream.keyring import Keyring, KeyringError, SignatureCheck
 
 

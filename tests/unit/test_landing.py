@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests import treekit
-from updraft.evr import EVR, DistTag
+from updraft.engine.evr import EVR, DistTag
 from updraft.upstream.landing import (
     Catalog,
     Inventory,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from updraft.mailsink import MailSink, MailSinkError, read_mailbox
+from updraft.devkit.mailsink import MailSink, MailSinkError, read_mailbox
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -107,7 +107,7 @@ def test_command_line_saves_mails_and_stops_cleanly_on_sigterm(tmp_path: Path) -
     folder = tmp_path / "mail"
     # --port 0 and reading the port from the first log line: no free-port guessing race.
     process = subprocess.Popen(
-        [sys.executable, "-m", "updraft.mailsink", "--dir", str(folder), "--port", "0"],
+        [sys.executable, "-m", "updraft.devkit.mailsink", "--dir", str(folder), "--port", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
@@ -139,7 +139,7 @@ def test_command_line_saves_mails_and_stops_cleanly_on_sigterm(tmp_path: Path) -
 def test_command_line_reports_a_taken_port(tmp_path: Path) -> None:
     with MailSink(tmp_path) as sink:
         result = subprocess.run(
-            [sys.executable, "-m", "updraft.mailsink", "--dir", str(tmp_path),
+            [sys.executable, "-m", "updraft.devkit.mailsink", "--dir", str(tmp_path),
              "--port", str(sink.port)],
             capture_output=True, text=True, timeout=30,
         )

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from tests import treekit
-from updraft.layout import SOURCE_DIR, Layout
-from updraft.package import PackageFacts, PackageFile
-from updraft.plan import plan_release
-from updraft.tree import ReleaseTree
+from updraft.engine.layout import SOURCE_DIR, Layout
+from updraft.engine.package import PackageFacts, PackageFile
+from updraft.engine.plan import plan_release
+from updraft.engine.tree import ReleaseTree
 
 ROOT = Path("/srv/tree")
 

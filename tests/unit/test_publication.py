@@ -8,12 +8,12 @@ import threading
 import pytest
 
 from tests import treekit
-from updraft import repodata
-from updraft.action import Touched
-from updraft.cycle import Engine, plan_digest
+from updraft.engine import repodata
+from updraft.engine.action import Touched
+from updraft.engine.engine import Engine, plan_digest
+from updraft.engine.promote import Promotion
+from updraft.engine.watch import TreeWatch
 from updraft.errors import PlanChanged
-from updraft.promote import Promotion
-from updraft.watch import TreeWatch
 
 DROP = "clamav-0.97.6-1.el4.rf.i386.rpm"
 

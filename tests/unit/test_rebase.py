@@ -14,7 +14,7 @@ from specfile import Specfile
 from tests import rebasekit
 from tests.rebasekit import DEFAULT_FILES, make_patch, upstream_srpm
 from updraft.build.rebase import PatchFailed, Rebased, RebaseRecipe, rebase
-from updraft.build.settings import RebaseSettings
+from updraft.config.build import RebaseSettings
 from updraft.errors import ConfigError, UpdraftError
 
 SYSINIT = DEFAULT_FILES["rc.sysinit"]

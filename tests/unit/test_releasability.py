@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from updraft.config.release import DEFAULT_REFERENCE
 from updraft.release.changelog import Changelog, Entry, RefParser
 from updraft.release.releasability import PackageVersions, VersionLog, decide
-from updraft.release.settings import DEFAULT_REFERENCE
 
 PARSER = RefParser(DEFAULT_REFERENCE, "SME")
 VERIFIED = frozenset({"VERIFIED", "CLOSED"})

@@ -9,7 +9,7 @@ import pytest
 
 from tests import releasekit
 from tests.bugzilla_server import BugzillaServer
-from updraft import rpmfactory
+from updraft.devkit import rpmfactory
 from updraft.release.analysis import analyse
 from updraft.release.rnotes import render
 from updraft.release.tracker import BugTracker

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import createrepo_c as cr
 
-from updraft.repodata import exchange, rebuild
-from updraft.rpmfactory import BuiltFamily
+from updraft.devkit.rpmfactory import BuiltFamily
+from updraft.engine.repodata import exchange, rebuild
 
 UPDATEINFO = """<?xml version="1.0" encoding="UTF-8"?>
 <updates><update from="releases@contribs.org" status="final" type="security" version="1">

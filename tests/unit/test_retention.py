@@ -7,10 +7,10 @@ from pathlib import Path
 
 from tests import treekit
 from tests.unit.test_plan import family, put
-from updraft.cycle import Engine
-from updraft.layout import Layout
-from updraft.plan import plan_release
-from updraft.tree import ReleaseTree
+from updraft.engine.engine import Engine
+from updraft.engine.layout import Layout
+from updraft.engine.plan import plan_release
+from updraft.engine.tree import ReleaseTree
 
 ROOT = Path("/srv/tree")
 

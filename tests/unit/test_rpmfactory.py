@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import rpm
 
-from updraft.rpmfactory import (
+from updraft.devkit.rpmfactory import (
     BuiltFamily,
     ChangelogEntry,
     FamilySpec,

@@ -21,11 +21,11 @@ import yaml
 from tests import rebasekit
 from tests.rebasekit import DEFAULT_FILES, make_patch, upstream_srpm
 from tests.treekit import CONFIG_FILE, sme_config
-from updraft.build.notices import rebase_failed_mail
+from updraft.build.builder_report import rebase_failed_mail
 from updraft.build.rebase import PatchFailed, RebaseRecipe, SpecPatchFailed, rebase
-from updraft.build.settings import BuildOptions, RebaseSettings
-from updraft.config import load_config
-from updraft.cycle import Engine
+from updraft.config.build import BuildOptions, RebaseSettings
+from updraft.config.dist import load_config
+from updraft.engine.engine import Engine
 from updraft.errors import UpdraftError
 
 WHEN = datetime.date(2017, 11, 2)

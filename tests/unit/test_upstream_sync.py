@@ -13,13 +13,13 @@ import pytest
 from tests import treekit, upstreamkit
 from tests.httprepo import RepoServer
 from tests.signing import SigningKey, corrupt_signature, tamper_payload
-from updraft import cli
-from updraft.cycle import Engine
-from updraft.layout import Layout
+from updraft.cli.main import main as cli
+from updraft.devkit.rpmfactory import BuiltFamily
+from updraft.engine.engine import Engine
+from updraft.engine.layout import Layout
+from updraft.engine.lock import hold
 from updraft.ledger import Ledger
 from updraft.ledger.upstream import UpstreamRecords
-from updraft.lock import hold
-from updraft.rpmfactory import BuiltFamily
 from updraft.upstream.notices import rejection_mail, security_mail
 from updraft.upstream.sync import UpstreamSync
 

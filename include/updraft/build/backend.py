@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from updraft.build.settings import BuildOptions
+from updraft.config.build import BuildOptions
 from updraft.errors import UpdraftError
 
 LineSink = Callable[[str], None]

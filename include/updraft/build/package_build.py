@@ -17,11 +17,9 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from updraft.build.backend import BuildJob, BuildOutcome, backend_for
-from updraft.build.notices import build_report_mail
-from updraft.build.placement import deduplicated, land_build
+from updraft.build.builder_report import build_report_mail
+from updraft.build.destination import deduplicated, land_build
 from updraft.build.rebase import BuildRoot, RebaseRecipe, rebase
-from updraft.build.records import BuildStates
-from updraft.build.settings import BuildOptions
 from updraft.build.signing import Signer, SigningKey, SignReport
 from updraft.build.source import (
     BuildPlan,
@@ -31,8 +29,10 @@ from updraft.build.source import (
     read_source,
 )
 from updraft.build.workspace import BuildRecord, Workspace, build_id_for
-from updraft.cycle import CycleResult, Engine
+from updraft.config.build import BuildOptions
+from updraft.engine.engine import CycleResult, Engine
 from updraft.errors import UpdraftError
+from updraft.ledger.builds import BuildStates
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]

@@ -34,8 +34,8 @@ from specfile.tags import Comments, Tag
 
 from updraft.build import rebase_prep, spectext
 from updraft.build.rebase_prep import BuildRoot, PatchFailed
-from updraft.build.settings import RebaseSettings
 from updraft.build.specpatch import SpecPatchFailed, apply_spec_patch
+from updraft.config.build import RebaseSettings
 from updraft.errors import ConfigError, UpdraftError
 
 __all__ = ["BuildRoot", "PatchFailed", "RebaseRecipe", "Rebased", "SpecPatchFailed", "rebase"]

@@ -22,9 +22,9 @@ from types import TracebackType
 
 import gnupg
 
-from updraft.durable import alive
+from updraft.engine.durable import alive
+from updraft.engine.faults import checkpoint
 from updraft.errors import UpdraftError
-from updraft.faults import checkpoint
 from updraft.upstream.keyring import Keyring
 
 # Files per rpmsign run: far below ARG_MAX, and rpmsign exits with the number of failures.

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import rpm
 
-from updraft.build.settings import BuildOptions, RebaseSettings
-from updraft.config import DistConfig
+from updraft.config.build import BuildOptions, RebaseSettings
+from updraft.config.dist import DistConfig
+from updraft.engine.evr import EVR
+from updraft.engine.layout import SOURCE_DIR, Layout
+from updraft.engine.package import BadPackage, read_facts
+from updraft.engine.policy import policies_for
 from updraft.errors import ConfigError, PackageNotFound, UpdraftError
-from updraft.evr import EVR
-from updraft.layout import SOURCE_DIR, Layout
-from updraft.package import BadPackage, read_facts
-from updraft.policy import policies_for
 
 
 class BuildInputError(UpdraftError):

@@ -16,10 +16,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from updraft.durable import temporary_for
+from updraft.engine.durable import temporary_for
+from updraft.engine.faults import checkpoint
+from updraft.engine.layout import Layout
 from updraft.errors import PackageNotFound
-from updraft.faults import checkpoint
-from updraft.layout import Layout
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from updraft.action import Action, Plan, Touched
-from updraft.layout import Layout
+from updraft.engine.action import Action, Plan, Touched
+from updraft.engine.layout import Layout
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from updraft.engine.package import BadPackage, read_facts
 from updraft.iso.image import sha256_of
 from updraft.iso.target import IsoTarget
-from updraft.package import BadPackage, read_facts
 
 
 @dataclass(frozen=True)

@@ -20,14 +20,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from updraft import faults
+from updraft.engine import faults
+from updraft.engine.faults import checkpoint
+from updraft.engine.repodata import DIE_WITH_PARENT
 from updraft.errors import ConfigError
-from updraft.faults import checkpoint
 from updraft.iso.image import IsoBuildError, run_tool
-from updraft.iso.records import record_step
 from updraft.iso.stage import link_or_copy
 from updraft.iso.target import IsoTarget
-from updraft.repodata import DIE_WITH_PARENT
+from updraft.ledger.isos import record_step
 
 LineSink = Callable[[str], None]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import rpm
 from specfile import Specfile
 
-from updraft.package import BadPackage, read_facts
+from updraft.engine.package import BadPackage, read_facts
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from updraft.cycle import CycleResult, Engine
+from updraft.engine.engine import CycleResult, Engine
 from updraft.iso import chroot, freeze, installer, publish
 from updraft.iso.image import Image
 from updraft.iso.preflight import PreflightReport, preflight
-from updraft.iso.records import record_step
 from updraft.iso.stage import StageSummary, compose
 from updraft.iso.target import IsoTarget
+from updraft.ledger.isos import record_step
 
 LineSink = Callable[[str], None]
 
@@ -97,7 +97,7 @@ class IsoRun:
 
     def publish(self, sink: LineSink = _quiet) -> list[publish.PublishStep]:
         """Under the tree lock: nothing else writes the tree while versions switch."""
-        from updraft.lock import tree_lock
+        from updraft.engine.lock import tree_lock
 
         layout = self.engine.layout
         with tree_lock(layout.state_dir, layout.config.lock_timeout, self.engine.trigger):

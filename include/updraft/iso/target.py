@@ -10,9 +10,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from updraft.config.iso import IsoSettings
+from updraft.engine.layout import Layout
 from updraft.errors import ConfigError
-from updraft.iso.settings import IsoSettings
-from updraft.layout import Layout
 
 # A final version is numbers only (10.1); 10.1rc1, 10.0beta3, 10alpha5 are not.
 _FINAL = re.compile(r"\d+(?:\.\d+)*")

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from updraft.action import describe
+from updraft.engine.action import describe
 
 PLAN_ID_WIDTH = 8  # like a short git hash: enough to tell plans apart in a listing
 

@@ -22,12 +22,12 @@ from typing import Any
 
 import createrepo_c as cr
 
+from updraft.engine.faults import checkpoint
+from updraft.engine.layout import Layout
+from updraft.engine.lock import repodata_lock
+from updraft.engine.repodata import exchange
 from updraft.errors import UpdraftError
-from updraft.faults import checkpoint
-from updraft.layout import Layout
-from updraft.lock import repodata_lock
 from updraft.release.updates import Update, describe
-from updraft.repodata import exchange
 
 log = logging.getLogger(__name__)
 

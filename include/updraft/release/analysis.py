@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from updraft.layout import Layout
+from updraft.engine.layout import Layout
 from updraft.release.changelog import Entry, RefParser
 from updraft.release.closure import RequiresCheck
 from updraft.release.inventory import Held, Inventory, take_inventory

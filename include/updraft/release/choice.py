@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from updraft.engine.layout import Layout
+from updraft.engine.plan import Intent
+from updraft.engine.promote import Promotion
+from updraft.engine.tree import Tree
 from updraft.errors import UpdraftError
-from updraft.layout import Layout
-from updraft.plan import Intent
-from updraft.promote import Promotion
 from updraft.release.analysis import Analysis
-from updraft.tree import Tree
 
 
 class ChoiceError(UpdraftError):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from updraft.config import DistConfig
+from updraft.config.dist import DistConfig
 from updraft.release.updates import Update
 
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from updraft.evr import DistTag, compare, evr_key
-from updraft.family import Family, FamilyKey, group_families
-from updraft.layout import Layout
+from updraft.engine.evr import DistTag, compare, evr_key
+from updraft.engine.family import Family, FamilyKey, group_families
+from updraft.engine.layout import Layout
+from updraft.engine.tree import scan
 from updraft.release.changelog import Changelog, RefParser, read_changelog
 from updraft.release.releasability import PackageVersions, VersionLog
-from updraft.tree import scan
 
 
 @dataclass

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import createrepo_c as cr
 
-from updraft.layout import Layout
+from updraft.engine.layout import Layout
 
 
 @dataclass(frozen=True)

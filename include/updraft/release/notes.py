@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any
 
-from updraft.config import DistConfig
+from updraft.config.dist import DistConfig
 from updraft.mail import compose
 from updraft.markup import environment
 from updraft.release.updates import Update

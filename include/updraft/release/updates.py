@@ -16,8 +16,8 @@ from typing import Any
 
 import rpm
 
-from updraft.layout import Layout
-from updraft.package import sha256_of
+from updraft.engine.layout import Layout
+from updraft.engine.package import sha256_of
 from updraft.release.inventory import Held, holdings
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from updraft.layout import Layout
+from updraft.engine.layout import Layout
 from updraft.release.analysis import Analysis
 
 TESTED = "tested"

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from updraft import faults
-from updraft.durable import fsync_dir
+from updraft.engine import faults
+from updraft.engine.durable import fsync_dir
 from updraft.errors import UpstreamError
 
 if TYPE_CHECKING:

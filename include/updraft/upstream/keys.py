@@ -11,7 +11,7 @@ from pathlib import Path
 
 import gnupg
 
-from updraft.config import DistConfig, UpstreamSource
+from updraft.config.dist import DistConfig, UpstreamSource
 from updraft.errors import ConfigError
 from updraft.upstream.download import DownloadError, fetch_bytes
 

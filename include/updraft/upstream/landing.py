@@ -16,14 +16,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
-from updraft.action import PHASE_ARRIVE, Action, Plan, Touched
-from updraft.config import DistConfig
-from updraft.evr import EVR, DistTag, compare, evr_key, split_sourcerpm
-from updraft.family import group_families
-from updraft.layout import SOURCE_DIR, Layout
-from updraft.policy import policies_for, within_pin
+from updraft.config.dist import DistConfig
+from updraft.engine.action import PHASE_ARRIVE, Action, Plan, Touched
+from updraft.engine.evr import EVR, DistTag, compare, evr_key, split_sourcerpm
+from updraft.engine.family import group_families
+from updraft.engine.layout import SOURCE_DIR, Layout
+from updraft.engine.policy import policies_for, within_pin
+from updraft.engine.tree import ReleaseTree
 from updraft.safepath import contained, plain_name
-from updraft.tree import ReleaseTree
 from updraft.upstream.metadata import RemotePackage
 
 P = TypeVar("P", bound="Arriving")

@@ -17,12 +17,12 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
-from updraft.durable import temporary_for
-from updraft.faults import checkpoint
-from updraft.layout import Layout
+from updraft.engine.durable import temporary_for
+from updraft.engine.faults import checkpoint
+from updraft.engine.layout import Layout
 from updraft.ledger import Ledger
 from updraft.ledger.upstream import AdvisoryLink, UpstreamRecords
-from updraft.upstream.advisory import UpstreamAdvisory, advisories_for
+from updraft.upstream.errata import UpstreamAdvisory, advisories_for
 from updraft.upstream.landing import Landing
 
 

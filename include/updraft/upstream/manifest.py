@@ -11,9 +11,9 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from updraft.durable import temporary_for
-from updraft.evr import EVR
-from updraft.upstream.advisory import UpstreamAdvisory
+from updraft.engine.durable import temporary_for
+from updraft.engine.evr import EVR
+from updraft.upstream.errata import UpstreamAdvisory
 from updraft.upstream.landing import Catalog, UpstreamFamily
 from updraft.upstream.metadata import RemotePackage
 

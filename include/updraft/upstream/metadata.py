@@ -20,8 +20,8 @@ from pathlib import Path
 
 import createrepo_c as cr
 
+from updraft.engine.evr import EVR
 from updraft.errors import UpstreamError
-from updraft.evr import EVR
 from updraft.safepath import UnsafePath, check_relative, contained, plain_name
 from updraft.upstream.download import (
     DEFAULT_CAP,

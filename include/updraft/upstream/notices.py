@@ -11,7 +11,7 @@ from email.message import EmailMessage
 
 from jinja2 import StrictUndefined
 
-from updraft.config import DistConfig
+from updraft.config.dist import DistConfig
 from updraft.ledger.upstream import AdvisoryLink
 from updraft.mail import compose, list_tag
 from updraft.markup import environment

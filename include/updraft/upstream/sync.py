@@ -18,21 +18,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from updraft.action import Plan
-from updraft.config import UpstreamSource
-from updraft.cycle import CycleResult, Engine
-from updraft.durable import temporary_for
+from updraft.config.dist import UpstreamSource
+from updraft.engine.action import Plan
+from updraft.engine.durable import temporary_for
+from updraft.engine.engine import CycleResult, Engine
+from updraft.engine.evr import DistTag
+from updraft.engine.faults import checkpoint
+from updraft.engine.journal import Journal
+from updraft.engine.lock import hold
+from updraft.engine.tree import scan
 from updraft.errors import ConfigError, LockTimeout, UpstreamError
-from updraft.evr import DistTag
-from updraft.faults import checkpoint
-from updraft.journal import Journal
 from updraft.ledger import Ledger, StateChange
 from updraft.ledger.upstream import AdvisoryLink, UpstreamRecords
-from updraft.lock import hold
 from updraft.safepath import UnsafePath, contained
-from updraft.tree import scan
-from updraft.upstream.advisory import UpstreamAdvisory, read_updateinfo
 from updraft.upstream.download import ChecksumMismatch, Deadline, DownloadError, Oversize, fetch
+from updraft.upstream.errata import UpstreamAdvisory, read_updateinfo
+from updraft.upstream.inspection import verify_packages
 from updraft.upstream.keyring import Keyring
 from updraft.upstream.keys import key_files
 from updraft.upstream.landing import (
@@ -55,7 +56,6 @@ from updraft.upstream.metadata import (
     still_current,
 )
 from updraft.upstream.quarantine import UpstreamQuarantine
-from updraft.upstream.verification import verify_packages
 
 log = logging.getLogger(__name__)
 

@@ -35,7 +35,7 @@ def _list_param(value: object) -> list[str]:
 
 
 def _overrides(value: object) -> Any:
-    from updraft.build.settings import BuildOptions
+    from updraft.config.build import BuildOptions
 
     if isinstance(value, str):
         value = json.loads(value) if value.strip() not in ("", "None") else {}
@@ -68,7 +68,7 @@ class BuildInputOperator(BaseOperator):
         self.smtp_conn_id = smtp_conn_id
 
     def execute(self, context: Any) -> dict[str, object]:
-        from updraft.build.notices import rebase_failed_mail
+        from updraft.build.builder_report import rebase_failed_mail
         from updraft.build.package_build import PackageBuild
         from updraft.build.rebase import PatchFailed
 

@@ -36,7 +36,7 @@ class TreeCheckOperator(BaseOperator):
         self.config_path = config_path
 
     def execute(self, context: Any) -> dict[str, object]:
-        from updraft.check import check
+        from updraft.engine.check import check
 
         engine = distribution.engine(self.config_path, distribution.run_trigger(context))
         release = optional_param(self.release)

@@ -97,7 +97,7 @@ class RepoPromoteOperator(BaseOperator):
         package = optional_param(self.package)
         if package is None:
             return None
-        from updraft.promote import Promotion
+        from updraft.engine.promote import Promotion
 
         target = optional_param(self.target)
         if target is None:

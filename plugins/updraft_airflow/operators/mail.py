@@ -12,7 +12,7 @@ from airflow.providers.smtp.hooks.smtp import SmtpHook
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
-from updraft.config import DistConfig
+from updraft.config.dist import DistConfig
 from updraft.mail import envelope_sender, report_mail
 from updraft_airflow import distribution
 

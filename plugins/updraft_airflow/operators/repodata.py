@@ -8,7 +8,7 @@ from typing import Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
-from updraft.action import Touched
+from updraft.engine.action import Touched
 from updraft_airflow import distribution
 from updraft_airflow.assets import REPOS_ALIAS, repo_asset
 

@@ -1,0 +1,120 @@
+"""Action and Plan: what a cycle will do to the tree, printable before anything changes."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+Verb = Literal["move", "copy", "place", "delete", "quarantine", "hold"]
+
+# Report order of one file's actions (seed 000's mails): arrival in a repo, removal of
+# superseded versions, the stage mirror, then removal of what moved away.
+PHASE_ARRIVE, PHASE_RETIRE, PHASE_STAGE, PHASE_LEAVE = 1, 2, 3, 4
+
+
+def describe(verb: str, from_repo: str | None, to_repo: str | None, archdir: str,
+             filename: str, reason: str = "") -> str:
+    """One action in seed 000's words; the report and the ledger's history both use it."""
+    # A file name is outside data: a newline in it must not forge a report line.
+    filename = "".join(char if char.isprintable() else "?" for char in filename)
+    if verb in ("move", "copy"):
+        return f"{verb} from {from_repo} to {to_repo} ({filename})"
+    if verb == "delete":
+        return f"delete from {from_repo} ({archdir}, {filename})"
+    if verb == "quarantine":
+        return f"quarantine from {from_repo} ({filename}): {reason}"
+    if verb == "hold":  # an arrival in a gated repo without a Go (updraft.engine.hold)
+        back = f", back to {to_repo}" if to_repo else ""
+        return f"held: {reason} ({filename} in {from_repo}{back})"
+    return f"place in {to_repo} ({archdir}, {filename})"
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    verb: Verb
+    release: str
+    family: str  # source package name
+    family_evr: str  # version-release of the family, e.g. 0.97.6-1.rf
+    package: str  # binary name, or the source name for an SRPM
+    filename: str
+    archdir: str  # i386, x86_64, SRPMS, or "" when unknown (a bad file)
+    src: str  # path relative to the tree root
+    dst: str | None  # path relative to the tree root (None for delete)
+    from_repo: str | None
+    to_repo: str | None
+    phase: int
+    remove_src: bool
+    reason: str = ""
+    # The header digest of the build at `src` when planned: a plan (and the digest a Go
+    # approves) names the bytes it moves, not only their file names.
+    build: str = ""
+
+    def describe(self) -> str:
+        """The Repository Update report line (seed 000's wording)."""
+        shown = self.src if self.verb == "quarantine" else self.filename
+        return describe(self.verb, self.from_repo, self.to_repo, self.archdir, shown, self.reason)
+
+    def detail(self) -> str:
+        """The dry-run line: the report line plus the paths involved."""
+        target = f" -> {self.dst}" if self.dst else ""
+        paths = "".join(c if c.isprintable() else "?" for c in f"{self.src}{target}")
+        return f"{self.describe()}    [{paths}]"
+
+    @property
+    def reported(self) -> bool:
+        # Normalising a stray file into the repo's layout changes no repo's content.
+        return self.verb != "place"
+
+
+@dataclass(frozen=True, slots=True)
+class Touched:
+    """A repo arch dir whose content changed: its repodata must be rebuilt."""
+
+    release: str
+    repo: str
+    archdir: str
+
+    @property
+    def label(self) -> str:
+        """`9/smetest/i386`: how logs, XComs and the Airflow UI name an arch dir."""
+        return f"{self.release}/{self.repo}/{self.archdir}"
+
+    @classmethod
+    def from_label(cls, label: str) -> Touched:
+        parts = label.split("/")
+        if len(parts) != 3 or not all(parts):
+            raise ValueError(f"{label!r}: expected RELEASE/REPO/ARCHDIR, e.g. 9/smetest/i386")
+        return cls(*parts)
+
+
+@dataclass
+class Plan:
+    actions: list[Action] = field(default_factory=list)
+    touched: list[Touched] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not self.actions and not self.touched
+
+    def extend(self, other: Plan) -> None:
+        self.actions += other.actions
+        self.touched += other.touched
+        self.warnings += other.warnings
+
+    def to_json(self) -> str:
+        return json.dumps({
+            "actions": [asdict(action) for action in self.actions],
+            "touched": [asdict(touched) for touched in self.touched],
+            "warnings": self.warnings,
+        })
+
+    @classmethod
+    def from_json(cls, text: str) -> Plan:
+        raw = json.loads(text)
+        return cls(
+            actions=[Action(**action) for action in raw["actions"]],
+            touched=[Touched(**touched) for touched in raw["touched"]],
+            warnings=list(raw["warnings"]),
+        )

@@ -1,0 +1,266 @@
+"""Apply: carry out a journaled plan, idempotently, losing nothing.
+
+Actions are applied per unit (one family of one release, or one bad file): first every
+copy of the unit (hardlink on one filesystem, else copy + fsync + rename), each
+verified by size and sha256 against the journal; only when all of them are in place
+are the unit's sources deleted. A failing unit leaves its files untouched and the
+other units go on. Re-running a journal after a crash finishes it.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import shutil
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from updraft.engine.action import Action
+from updraft.engine.faults import checkpoint
+from updraft.engine.journal import Journal
+from updraft.engine.package import sha256_of
+from updraft.safepath import UnsafePath, contained
+
+log = logging.getLogger(__name__)
+
+
+class VerifyError(OSError):
+    """A copy whose size or sha256 differs from its source's."""
+
+
+class ContentConflict(OSError):
+    """The destination already holds a different file of the same name: both are kept."""
+
+
+# Size of a journaled source that is no regular file (a link, FIFO or directory the scan
+# refused): it is never opened, only renamed aside whole.
+NOT_A_FILE = -1
+
+
+@dataclass
+class ApplyResult:
+    applied: list[Action] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+
+def source_digests(root: Path, actions: list[Action]) -> dict[str, tuple[int, str] | None]:
+    """Size and sha256 of every file the plan copies, taken before anything changes."""
+    digests: dict[str, tuple[int, str] | None] = {}
+    for action in actions:
+        if action.dst is None or action.src in digests:
+            continue
+        path = root / action.src
+        try:
+            digests[action.src] = _identity(path)
+        except OSError:
+            digests[action.src] = None  # vanished since the scan: its unit will fail
+    return digests
+
+
+def _identity(path: Path) -> tuple[int, str]:
+    """(size, sha256) of a regular file; of anything else, what it is (never opened:
+    a FIFO would block the reader, a link would be followed)."""
+    status = os.lstat(path)
+    if stat.S_ISREG(status.st_mode):
+        return status.st_size, sha256_of(path)
+    if stat.S_ISLNK(status.st_mode):
+        return NOT_A_FILE, f"link:{os.readlink(path)}"
+    return NOT_A_FILE, stat.filemode(status.st_mode)
+
+
+def _units(actions: list[Action]) -> Iterator[list[Action]]:
+    groups: dict[tuple[str, str], list[Action]] = {}
+    for action in actions:
+        unit = (action.release, action.family or f"bad:{action.src}")
+        groups.setdefault(unit, []).append(action)
+    yield from groups.values()
+
+
+def apply_journal(journal: Journal, root: Path, state_dir: Path | None = None) -> ApplyResult:
+    """Apply every unit; a destination must stay inside the root (or the state dir,
+    where the quarantine lives) with no link on the way."""
+    result = ApplyResult()
+    index = {id(action): number for number, action in enumerate(journal.plan.actions)}
+    areas = (root, state_dir or root / ".updraft")
+    for unit in _units(journal.plan.actions):
+        try:
+            failure = _check_paths(root, areas, unit) or _apply_unit(journal, root, unit, index)
+        except UnsafePath as exc:
+            failure = f"{exc}; family left as it was"
+        if failure:
+            result.failures.append(failure)
+            log.warning("not applied: %s", failure)
+        else:
+            result.applied += unit
+            for action in unit:
+                if action.reported:
+                    log.info("%s", action.describe())
+    return result
+
+
+def _apply_unit(journal: Journal, root: Path, unit: list[Action], index: dict[int, int]) -> str:
+    # A hold clears its path first: the same plan may complete the family at the very
+    # name it held (other bytes were put under an admitted name of a gated repo).
+    holds = [action for action in unit if action.verb == "hold"]
+    return (_apply_steps(journal, root, holds, index)
+            or _apply_steps(journal, root, [a for a in unit if a.verb != "hold"], index))
+
+
+def _apply_steps(journal: Journal, root: Path, unit: list[Action], index: dict[int, int]) -> str:
+    for action in unit:
+        step = f"link:{index[id(action)]}"
+        if action.dst is None or step in journal.done:
+            continue
+        try:
+            _place(root / action.src, root / action.dst, journal.digests.get(action.src))
+            if action.verb == "quarantine":
+                _write_reason(root / action.dst, action)
+        except OSError as exc:
+            where = Path(exc.filename2 or exc.filename or action.dst)
+            shown = where.parent if where.name.endswith(".updraft-tmp") else where
+            return (f"{action.describe()}: {exc.strerror or exc} ({shown}); family left as "
+                    "it was, fix and re-run")
+        journal.mark(step)
+    for source in dict.fromkeys(a.src for a in unit if a.remove_src):
+        step = f"unlink:{source}"
+        if step in journal.done:
+            continue
+        try:
+            os.unlink(root / source)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            return f"delete {source}: {exc.strerror}; its copies are in place, re-run to finish"
+        checkpoint()
+        journal.mark(step)
+    return ""
+
+
+def _check_paths(root: Path, areas: tuple[Path, ...], unit: list[Action]) -> str:
+    """Raise UnsafePath for a path of the unit that leaves its area or passes a link."""
+    for action in unit:
+        # The source's directory: deleting through a link would delete outside the tree.
+        # (An absolute source is a file brought in from outside: an upstream mirror.)
+        parent = Path(action.src).parent
+        if not parent.is_absolute() and str(parent) != ".":
+            contained(root, str(parent), "source directory")
+        if action.dst is None:
+            continue
+        target = root / action.dst
+        area = next((a for a in areas if target.is_relative_to(a)), None)
+        if area is None:
+            return f"{action.describe()}: {target} is outside the tree; family left as it was"
+        relative = target.relative_to(area)
+        contained(area, str(relative), "destination")
+        no_link_below(area, relative.parent, first_may_link=area == root)
+    return ""
+
+
+def no_link_below(area: Path, relative: Path, first_may_link: bool) -> None:
+    """No directory between area and the file is a link (one pointing inside the tree,
+    RPMS -> ../../smeos/i386/RPMS, would write into frozen smeos). The release dir may
+    be one: the ISO's `10 -> 10.0`."""
+    current = area
+    for number, part in enumerate(relative.parts):
+        current = current / part
+        if current.is_symlink() and not (number == 0 and first_may_link):
+            raise UnsafePath("destination", str(relative), f"{current} is a symbolic link")
+
+
+def _place(source: Path, target: Path, expected: tuple[int, str] | None) -> None:
+    """Make `target` a verified copy of `source` (idempotent); never replace a different
+    file that is already there."""
+    if expected is None:
+        raise FileNotFoundError(errno.ENOENT, "source vanished before the plan", str(source))
+    size, digest = expected
+    if size == NOT_A_FILE:
+        _move_aside(source, target, digest)
+        return
+    if os.path.lexists(target):
+        if _already_there(source, target, size, digest):
+            return
+        raise ContentConflict(
+            errno.EEXIST, f"a different file of this name is already there (sha256 "
+            f"{_digest_or_kind(target)[:16]}, this one {digest[:16]}): both kept; remove "
+            "the wrong one", str(target))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.updraft-tmp")
+    if temporary.exists():
+        temporary.unlink()
+    try:
+        if os.lstat(source).st_uid != os.geteuid():
+            # Another user's file (a packager's `cp`): a hard link would leave them the
+            # owner of what is published, free to rewrite it in place in every repo
+            # and the stage at once. The engine places its own copy.
+            raise OSError(errno.EXDEV, "not ours to link", str(source))
+        os.link(source, temporary)
+        checkpoint()
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        try:
+            _copy_durably(source, temporary)
+        except OSError:
+            temporary.unlink(missing_ok=True)  # a full disk keeps no half copy
+            raise
+    _verify(temporary, size, digest)
+    os.replace(temporary, target)
+    checkpoint("apply: file placed")
+
+
+def _already_there(source: Path, target: Path, size: int, digest: str) -> bool:
+    """The same inode, or the same bytes (a copy finished before a crash)."""
+    there = os.lstat(target)
+    if not stat.S_ISREG(there.st_mode):
+        return False
+    if source.exists() and os.path.samefile(source, target):
+        return True
+    return there.st_size == size and sha256_of(target) == digest
+
+
+def _digest_or_kind(target: Path) -> str:
+    return _identity(target)[1]
+
+
+def _move_aside(source: Path, target: Path, kind: str) -> None:
+    """Quarantine a link, FIFO or directory by renaming it (the link itself, never its
+    target); never over anything. Idempotent: gone from source and at target is done."""
+    if os.path.lexists(target):
+        if not os.path.lexists(source):
+            return
+        raise ContentConflict(errno.EEXIST, "quarantine target exists: both kept", str(target))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.rename(source, target)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV or not kind.startswith("link:"):
+            raise
+        os.symlink(kind.removeprefix("link:"), target)  # the unlink step removes the source
+    checkpoint()
+
+
+def _copy_durably(source: Path, temporary: Path) -> None:
+    with open(source, "rb") as reader, open(temporary, "wb") as writer:
+        shutil.copyfileobj(reader, writer, 1 << 20)
+        writer.flush()
+        os.fsync(writer.fileno())
+    shutil.copystat(source, temporary)
+    # Nobody but the engine rewrites what it placed (the source may be group-writable).
+    os.chmod(temporary, stat.S_IMODE(os.stat(temporary).st_mode) & ~0o022)
+    checkpoint()
+
+
+def _verify(copy: Path, size: int, digest: str) -> None:
+    if copy.stat().st_size != size:
+        raise VerifyError(errno.EIO, "copy has the wrong size", str(copy))
+    if sha256_of(copy) != digest:
+        raise VerifyError(errno.EIO, "copy does not match the source's sha256", str(copy))
+
+
+def _write_reason(target: Path, action: Action) -> None:
+    reason = target.with_name(target.name + ".reason")
+    shown = "".join(c if c.isprintable() else "?" for c in action.src)
+    reason.write_text(f"{shown}: {action.reason}\n")

@@ -1,0 +1,523 @@
+"""Cycle: one run of the update cycle — scan, plan, apply, ledger, repodata, report.
+
+Planning is pure and printable (dry run); applying is journaled so a run that dies is
+finished by the next one before it plans anything new.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from updraft.config.dist import DistConfig
+from updraft.engine.action import Action, Plan, Touched
+from updraft.engine.apply import apply_journal, source_digests
+from updraft.engine.evr import DistTag
+from updraft.engine.family import group_families
+from updraft.engine.faults import checkpoint
+from updraft.engine.guard import check_publish_dir, check_state_dir, storage_errors
+from updraft.engine.header_cache import HeaderCache
+from updraft.engine.hold import (
+    Admitted,
+    GateView,
+    bar_entries,
+    bind_builds,
+    gated_repos,
+    hold_arrivals,
+    record_requests,
+    scope_plan,
+    touched_by,
+)
+from updraft.engine.journal import Journal
+from updraft.engine.layout import Layout
+from updraft.engine.listing import Listings, add_stale
+from updraft.engine.lock import tree_lock
+from updraft.engine.plan import Intent, plan_release
+from updraft.engine.repodata import PendingRepodata
+from updraft.engine.tree import ReleaseTree, Tree, scan
+from updraft.errors import PlanChanged
+from updraft.iso.freeze import frozen, hold_for_iso
+from updraft.ledger import ActionRecord, Ledger, StateChange
+from updraft.ledger.gates import GateRecords
+from updraft.report import render
+
+log = logging.getLogger(__name__)
+
+IntentSource = Callable[[Tree], dict[str, list[Intent]]]
+
+
+@dataclass
+class CycleResult:
+    plan: Plan
+    plan_id: str | None = None
+    dry_run: bool = False
+    applied: list[Action] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    # Arch dirs whose repodata this cycle published, and those still waiting for it
+    # (after `apply`, before `publish`; left by a dead run; or seen by a dry run).
+    rebuilt: list[Touched] = field(default_factory=list)
+    unpublished: list[Touched] = field(default_factory=list)
+    report: str = ""
+    report_file: Path | None = None
+    resumed: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
+
+    @property
+    def nothing_to_do(self) -> bool:
+        return self.plan.empty and not (self.resumed or self.unpublished or self.rebuilt)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def held(self) -> list[dict[str, str]]:
+        """The families held at a gated repo: each asks the promote DAG for a Go."""
+        done = self.plan.actions if self.dry_run else self.applied
+        found = sorted({(a.release, a.from_repo or "", f"{a.family}-{a.family_evr}")
+                        for a in done if a.verb == "hold"})
+        return [{"release": r, "target": repo, "package": p} for r, repo, p in found]
+
+    def summary(self, preview_lines: int = 60) -> dict[str, object]:
+        """A small, JSON-able account of the cycle (an Airflow XCom, a gate's body)."""
+        families = sorted({f"{a.family}-{a.family_evr} ({a.release})"
+                           for a in self.plan.actions if a.family})
+        lines = self.report.splitlines()
+        if len(lines) > preview_lines:
+            lines = [*lines[:preview_lines], f"... and {len(lines) - preview_lines} more lines"]
+        return {
+            "plan_id": self.plan_id,
+            "digest": plan_digest(self.plan),
+            "dry_run": self.dry_run,
+            "nothing_to_do": self.nothing_to_do,
+            "actions": len(self.plan.actions),
+            "applied": len(self.applied),
+            "families": families[:50],
+            "more_families": max(len(families) - 50, 0),
+            "failures": self.failures[:20],
+            "unpublished": [target.label for target in self.unpublished],
+            "resumed": self.resumed,
+            "held": self.held(),
+            "report_file": str(self.report_file) if self.report_file else None,
+            "preview": "\n".join(lines),
+        }
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(text)
+    os.replace(temporary, path)
+
+
+@dataclass(frozen=True)
+class _Gates:
+    """How a plan treats gated repos (see Engine.plan)."""
+
+    grant: bool = False
+    scoped: bool = False
+    override: bool = False
+
+
+def plan_digest(plan: Plan) -> str:
+    return hashlib.sha256(plan.to_json().encode()).hexdigest()
+
+
+@dataclass
+class Planned:
+    """A plan with the scan it came from and the releases that scan found consistent."""
+
+    plan: Plan
+    tree: Tree
+    consistent: dict[str, str]  # release -> fingerprint
+    held: set[str] = field(default_factory=set)  # releases an ISO freeze held actions of
+
+
+def _union(first: list[Touched], second: list[Touched]) -> list[Touched]:
+    return list(dict.fromkeys([*first, *second]))
+
+
+class Engine:
+    """The repository engine over one tree; every writer goes through the tree lock.
+
+    `update_repos` is the whole cycle in one process (the CLI). Airflow runs its halves
+    as separate tasks: `preview` (dry run), `apply` (under the tree lock) and `publish`
+    (createrepo_c, one arch dir per task).
+    """
+
+    def __init__(self, config: DistConfig, root: Path, trigger: str = "cli") -> None:
+        self.config = config
+        self.layout = Layout(config, root)
+        self.trigger = trigger
+        self.repodata = PendingRepodata(self.layout, command=trigger)
+        self._held: set[str] = set()  # releases the last plan held actions of (ISO freeze)
+
+    @property
+    def journal_dir(self) -> Path:
+        return self.layout.state_dir / "journal"
+
+    @property
+    def settled_file(self) -> Path:
+        return self.layout.state_dir / "settled.json"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.layout.state_dir / "reports"
+
+    def plan(self, releases: Sequence[str] | None = None,
+             intents: IntentSource | None = None, after_apply: bool = False,
+             grant: bool = False, scoped: bool = False, override: bool = False) -> Plan:
+        """Plan under the tree lock, and remember what this very scan found consistent.
+
+        Only writers call this: the header cache and the settled marks are written here,
+        in an order that never leaves a mark describing other files than the cache's.
+        `grant`: the intents have a recorded Go (or an override), so their families may
+        enter gated repos; `scoped`: only the intents' families' actions (a Go covers
+        exactly the plan it showed); `override`: an emergency override (recorded by the
+        caller) opens every gate for this plan.
+        """
+        chosen = [self.config.check_release(r) for r in releases] if releases else None
+        settled = self.settled()
+        baseline = settled
+        if after_apply:
+            # Right after a plan was applied in full, every name it did not touch is as
+            # consistent as before, and the names it touched are the files changed since
+            # its scan: planning only those (incrementally) is exact.
+            # A release whose families an ISO freeze or a content conflict held kept names
+            # the plan did not apply: it is planned in full (held again, and not settled).
+            baseline = {**settled, **{r: "" for r in chosen or self.config.releases
+                                      if r not in self._held}}
+        cache = HeaderCache(self.layout.state_dir / "headers.marshal", deferred=True)
+        # Right after an apply, the dirs it changed are pending and the others were
+        # compared with their listings by the plan just applied.
+        planned = self._planned(chosen, intents, None if intents else baseline, cache,
+                                stale=not after_apply,
+                                gates=_Gates(grant, scoped, override))
+        self._settle(settled, planned, cache)
+        self._held = planned.held
+        return planned.plan
+
+    def pure_plan(self, releases: Sequence[str] | None = None,
+                  intents: IntentSource | None = None, full: bool = False,
+                  replan: bool = False, listings: Listings | None = None,
+                  stale: bool = True, grant: bool = False, scoped: bool = False,
+                  override: bool = False) -> Planned:
+        """The plan as it stands, writing nothing at all (previews, `updraft check`).
+
+        `full`: scan every file (not only the names changed since the tree settled); a
+        release still at the fingerprint a cycle settled it at is not planned again
+        (that cycle's plan was empty) unless `replan`. `stale`: compare each arch dir
+        with the listing its repodata was built from."""
+        chosen = [self.config.check_release(r) for r in releases] if releases else None
+        cache = HeaderCache(self.layout.state_dir / "headers.marshal", deferred=True)
+        baseline = None if intents or full else self.settled()
+        return self._planned(chosen, intents, baseline, cache, listings, remember=False,
+                             stale=stale,
+                             trusted=None if intents or replan else self.settled(),
+                             gates=_Gates(grant, scoped, override))
+
+    def _planned(self, chosen: list[str] | None, intents: IntentSource | None,
+                 baseline: dict[str, str] | None, cache: HeaderCache,
+                 listings: Listings | None = None, remember: bool = True,
+                 trusted: dict[str, str] | None = None, stale: bool = True,
+                 gates: _Gates | None = None) -> Planned:
+        gates = gates or _Gates()
+        listings = listings or Listings(self.layout)
+        tree = scan(self.layout, chosen, cache=cache, settled=baseline)
+        for release, release_tree in tree.releases.items():
+            if trusted and trusted.get(release) == release_tree.fingerprint:
+                release_tree.unchanged = True  # every file scanned, none to plan
+        pending = self.repodata.pending()
+        for release, release_tree in tree.releases.items():
+            # Repodata already marked for publishing needs no plan to get it written.
+            release_tree.without_repodata -= {(t.repo, t.archdir) for t in pending
+                                              if t.release == release}
+        wanted = intents(tree) if intents else {}
+        plan = Plan()
+        consistent: dict[str, str] = {}
+        held_releases: set[str] = set()
+        for release, release_tree in tree.releases.items():
+            chosen_intents = wanted.get(release, [])
+            view = (GateView() if gates.override
+                    else self._gate_view(chosen_intents if gates.grant else []))
+            holds, admitted = self._holds(release_tree, view, remember)
+            part = plan_release(release_tree, self.layout, chosen_intents, view)
+            if admitted is not None:  # the engine's own moves pass the gate too
+                part = bar_entries(part, release_tree, self.layout, admitted, view)
+            part = bind_builds(part, release_tree, self.layout)
+            part.actions[:0] = holds
+            part.touched = _union(touched_by(self.layout, holds), part.touched)
+            if gates.scoped:
+                part = scope_plan(part, {intent.family.name for intent in chosen_intents})
+            held = hold_for_iso(self.layout, release, part)  # an ISO build freezes
+            if held or release_tree.held:  # kept names an incremental plan would not see
+                held_releases.add(release)
+            flag = frozen(self.layout, release)  # nor is its repodata republished
+            found = listings.stale(release, remember, release_tree.found) if stale else []
+            add_stale(part, found, pending,
+                      frozen_repos=flag.repos if flag else ())
+            plan.extend(part)
+            # Only a release found consistent by this very scan may skip planning later;
+            # one with a file still arriving is scanned again until that file is read.
+            if (part.empty and not intents and not release_tree.arriving and not held
+                    and not release_tree.held):  # a conflict is reported every cycle
+                consistent[release] = release_tree.fingerprint
+        return Planned(plan, tree, consistent, held_releases)
+
+    def _settle(self, settled: dict[str, str], planned: Planned, cache: HeaderCache) -> None:
+        """Write the header cache and the settled marks, crash-safely in this order:
+        1. drop the marks of releases whose cached rows are about to change,
+        2. write the cache, 3. mark the releases this scan found consistent.
+        A kill between any two steps leaves marks only on views the cache holds.
+        Both are only optimisations: a full or read-only disk still plans."""
+        tree = planned.tree
+        if cache.dirty:
+            kept = {release: mark for release, mark in settled.items()
+                    if release not in tree.releases or tree.releases[release].unchanged}
+            if kept != settled:
+                if not self._write_settled(kept):
+                    return  # the old marks must not meet a new cache
+                checkpoint()
+                settled = kept
+            if not cache.flush():
+                return  # the marks kept still describe the cache as it is
+        now = {release: mark for release, mark in settled.items() if release not in tree.releases}
+        now.update(planned.consistent)
+        if now != settled:
+            self._write_settled(now)
+
+    def _write_settled(self, marks: dict[str, str]) -> bool:
+        try:
+            _write_atomically(self.settled_file, json.dumps(marks))
+        except OSError as exc:
+            log.warning("cannot record the settled releases: %s", exc)
+            return False
+        return True
+
+    def _gate_view(self, granted: Sequence[Intent]) -> GateView:
+        gated = frozenset(gated_repos(self.config))
+        return GateView(gated, frozenset((i.repo, i.family) for i in granted if i.repo in gated))
+
+    def _holds(self, release_tree: ReleaseTree, view: GateView,
+               remember: bool = True) -> tuple[list[Action], Admitted | None]:
+        """Arrivals in gated repos without a Go are held (updraft.engine.hold)."""
+        if not view.gated:
+            return [], None
+        # Loaded even for an unchanged release: a gated repo is admitted at first sight
+        # (remembered by writers only: a preview or `updraft check` writes nothing).
+        admitted = Admitted.load(self.layout, [release_tree.release], save=remember)
+        if release_tree.unchanged:
+            return [], admitted
+        arrivals = [p for p in release_tree.files if p.repo in view.gated and not
+                    admitted.admits(release_tree.release, p, self.layout.relative(
+                        Path(p.path)))]
+        if not arrivals:
+            return [], admitted
+        families = group_families(release_tree.files, DistTag(self.config.dist_tag_pattern))
+        return hold_arrivals(release_tree, self.layout, families, admitted, view), admitted
+
+    def settled(self) -> dict[str, str]:
+        """Release -> fingerprint of its files when a scan last found it consistent."""
+        try:
+            return dict(json.loads(self.settled_file.read_text()))
+        except (OSError, ValueError):
+            return {}
+
+    @storage_errors
+    def update_repos(self, releases: Sequence[str] | None = None, dry_run: bool = False,
+                     intents: IntentSource | None = None, grant: bool = False,
+                     override: bool = False) -> CycleResult:
+        if dry_run:
+            return self.preview(releases, intents, grant=grant, override=override)
+        result = self.apply(releases, intents, grant=grant, override=override)
+        clock = time.perf_counter()
+        result.rebuilt = self.publish(result.unpublished)
+        result.unpublished = []
+        result.timings["repodata"] = time.perf_counter() - clock
+        log.info("timings: %s", ", ".join(f"{k} {v:.3f} s" for k, v in result.timings.items()))
+        return result
+
+    @storage_errors
+    def preview(self, releases: Sequence[str] | None = None,
+                intents: IntentSource | None = None, grant: bool = False,
+                scoped: bool = False, override: bool = False) -> CycleResult:
+        """The plan as it stands, changing nothing (no lock: a reader may be stale)."""
+        plan = self.pure_plan(releases, intents, grant=grant, scoped=scoped,
+                              override=override).plan
+        return CycleResult(
+            plan=plan, dry_run=True, report=render(self.config, plan),
+            resumed=[journal.plan_id for journal in Journal.pending(self.journal_dir)],
+            unpublished=self.repodata.pending(),
+        )
+
+    @storage_errors
+    def apply(self, releases: Sequence[str] | None = None,
+              intents: IntentSource | None = None, approved: str | None = None,
+              grant: bool = False, scoped: bool = False, override: bool = False) -> CycleResult:
+        """Plan and apply under the tree lock; repodata is left for `publish`.
+
+        `approved` is the digest of a plan a human approved: if the tree has changed
+        since, nothing is applied and PlanChanged says so. `grant` and `scoped`: see plan.
+        """
+        check_state_dir(self.layout.state_dir)
+        with tree_lock(self.layout.state_dir, self.config.lock_timeout, self.trigger):
+            resumed = self._resume()
+            self.layout.create_dirs(list(releases or self.config.releases))
+            clock = time.perf_counter()
+            plan = self.plan(releases, intents, grant=grant, scoped=scoped, override=override)
+            planned = time.perf_counter() - clock
+            # An empty plan applies nothing a human did not see: a retried promotion
+            # whose first try (or the journal it left) already did the work succeeds.
+            if approved is not None and not plan.empty and plan_digest(plan) != approved:
+                raise PlanChanged(
+                    "the tree changed since the plan was approved (approved "
+                    f"{approved[:12]}, now {plan_digest(plan)[:12]}): nothing was moved; "
+                    "review the new plan and approve again")
+            if plan.empty:
+                log.info("nothing to apply (scan and plan %.3f s)", planned)
+                result = CycleResult(plan=plan)
+            else:
+                result = self._execute(plan)
+                clock = time.perf_counter()
+                if result.ok:  # record the tree as settled: the watcher stays quiet
+                    self.plan(releases, after_apply=True)
+                result.timings["settle"] = time.perf_counter() - clock
+            result.resumed = resumed
+            result.timings["plan"] = planned
+            result.unpublished = self.repodata.pending()
+        self._report(result)
+        return result
+
+    @storage_errors
+    def land(self, landing: Plan, releases: Sequence[str]) -> CycleResult:
+        """Apply a plan bringing files in from outside the tree (an upstream mirror), then
+        the cycle's own plan (retention, stage) under the same lock: the tree ends
+        consistent and one report covers both."""
+        check_state_dir(self.layout.state_dir)
+        with tree_lock(self.layout.state_dir, self.config.lock_timeout, self.trigger):
+            resumed = self._resume()
+            self.layout.create_dirs(list(releases))
+            result = CycleResult(plan=landing)
+            if not landing.empty:
+                result = self._execute(landing)
+                follow = self.plan(releases)
+                if not follow.empty:
+                    after = self._execute(follow)
+                    result.plan = Plan(landing.actions + after.plan.actions,
+                                       _union(landing.touched, after.plan.touched),
+                                       landing.warnings + after.plan.warnings)
+                    result.applied += after.applied
+                    result.failures += after.failures
+                if result.ok:
+                    self.plan(releases, after_apply=True)
+            result.resumed = resumed
+            result.unpublished = self.repodata.pending()
+        self._report(result)
+        return result
+
+    @storage_errors
+    def publish(self, targets: Sequence[Touched]) -> list[Touched]:
+        """createrepo_c on every given arch dir, one per core: they are independent."""
+        if not targets:
+            return []
+
+        def one(target: Touched) -> Touched:
+            check_publish_dir(self.layout, target)  # createrepo_c follows links
+            self.repodata.publish(target)
+            return target
+
+        with ThreadPoolExecutor(max_workers=min(len(targets), os.cpu_count() or 1)) as pool:
+            return list(pool.map(one, targets))
+
+    def _report(self, result: CycleResult) -> None:
+        """Render the Repository Update report; keep a copy for mail and the record."""
+        applied = Plan(result.applied, result.plan.touched, result.plan.warnings)
+        touched = _union(result.plan.touched if result.plan_id else [], result.unpublished)
+        result.report = render(self.config, applied, touched)
+        if result.nothing_to_do:
+            return
+        name = result.plan_id or f"publish-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
+        result.report_file = self.reports_dir / f"{name}.txt"
+        _write_atomically(result.report_file, result.report)
+
+    def _resume(self) -> list[str]:
+        finished = []
+        for journal in Journal.pending(self.journal_dir):
+            log.warning("finishing plan %s left by an interrupted run", journal.plan_id)
+            self._finish(journal)
+            finished.append(journal.plan_id)
+        return finished
+
+    def _execute(self, plan: Plan) -> CycleResult:
+        # Unique per application (the same plan may be applied again another day).
+        plan_id = hashlib.sha256(f"{plan_digest(plan)}{time.time_ns()}".encode()).hexdigest()[:16]
+        for line in plan.actions:
+            log.info("plan %s: %s", plan_id, line.detail())
+        digests = source_digests(self.layout.root, plan.actions)
+        journal = Journal.create(self.journal_dir, plan_id, self.trigger, plan, digests)
+        return self._finish(journal)
+
+    def _finish(self, journal: Journal) -> CycleResult:
+        clock = time.perf_counter()
+        outcome = apply_journal(journal, self.layout.root, self.layout.state_dir)
+        # What entered or left a gated repo (idempotent: a resumed journal does it again).
+        admitted = Admitted.load(self.layout, self.config.releases)
+        admitted.follow(outcome.applied)
+        admitted.save()
+        timings = {"apply": time.perf_counter() - clock}
+        # Marking an arch dir whose unit failed is harmless: its repodata reflects the disk.
+        self.repodata.mark(journal.plan.touched)
+        clock = time.perf_counter()
+        if "ledger" not in journal.done:
+            self._record(journal, outcome.applied)
+            journal.mark("ledger")
+        journal.finish()
+        timings["ledger"] = time.perf_counter() - clock
+        return CycleResult(plan=journal.plan, plan_id=journal.plan_id, applied=outcome.applied,
+                           failures=outcome.failures, timings=timings)
+
+    def _record(self, journal: Journal, applied: list[Action]) -> None:
+        now = datetime.now(UTC)
+        records = [
+            ActionRecord(
+                plan_id=journal.plan_id, seq=number, at=now, trigger=journal.trigger,
+                release=a.release, family=a.family, family_evr=a.family_evr, verb=a.verb,
+                filename=a.filename, package=a.package, archdir=a.archdir,
+                from_repo=a.from_repo, to_repo=a.to_repo, reason=a.reason,
+            )
+            for number, a in enumerate(applied)
+        ]
+        ledger = Ledger.open(self.layout.ledger_url)
+        try:
+            summary = f"{len(applied)} actions, {len({a.family for a in applied})} families"
+            ledger.record_plan(journal.plan_id, journal.trigger, journal.created, summary, records)
+            ledger.set_states(self._state_changes(journal.plan_id, applied, now))
+            record_requests(GateRecords(ledger), self.config, applied, journal.trigger, now)
+        finally:
+            ledger.close()
+
+    def _state_changes(
+        self, plan_id: str, applied: list[Action], now: datetime
+    ) -> list[StateChange]:
+        changes = []
+        for action in applied:
+            if action.verb == "quarantine":
+                state, repo = "test failed", action.from_repo
+            elif action.verb in ("move", "copy") and action.to_repo:
+                state, repo = self.config.repos[action.to_repo].enters_state, action.to_repo
+            else:
+                continue
+            if state:
+                changes.append(StateChange(
+                    release=action.release, family=action.family, family_evr=action.family_evr,
+                    package=action.filename, repo=repo, state=state, at=now, plan_id=plan_id,
+                    note=action.reason,
+                ))
+        return changes

@@ -1,0 +1,131 @@
+"""Header cache: header facts by path, size, mtime and ctime: an unchanged tree reads none.
+
+A private file in the state dir, in marshal format: Python's fastest loader (40,000
+rows in ~15 ms), which the no-op and one-family cycles depend on. A cache that cannot
+be read (another Python version, a torn write) is simply rebuilt by reading headers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import marshal
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import NamedTuple
+
+from updraft.engine.durable import temporary_for
+from updraft.engine.family import source_name
+from updraft.engine.faults import checkpoint
+from updraft.engine.package import PackageFacts
+from updraft.private import open_private, private_dir
+
+log = logging.getLogger(__name__)
+
+_FORMAT = 3  # 2: rows carry the header digest; 3: keyed on (mtime_ns, ctime_ns)
+
+Row = tuple  # (path, size, (mtime_ns, ctime_ns), name, epoch, version, release, arch,
+#               sourcerpm, digest, source)
+
+
+class Hit(NamedTuple):
+    row: tuple  # the PackageFacts fields
+    source: str  # the source package name: what an incremental plan selects by
+
+
+def _hit(entry: Row) -> Hit:
+    return Hit(entry[3:10], entry[10])
+
+
+class HeaderCache:
+    """`deferred`: `save` only notes what to write; `flush` writes it. The engine writes
+    the cache only once it knows which settled marks the new rows invalidate (a mark
+    must never outlive the file view it was taken on), and a read-only planner never."""
+
+    def __init__(self, path: Path, deferred: bool = False) -> None:
+        self.path = path
+        self.deferred = deferred
+        self._scanned: tuple[str, ...] = ()
+        self._entries: dict[str, Row] | None = None
+        self._fresh: dict[str, Row] = {}
+        self._seen: set[str] = set()
+        self._facts: dict[tuple, PackageFacts] = {}
+
+    def rows(self) -> dict[str, Row]:
+        """Every cached row by path."""
+        if self._entries is None:
+            self._entries = {}
+            try:
+                stored = marshal.loads(self.path.read_bytes())
+                if stored.get("format") == _FORMAT:
+                    self._entries = stored["rows"]
+            except (OSError, EOFError, ValueError, TypeError, AttributeError):
+                pass  # no cache yet, or an unreadable one: headers get read again
+        return self._entries
+
+    def facts_of(self, row: Row) -> PackageFacts:
+        # Hardlinked copies (stage, noarch) share one facts object.
+        key = row[3:10]
+        found = self._facts.get(key)
+        if found is None:
+            found = self._facts[key] = PackageFacts(*key)
+        return found
+
+    def keep(self, paths: Iterable[str]) -> None:
+        """Mark paths as seen by this scan."""
+        self._seen.update(paths)
+
+    def vanished(self, prefixes: Iterable[str]) -> list[Hit]:
+        """Cached files under these dirs that the scan no longer saw."""
+        under = tuple(prefixes)
+        entries = self.rows()
+        return [_hit(entries[p]) for p in entries if p not in self._seen and p.startswith(under)]
+
+    def put(self, path: str, size: int, stamp: tuple[int, int], facts: PackageFacts) -> None:
+        self._fresh[path] = (path, size, stamp, facts.name, facts.epoch, facts.version,
+                             facts.release, facts.arch, facts.sourcerpm, facts.digest,
+                             source_name(facts))
+
+    def save(self, scanned_dirs: Iterable[str] = ()) -> None:
+        """Write new entries; drop entries under the scanned dirs that were not seen."""
+        self._scanned = tuple(scanned_dirs)
+        if not self.deferred:
+            self.flush()
+
+    @property
+    def dirty(self) -> bool:
+        """Whether `flush` would change the file (new rows, or rows of vanished files)."""
+        return bool(self._fresh or self._stale())
+
+    def _stale(self) -> list[str]:
+        if not self._scanned:
+            return []
+        entries = self.rows()
+        return [p for p in entries if p not in self._seen and p.startswith(self._scanned)]
+
+    def flush(self) -> bool:
+        """Write what `save` noted; False when the file could not be written (a caller
+        then must not mark anything settled on the view it failed to keep)."""
+        entries = self.rows()
+        stale = self._stale()
+        if not self._fresh and not stale:
+            return True
+        entries.update(self._fresh)
+        for path in stale:
+            del entries[path]
+        self._fresh.clear()
+        temporary = temporary_for(self.path)
+        try:
+            private_dir(self.path.parent)
+            with open_private(temporary, "wb") as stream:
+                stream.write(marshal.dumps({"format": _FORMAT, "rows": entries}))
+            os.replace(temporary, self.path)
+        except OSError as exc:
+            # A cache is only a speed-up: a full or read-only disk must not stop a scan.
+            log.warning("header cache not saved (%s): the next scan reads headers again", exc)
+            with contextlib.suppress(OSError):  # a read-only disk refuses even this
+                temporary.unlink()
+            return False
+        checkpoint()
+        return True

@@ -1,0 +1,234 @@
+"""Listing: the files each arch dir's repodata was built from, to notice what no plan moved.
+
+A packager's `cp` of a correctly placed package straight into its arch dir needs no
+action, so no plan touches that dir and its repodata would never list the file. So at
+every publish the engine keeps, in the state dir (never in the repo), the arch dir's
+listing — relative path, size and mtime of every package, read back from the new
+primary.xml, with that file's checksum — and each cycle compares the scan's stat walk
+with it: a dir that differs is rebuilt and reported. A dir published before listings
+existed has its listing read once from its primary.xml. `updraft check` uses a listing
+in place of parsing primary.xml again while the file still has the recorded checksum.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import createrepo_c as cr
+
+from updraft.engine.action import Plan, Touched
+from updraft.engine.durable import temporary_for
+from updraft.engine.layout import Layout
+
+# relative path -> (size, mtime in whole seconds: what primary.xml's time_file keeps)
+Listing = dict[str, tuple[int, int]]
+
+
+@dataclass(frozen=True)
+class PrimaryEntry:
+    """What a repo's primary.xml says of one package file."""
+
+    size: int
+    mtime: int
+    checksum_type: str
+    checksum: str
+
+
+# Hidden names a writer leaves only while at work: one seen later was left by a kill.
+LEFTOVERS = (".updraft-tmp", ".repodata.updraft", ".updateinfo.updraft")
+
+
+def from_scan(found: list[tuple[str, int, int, str, str | None, int]],
+              dirs: dict[tuple[str, str], Path]) -> dict[Path, Listing]:
+    """The listings of the given arch dirs ((repo, archdir) -> dir) from a scan's walk,
+    so a cycle stats no file twice."""
+    listings: dict[Path, Listing] = {path: {} for path in dirs.values()}
+    prefixes = {path: str(path) + os.sep for path in dirs.values()}
+    for path, size, mtime_ns, repo, archdir, *_ in found:
+        home = dirs.get((repo, archdir)) if archdir else None
+        if home is None:  # a stray or an SRPM: in one of these dirs only by its path
+            home = next((d for d, p in prefixes.items() if path.startswith(p)), None)
+            if home is None:
+                continue
+        listings[home][path[len(prefixes[home]):]] = (size, mtime_ns // 10**9)
+    return listings
+
+
+@dataclass(frozen=True)
+class PrimaryFile:
+    """Where an arch dir's primary.xml is, and the checksum its repomd.xml gives it."""
+
+    path: Path
+    checksum_type: str
+    checksum: str
+
+    def intact(self) -> bool:
+        """Whether the file's bytes are those repomd.xml names (what a yum client checks)."""
+        try:
+            hasher = hashlib.new(self.checksum_type)
+            with open(self.path, "rb") as stream:
+                while chunk := stream.read(1 << 20):
+                    hasher.update(chunk)
+        except (OSError, ValueError):
+            return False
+        return hasher.hexdigest() == self.checksum
+
+
+def primary_of(repo_dir: Path) -> PrimaryFile | None:
+    """The arch dir's primary.xml as its repomd.xml names it; None without repodata."""
+    repomd = repo_dir / "repodata" / "repomd.xml"
+    if not repomd.is_file():
+        return None
+    for record in cr.Repomd(str(repomd)).records:
+        if record.type == "primary":
+            return PrimaryFile(repo_dir / record.location_href, record.checksum_type,
+                               record.checksum)
+    return None
+
+
+def parse_primary(primary: PrimaryFile) -> dict[str, PrimaryEntry]:
+    """location_href -> what primary.xml says of it (any compression)."""
+    entries: dict[str, PrimaryEntry] = {}
+
+    def one(package: cr.Package) -> bool:
+        entries[package.location_href] = PrimaryEntry(
+            package.size_package, package.time_file, package.checksum_type, package.pkgId)
+        return True
+
+    cr.xml_parse_primary(str(primary.path), pkgcb=one, do_files=False)
+    return entries
+
+
+def read_primary(repo_dir: Path) -> dict[str, PrimaryEntry] | None:
+    """location_href -> what primary.xml says; None without repodata."""
+    primary = primary_of(repo_dir)
+    return None if primary is None else parse_primary(primary)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """An arch dir's listing as its repodata lists it, and that primary.xml's checksum."""
+
+    files: Listing
+    primary: str
+
+
+def add_stale(part: Plan, stale: list[tuple[Touched, str]], pending: list[Touched],
+              frozen_repos: tuple[str, ...] = ()) -> None:
+    """An arch dir whose files differ from what its repodata lists is rebuilt and said so
+    (a package copied straight into place needs no action, yet must be published) —
+    unless its publication is pending anyway, or an ISO build holds its repo still."""
+    for target, why in stale:
+        if target in pending or target in part.touched or target.repo in frozen_repos:
+            continue
+        part.touched.append(target)
+        part.warnings.append(f"repodata out of date: {target.label} ({why})")
+
+
+def difference(recorded: Listing, now: Listing) -> str:
+    """'1 file not listed, 2 listed but gone' — empty when the two agree."""
+    unlisted = len(now.keys() - recorded.keys())
+    gone = len(recorded.keys() - now.keys())
+    changed = sum(1 for path in now.keys() & recorded.keys() if now[path] != recorded[path])
+    parts = []
+    for count, what in ((unlisted, "not listed"), (gone, "listed but gone"),
+                        (changed, "changed since listed")):
+        if count:
+            parts.append(f"{count} file{'s' if count > 1 else ''} {what}")
+    return ", ".join(parts)
+
+
+class Listings:
+    """One JSON file per arch dir: <state_dir>/repodata-listing/<release>/<repo>/<archdir>."""
+
+    def __init__(self, layout: Layout) -> None:
+        self.layout = layout
+        self.directory = layout.state_dir / "repodata-listing"
+
+    def _file(self, target: Touched) -> Path:
+        return self.directory / target.release / target.repo / f"{target.archdir}.json"
+
+    def record(self, target: Touched, repo_dir: Path) -> Recorded | None:
+        """Keep what the arch dir's repodata lists (read back from its primary.xml right
+        after publishing: a file that arrived while createrepo_c ran is not in it)."""
+        primary = primary_of(repo_dir)
+        if primary is None:
+            return None
+        files = {href: (entry.size, entry.mtime) for href, entry in
+                 parse_primary(primary).items()}
+        path = self._file(target)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = temporary_for(path)
+        temporary.write_text(json.dumps({"primary": primary.checksum, "files": files}))
+        os.replace(temporary, path)
+        return Recorded(files, primary.checksum)
+
+    def forget(self, target: Touched) -> None:
+        self._file(target).unlink(missing_ok=True)
+
+    def recorded(self, target: Touched) -> Recorded | None:
+        try:
+            raw = json.loads(self._file(target).read_text())
+            files = {path: (int(size), int(mtime)) for path, (size, mtime) in
+                     raw["files"].items()}
+            return Recorded(files, str(raw["primary"]))
+        except (OSError, ValueError, TypeError, KeyError):
+            return None
+
+    def published(self, release: str) -> list[Touched]:
+        """The release's arch dirs whose repodata the engine keeps and that have some."""
+        config = self.layout.config
+        return [Touched(release, repo, archdir)
+                for repo, settings in config.repos.items()
+                if not settings.stage and settings.repodata
+                for archdir in self.layout.archdirs(release)
+                if (self.layout.repodata_dir(release, repo, archdir)
+                    / "repodata" / "repomd.xml").is_file()]
+
+    @staticmethod
+    def _current(recorded: Recorded, repo_dir: Path) -> bool:
+        """Whether the live repomd.xml still names the primary.xml the listing was read
+        from (one small file read: the listing then stands for the big one)."""
+        try:
+            primary = primary_of(repo_dir)
+        except (OSError, RuntimeError, ValueError):
+            return False
+        return primary is not None and primary.checksum == recorded.primary
+
+    def stale(self, release: str, remember: bool,
+              scanned: list[tuple[str, int, int, str, str | None, int]],
+              ) -> list[tuple[Touched, str]]:
+        """Arch dirs whose files differ from what their repodata was built from, and how.
+
+        `remember`: keep a listing read from a primary.xml (False: a read-only check).
+        `scanned`: the release's files as the tree scan just walked them."""
+        found = []
+        published = self.published(release)
+        dirs = {(t.repo, t.archdir): self.layout.repodata_dir(release, t.repo, t.archdir)
+                for t in published}
+        now = from_scan(scanned, dirs)
+        for target in published:
+            repo_dir = dirs[(target.repo, target.archdir)]
+            recorded = self.recorded(target)
+            if recorded is not None and not self._current(recorded, repo_dir):
+                recorded = None  # rewritten by another writer (an ISO publish): read it
+            if recorded is None:  # published before listings existed: ask its primary
+                try:
+                    primary = read_primary(repo_dir) or {}
+                except (OSError, RuntimeError, ValueError) as exc:
+                    found.append((target, f"repodata unreadable: {exc}"))
+                    continue
+                if remember:
+                    self.record(target, repo_dir)
+                listed = {href: (entry.size, entry.mtime) for href, entry in primary.items()}
+            else:
+                listed = recorded.files
+            listing = now[repo_dir]
+            why = difference(listed, listing)
+            if why:
+                found.append((target, why))
+        return found
