@@ -39,13 +39,14 @@ export AIRFLOW__CORE__PARALLELISM="${AIRFLOW__CORE__PARALLELISM:-8}"
 # `airflow standalone` from swapping it for the plain SimpleAuthManager.
 export AIRFLOW__CORE__AUTH_MANAGER=updraft_airflow.auth.UpdraftSimpleAuthManager
 # Its users. Roles: viewer < user < op < admin.
-# The users are the config's `roles:` (`updraft users`): admin, then each person with
+# The users are the config's `roles:` (`python -m updraft_airflow.users`): admin, then each person with
 # the Airflow role their updraft roles need (user), e.g.
 # "admin:admin,releng:user,packager:user,qa:user". Passwords live in the file below (JSON
 # {"user": "password"}, mode 0600), written by scripts/standalone.sh; the API server
 # only adds users missing from it.
-if _updraft_users=$("$_updraft_repo/.venv/bin/updraft" --config "$UPDRAFT_CONFIG" \
-                      users --format simple 2>/dev/null); then
+if _updraft_users=$(PYTHONPATH="$_updraft_repo/plugins" "$_updraft_repo/.venv/bin/python" \
+                      -m updraft_airflow.users --config "$UPDRAFT_CONFIG" --format simple \
+                      2>/dev/null); then
   export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="$_updraft_users"
 else  # no venv yet (`make install` makes it): an administrator only
   export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="admin:admin"

@@ -47,7 +47,7 @@ if [[ -n ${UPDRAFT_BUGZILLA_URL:-} ]]; then
 fi
 # updraft_gpg is deliberately not here: it lives in the signer's environment only.
 
-echo "updraft init: users from the config's roles (updraft users)"
+echo "updraft init: users from the config's roles (updraft_airflow.users)"
 existing=$(airflow users list --output plain | awk '$1 ~ /^[0-9]+$/ {print $2}')
 passwords=${UPDRAFT_SECRETS_DIR:-/opt/airflow/secrets}/passwords.json
 umask 077
@@ -76,6 +76,7 @@ PYTHON
     --lastname "($titles)" --email "$name@${UPDRAFT_MAIL_DOMAIN:-localhost}" \
     --password "$password" >/dev/null
   echo "  created $name ($role: $titles)"
-done < <(updraft users --admin "$_AIRFLOW_WWW_USER_USERNAME" --format tsv)
+done < <(PYTHONPATH="$AIRFLOW__CORE__PLUGINS_FOLDER" python -m updraft_airflow.users \
+           --admin "$_AIRFLOW_WWW_USER_USERNAME" --format tsv)
 echo "updraft init: new users' passwords are in the airflow-secrets volume ($passwords)"
 echo "updraft init: done"

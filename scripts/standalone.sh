@@ -135,12 +135,12 @@ fi
 
 # -- banner ---------------------------------------------------------------------------------
 url="http://localhost:$AIRFLOW__API__PORT"
-logins=$("$PY" - <<'PYTHON'
+logins=$(PYTHONPATH="$AIRFLOW__CORE__PLUGINS_FOLDER" "$PY" - <<'PYTHON'
 import json
 import os
 
-from updraft.access import airflow_users
 from updraft.config.dist import load_config
+from updraft_airflow.users import airflow_users
 
 # Names and roles only: a console log (make run | tee, CI, a screen share) is no place for
 # passwords. They stay in the 0600 file the banner names.

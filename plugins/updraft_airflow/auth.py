@@ -131,7 +131,7 @@ class UpdraftFabAuthManager(_UpdraftPolicy, FabAuthManager):
     """docker-compose's auth manager: FAB's users and roles, updraft's permissions, and
     gates assigned by user name.
 
-    Gates take their `assigned_users` from the config's roles (updraft.access), and the
+    Gates take their `assigned_users` from the config's roles (updraft_airflow.users), and the
     ids there are user names: stable across databases and the same under
     SimpleAuthManager, whose user id is the name. FAB's user id is the row's number
     (`"3"`), which no config can know in advance, so Airflow's default check

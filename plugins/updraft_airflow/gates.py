@@ -14,10 +14,10 @@ from typing import Any
 from airflow.providers.standard.operators.hitl import ApprovalOperator, HITLOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-from updraft.access import assignees
 from updraft.markup import md_code, md_fence, md_link, md_text
 from updraft_airflow import distribution
 from updraft_airflow.gate_record import RecordedGate, ledger_url
+from updraft_airflow.users import assignees
 
 
 class GoNoGoOperator(RecordedGate, ApprovalOperator):

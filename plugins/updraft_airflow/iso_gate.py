@@ -8,10 +8,10 @@ from typing import Any
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk.exceptions import AirflowFailException
 
-from updraft.access import assignees
 from updraft.markup import md_fence, md_text
 from updraft_airflow import distribution
 from updraft_airflow.gate_record import RecordedGate
+from updraft_airflow.users import assignees
 
 
 class IsoApprovalOperator(RecordedGate, ApprovalOperator):

@@ -22,13 +22,13 @@ from tests import treekit
 from tests.e2e.api import Api
 from tests.e2e.stack import Stack, Worker
 from tests.signing import SigningKey, make_key
-from updraft import access
 from updraft.devkit import rpmfactory
 from updraft.devkit.bugzilla_standin import BugzillaServer, bug
 from updraft.devkit.mailsink import MailSink
 from updraft.devkit.rpmfactory import BuiltFamily
 from updraft.engine.engine import Engine
 from updraft.engine.layout import Layout
+from updraft_airflow import users as access
 
 PASSPHRASE = "e2e passphrase " + secrets.token_hex(8)
 BUGZILLA_KEY = "e2e-bugzilla-" + secrets.token_hex(8)

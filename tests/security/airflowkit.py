@@ -3,7 +3,8 @@
 One migrated SQLite database (tests/dag/conftest.py's throwaway home) with the FAB auth
 manager's tables too, the DAGs of dags/ synced into it, and the config's people as users:
 under SimpleAuthManager through AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS (what
-`updraft users --format simple` prints), under FAB created like compose-init.sh does.
+`python -m updraft_airflow.users --format simple` prints), under FAB created like
+compose-init.sh does.
 Tokens come from each auth manager's own POST /auth/token.
 """
 
@@ -18,7 +19,7 @@ from typing import Any
 
 from tests import treekit
 from tests.dag.conftest import HOME  # noqa: F401 - sets Airflow's environment first
-from updraft import access
+from updraft_airflow import users as access
 
 SIMPLE = "updraft_airflow.auth.UpdraftSimpleAuthManager"
 FAB = "updraft_airflow.auth.UpdraftFabAuthManager"
@@ -89,7 +90,7 @@ class Api:
 
 
 def _fab_users() -> None:
-    """The config's people as FAB users, with the FAB role `updraft users` names."""
+    """The config's people as FAB users, with the FAB role `updraft_airflow.users` names."""
     from airflow.providers.fab.auth_manager.cli_commands.utils import get_application_builder
 
     with get_application_builder() as appbuilder:

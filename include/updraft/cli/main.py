@@ -84,11 +84,6 @@ def _parser() -> argparse.ArgumentParser:
     history.add_argument("name")
     history.add_argument("--release")
 
-    users = commands.add_parser("users", help="the Airflow users the config's roles make")
-    users.add_argument("--format", choices=("table", "simple", "tsv"), default="table",
-                       help="simple: AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS; tsv: name, "
-                            "FAB role, updraft roles (what compose's init creates)")
-    users.add_argument("--admin", default="admin", help="the administrator ('' for none)")
     return parser
 
 
@@ -132,20 +127,6 @@ def _update_repos(engine: Engine, args: argparse.Namespace) -> int:
                           task="update-repos")
     return _print_cycle(engine.update_repos(args.release, dry_run=args.dry_run,
                                             override=args.override_gate))
-
-
-def _users(config: DistConfig, output: str, admin: str) -> int:
-    from updraft import access
-
-    if output == "simple":
-        print(access.simple_auth_manager_users(config, admin or None))
-        return 0
-    for user in access.airflow_users(config, admin or None):
-        if output == "tsv":
-            print(f"{user.name}\t{user.fab_role}\t{user.titles}")
-        else:
-            print(f"{user.name:<12} {user.airflow_role:<6} {user.titles}")
-    return 0
 
 
 def _print_cycle(result: CycleResult) -> int:
@@ -243,8 +224,6 @@ def run(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     config = load_config(args.config)
-    if args.command == "users":  # needs no tree (docker-compose's init runs it)
-        return _users(config, args.format, args.admin)
     root = resolve_root(config, args.root)
     engine = Engine(config, root, trigger="cli")
     if args.command == "update-repos":

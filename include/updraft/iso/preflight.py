@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import rpm
 
-from updraft.iso.closure import unresolved
+from updraft.depsolve import unresolved
 from updraft.iso.release_package import ReleasePackage, find_release_package
 from updraft.iso.target import IsoTarget
 from updraft.upstream.keyring import Keyring

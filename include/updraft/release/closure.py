@@ -16,20 +16,15 @@ from __future__ import annotations
 import logging
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import createrepo_c as cr
 import solv
 
-log = logging.getLogger(__name__)
+from updraft import depsolve
 
-# Compressions the solv wheel's xfopen reads (it is built without zstd).
-_SOLV_READS = {cr.NO_COMPRESSION, cr.GZ, cr.BZ2, cr.XZ}
-# The package arch an arch dir's pool installs for (i386 dirs hold i686 packages).
-_POOL_ARCH = {"i386": "i686"}
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -39,35 +34,6 @@ class _ArchPool:
     by_path: dict[str, solv.XSolvable] = field(default_factory=dict)  # candidates
     # solvable id -> the requirements that count (read once: each check reuses them)
     requires: dict[int, list[solv.Dep]] = field(default_factory=dict)
-
-
-def _primary(repo_dir: Path) -> Path | None:
-    repomd = repo_dir / "repodata" / "repomd.xml"
-    if not repomd.is_file():
-        return None
-    for record in cr.Repomd(str(repomd)).records:
-        if record.type == "primary":
-            return repo_dir / record.location_href
-    return None
-
-
-def _load(pool: solv.Pool, name: str, repo_dir: Path) -> solv.Repo | None:
-    primary = _primary(repo_dir)
-    if primary is None:
-        return None
-    repo = pool.add_repo(name)
-    with tempfile.TemporaryDirectory(prefix="updraft-primary-") as scratch:
-        readable = primary
-        if cr.detect_compression(str(primary)) not in _SOLV_READS:
-            # createrepo_c 1.x writes zstd, which the solv wheel cannot open: hand it
-            # the XML, decompressed by createrepo_c itself.
-            readable = Path(scratch) / "primary.xml"
-            cr.decompress_file(str(primary), str(readable), cr.AUTO_DETECT_COMPRESSION)
-        handle = solv.xfopen(str(readable))
-        if handle is None or not repo.add_rpmmd(handle, None, 0):
-            raise OSError(f"{primary}: libsolv cannot read this primary metadata")
-        handle.close()
-    return repo
 
 
 class RequiresCheck:
@@ -84,11 +50,10 @@ class RequiresCheck:
 
     def _pool(self, archdir: str, dirs: Mapping[str, Path], universe: Sequence[str],
               candidates: str) -> _ArchPool:
-        pool = solv.Pool()
-        pool.setarch(_POOL_ARCH.get(archdir, archdir))
+        pool = depsolve.new_pool(archdir)
         found = _ArchPool(pool)
         for repo_name in [*universe, candidates]:
-            repo = _load(pool, repo_name, dirs[repo_name])
+            repo = depsolve.load_repo(pool, repo_name, dirs[repo_name])
             if repo is None:
                 self.missing.append(f"{repo_name}/{archdir}")
                 continue
@@ -101,8 +66,7 @@ class RequiresCheck:
                         solvable)
                 else:
                     found.universe.add(solvable.id)
-        pool.addfileprovides()
-        pool.createwhatprovides()
+        depsolve.index(pool)
         for repo in pool.repos:
             for solvable in repo.solvables:
                 deps = [dep for dep in solvable.lookup_deparray(solv.SOLVABLE_REQUIRES)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import subprocess
 
 from tests import treekit
-from updraft import access
-from updraft.cli.main import run
+from updraft_airflow import users as access
 
 
 def _config(**roles: list[str]):  # noqa: ANN202
@@ -43,9 +42,10 @@ def test_gate_assignees_are_the_role_members_by_name() -> None:
 
 
 def test_users_command_prints_what_each_auth_manager_needs(capsys) -> None:  # noqa: ANN001
-    assert run(["--config", str(treekit.CONFIG_FILE), "users", "--format", "simple"]) == 0
+    config = ["--config", str(treekit.CONFIG_FILE)]
+    assert access.main([*config, "--format", "simple"]) == 0
     assert capsys.readouterr().out == "admin:admin,releng:user,packager:user,qa:user\n"
-    assert run(["--config", str(treekit.CONFIG_FILE), "users", "--format", "tsv"]) == 0
+    assert access.main([*config, "--format", "tsv"]) == 0
     assert capsys.readouterr().out.splitlines()[1] == "releng\tUser\trelease-manager, signer"
 
 

@@ -1,5 +1,8 @@
 """Who may do what: the config's roles as Airflow users, Airflow roles and gate assignees.
 
+Run as `python -m updraft_airflow.users --config C [--format table|simple|tsv]` (with
+plugins/ on the path): what scripts/airflow-env.sh and compose-init.sh give Airflow.
+
 The YAML's `roles:` (release_managers, packagers, qa, signers) is the only list of
 people. From it come the users of both auth managers — SimpleAuthManager in `make run`'s
 standalone (`AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS`), the FAB auth manager in
@@ -9,9 +12,12 @@ ids are the user names in both (see updraft_airflow.auth for FAB's numeric ids).
 
 from __future__ import annotations
 
+import argparse
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from updraft.config.dist import DistConfig, RoleName
+from updraft.config.dist import DistConfig, RoleName, load_config
 
 # The Airflow role each updraft role needs, lowest first. Answering a gate and triggering
 # a DAG need "user" (SimpleAuthManager) / "User" (FAB); nobody needs "op", which would let
@@ -71,3 +77,28 @@ def simple_auth_manager_users(config: DistConfig, admin: str | None = ADMIN) -> 
 def assignees(config: DistConfig, role: RoleName) -> list[dict[str, str]]:
     """A gate's `assigned_users` for a role: the ids are user names."""
     return [{"id": name, "name": name} for name in getattr(config.roles, role)]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m updraft_airflow.users",
+                                     description="the Airflow users the config's roles make")
+    parser.add_argument("--config", default=os.environ.get("UPDRAFT_CONFIG", "config/sme.yaml"))
+    parser.add_argument("--format", choices=("table", "simple", "tsv"), default="table",
+                        help="simple: AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS; tsv: name, "
+                             "FAB role, updraft roles (what compose's init creates)")
+    parser.add_argument("--admin", default=ADMIN, help="the administrator ('' for none)")
+    args = parser.parse_args(argv)
+    config = load_config(args.config)
+    if args.format == "simple":
+        print(simple_auth_manager_users(config, args.admin or None))
+        return 0
+    for user in airflow_users(config, args.admin or None):
+        if args.format == "tsv":
+            print(f"{user.name}\t{user.fab_role}\t{user.titles}")
+        else:
+            print(f"{user.name:<12} {user.airflow_role:<6} {user.titles}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
