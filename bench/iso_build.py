@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests import isokit  # noqa: E402 - the test kit's cdrom.image and config
+from tests.kits import isokit  # noqa: E402 - the test kit's cdrom.image and config
 from updraft.config.dist import load_config  # noqa: E402
 from updraft.devkit import rpmfactory  # noqa: E402
 from updraft.engine.layout import Layout  # noqa: E402

@@ -26,8 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests import treekit  # noqa: E402
-from tests.bugzilla_server import BugzillaServer, bug  # noqa: E402
+from tests.kits import treekit  # noqa: E402
+from tests.kits.bugzilla_server import BugzillaServer, bug  # noqa: E402
 from updraft.config.release import DEFAULT_REFERENCE  # noqa: E402
 from updraft.devkit import rpmfactory  # noqa: E402
 from updraft.engine.engine import Engine  # noqa: E402

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests import isokit, treehealth, treekit, upstreamkit
-from tests.signing import SigningKey, make_key
+from tests.kits import isokit, treehealth, treekit, upstreamkit
+from tests.kits.signing import SigningKey, make_key
 from updraft.devkit.rpmfactory import BuiltFamily
 from updraft.engine.engine import Engine
 from updraft.engine.layout import Layout

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests import treekit
-from tests.crash import kit
+from tests.kits import crash as kit
+from tests.kits import treekit
 from updraft.devkit.rpmfactory import BuiltFamily
 from updraft.engine.engine import Engine
 from updraft.engine.layout import Layout

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests import buildkit, treekit
-from tests.crash import kit
-from tests.signing import SigningKey, make_key
+from tests.kits import buildkit, treekit
+from tests.kits import crash as kit
+from tests.kits.signing import SigningKey, make_key
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(kit.timeout())]
 # No passphrase: its key derivation makes each rpmsign seconds slower, and passphrases

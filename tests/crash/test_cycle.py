@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.crash import kit
+from tests.kits import crash as kit
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(kit.timeout())]
 NO_MAIL = {"UPDRAFT_SMTP": "127.0.0.1:1"}  # an override's mail fails fast (a warning)

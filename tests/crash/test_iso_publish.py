@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests import isokit
-from tests.crash import kit
-from tests.signing import SigningKey
+from tests.kits import crash as kit
+from tests.kits import isokit
+from tests.kits.signing import SigningKey
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(kit.timeout())]
 

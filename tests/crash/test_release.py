@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from tests import releasekit, treekit
-from tests.bugzilla_server import BugzillaServer
-from tests.crash import kit
+from tests.kits import crash as kit
+from tests.kits import releasekit, treekit
+from tests.kits.bugzilla_server import BugzillaServer
 from updraft.release import choice
 from updraft.release.analysis import analyse
 from updraft.release.tracker import BugTracker
@@ -36,7 +36,8 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Any], d
 
 def test_release_promotion_and_advisories_converge(seeded: tuple) -> None:  # type: ignore[type-arg]
     root, chosen, bugs = seeded
-    step = kit.Command(call="tests.crash.steps:release", args=["{root}", CONFIG, chosen, bugs, AT])
+    step = kit.Command(call="tests.kits.crash_steps:release",
+                       args=["{root}", CONFIG, chosen, bugs, AT])
     kit.record(kit.Suite("release", root, step, kills=6, doubles=1, releases=["9"]).run())
 
 
@@ -44,10 +45,10 @@ def test_advisory_merge_converges(seeded: tuple) -> None:  # type: ignore[type-a
     """After the promotion: the advisories alone (the ledger, then each arch dir's swap)."""
     root, chosen, bugs = seeded
     promoted = kit.clone(root, kit.scratch("promoted") / "tree")
-    promote = kit.Command(call="tests.crash.steps:release_promote",
+    promote = kit.Command(call="tests.kits.crash_steps:release_promote",
                           args=["{root}", CONFIG, chosen])
     assert promote.run(promoted, kit.NEVER)[0] == 0
-    advise = kit.Command(call="tests.crash.steps:release_advise",
+    advise = kit.Command(call="tests.kits.crash_steps:release_advise",
                          args=["{root}", CONFIG, chosen, bugs, AT])
     suite = kit.Suite("advisory merge", promoted, advise, kills=5, doubles=1,
                       releases=["9"])

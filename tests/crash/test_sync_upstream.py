@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests import upstreamkit
-from tests.crash import kit
-from tests.signing import SigningKey
+from tests.kits import crash as kit
+from tests.kits import upstreamkit
+from tests.kits.signing import SigningKey
 from updraft.devkit.rpmfactory import BuiltFamily
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(kit.timeout())]

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.bugzilla_server import BugzillaServer, bug
+from tests.kits.bugzilla_server import BugzillaServer, bug
 from updraft.errors import ConfigError
 
 pytestmark = pytest.mark.timeout(60)

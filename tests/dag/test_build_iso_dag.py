@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests import isokit
-from tests.dag.gatekit import Responder, clear_questions
-from tests.signing import SigningKey
+from tests.kits import isokit
+from tests.kits.gatekit import Responder, clear_questions
+from tests.kits.signing import SigningKey
 from updraft.engine.engine import Engine
 from updraft.iso import freeze
 from updraft.ledger.isos import iso_steps

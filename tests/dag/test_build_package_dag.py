@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests import buildkit, treekit
-from tests.dag.gatekit import Responder, clear_questions
-from tests.signing import SigningKey, make_key
+from tests.kits import buildkit, treekit
+from tests.kits.gatekit import Responder, clear_questions
+from tests.kits.signing import SigningKey, make_key
 from updraft.devkit.mailsink import MailSink
 from updraft.engine.layout import Layout
 from updraft.ledger import Ledger

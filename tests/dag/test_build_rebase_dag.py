@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests import rebasekit, treekit
-from tests.dag.gatekit import Responder, clear_questions
+from tests.kits import rebasekit, treekit
+from tests.kits.gatekit import Responder, clear_questions
 from updraft.devkit.mailsink import MailSink
 
 pytestmark = pytest.mark.timeout(240)
@@ -57,7 +57,7 @@ def test_a_spec_patch_that_no_longer_applies_fails_verify_with_the_rejected_hunk
     monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str],
 ) -> None:
     """Issue 21.2, seed 000's samba: "if patch fails, you need to update the patch"."""
-    from tests.unit.test_spec_patch import SAMBA_SPEC, samba_config, samba_srpm
+    from tests.kits.rebasekit import SAMBA_SPEC, samba_config, samba_srpm
 
     monkeypatch.setenv("UPDRAFT_CONFIG", str(samba_config(tmp_path)))
     moved_on = SAMBA_SPEC.replace("Requires: pyldb\n", "Requires: python2-pyldb\n")

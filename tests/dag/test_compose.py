@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests import treekit
+from tests.kits import treekit
 
 COMPOSE = treekit.REPO / "docker-compose.yaml"
 TREE = "repo-tree"

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests import treekit
+from tests.kits import treekit
 
 DAG_IDS = {"update_repos", "promote", "upstream_sync", "build_package", "release_updates",
            "build_iso"}

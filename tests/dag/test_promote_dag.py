@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests import treekit
-from tests.dag.gatekit import Responder, clear_questions
+from tests.kits import treekit
+from tests.kits.gatekit import Responder, clear_questions
 from updraft.devkit.mailsink import MailSink
 
 pytestmark = pytest.mark.timeout(240)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests import treekit
-from tests.dag.gatekit import Responder, clear_questions
+from tests.kits import treekit
+from tests.kits.gatekit import Responder, clear_questions
 from updraft.devkit.mailsink import MailSink
 from updraft.engine.engine import Engine, plan_digest
 from updraft.engine.promote import Promotion
@@ -27,7 +27,7 @@ KILL_AT = 20  # a checkpoint inside the journal: 2 of the 6 binaries moved
 _APPLY = """
 import sys
 from pathlib import Path
-from tests import treekit
+from tests.kits import treekit
 from updraft.engine.engine import Engine
 from updraft.engine.promote import Promotion
 engine = Engine(treekit.sme_config(), Path(sys.argv[1]), trigger="dag")

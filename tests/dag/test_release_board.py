@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests import releasekit
-from tests.bugzilla_server import BugzillaServer
+from tests.kits import releasekit
+from tests.kits.bugzilla_server import BugzillaServer
 from updraft.release.analysis import analyse
 from updraft.release.rnotes import store
 from updraft.release.tracker import BugTracker

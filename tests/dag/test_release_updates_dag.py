@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests import releasekit, treekit
-from tests.bugzilla_server import BugzillaServer
-from tests.dag.gatekit import Responder, clear_questions
-from tests.httprepo import RepoServer
+from tests.kits import releasekit, treekit
+from tests.kits.bugzilla_server import BugzillaServer
+from tests.kits.gatekit import Responder, clear_questions
+from tests.kits.httprepo import RepoServer
 from updraft.devkit.mailsink import MailSink
 from updraft.ledger import Ledger
 from updraft.ledger.release import ReleaseRecords

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import treekit
+from tests.kits import treekit
 
 pytestmark = pytest.mark.timeout(60)
 

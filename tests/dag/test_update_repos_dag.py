@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests import treekit
-from tests.seed_mails import FIRST_MAIL
+from tests.kits import treekit
+from tests.kits.seed_mails import FIRST_MAIL
 from updraft.devkit.mailsink import MailSink
 
 pytestmark = pytest.mark.timeout(240)

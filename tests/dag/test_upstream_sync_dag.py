@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests import treekit, upstreamkit
-from tests.httprepo import RepoServer
-from tests.signing import SigningKey
+from tests.kits import treekit, upstreamkit
+from tests.kits.httprepo import RepoServer
+from tests.kits.signing import SigningKey
 from updraft.devkit.mailsink import MailSink
 from updraft.devkit.rpmfactory import BuiltFamily
 from updraft.engine.engine import Engine

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from tests import treekit
+from tests.kits import treekit
 from updraft_airflow import users as access
 
 

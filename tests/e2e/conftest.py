@@ -13,44 +13,20 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-from tests import treekit
-from tests.e2e.api import Api
-from tests.e2e.stack import Stack, Worker
-from tests.signing import SigningKey, make_key
-from updraft.devkit import rpmfactory
+from tests.kits import treekit
+from tests.kits.deployment import BUGZILLA_KEY, FIXED_BUG, PASSPHRASE, RELEASED_FIX, Deployment
+from tests.kits.signing import make_key
+from tests.kits.stack import Stack, Worker
+from tests.kits.stack_api import Api
 from updraft.devkit.bugzilla_standin import BugzillaServer, bug
 from updraft.devkit.mailsink import MailSink
 from updraft.devkit.rpmfactory import BuiltFamily
 from updraft.engine.engine import Engine
 from updraft.engine.layout import Layout
 from updraft_airflow import users as access
-
-PASSPHRASE = "e2e passphrase " + secrets.token_hex(8)
-BUGZILLA_KEY = "e2e-bugzilla-" + secrets.token_hex(8)
-FIXED_BUG = 9001
-# An SME-modified package in smeupdates-testing whose one change names a VERIFIED bug.
-RELEASED_FIX = rpmfactory.FamilySpec(
-    name="smeserver-e2e", version="1.0", release="1", main_arch="noarch",
-    summary="A tool the release_updates e2e releases", url="http://www.contribs.org/",
-    changelog=(rpmfactory.ChangelogEntry(
-        "Mon Nov 23 2026", "Packager <packager@example.org>", "1.0-1",
-        (f"- Remember the settings [SME: {FIXED_BUG}]",)),),
-    binary_dist=".el6.sme")
-
-
-@dataclass
-class Deployment:
-    stack: Stack
-    api: Api
-    tree: Path
-    mailbox: MailSink
-    key: SigningKey
-    bugzilla: BugzillaServer
 
 
 # Package scope: the stack stops after the last e2e test, not at the end of the session

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests import treekit
-from tests.e2e import browser
-from tests.e2e.conftest import Deployment
+from tests.kits import browser, treekit
+from tests.kits.deployment import Deployment
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 

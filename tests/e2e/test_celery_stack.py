@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from tests import buildkit, treekit
-from tests.e2e.conftest import PASSPHRASE, Deployment
+from tests.kits import buildkit, treekit
+from tests.kits.deployment import PASSPHRASE, Deployment
 from updraft.upstream.keyring import Keyring
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests import treekit
-from tests.e2e.conftest import FIXED_BUG, Deployment
+from tests.kits import treekit
+from tests.kits.deployment import FIXED_BUG, Deployment
 from updraft.release.advisory import read_back
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]

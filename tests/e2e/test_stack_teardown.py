@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.stack import Stack, StackError, Worker
+from tests.kits.stack import Stack, StackError, Worker
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 

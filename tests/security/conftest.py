@@ -1,5 +1,5 @@
 """The DAG tests' Airflow (a throwaway home and SQLite DB, set before anything imports
-airflow) and their fixtures, reused as they are: importing tests.dag.conftest sets the
+airflow) and their fixtures, reused as they are: importing tests.kits.airflow_env sets the
 environment, the names below make its fixtures visible here."""
 
-from tests.dag.conftest import airflow_db, clamav_tree, dagbag, mailbox  # noqa: F401
+from tests.kits.airflow_env import airflow_db, clamav_tree, dagbag, mailbox  # noqa: F401

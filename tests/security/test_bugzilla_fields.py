@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.bugzilla_server import BugzillaServer, bug
+from tests.kits.bugzilla_server import BugzillaServer, bug
 from updraft.release.tracker import Bug, BugTracker
 
 KEY = "k3y-fields-stand-in"

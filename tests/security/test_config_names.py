@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests import treekit
+from tests.kits import treekit
 from updraft.config.dist import load_config
 from updraft.errors import ConfigError
 

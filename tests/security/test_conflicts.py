@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests import treekit
-from tests.security.tree_hostile import primary_hrefs, snapshot
+from tests.kits import treekit
+from tests.kits.tree_hostile import primary_hrefs, snapshot
 from updraft.devkit.rpmfactory import BuiltFamily
 from updraft.engine.engine import Engine
 from updraft.ledger import Ledger

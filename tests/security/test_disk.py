@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests import treekit
-from tests.security.tree_hostile import snapshot
+from tests.kits import treekit
+from tests.kits.tree_hostile import snapshot
 from updraft.engine.engine import Engine
 from updraft.engine.journal import Journal
 

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
-from tests import treekit
-from tests.dag.gatekit import Responder, clear_questions
+from tests.kits import treekit
+from tests.kits.gatekit import Responder, clear_questions
 from updraft import gate
 from updraft.devkit.mailsink import MailSink
 from updraft.engine.engine import Engine

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests import treekit
+from tests.kits import treekit
 from updraft.devkit.mailsink import MailSink
 from updraft.devkit.rpmfactory import BuiltFamily
 from updraft.engine.engine import Engine, plan_digest

@@ -21,9 +21,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests import treekit
-from tests.security import airflowkit
-from tests.security.airflowkit import FAB, SIMPLE, Api
+from tests.kits import airflowkit, treekit
+from tests.kits.airflowkit import FAB, SIMPLE, Api
 from updraft import permissions
 
 pytestmark = pytest.mark.timeout(120)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import treekit
+from tests.kits import treekit
 from updraft.devkit.rpmfactory import BuiltFamily
 from updraft.engine.engine import Engine, plan_digest
 from updraft.engine.promote import Promotion

@@ -10,7 +10,7 @@ import email
 import email.policy
 from datetime import UTC, datetime
 
-from tests import treekit
+from tests.kits import treekit
 from updraft.ledger.upstream import AdvisoryLink
 from updraft.mail import compose
 from updraft.upstream.notices import security_mail

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import pwd
 
-from tests import treekit
+from tests.kits import treekit
 from updraft.engine.engine import Engine
 from updraft.ledger import Ledger
 from updraft.ledger.gates import GateRecords

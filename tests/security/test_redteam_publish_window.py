@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import shutil
 
-from tests import treekit
+from tests.kits import treekit
 from updraft.engine.engine import Engine
 from updraft.engine.promote import Promotion
 

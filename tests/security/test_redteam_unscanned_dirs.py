@@ -11,7 +11,7 @@ import os
 import shutil
 from pathlib import Path
 
-from tests.security.tree_hostile import force_publish, primary_hrefs
+from tests.kits.tree_hostile import force_publish, primary_hrefs
 from updraft.devkit.rpmfactory import BuiltFamily
 from updraft.engine.engine import Engine
 

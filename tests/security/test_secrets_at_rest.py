@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from cryptography.fernet import Fernet
 
-from tests import treekit
+from tests.kits import treekit
 from updraft.engine.engine import Engine
 from updraft.engine.layout import Layout
 from updraft.ledger.store import Ledger

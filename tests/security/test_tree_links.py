@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests import treekit
-from tests.security.tree_hostile import force_publish, primary_hrefs, snapshot, weird_arch_rpm
+from tests.kits import treekit
+from tests.kits.tree_hostile import force_publish, primary_hrefs, snapshot, weird_arch_rpm
 from updraft.devkit.rpmfactory import BuiltFamily
 from updraft.engine.engine import Engine
 

@@ -18,8 +18,8 @@ import createrepo_c as cr
 import pytest
 import yaml
 
-from tests import upstreamkit
-from tests.signing import SigningKey, tamper_payload
+from tests.kits import upstreamkit
+from tests.kits.signing import SigningKey, tamper_payload
 from updraft.config.dist import load_config
 from updraft.devkit.rpmfactory import BuiltFamily
 from updraft.engine.lock import hold

@@ -17,8 +17,8 @@ from pathlib import Path
 import createrepo_c as cr
 import pytest
 
-from tests import upstreamkit
-from tests.signing import SigningKey
+from tests.kits import upstreamkit
+from tests.kits.signing import SigningKey
 from updraft.devkit.rpmfactory import BuiltFamily
 from updraft.ledger import Ledger
 from updraft.ledger.upstream import UpstreamRecords

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests import upstreamkit
-from tests.signing import SigningKey
+from tests.kits import upstreamkit
+from tests.kits.signing import SigningKey
 from updraft.devkit.rpmfactory import BuiltFamily
 
 pytestmark = pytest.mark.timeout(120)

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from tests import releasekit, treekit
-from tests.bugzilla_server import BugzillaServer, bug
-from tests.dag.conftest import airflow_db  # noqa: F401 - Airflow's env before it is imported
+from tests.kits import releasekit, treekit
+from tests.kits.airflow_env import airflow_db  # noqa: F401 - Airflow's env before it is imported
+from tests.kits.bugzilla_server import BugzillaServer, bug
 from updraft import markup
 from updraft.devkit import rpmfactory
 from updraft.release.analysis import Analysis, analyse

@@ -1,0 +1,1 @@
+"""Shared test kits: trees, packages, servers and stacks the suites build on (no tests here)."""

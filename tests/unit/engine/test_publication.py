@@ -1,0 +1,121 @@
+"""Apply and publish as separate steps (Airflow's tasks): pending repodata, approved plans."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+
+import pytest
+
+from tests.kits import treekit
+from updraft.engine import repodata
+from updraft.engine.action import Touched
+from updraft.engine.engine import Engine, plan_digest
+from updraft.engine.promote import Promotion
+from updraft.engine.watch import TreeWatch
+from updraft.errors import PlanChanged
+
+DROP = "clamav-0.97.6-1.el4.rf.i386.rpm"
+
+
+def _drop(engine: Engine) -> None:
+    root = engine.layout.root
+    shutil.copy(root / "9/smetest/i386/RPMS" / DROP, root / "9/smeupdates-testing/")
+
+
+def test_apply_leaves_repodata_pending_until_published(engine: Engine) -> None:
+    root = engine.layout.root
+    _drop(engine)
+
+    applied = engine.apply()
+
+    labels = [target.label for target in applied.unpublished]
+    assert labels == ["9/smetest/i386", "9/smetest/x86_64", "9/smeupdates-testing/i386",
+                      "9/smeupdates-testing/x86_64"]
+    assert treekit.repo_hrefs(root / "9/smetest/i386")  # still the old repodata
+    assert applied.report_file and applied.report_file.read_text() == applied.report
+    assert "rebuild smetest/i386" in applied.report
+    assert "9" in engine.settled()  # settled right after applying: the watcher stays quiet
+
+    for target in applied.unpublished:
+        engine.repodata.publish(target)
+
+    assert treekit.repo_hrefs(root / "9/smetest/i386") == []
+    assert engine.repodata.pending() == []
+    assert engine.preview().nothing_to_do
+
+
+def test_repodata_left_by_a_dead_run_is_published_by_the_next(engine: Engine) -> None:
+    _drop(engine)
+    engine.apply()  # ... and the process dies before publishing
+
+    again = engine.update_repos()
+
+    assert again.plan.empty and not again.nothing_to_do
+    assert [target.label for target in again.rebuilt][:1] == ["9/smetest/i386"]
+    assert treekit.repo_hrefs(engine.layout.root / "9/smetest/i386") == []
+    assert engine.update_repos().nothing_to_do
+
+
+def test_a_mark_made_during_a_rebuild_survives_it(engine: Engine, monkeypatch) -> None:  # noqa: ANN001
+    target = Touched("9", "smetest", "i386")
+    engine.repodata.mark([target])
+    started, release = threading.Event(), threading.Event()
+    real_rebuild = repodata.rebuild
+
+    def slow_rebuild(*args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        started.set()
+        assert release.wait(30)
+        real_rebuild(*args, **kwargs)
+
+    monkeypatch.setattr(repodata, "rebuild", slow_rebuild)
+    publisher = threading.Thread(target=engine.repodata.publish, args=(target,))
+    publisher.start()
+    assert started.wait(30)
+    marker = threading.Thread(target=engine.repodata.mark, args=([target],))
+    marker.start()  # blocks on the arch dir's lock until the rebuild is done
+    release.set()
+    publisher.join(30)
+    marker.join(30)
+
+    assert engine.repodata.pending() == [target]
+
+
+@pytest.mark.unhealthy_tree("applies only: publishing is the DAG's repodata task, not run here")
+def test_an_approved_plan_is_applied_only_while_it_still_holds(engine: Engine) -> None:
+    promotion = Promotion(engine.layout, "clamav-0.97.6-1.el4.rf", "smeupdates", "9")
+    shown = engine.preview(["9"], promotion)
+    _drop(engine)  # a packager's cp after the release manager said Go
+    before = treekit.rpm_files(engine.layout.root)
+
+    with pytest.raises(PlanChanged, match="the tree changed since the plan was approved"):
+        engine.apply(["9"], promotion, approved=plan_digest(shown.plan))
+
+    assert treekit.rpm_files(engine.layout.root) == before
+    current = engine.preview(["9"], promotion)
+    assert engine.apply(["9"], promotion, approved=plan_digest(current.plan)).ok
+
+
+def test_the_summary_is_small_and_says_what_moves(engine: Engine) -> None:
+    _drop(engine)
+
+    summary = engine.preview().summary(preview_lines=5)
+
+    assert summary["families"] == ["clamav-0.97.5-2.rf (9)", "clamav-0.97.6-1.rf (9)"]
+    assert summary["nothing_to_do"] is False and summary["dry_run"] is True
+    assert summary["preview"].splitlines()[0] == "clamav (sme9)"
+    assert summary["preview"].splitlines()[-1].startswith("... and ")
+    assert len(summary["digest"]) == 64
+
+
+def test_the_watch_announces_a_drop_once_it_holds_still(engine: Engine) -> None:
+    watch = TreeWatch(engine.layout, engine.settled)
+    assert watch.poll() == []  # settled
+
+    _drop(engine)
+    assert watch.poll() == []  # just seen: a copy may still be under way
+    assert watch.poll() == ["9"]  # held still for a poll
+    assert watch.poll() == []  # announced once
+
+    engine.update_repos()
+    assert watch.poll() == [] and watch.poll() == []  # the cycle settled it
