@@ -19,9 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.kits import buildkit, treekit  # noqa: E402 - the fixture SRPMs of the tests
-from updraft.build.package_build import PackageBuild  # noqa: E402
-from updraft.engine.engine import Engine  # noqa: E402
+from tests.kits import buildkit, treekit  # the fixture SRPMs of the tests
+from updraft.build.package_build import PackageBuild
+from updraft.engine.engine import Engine
 
 ARCHES = ("i386", "x86_64")
 DIST = ".el6.sme"

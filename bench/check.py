@@ -16,11 +16,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.engine import REPO, WORK, best_of, build_tree, stat_walk  # noqa: E402
-from updraft.config.dist import load_config  # noqa: E402
-from updraft.engine.check import check  # noqa: E402
-from updraft.engine.engine import Engine  # noqa: E402
-from updraft.engine.listing import Listings, read_primary  # noqa: E402
+from bench.engine import REPO, WORK, best_of, build_tree, stat_walk
+from updraft.config.dist import load_config
+from updraft.engine.check import check
+from updraft.engine.engine import Engine
+from updraft.engine.listing import Listings, read_primary
 
 
 def floor(engine: Engine) -> int:

@@ -85,7 +85,7 @@ def _listed(repo_dir: Path, filename: str) -> bool:
     metadata = cr.Metadata()
     try:
         metadata.locate_and_load_xml(str(repo_dir))
-    except Exception:  # noqa: BLE001 - repodata mid-swap or absent: not yet
+    except Exception:  # repodata mid-swap or absent: not yet
         return False
     return any(metadata.get(key).location_href.endswith(filename) for key in metadata.keys())
 
@@ -126,7 +126,7 @@ def main() -> None:
     engine = Engine(config, resolve_root(config))
     subprocess.run(["make", "-s", "demo"], cwd=REPO, check=True)
     (REPO / ".bench").mkdir(exist_ok=True)
-    log = open(REPO / ".bench" / "standalone.log", "w")  # noqa: SIM115 - lives as long as Airflow
+    log = open(REPO / ".bench" / "standalone.log", "w")  # lives as long as Airflow
     airflow = subprocess.Popen(["bash", "scripts/standalone.sh"], cwd=REPO, stdout=log,
                                stderr=subprocess.STDOUT, start_new_session=True)
     try:

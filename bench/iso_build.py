@@ -22,13 +22,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.kits import isokit  # noqa: E402 - the test kit's cdrom.image and config
-from updraft.config.dist import load_config  # noqa: E402
-from updraft.devkit import rpmfactory  # noqa: E402
-from updraft.engine.layout import Layout  # noqa: E402
-from updraft.iso import image  # noqa: E402
-from updraft.iso.stage import compose  # noqa: E402
-from updraft.iso.target import IsoTarget  # noqa: E402
+from tests.kits import isokit  # the test kit's cdrom.image and config
+from updraft.config.dist import load_config
+from updraft.devkit import rpmfactory
+from updraft.engine.layout import Layout
+from updraft.iso import image
+from updraft.iso.stage import compose
+from updraft.iso.target import IsoTarget
 
 
 def _tree(base: Path, packages: int, size: int) -> IsoTarget:
@@ -59,7 +59,7 @@ def _raw(target: IsoTarget, out: Path) -> float:
     return time.perf_counter() - clock
 
 
-def _timed(action) -> float:  # noqa: ANN001
+def _timed(action) -> float:
     clock = time.perf_counter()
     action()
     return time.perf_counter() - clock

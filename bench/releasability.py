@@ -26,16 +26,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.kits import treekit  # noqa: E402
-from tests.kits.bugzilla_server import BugzillaServer, bug  # noqa: E402
-from updraft.config.release import DEFAULT_REFERENCE  # noqa: E402
-from updraft.devkit import rpmfactory  # noqa: E402
-from updraft.engine.engine import Engine  # noqa: E402
-from updraft.engine.layout import Layout  # noqa: E402
-from updraft.release.analysis import analyse  # noqa: E402
-from updraft.release.changelog import RefParser  # noqa: E402
-from updraft.release.releasability import PackageVersions, VersionLog, decide  # noqa: E402
-from updraft.release.tracker import BugTracker  # noqa: E402
+from tests.kits import treekit
+from tests.kits.bugzilla_server import BugzillaServer, bug
+from updraft.config.release import DEFAULT_REFERENCE
+from updraft.devkit import rpmfactory
+from updraft.engine.engine import Engine
+from updraft.engine.layout import Layout
+from updraft.release.analysis import analyse
+from updraft.release.changelog import RefParser
+from updraft.release.releasability import PackageVersions, VersionLog, decide
+from updraft.release.tracker import BugTracker
 
 PARSER = RefParser(DEFAULT_REFERENCE, "SME")
 BUGS_PER_CHANGE = 5

@@ -44,6 +44,6 @@ class GateMailNotifier(BaseNotifier):
             sent = send(config, compose(config, f"[updraft] {task.subject}", body, to=to),
                         self.smtp_conn_id)
             log.info("gate link mailed to %s", ", ".join(to) if sent else "nobody")
-        except Exception as exc:  # noqa: BLE001 - see the module docstring
+        except Exception as exc:  # see the module docstring
             log.warning("could not mail the gate's link (%s); it waits in Required Actions",
                         exc)

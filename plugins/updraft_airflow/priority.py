@@ -25,7 +25,7 @@ def apply_build_priority(task_instance: Any, dag_run: Any) -> None:
 
     try:
         bonus = policy_priority(distribution.load(), (dag_run.conf or {}).get("package"))
-    except Exception:  # noqa: BLE001 - a broken config must not stop the scheduler
+    except Exception:  # a broken config must not stop the scheduler
         log.warning("build priority not applied to %s", task_instance.task_id, exc_info=True)
         return
     if bonus:

@@ -32,7 +32,7 @@ def iso_tree(tmp_path: Path, iso_files: isokit.IsoFiles, iso_key: SigningKey,
     return engine
 
 
-def _run(dagbag, responder: Responder | None, **conf: object):  # noqa: ANN001, ANN202
+def _run(dagbag, responder: Responder | None, **conf: object):
     dag = dagbag.get_dag("build_iso")
     if responder is not None:
         responder.attach(dag).start()
@@ -43,7 +43,7 @@ def _run(dagbag, responder: Responder | None, **conf: object):  # noqa: ANN001, 
     return run, {ti.task_id: ti.state for ti in run.get_task_instances()}
 
 
-def test_an_approved_iso_is_published(dagbag, iso_tree: Engine) -> None:  # noqa: ANN001
+def test_an_approved_iso_is_published(dagbag, iso_tree: Engine) -> None:
     seen_frozen: list[bool] = []
     layout = iso_tree.layout
 
@@ -69,7 +69,7 @@ def test_an_approved_iso_is_published(dagbag, iso_tree: Engine) -> None:  # noqa
 
 
 def test_a_failed_preflight_publishes_nothing_and_lifts_the_freeze(
-        dagbag, iso_tree: Engine) -> None:  # noqa: ANN001
+        dagbag, iso_tree: Engine) -> None:
     layout = iso_tree.layout
     cdrom = layout.root.parent / "cdrom.image" / "sme10" / "isolinux" / "isolinux.cfg"
     cdrom.write_text("menu title Welcome to SME Server 10.0\n")
@@ -83,7 +83,7 @@ def test_a_failed_preflight_publishes_nothing_and_lifts_the_freeze(
     assert failed[0].outcome == "failed" and "menu title" in failed[0].detail
 
 
-def test_a_rejected_iso_is_not_published(dagbag, iso_tree: Engine) -> None:  # noqa: ANN001
+def test_a_rejected_iso_is_not_published(dagbag, iso_tree: Engine) -> None:
     layout = iso_tree.layout
     run, states = _run(dagbag, Responder([("approve", "Reject")]))
     assert states["approve"] == "success" and states["publish"] == "skipped"

@@ -44,7 +44,7 @@ def gpg_connection(gpg_key: SigningKey, monkeypatch: pytest.MonkeyPatch) -> Sign
     return gpg_key
 
 
-def _run(dagbag, responder: Responder, **conf: object):  # noqa: ANN001, ANN202
+def _run(dagbag, responder: Responder, **conf: object):
     dag = dagbag.get_dag("build_package")
     responder.attach(dag).start()
     run = dag.test(run_conf={"release": "9", **conf})
@@ -65,7 +65,7 @@ def _ledger_states(tree: Path) -> dict[str, str]:
 
 
 def test_approved_build_is_signed_and_lands_in_smetest(
-    dagbag, clamav_tree: Path, mailbox: MailSink, gpg_connection: SigningKey,  # noqa: ANN001
+    dagbag, clamav_tree: Path, mailbox: MailSink, gpg_connection: SigningKey,
     tmp_path: Path, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str],
 ) -> None:
     caplog.set_level(logging.DEBUG)
@@ -117,7 +117,7 @@ def test_approved_build_is_signed_and_lands_in_smetest(
 
 
 def test_sign_rejected_lands_nothing(
-    dagbag, clamav_tree: Path, mailbox: MailSink, gpg_connection: SigningKey,  # noqa: ANN001
+    dagbag, clamav_tree: Path, mailbox: MailSink, gpg_connection: SigningKey,
     tmp_path: Path,
 ) -> None:
     srpm = buildkit.srpm(tmp_path, "clamav", "0.97.7", "1", dist=DIST)
@@ -135,7 +135,7 @@ def test_sign_rejected_lands_nothing(
 
 
 def test_compile_failure_mails_the_log_tail_and_stops(
-    dagbag, clamav_tree: Path, mailbox: MailSink, gpg_connection: SigningKey,  # noqa: ANN001
+    dagbag, clamav_tree: Path, mailbox: MailSink, gpg_connection: SigningKey,
     tmp_path: Path,
 ) -> None:
     srpm = buildkit.srpm(tmp_path, "clamav", "0.97.7", "1", broken=True, dist=DIST)
@@ -158,7 +158,7 @@ def test_compile_failure_mails_the_log_tail_and_stops(
 
 
 def test_build_rejected_builds_nothing(
-    dagbag, clamav_tree: Path, mailbox: MailSink, tmp_path: Path,  # noqa: ANN001
+    dagbag, clamav_tree: Path, mailbox: MailSink, tmp_path: Path,
 ) -> None:
     srpm = buildkit.srpm(tmp_path, "kernel", "2.6.32", "754", dist=DIST)
 

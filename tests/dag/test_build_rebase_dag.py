@@ -23,7 +23,7 @@ def _no_earlier_questions(airflow_db: None) -> None:
 
 
 def test_a_patch_that_no_longer_applies_fails_and_mails_the_owner(
-    dagbag, clamav_tree: Path, mailbox: MailSink, tmp_path: Path,  # noqa: ANN001
+    dagbag, clamav_tree: Path, mailbox: MailSink, tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str],
 ) -> None:
     stale = rebasekit.make_patch(SYSINIT.replace("# step 3\n", "# step three\n"),
@@ -53,7 +53,7 @@ def test_a_patch_that_no_longer_applies_fails_and_mails_the_owner(
 
 
 def test_a_spec_patch_that_no_longer_applies_fails_verify_with_the_rejected_hunk(
-    dagbag, clamav_tree: Path, mailbox: MailSink, tmp_path: Path,  # noqa: ANN001
+    dagbag, clamav_tree: Path, mailbox: MailSink, tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str],
 ) -> None:
     """Issue 21.2, seed 000's samba: "if patch fails, you need to update the patch"."""

@@ -58,14 +58,14 @@ def test_the_official_services_are_all_there(services: dict[str, dict[str, Any]]
     assert executor == {"CeleryExecutor"}
 
 
-def test_every_queue_a_dag_uses_has_a_worker(dagbag, services) -> None:  # noqa: ANN001
+def test_every_queue_a_dag_uses_has_a_worker(dagbag, services) -> None:
     used = {task.queue for dag in dagbag.dags.values() for task in dag.tasks}
     served = set().union(*_workers(services).values())
     assert {"default", "build-x86_64", "sign"} <= used
     assert used <= served, f"no worker serves {sorted(used - served)}"
 
 
-def test_the_tree_volume_is_shared_by_every_worker(services) -> None:  # noqa: ANN001
+def test_the_tree_volume_is_shared_by_every_worker(services) -> None:
     workers = _workers(services)
     assert workers
     for name in workers:
@@ -77,7 +77,7 @@ def test_the_tree_volume_is_shared_by_every_worker(services) -> None:  # noqa: A
     assert _mounts(services["airflow-triggerer"])[TREE] == ("/srv/updraft/tree", "ro")
 
 
-def test_only_the_signer_sees_the_key(services) -> None:  # noqa: ANN001
+def test_only_the_signer_sees_the_key(services) -> None:
     def sees_key(service: dict[str, Any]) -> bool:
         env = service.get("environment", {})
         return (any(target == KEY_MOUNT for target, _ in _mounts(service).values())
@@ -91,7 +91,7 @@ def test_only_the_signer_sees_the_key(services) -> None:  # noqa: ANN001
     assert f'"gnupghome": "{KEY_MOUNT}"' in signer["environment"]["AIRFLOW_CONN_UPDRAFT_GPG"]
 
 
-def test_gates_answer_by_user_name_under_fab(services) -> None:  # noqa: ANN001
+def test_gates_answer_by_user_name_under_fab(services) -> None:
     managers = {s["environment"].get("AIRFLOW__CORE__AUTH_MANAGER")
                 for name, s in services.items() if name.startswith("airflow-")}
     assert managers == {"updraft_airflow.auth.UpdraftFabAuthManager"}

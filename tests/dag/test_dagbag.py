@@ -19,20 +19,20 @@ HEAVY = ["rpm", "createrepo_c", "solv", "gnupg", "bugzilla", "specfile",
          "updraft.ledger", "updraft.engine.repodata", "updraft.upstream.sync"]
 
 
-def test_no_import_errors_and_every_dag_is_there(dagbag) -> None:  # noqa: ANN001
+def test_no_import_errors_and_every_dag_is_there(dagbag) -> None:
     assert dagbag.import_errors == {}
     assert DAG_IDS <= set(dagbag.dags)
 
 
 @pytest.mark.parametrize("dag_id", sorted(DAG_IDS))
-def test_every_dag_is_tagged_documented_and_never_catches_up(dagbag, dag_id: str) -> None:  # noqa: ANN001
+def test_every_dag_is_tagged_documented_and_never_catches_up(dagbag, dag_id: str) -> None:
     dag = dagbag.get_dag(dag_id)
     assert "updraft" in dag.tags
     assert dag.catchup is False
     assert dag.doc_md and len(dag.doc_md) > 200
 
 
-def test_each_dag_file_parses_in_under_a_fifth_of_a_second(dagbag) -> None:  # noqa: ANN001
+def test_each_dag_file_parses_in_under_a_fifth_of_a_second(dagbag) -> None:
     # The first file also pays for importing the plugin package; still well under.
     durations = {stat.file: stat.duration.total_seconds() for stat in dagbag.dagbag_stats}
     assert set(durations) == {f"{dag_id}.py" for dag_id in DAG_IDS}
@@ -53,7 +53,7 @@ def test_no_heavy_import_at_dag_top_level() -> None:
     assert json.loads(done.stdout.splitlines()[-1]) == []
 
 
-def test_the_update_cycle_runs_on_the_configured_schedule_and_on_drops(dagbag) -> None:  # noqa: ANN001
+def test_the_update_cycle_runs_on_the_configured_schedule_and_on_drops(dagbag) -> None:
     dag = dagbag.get_dag("update_repos")
     assert dag.timetable.timetable.expression == treekit.sme_config().schedule
     [drops] = dag.timetable.asset_condition.objects
@@ -64,7 +64,7 @@ def test_the_update_cycle_runs_on_the_configured_schedule_and_on_drops(dagbag) -
     assert dag.get_task("apply").retries == 3 and dag.get_task("repodata").retries == 3
 
 
-def test_upstream_sync_runs_on_its_own_schedule_one_mirror_task_per_source(dagbag) -> None:  # noqa: ANN001
+def test_upstream_sync_runs_on_its_own_schedule_one_mirror_task_per_source(dagbag) -> None:
     dag = dagbag.get_dag("upstream_sync")
     assert treekit.sme_config().upstream_schedule == "@hourly"
     assert dag.timetable.expression == "0 * * * *"
@@ -72,7 +72,7 @@ def test_upstream_sync_runs_on_its_own_schedule_one_mirror_task_per_source(dagba
     assert dag.get_task("mirror").is_mapped
 
 
-def test_release_updates_gates_promotes_in_the_tree_pool_and_waits_deferred(dagbag) -> None:  # noqa: ANN001
+def test_release_updates_gates_promotes_in_the_tree_pool_and_waits_deferred(dagbag) -> None:
     dag = dagbag.get_dag("release_updates")
     assert dag.schedule is None or dag.timetable.summary in ("None", "")
     gate = dag.get_task("go_nogo")

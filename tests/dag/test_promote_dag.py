@@ -23,7 +23,7 @@ def _no_earlier_questions(airflow_db: None) -> None:
     clear_questions()
 
 
-def _promote(dagbag, responder: Responder | None, **conf: str):  # noqa: ANN001, ANN202
+def _promote(dagbag, responder: Responder | None, **conf: str):
     dag = dagbag.get_dag("promote")
     if responder is not None:
         responder.attach(dag).start()
@@ -35,7 +35,7 @@ def _promote(dagbag, responder: Responder | None, **conf: str):  # noqa: ANN001,
 
 
 def test_approve_moves_the_family_into_smeupdates_and_mails(
-    dagbag, clamav_tree: Path, mailbox: MailSink  # noqa: ANN001
+    dagbag, clamav_tree: Path, mailbox: MailSink
 ) -> None:
     responder = Responder([("approve", "Approve")])
 
@@ -55,7 +55,7 @@ def test_approve_moves_the_family_into_smeupdates_and_mails(
     assert "move from smetest to smeupdates (clamav-0.97.6-1.rf.src.rpm)" in mail.get_content()
 
 
-def test_reject_moves_nothing(dagbag, clamav_tree: Path, mailbox: MailSink) -> None:  # noqa: ANN001
+def test_reject_moves_nothing(dagbag, clamav_tree: Path, mailbox: MailSink) -> None:
     before = treekit.rpm_files(clamav_tree)
 
     responder = Responder([("approve", "Reject")])
@@ -69,7 +69,7 @@ def test_reject_moves_nothing(dagbag, clamav_tree: Path, mailbox: MailSink) -> N
 
 
 def test_a_tree_changed_after_the_go_moves_nothing(
-    dagbag, clamav_tree: Path, mailbox: MailSink  # noqa: ANN001
+    dagbag, clamav_tree: Path, mailbox: MailSink
 ) -> None:
     def packager_drops_a_file() -> None:
         shutil.copy(clamav_tree / "9/smetest/i386/RPMS/clamd-0.97.6-1.el4.rf.i386.rpm",
@@ -86,7 +86,7 @@ def test_a_tree_changed_after_the_go_moves_nothing(
 
 
 def test_a_repo_without_approval_needs_no_go(
-    dagbag, clamav_tree: Path, mailbox: MailSink  # noqa: ANN001
+    dagbag, clamav_tree: Path, mailbox: MailSink
 ) -> None:
     run, states = _promote(dagbag, None, package=FAMILY, target="smeupdates-testing")
 

@@ -54,7 +54,7 @@ def _first_try_killed(root: Path) -> None:
 
 
 def test_a_retried_apply_after_a_kill_succeeds_and_publishes(
-    dagbag, clamav_tree: Path, mailbox: MailSink  # noqa: ANN001
+    dagbag, clamav_tree: Path, mailbox: MailSink
 ) -> None:
     responder = Responder([("approve", "Approve")],
                           before=lambda: _first_try_killed(clamav_tree))

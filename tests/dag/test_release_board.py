@@ -33,14 +33,14 @@ def client(airflow_db: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     purge_cached_app()
 
 
-def _token(client, user: str, password: str) -> str:  # noqa: ANN001
+def _token(client, user: str, password: str) -> str:
     answer = client.post("/auth/token", json={"username": user, "password": password})
     assert answer.status_code in (200, 201), answer.text
     return answer.json()["access_token"]
 
 
 def test_the_board_shows_the_last_analysis_behind_the_login(
-        client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+        client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     built = releasekit.build_seed(tmp_path / "rpms")
     engine = releasekit.seed_tree(tmp_path / "tree", built)
     monkeypatch.setenv("UPDRAFT_ROOT", str(engine.layout.root))

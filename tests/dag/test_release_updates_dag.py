@@ -57,7 +57,7 @@ def world(tmp_path: Path, seed_built: list, monkeypatch: pytest.MonkeyPatch,  # 
                "lagging_root": lagging_root, "mail": mailbox}
 
 
-def _run(dagbag, responder: Responder | None):  # noqa: ANN001, ANN202
+def _run(dagbag, responder: Responder | None):
     dag = dagbag.get_dag("release_updates")
     if responder is not None:
         responder.attach(dag).start()
@@ -68,7 +68,7 @@ def _run(dagbag, responder: Responder | None):  # noqa: ANN001, ANN202
     return run, {ti.task_id: ti.state for ti in run.get_task_instances() if ti.map_index <= 0}
 
 
-def test_go_releases_advises_waits_for_mirrors_mails_and_closes(dagbag, world: dict) -> None:  # noqa: ANN001, E501
+def test_go_releases_advises_waits_for_mirrors_mails_and_closes(dagbag, world: dict) -> None:
     engine, bugzilla = world["engine"], world["bugzilla"]
     root, layout = engine.layout.root, engine.layout
     repomd = "/9/smeupdates/x86_64/repodata/repomd.xml"
@@ -127,7 +127,7 @@ def test_go_releases_advises_waits_for_mirrors_mails_and_closes(dagbag, world: d
     assert (layout.state_dir / "release" / "release-9.html").is_file()
 
 
-def test_bugzilla_down_offers_nothing_and_releases_nothing(dagbag, world: dict) -> None:  # noqa: ANN001, E501
+def test_bugzilla_down_offers_nothing_and_releases_nothing(dagbag, world: dict) -> None:
     root = world["engine"].layout.root
     before = treekit.rpm_files(root)
     world["bugzilla"].down = True

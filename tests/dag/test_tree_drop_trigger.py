@@ -15,7 +15,7 @@ from tests.kits import treekit
 pytestmark = pytest.mark.timeout(60)
 
 
-def _revive(trigger):  # noqa: ANN001, ANN202 - what the triggerer does with the DB row
+def _revive(trigger):  # what the triggerer does with the DB row
     classpath, kwargs = trigger.serialize()
     module, _, name = classpath.rpartition(".")
     return getattr(importlib.import_module(module), name)(**kwargs)

@@ -15,13 +15,13 @@ pytestmark = pytest.mark.timeout(240)
 DROP = "9/smetest/i386/RPMS/clamav-0.97.6-1.el4.rf.i386.rpm"
 
 
-def _states(run) -> dict[str, str]:  # noqa: ANN001 - an Airflow DagRun
+def _states(run) -> dict[str, str]:  # an Airflow DagRun
     return {(ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"): ti.state
             for ti in run.get_task_instances()}
 
 
 def test_the_cycle_ends_with_a_healthy_check(
-    dagbag, clamav_tree: Path, mailbox: MailSink  # noqa: ANN001
+    dagbag, clamav_tree: Path, mailbox: MailSink
 ) -> None:
     shutil.copy(clamav_tree / DROP, clamav_tree / "9/smeupdates-testing/")
 
@@ -33,7 +33,7 @@ def test_the_cycle_ends_with_a_healthy_check(
 
 @pytest.mark.unhealthy_tree("a family without its SRPM: the check task must fail on it")
 def test_an_unhealthy_tree_turns_the_run_red(
-    dagbag, clamav_tree: Path, mailbox: MailSink  # noqa: ANN001
+    dagbag, clamav_tree: Path, mailbox: MailSink
 ) -> None:
     # The family promoted by the `cp` has lost its SRPM: no plan can make it whole.
     (clamav_tree / "9/smetest/SRPMS/clamav-0.97.6-1.rf.src.rpm").unlink()

@@ -30,13 +30,13 @@ def _asset_events(run_id: str) -> dict[str, dict]:
     return {uri: extra for uri, extra in rows}
 
 
-def _states(run) -> dict[str, str]:  # noqa: ANN001 - an Airflow DagRun
+def _states(run) -> dict[str, str]:  # an Airflow DagRun
     return {(ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"): ti.state
             for ti in run.get_task_instances()}
 
 
 def test_cp_into_updates_testing_runs_the_whole_cycle(
-    dagbag, clamav_tree: Path, mailbox: MailSink  # noqa: ANN001
+    dagbag, clamav_tree: Path, mailbox: MailSink
 ) -> None:
     dag = dagbag.get_dag("update_repos")
     shutil.copy(clamav_tree / "9/smetest/i386/RPMS/clamav-0.97.6-1.el4.rf.i386.rpm",
@@ -67,7 +67,7 @@ def test_cp_into_updates_testing_runs_the_whole_cycle(
 
 
 def test_a_settled_tree_stops_after_the_plan(
-    dagbag, clamav_tree: Path, mailbox: MailSink  # noqa: ANN001
+    dagbag, clamav_tree: Path, mailbox: MailSink
 ) -> None:
     run = dagbag.get_dag("update_repos").test()
 
@@ -78,7 +78,7 @@ def test_a_settled_tree_stops_after_the_plan(
     assert _asset_events(run.run_id) == {}
 
 
-def test_dry_run_changes_nothing(dagbag, clamav_tree: Path, mailbox: MailSink) -> None:  # noqa: ANN001
+def test_dry_run_changes_nothing(dagbag, clamav_tree: Path, mailbox: MailSink) -> None:
     dropped = clamav_tree / "9/smeupdates-testing/clamav-0.97.6-1.el4.rf.i386.rpm"
     shutil.copy(clamav_tree / "9/smetest/i386/RPMS" / dropped.name, dropped)
     before = treekit.rpm_files(clamav_tree)

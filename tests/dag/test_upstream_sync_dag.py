@@ -44,13 +44,13 @@ def upstream(tmp_path: Path, families: dict[str, BuiltFamily], signed: dict[str,
         yield engine, server
 
 
-def _states(run) -> dict[str, str]:  # noqa: ANN001 - an Airflow DagRun
+def _states(run) -> dict[str, str]:  # an Airflow DagRun
     return {(ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"): ti.state
             for ti in run.get_task_instances()}
 
 
 def test_a_newer_upstream_version_lands_is_published_and_mailed(
-        dagbag, upstream: tuple, mailbox: MailSink) -> None:  # noqa: ANN001
+        dagbag, upstream: tuple, mailbox: MailSink) -> None:
     engine, _ = upstream
     run = dagbag.get_dag("upstream_sync").test()
 
@@ -75,7 +75,7 @@ def test_a_newer_upstream_version_lands_is_published_and_mailed(
 
 
 def test_an_unreachable_source_turns_the_run_red_and_lands_nothing(
-        dagbag, upstream: tuple, mailbox: MailSink) -> None:  # noqa: ANN001
+        dagbag, upstream: tuple, mailbox: MailSink) -> None:
     engine, server = upstream
     server.stop()
     before = treekit.rpm_files(engine.layout.root)

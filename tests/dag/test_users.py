@@ -8,7 +8,7 @@ from tests.kits import treekit
 from updraft_airflow import users as access
 
 
-def _config(**roles: list[str]):  # noqa: ANN202
+def _config(**roles: list[str]):
     raw = treekit.sme_config().model_dump(exclude={"source_file"})
     raw["roles"] = roles
     raw["repos"]["smeupdates"]["approval"] = None if "release_managers" not in roles \
@@ -41,7 +41,7 @@ def test_gate_assignees_are_the_role_members_by_name() -> None:
     assert access.assignees(_config(packagers=["a", "b"]), "qa") == []
 
 
-def test_users_command_prints_what_each_auth_manager_needs(capsys) -> None:  # noqa: ANN001
+def test_users_command_prints_what_each_auth_manager_needs(capsys) -> None:
     config = ["--config", str(treekit.CONFIG_FILE)]
     assert access.main([*config, "--format", "simple"]) == 0
     assert capsys.readouterr().out == "admin:admin,releng:user,packager:user,qa:user\n"

@@ -19,7 +19,7 @@ DIST = ".el6.sme"  # build.dist of release 9
 NEW = f"0.97.7-1{DIST}"
 
 
-def test_build_sign_land_then_go_nogo_promotion(deployment: Deployment, tmp_path) -> None:  # noqa: ANN001
+def test_build_sign_land_then_go_nogo_promotion(deployment: Deployment, tmp_path) -> None:
     api, tree = deployment.api, deployment.tree
     started = time.monotonic()
     srpm = buildkit.srpm(tmp_path, "clamav", "0.97.7", "1", dist=DIST)

@@ -22,7 +22,7 @@ def test_a_stack_whose_worker_dies_at_start_is_taken_down_whole(tmp_path: Path) 
     try:
         with pytest.raises(StackError, match="worker-broken exited"):
             stack.start()
-            stack._wait_until(lambda: False, time.monotonic() + 120,  # noqa: SLF001
+            stack._wait_until(lambda: False, time.monotonic() + 120,
                               "the worker to die")
     finally:
         stack.stop()

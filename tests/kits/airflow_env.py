@@ -42,7 +42,7 @@ def airflow_db() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def dagbag(airflow_db: None):  # noqa: ANN201 - airflow is imported lazily
+def dagbag(airflow_db: None):  # airflow is imported lazily
     from airflow.dag_processing.dagbag import DagBag
 
     return DagBag(dag_folder=str(treekit.REPO / "dags"))

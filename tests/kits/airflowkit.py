@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tests.kits import treekit
-from tests.kits.airflow_env import HOME  # noqa: F401 - sets Airflow's environment first
+from tests.kits.airflow_env import HOME  # sets Airflow's environment first
 from updraft_airflow import users as access
 
 SIMPLE = "updraft_airflow.auth.UpdraftSimpleAuthManager"

@@ -241,7 +241,7 @@ def _ledger(database: Path) -> dict[str, set[tuple[Any, ...]]]:
         with engine.connect() as connection:
             tables = set(sa.inspect(connection).get_table_names())
             return {table: {tuple(row) for row in connection.execute(
-                        sa.text(f"SELECT {columns} FROM {table}"))}  # noqa: S608 (constants)
+                        sa.text(f"SELECT {columns} FROM {table}"))}  # (constants)
                     for table, columns in LEDGER.items() if table in tables}
     finally:
         engine.dispose()

@@ -275,7 +275,7 @@ def _admin_cursor() -> Iterator[Any]:
 def _try(errors: list[BaseException], step: Callable[..., object], *args: object) -> None:
     try:
         step(*args)
-    except BaseException as exc:  # noqa: BLE001 - collected and raised after the rest ran
+    except BaseException as exc:  # collected and raised after the rest ran
         errors.append(exc)
 
 

@@ -16,7 +16,7 @@ import os
 import sys
 from pathlib import Path
 
-from updraft.cli.main import main as cli  # noqa: F401 (imported once, for every child)
+from updraft.cli.main import main as cli  # (imported once, for every child)
 from updraft.engine import faults
 
 
@@ -42,7 +42,7 @@ def _child(request: dict) -> None:
             code = getattr(importlib.import_module(module), name)(*arguments) or 0
     except SystemExit as exit_:
         code = exit_.code if isinstance(exit_.code, int) else 1
-    except BaseException as exc:  # noqa: BLE001 (reported, like an uncaught error)
+    except BaseException as exc:  # (reported, like an uncaught error)
         import traceback
 
         traceback.print_exception(exc)

@@ -242,7 +242,7 @@ def test_families_already_in_smeupdates_keep_their_cycle(
 
 @pytest.mark.timeout(240)
 def test_the_update_repos_dag_holds_a_cp_mails_it_and_asks_the_promote_dag(
-    dagbag: Any, clamav_tree: Path, mailbox: MailSink  # noqa: F811 - the DAG tests' fixtures
+    dagbag: Any, clamav_tree: Path, mailbox: MailSink  # the DAG tests' fixtures
 ) -> None:
     from airflow.models.dagrun import DagRun
     from airflow.utils.session import create_session

@@ -118,7 +118,7 @@ def test_every_file_bootstrap_makes_is_private_under_a_loose_umask(home: Path) -
 
 def test_a_rerun_encrypts_what_an_earlier_run_left_in_clear_with_the_same_key(
         home: Path) -> None:
-    key_before = _fernet(home)._signing_key  # noqa: SLF001 - the key must not change
+    key_before = _fernet(home)._signing_key  # the key must not change
     with sqlite3.connect(home / "airflow.db") as db:  # what main's bootstrap left behind
         db.execute("UPDATE connection SET password = 'clear-key', is_encrypted = 0 "
                    "WHERE conn_id = 'updraft_bugzilla'")
@@ -127,7 +127,7 @@ def test_a_rerun_encrypts_what_an_earlier_run_left_in_clear_with_the_same_key(
     assert done.returncode == 0, done.stderr[-2000:]
     row = _rows(home)["updraft_bugzilla"]
     assert row["is_encrypted"] == 1 and row["password"] != "clear-key"
-    assert _fernet(home)._signing_key == key_before  # noqa: SLF001
+    assert _fernet(home)._signing_key == key_before
     assert _fernet(home).decrypt(row["password"].encode()) == b"clear-key"
     assert _mode(home / "airflow.db") == 0o600
 

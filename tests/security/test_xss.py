@@ -128,7 +128,7 @@ def _assert_shown_as_text(audit: Audit) -> None:
 
 # -- HTML: Rnotes, the saved report, the CLI ----------------------------------------------
 
-def test_rnotes_html_shows_a_hostile_changelog_and_bug_as_text(hostile) -> None:  # noqa: ANN001
+def test_rnotes_html_shows_a_hostile_changelog_and_bug_as_text(hostile) -> None:
     _, analysis, _ = hostile
     assert EVIL_BUG in analysis.bugs and analysis.bugs[EVIL_BUG]["summary"] == EVERYTHING
     audit = Audit(render(analysis, "html", "SME Server"))
@@ -137,7 +137,7 @@ def test_rnotes_html_shows_a_hostile_changelog_and_bug_as_text(hostile) -> None:
 
 
 @pytest.mark.parametrize("payload", HOSTILE.values(), ids=HOSTILE.keys())
-def test_every_outside_field_of_rnotes_is_escaped(hostile, payload: str) -> None:  # noqa: ANN001
+def test_every_outside_field_of_rnotes_is_escaped(hostile, payload: str) -> None:
     """Package names, versions, file names, bug product/version/keywords, tracker error,
     changes without bugs, smetest versions: every string of the analysis is the payload."""
     _, analysis, _ = hostile
@@ -152,7 +152,7 @@ def test_every_outside_field_of_rnotes_is_escaped(hostile, payload: str) -> None
     assert "49" not in page  # {{7*7}} from data is never evaluated
 
 
-def test_the_saved_release_html_is_escaped_and_forbids_scripts(hostile, tmp_path: Path) -> None:  # noqa: ANN001
+def test_the_saved_release_html_is_escaped_and_forbids_scripts(hostile, tmp_path: Path) -> None:
     _, analysis, _ = hostile
     written = store(analysis, tmp_path, "SME Server")
     page = written["html"].read_text()
@@ -164,7 +164,7 @@ def test_the_saved_release_html_is_escaped_and_forbids_scripts(hostile, tmp_path
     assert json.loads(written["json"].read_text())["bugs"][str(EVIL_BUG)]["summary"] == EVERYTHING
 
 
-def test_releasability_format_html_on_the_command_line_is_escaped(hostile) -> None:  # noqa: ANN001
+def test_releasability_format_html_on_the_command_line_is_escaped(hostile) -> None:
     engine, _, env = hostile
     done = treekit.run_cli("--root", str(engine.layout.root), "releasability", "--release", "9",
                            "--format", "html", env=env)
@@ -240,7 +240,7 @@ def _assert_csp(response: Any) -> None:
 
 
 def test_the_release_board_escapes_a_hostile_analysis_and_sends_a_csp(
-        client, hostile, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+        client, hostile, monkeypatch: pytest.MonkeyPatch) -> None:
     engine, analysis, _ = hostile
     monkeypatch.setenv("UPDRAFT_ROOT", str(engine.layout.root))
     headers = _headers(client)
@@ -263,7 +263,7 @@ def test_the_release_board_escapes_a_hostile_analysis_and_sends_a_csp(
     assert EVERYTHING in Audit(page.text).text
 
 
-def test_every_board_response_carries_the_csp(client, hostile,  # noqa: ANN001
+def test_every_board_response_carries_the_csp(client, hostile,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     engine, _, _ = hostile
     monkeypatch.setenv("UPDRAFT_ROOT", str(engine.layout.root))
@@ -317,7 +317,7 @@ def _assert_quoted(body: str, *shown: str, links: tuple[str, ...] = ()) -> None:
         assert text in audit.text, f"{text!r} is not shown as it is"
 
 
-def test_the_promote_gate_quotes_families_and_cannot_be_broken_out_of_its_fence(asked) -> None:  # noqa: ANN001
+def test_the_promote_gate_quotes_families_and_cannot_be_broken_out_of_its_fence(asked) -> None:
     from updraft_airflow.gates import GoNoGoOperator
 
     gate = GoNoGoOperator(task_id="approve", target="smeupdates",
@@ -337,7 +337,7 @@ def _rendered_html(body: str) -> str:
     return MarkdownIt("commonmark", {"html": True}).render(body)
 
 
-def test_the_release_gate_quotes_names_reasons_and_refuses_a_script_link(asked) -> None:  # noqa: ANN001
+def test_the_release_gate_quotes_names_reasons_and_refuses_a_script_link(asked) -> None:
     from updraft_airflow.gates import ReleaseGateOperator
 
     gate = ReleaseGateOperator(task_id="go", release="9", config_path=str(treekit.CONFIG_FILE))
@@ -355,7 +355,7 @@ def test_the_release_gate_quotes_names_reasons_and_refuses_a_script_link(asked) 
     _assert_quoted(body, links=("/updraft/release/9",))
 
 
-def test_build_and_sign_gates_quote_the_plan_and_package_names(asked) -> None:  # noqa: ANN001
+def test_build_and_sign_gates_quote_the_plan_and_package_names(asked) -> None:
     from updraft_airflow.gates import BuildGateOperator, SignGateOperator
 
     config = str(treekit.CONFIG_FILE)
@@ -368,7 +368,7 @@ def test_build_and_sign_gates_quote_the_plan_and_package_names(asked) -> None:  
     _assert_quoted(body, f"b`{HOSTILE['img']}", HOSTILE["svg"], "x](javascript:1)")
 
 
-def test_the_iso_gate_quotes_contents_warnings_and_file_names(asked) -> None:  # noqa: ANN001
+def test_the_iso_gate_quotes_contents_warnings_and_file_names(asked) -> None:
     from updraft_airflow.iso_gate import IsoApprovalOperator
 
     gate = IsoApprovalOperator(task_id="approve", config_path=str(treekit.CONFIG_FILE))

@@ -24,7 +24,7 @@ DOCS = "https://bugzilla.readthedocs.io/en/5.0/api/"
 CLOSED = ("RESOLVED", "VERIFIED", "CLOSED")
 
 
-def bug(id: int, status: str, resolution: str = "", product: str = "SME Server",  # noqa: A002
+def bug(id: int, status: str, resolution: str = "", product: str = "SME Server",
         version: str = "9", summary: str = "", keywords: Iterable[str] = (),
         depends_on: Iterable[int] = (), blocks: Iterable[int] = ()) -> dict[str, Any]:
     """One bug as Bugzilla's REST API returns it (the fields updraft reads, and a few more)."""
@@ -145,7 +145,7 @@ def _handler(server: BugzillaServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
+        def log_message(self, format: str, *args: Any) -> None:  # quiet
             pass
 
         def _answer(self, status: int, payload: dict[str, Any]) -> None:
@@ -176,13 +176,13 @@ def _handler(server: BugzillaServer) -> type[BaseHTTPRequestHandler]:
                                                   "message": refusal.message,
                                                   "documentation": DOCS})
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server's names
+        def do_GET(self) -> None:  # http.server's names
             self._serve("GET")
 
-        def do_PUT(self) -> None:  # noqa: N802
+        def do_PUT(self) -> None:
             self._serve("PUT")
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             self._serve("POST")
 
     return Handler

@@ -56,7 +56,7 @@ def repomd_url(template: str, release: str, repo: str, archdir: str) -> str:
 def fetch_revision(url: str, timeout: float = 30.0) -> tuple[str | None, str]:
     """The revision a mirror's repomd.xml carries, or (None, why not)."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as answer:  # noqa: S310 - config
+        with urllib.request.urlopen(url, timeout=timeout) as answer:  # config
             body = answer.read(4 << 20)
     except (urllib.error.URLError, OSError) as exc:
         return None, str(getattr(exc, "reason", exc))

@@ -66,6 +66,6 @@ def send(config: DistConfig, message: EmailMessage, smtp_conn_id: str = "updraft
     if not recipients:
         return False
     with SmtpHook(smtp_conn_id=smtp_conn_id) as hook:
-        hook._smtp_client.send_message(  # noqa: SLF001 - see the docstring
+        hook._smtp_client.send_message(  # see the docstring
             message, from_addr=envelope_sender(config.report.mail_from), to_addrs=recipients)
     return True

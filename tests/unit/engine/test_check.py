@@ -34,7 +34,7 @@ def _snapshot(root: Path) -> dict[str, tuple[int, int]]:
             for path in sorted(root.rglob("*")) if path.is_file() and path.name != "lock"}
 
 
-def _cli(engine: Engine, *args: str):  # noqa: ANN202 - subprocess result
+def _cli(engine: Engine, *args: str):  # subprocess result
     return treekit.run_cli("--root", str(engine.layout.root), "check", *args)
 
 

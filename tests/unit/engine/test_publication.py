@@ -57,13 +57,13 @@ def test_repodata_left_by_a_dead_run_is_published_by_the_next(engine: Engine) ->
     assert engine.update_repos().nothing_to_do
 
 
-def test_a_mark_made_during_a_rebuild_survives_it(engine: Engine, monkeypatch) -> None:  # noqa: ANN001
+def test_a_mark_made_during_a_rebuild_survives_it(engine: Engine, monkeypatch) -> None:
     target = Touched("9", "smetest", "i386")
     engine.repodata.mark([target])
     started, release = threading.Event(), threading.Event()
     real_rebuild = repodata.rebuild
 
-    def slow_rebuild(*args, **kwargs) -> None:  # noqa: ANN002, ANN003
+    def slow_rebuild(*args, **kwargs) -> None:
         started.set()
         assert release.wait(30)
         real_rebuild(*args, **kwargs)
