@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
@@ -51,7 +51,8 @@ def create_private(path: Path) -> None:
         pass
 
 
-def open_private(path: Path, mode: str = "w") -> IO[str] | IO[bytes]:
-    """open(path, mode) for writing, creating the file 0600 (truncating unless "a")."""
+def open_private(path: Path, mode: str = "w") -> IO[Any]:
+    """open(path, mode) for writing, creating the file 0600 (truncating unless "a");
+    text or binary as `mode` says."""
     flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if "a" in mode else os.O_TRUNC)
     return os.fdopen(os.open(path, flags, FILE_MODE), mode)

@@ -355,5 +355,6 @@ def _add_changelog(srpm: Path, spec: Specfile, lines: list[str], author: str,
             sections.append(Section("changelog"))
     spec.add_changelog_entry(lines, author=author, timestamp=when, evr=evr)
     with spec.changelog() as changelog:
+        assert changelog is not None  # the section was made above
         newest = changelog[-1]  # specfile keeps the oldest entry first
     return (newest.header, *newest.content)

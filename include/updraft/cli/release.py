@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from updraft.engine.engine import Engine
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("releasability",
                                  help="what may be released from smeupdates-testing, and why not")
     parser.add_argument("--release", required=True)

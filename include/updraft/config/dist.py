@@ -22,6 +22,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 
 from updraft.config.build import BuildOptions, BuildSettings, RebaseSettings
 from updraft.config.iso import IsoSettings
@@ -394,10 +395,10 @@ class DistConfig(_Strict):
         if len(stages) > 1:
             raise ValueError(f"only one repo can be the stage, found {stages}")
         for name, repo in self.repos.items():
-            for source in repo.pulls_from:
-                if source not in names:
-                    raise ValueError(f"repos.{name}.pulls_from names unknown repo {source!r}")
-                if self.repos[source].stage:
+            for pulled in repo.pulls_from:
+                if pulled not in names:
+                    raise ValueError(f"repos.{name}.pulls_from names unknown repo {pulled!r}")
+                if self.repos[pulled].stage:
                     raise ValueError(f"repos.{name}.pulls_from cannot name the stage")
         for name, repo in self.repos.items():
             if repo.approval and not getattr(self.roles, repo.approval):
@@ -493,7 +494,7 @@ class DistConfig(_Strict):
         return repo
 
 
-def _describe(error: dict) -> str:
+def _describe(error: ErrorDetails) -> str:
     where = ".".join(str(part) for part in error["loc"]) or "(top level)"
     return f"{where}: {error['msg']}"
 

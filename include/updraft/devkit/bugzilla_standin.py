@@ -167,8 +167,8 @@ def _handler(server: BugzillaServer) -> type[BaseHTTPRequestHandler]:
                     self._answer(503, {"error": True, "message": "Service Unavailable"})
                     return
                 try:
-                    key = (query.get("Bugzilla_api_key") or query.get("api_key")
-                           or [self.headers.get("X-BUGZILLA-API-KEY")])[0]
+                    given = query.get("Bugzilla_api_key") or query.get("api_key")
+                    key = given[0] if given else self.headers.get("X-BUGZILLA-API-KEY")
                     server.check_key(key)
                     self._answer(200, _route(server, method, parts.path, query, body))
                 except _Refusal as refusal:

@@ -40,7 +40,6 @@ from email.parser import BytesParser
 from email.policy import default
 from pathlib import Path
 from types import TracebackType
-from typing import cast
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -64,8 +63,8 @@ class MailSinkError(UpdraftError):
 
 
 def _parse(raw: bytes) -> EmailMessage:
-    # With policy.default the parser builds EmailMessage objects; typeshed only knows Message.
-    return cast(EmailMessage, _PARSER.parsebytes(raw))
+    # With policy.default the parser builds EmailMessage objects.
+    return _PARSER.parsebytes(raw)
 
 
 def read_mailbox(directory: Path) -> list[EmailMessage]:

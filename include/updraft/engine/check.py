@@ -216,8 +216,8 @@ class Checker:
         leftovers: list[str] = []
         for repo_dir in self._every_dir():
             _hidden(repo_dir, leftovers)
-        for path in leftovers:
-            shown = path.removeprefix(root)
+        for leftover in leftovers:
+            shown = leftover.removeprefix(root)
             self.add("leftover", shown, f"{shown}: a temporary file of an interrupted run")
 
     def _every_dir(self) -> list[Path]:

@@ -161,13 +161,13 @@ def ledger_problems(layout: Layout, tree: Tree) -> list[Found]:
                 package.path.rpartition(os.sep)[2]): package.path
                for release_tree in tree.releases.values() for package in release_tree.files}
     found: list[Found] = []
-    for (release, repo, archdir, name), (event, at, plan_id) in sorted(last.items()):
+    for (release, repo, archdir, name), (event, when, plan_id) in sorted(last.items()):
         path = present.get((release, repo, archdir, name))
         where = f"{release}/{repo}/{archdir}/{name}"
         if event == "arrived" and path is None:
             found.append(("ledger", where, f"{name}: the ledger has it in {repo} ({archdir}, "
                           f"plan {plan_id[:8]}), but it is not there"))
-        elif event == "left" and path is not None and _changed_before(path, at):
+        elif event == "left" and path is not None and _changed_before(path, when):
             found.append(("ledger", where, f"{name}: the ledger has it gone from {repo} "
                           f"({archdir}, plan {plan_id[:8]}), but it is still there"))
     return found

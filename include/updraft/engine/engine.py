@@ -508,6 +508,7 @@ class Engine:
     ) -> list[StateChange]:
         changes = []
         for action in applied:
+            state: str | None
             if action.verb == "quarantine":
                 state, repo = "test failed", action.from_repo
             elif action.verb in ("move", "copy") and action.to_repo:

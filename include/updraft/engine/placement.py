@@ -20,6 +20,7 @@ from updraft.engine.action import (
     Action,
     Plan,
     Touched,
+    Verb,
 )
 from updraft.engine.evr import evr_key
 from updraft.engine.family import Family, FamilyKey, Member, Slot
@@ -165,6 +166,7 @@ def _pick_source(want: Want, path: str, leaving: set[str], consumed: set[str],
 def _arrive(differ: _Differ, path: str, want: Want, leaving: set[str], consumed: set[str]) -> None:
     is_stage = want.repo == differ.config.stage_repo
     source, removes = _pick_source(want, path, leaving, consumed, is_stage)
+    verb: Verb
     if is_stage:
         verb, from_repo, phase = "copy", differ.stage_home.get(want.family.key), PHASE_STAGE
     elif source.repo == want.repo:

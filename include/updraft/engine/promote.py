@@ -51,8 +51,8 @@ class Promotion:
             raise PackageNotFound(f"{self.what}: no such package file or name-version-release "
                                   "in the tree (see `updraft status`)")
         if len(matches) > 1:
-            found = ", ".join(release for release, _ in matches)
-            raise PackageNotFound(f"{self.what} is in releases {found}: choose with --release")
+            releases = ", ".join(release for release, _ in matches)
+            raise PackageNotFound(f"{self.what} is in releases {releases}: choose with --release")
         release, intent = matches[0]
         if intent is None:
             self.already = f"{self.what} is already in {self.target}: nothing to promote"

@@ -15,7 +15,7 @@ from pathlib import Path
 import rpm
 from specfile import Specfile
 
-from updraft.engine.package import BadPackage, read_facts
+from updraft.engine.package import BadPackage, PackageFacts, read_facts
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,10 @@ class ReleasePackage:
         return f"{self.name}-{self.version}-{self.release}"
 
 
+def _older_first(a: PackageFacts, b: PackageFacts) -> int:
+    return int(rpm.labelCompare(("0", a.version, a.release), ("0", b.version, b.release)))
+
+
 def find_release_package(binaries: Path, sources: Path, name: str) -> ReleasePackage | None:
     """The newest `name` binary in `binaries`, its displayversion from its SRPM."""
     found = []
@@ -42,8 +46,7 @@ def find_release_package(binaries: Path, sources: Path, name: str) -> ReleasePac
             found.append(facts)
     if not found:
         return None
-    facts = max(found, key=cmp_to_key(lambda a, b: rpm.labelCompare(
-        ("0", a.version, a.release), ("0", b.version, b.release))))
+    facts = max(found, key=cmp_to_key(_older_first))
     srpm = sources / facts.sourcerpm if facts.sourcerpm else None
     display = displayversion(srpm) if srpm is not None and srpm.is_file() else ""
     return ReleasePackage(facts.name, facts.version, facts.release, display)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from updraft.engine.engine import CycleResult, Engine
 from updraft.iso import chroot, freeze, installer, publish
+from updraft.iso.freeze import Freeze
 from updraft.iso.image import Image
 from updraft.iso.preflight import PreflightReport, preflight
 from updraft.iso.stage import StageSummary, compose
@@ -38,13 +39,13 @@ class IsoRun:
         record_step(self.engine.layout.ledger_url, self.target.release, self.target.version,
                     self.engine.trigger, step, outcome, detail)
 
-    def freeze(self) -> freeze.Freeze:
+    def freeze(self) -> Freeze:
         flag = freeze.freeze(self.engine.layout, self.target.release, self.target.version,
                              self.engine.trigger)
         self.record("freeze", detail=", ".join(flag.repos))
         return flag
 
-    def thaw(self, outcome: str = "done") -> freeze.Freeze | None:
+    def thaw(self, outcome: str = "done") -> Freeze | None:
         lifted = freeze.thaw(self.engine.layout, self.target.release)
         self.record("thaw", outcome, "lifted" if lifted else "no freeze was set")
         return lifted

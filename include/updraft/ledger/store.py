@@ -7,7 +7,7 @@ migrations, which ``Ledger.open`` applies.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, fields
 from datetime import datetime
@@ -31,7 +31,8 @@ from updraft.private import create_private, private_dir, tighten
 
 VERBS = ("move", "copy", "place", "delete", "quarantine", "hold")
 _CHUNK = 500  # bound on IN (...) lists in the portable (non-upsert) code path
-_UPSERT_DIALECTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+_UPSERT_DIALECTS: dict[str, Callable[[Any], Any]] = {"sqlite": sqlite.insert,
+                                                     "postgresql": postgresql.insert}
 _STATE_KEY = ("release", "package")
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 # Serialises concurrent first-time migrations of one PostgreSQL database (any fixed number

@@ -189,7 +189,7 @@ def _bugs(inventory: Inventory, found: dict[int, Bug], product: str | None,
     bugs = {}
     for bug in sorted(wanted):
         answer = found.get(bug)
-        info = answer.to_json() if answer else {"id": bug, "status": None}
+        info: dict[str, Any] = answer.to_json() if answer else {"id": bug, "status": None}
         info["packages"] = users.get(bug, [])
         info["security"] = bool(answer and answer.security)
         info["product_mismatch"] = bool(answer and answer.known and product

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import rpm
 
@@ -60,7 +61,7 @@ class Entry:
                 "bugs": list(self.bugs), "foreign": list(self.foreign)}
 
     @classmethod
-    def from_json(cls, raw: dict) -> Entry:  # type: ignore[type-arg]
+    def from_json(cls, raw: dict[str, Any]) -> Entry:
         return cls(int(raw["time"]), raw["author"], raw["text"], tuple(raw.get("bugs", ())),
                    tuple(raw.get("foreign", ())))
 

@@ -224,7 +224,7 @@ class BugTracker:
         timeout = self.timeout
 
         class Session(requests.Session):
-            def request(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+            def request(self, *args: Any, **kwargs: Any) -> Any:
                 kwargs["timeout"] = timeout  # python-bugzilla's default is 300 s
                 return super().request(*args, **kwargs)
 

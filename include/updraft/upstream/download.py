@@ -152,7 +152,8 @@ def fetch(url: str, target: Path, *, size: int | None = None,
             continue
         if opened.start != offset:
             if opened.start != 0:  # a range we did not ask for: start over cleanly
-                opened.stream.close()
+                if opened.stream is not None:
+                    opened.stream.close()
                 offset = 0
                 continue
             offset = 0  # 200 to a Range request: the server sends it all again

@@ -258,10 +258,14 @@ def _targets(family: UpstreamFamily, shipped: set[str],
 
 
 class Arriving(Protocol):
-    """What placing a file in the tree needs of it (an upstream or a built package)."""
+    """What placing a file in the tree needs of it (an upstream or a built package);
+    read-only, so frozen dataclasses qualify."""
 
-    name: str
-    arch: str
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def arch(self) -> str: ...
 
     @property
     def filename(self) -> str: ...

@@ -17,6 +17,7 @@ import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import createrepo_c as cr
 
@@ -177,7 +178,9 @@ def _record_target(base: str, directory: Path, record: cr.RepomdRecord, cap: int
 
 def _decompressed(path: Path) -> Iterator[bytes]:
     """The file's decompressed bytes in chunks (by its suffix, as createrepo_c reads it)."""
-    openers = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+    # Any: each module's open() is overloaded on its mode; "rb" gives a binary file.
+    openers: dict[str, Callable[..., Any]] = {".gz": gzip.open, ".bz2": bz2.open,
+                                              ".xz": lzma.open}
     opener = openers.get(path.suffix)
     if path.suffix == ".zst":
         with subprocess.Popen(["zstd", "-dcq", "--", str(path)], stdout=subprocess.PIPE,
