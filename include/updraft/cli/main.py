@@ -175,12 +175,9 @@ def _history(layout: Layout, name: str, release: str | None) -> int:
     from updraft.ledger import Ledger
     from updraft.ledger.history import format_history
 
-    ledger = Ledger.open(layout.ledger_url)
-    try:
+    with Ledger.open(layout.ledger_url) as ledger:
         for line in format_history(ledger.history(name, release), name):
             print(line)
-    finally:
-        ledger.close()
     return 0
 
 

@@ -494,14 +494,11 @@ class Engine:
             )
             for number, a in enumerate(applied)
         ]
-        ledger = Ledger.open(self.layout.ledger_url)
-        try:
+        with Ledger.open(self.layout.ledger_url) as ledger:
             summary = f"{len(applied)} actions, {len({a.family for a in applied})} families"
             ledger.record_plan(journal.plan_id, journal.trigger, journal.created, summary, records)
             ledger.set_states(self._state_changes(journal.plan_id, applied, now))
             record_requests(GateRecords(ledger), self.config, applied, journal.trigger, now)
-        finally:
-            ledger.close()
 
     def _state_changes(
         self, plan_id: str, applied: list[Action], now: datetime

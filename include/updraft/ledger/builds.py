@@ -43,8 +43,5 @@ class BuildStates:
                                family_evr=label, package=package, repo=None, state=state,
                                at=now, note=note)
                    for package in dict.fromkeys(packages)]
-        ledger = Ledger.open(self.layout.ledger_url)
-        try:
+        with Ledger.open(self.layout.ledger_url) as ledger:
             ledger.set_states(changes)
-        finally:
-            ledger.close()

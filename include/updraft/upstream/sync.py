@@ -14,6 +14,7 @@ import json
 import logging
 import os
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -96,42 +97,43 @@ class UpstreamSync:
         source = self.config.upstream_source(release, origin)
         manifest = Manifest(release, origin, source.priority, source.land_new,
                             started=_now().isoformat(), dry_run=dry_run)
-        ledger = None if dry_run else Ledger.open(self.layout.ledger_url)
-        records = UpstreamRecords(ledger) if ledger else None
-        sync_id = records.begin_sync(release, origin, _now()) if records else 0
-        log.info("%s (release %s): mirroring %s", origin, release,
-                 ", ".join(source.repo_urls().values()))
-        try:
-            # Two syncs of one source (the DAG and a CLI run) must not share .part files.
-            directory = self.mirror_dir(release, origin)
-            directory.mkdir(parents=True, exist_ok=True)
-            with hold(directory / ".lock", f"the mirror of {origin} ({release})",
-                      self.config.lock_timeout, self.engine.trigger):
-                self._mirror(source, manifest)
-            manifest.status = "synced"
-        except HalfMirrored as exc:
-            manifest.status, manifest.reason = "half-mirrored", str(exc)
-        except DownloadError as exc:
-            manifest.status = "unreachable" if exc.unreachable else "failed"
-            manifest.reason = str(exc)
-        except (UpstreamError, ConfigError, LockTimeout) as exc:
-            manifest.status, manifest.reason = "failed", str(exc)
-        finally:
-            manifest.finished = _now().isoformat()
-            if records is not None and ledger is not None:
-                state = manifest.status if manifest.status != "mirroring" else "failed"
-                records.end_sync(sync_id, state, _now(), manifest.revision, manifest.reason)
-                self._record_states(ledger, manifest)
-                ledger.close()
-            if not dry_run:
-                manifest.save(self.manifest_path(release, origin))
-        if manifest.synced:
-            log.info("%s: synced: %d packages listed, %d candidates, %d verified, %d rejected",
-                     origin, manifest.packages_listed, len(manifest.families),
-                     len(manifest.verified), len(manifest.rejected))
-        else:
-            log.error("%s: %s: %s; nothing from it lands this run", origin, manifest.status,
-                      manifest.reason)
+        with ExitStack() as stack:
+            ledger = None if dry_run else stack.enter_context(
+                Ledger.open(self.layout.ledger_url))
+            records = UpstreamRecords(ledger) if ledger else None
+            sync_id = records.begin_sync(release, origin, _now()) if records else 0
+            log.info("%s (release %s): mirroring %s", origin, release,
+                     ", ".join(source.repo_urls().values()))
+            try:
+                # Two syncs of one source (the DAG and a CLI run) must not share .part files.
+                directory = self.mirror_dir(release, origin)
+                directory.mkdir(parents=True, exist_ok=True)
+                with hold(directory / ".lock", f"the mirror of {origin} ({release})",
+                          self.config.lock_timeout, self.engine.trigger):
+                    self._mirror(source, manifest)
+                manifest.status = "synced"
+            except HalfMirrored as exc:
+                manifest.status, manifest.reason = "half-mirrored", str(exc)
+            except DownloadError as exc:
+                manifest.status = "unreachable" if exc.unreachable else "failed"
+                manifest.reason = str(exc)
+            except (UpstreamError, ConfigError, LockTimeout) as exc:
+                manifest.status, manifest.reason = "failed", str(exc)
+            finally:
+                manifest.finished = _now().isoformat()
+                if records is not None and ledger is not None:
+                    state = manifest.status if manifest.status != "mirroring" else "failed"
+                    records.end_sync(sync_id, state, _now(), manifest.revision, manifest.reason)
+                    self._record_states(ledger, manifest)
+                if not dry_run:
+                    manifest.save(self.manifest_path(release, origin))
+            if manifest.synced:
+                log.info("%s: synced: %d packages listed, %d candidates, %d verified, %d rejected",
+                         origin, manifest.packages_listed, len(manifest.families),
+                         len(manifest.verified), len(manifest.rejected))
+            else:
+                log.error("%s: %s: %s; nothing from it lands this run", origin, manifest.status,
+                          manifest.reason)
         return manifest
 
     def _mirror(self, source: UpstreamSource, manifest: Manifest) -> None:
