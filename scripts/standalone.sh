@@ -135,9 +135,12 @@ fi
 
 # -- banner ---------------------------------------------------------------------------------
 url="http://localhost:$AIRFLOW__API__PORT"
-logins=$(PYTHONPATH="$AIRFLOW__CORE__PLUGINS_FOLDER" "$PY" - <<'PYTHON'
+logins=$("$PY" - <<'PYTHON'
 import json
 import os
+import sys
+
+sys.path.insert(0, os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"])  # updraft_airflow.users
 
 from updraft.config.dist import load_config
 from updraft_airflow.users import airflow_users

@@ -16,7 +16,7 @@ import os
 import sys
 from pathlib import Path
 
-from updraft.cli.main import main as cli  # (imported once, for every child)
+from updraft.cli import main as cli  # (imported once, for every child)
 from updraft.engine import faults
 
 

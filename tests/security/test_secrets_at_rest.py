@@ -70,10 +70,14 @@ def _rows(home: Path) -> dict[str, dict[str, Any]]:
             "SELECT conn_id, password, extra, is_encrypted, is_extra_encrypted FROM connection")}
 
 
-def _fernet(home: Path) -> Fernet:
+def _fernet_key(home: Path) -> str:
     parser = configparser.ConfigParser(interpolation=None)
     parser.read(home / "airflow.cfg")
-    return Fernet(parser["core"]["fernet_key"].encode())
+    return parser["core"]["fernet_key"]
+
+
+def _fernet(home: Path) -> Fernet:
+    return Fernet(_fernet_key(home).encode())
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +122,7 @@ def test_every_file_bootstrap_makes_is_private_under_a_loose_umask(home: Path) -
 
 def test_a_rerun_encrypts_what_an_earlier_run_left_in_clear_with_the_same_key(
         home: Path) -> None:
-    key_before = _fernet(home)._signing_key  # the key must not change
+    key_before = _fernet_key(home)  # the key must not change
     with sqlite3.connect(home / "airflow.db") as db:  # what main's bootstrap left behind
         db.execute("UPDATE connection SET password = 'clear-key', is_encrypted = 0 "
                    "WHERE conn_id = 'updraft_bugzilla'")
@@ -127,7 +131,7 @@ def test_a_rerun_encrypts_what_an_earlier_run_left_in_clear_with_the_same_key(
     assert done.returncode == 0, done.stderr[-2000:]
     row = _rows(home)["updraft_bugzilla"]
     assert row["is_encrypted"] == 1 and row["password"] != "clear-key"
-    assert _fernet(home)._signing_key == key_before
+    assert _fernet_key(home) == key_before
     assert _fernet(home).decrypt(row["password"].encode()) == b"clear-key"
     assert _mode(home / "airflow.db") == 0o600
 
@@ -143,6 +147,7 @@ def test_the_banner_names_the_password_file_not_the_passwords(home: Path) -> Non
     passwords = json.loads((home / "passwords.json").read_text())
     assert set(passwords) == {"admin", "releng", "packager"}
     env = {**os.environ, "UPDRAFT_CONFIG": str(treekit.CONFIG_FILE),
+           "AIRFLOW__CORE__PLUGINS_FOLDER": str(treekit.REPO / "plugins"),
            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": USERS,
            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json")}
     done = subprocess.run([sys.executable, "-c", _banner_code()], env=env, capture_output=True,

@@ -16,14 +16,14 @@ import pytest
 
 from tests.kits import treekit
 from tests.kits.checkkit import assert_healthy
-from updraft.cli.main import main as cli
+from updraft.cli import main as cli
 from updraft.devkit import rpmfactory
 from updraft.devkit.rpmfactory import BuiltFamily
 from updraft.engine import engine as cycle
 from updraft.engine.engine import Engine
 
 _RUNNER = (
-    "import sys; from updraft.cli.main import main as cli; from updraft.engine import faults; "
+    "import sys; from updraft.cli import main as cli; from updraft.engine import faults; "
     "code = cli.run(sys.argv[1:]); "
     "print('CHECKPOINTS', faults.checkpoints_passed()); sys.exit(code)"
 )

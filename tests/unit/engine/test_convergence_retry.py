@@ -29,7 +29,7 @@ FAMILY = "clamav-0.97.6-1.rf"
 OVERRIDE = ("--override-gate", "--reason", "retry test")
 KILLS = 5  # seeded kill points per command (UPDRAFT_CRASH_SEED picks others)
 # The CLI, reporting how many fault-injection checkpoints it passed.
-_CLI = ("import sys; from updraft.cli.main import main as cli; from updraft.engine import faults; "
+_CLI = ("import sys; from updraft.cli import main as cli; from updraft.engine import faults; "
         "code = cli.run(sys.argv[1:]); "
         "print('CHECKPOINTS', faults.checkpoints_passed()); sys.exit(code)")
 # The promote DAG's apply task (RepoPromoteOperator): scoped, granted, on an approved

@@ -13,7 +13,7 @@ import pytest
 from tests.kits import treekit, upstreamkit
 from tests.kits.httprepo import RepoServer
 from tests.kits.signing import SigningKey, corrupt_signature, tamper_payload
-from updraft.cli.main import main as cli
+from updraft.cli import main as cli
 from updraft.devkit.rpmfactory import BuiltFamily
 from updraft.engine.engine import Engine
 from updraft.engine.layout import Layout
