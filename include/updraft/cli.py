@@ -265,6 +265,10 @@ def run(argv: Sequence[str] | None = None) -> int:
         from updraft.release.commands import releasability_command
 
         return releasability_command(engine, args)
+    if args.command == "release":
+        from updraft.release.commands import release_command
+
+        return release_command(engine, args)
     if args.command == "iso":
         from updraft.iso.commands import iso_command
 
