@@ -6,10 +6,12 @@ the SMTP provider's hook). Plain text on purpose: it goes to a mailing list.
 
 from __future__ import annotations
 
+import os
 import re
+import smtplib
 from collections.abc import Sequence
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid, parseaddr
+from email.utils import formatdate, getaddresses, make_msgid, parseaddr
 
 from updraft.config.dist import DistConfig
 
@@ -47,3 +49,17 @@ def list_tag(config: DistConfig) -> str:
     """'[updatesteam] ' when the report's subject carries a list tag, else ''."""
     found = re.match(r"\s*(\[[^\]]+\])", config.report.subject)
     return f"{found.group(1)} " if found else ""
+
+
+def send_direct(config: DistConfig, message: EmailMessage) -> bool:
+    """Send a composed mail to its `To` addresses through $UPDRAFT_SMTP (host:port,
+    default localhost:25): the CLI's way, where no Airflow connection exists. False when
+    the message names nobody; OSError/SMTPException when the server refuses."""
+    recipients = [address for _, address in getaddresses(message.get_all("To", []))
+                  if address]
+    if not recipients:
+        return False
+    host, _, port = os.environ.get("UPDRAFT_SMTP", "localhost:25").partition(":")
+    with smtplib.SMTP(host, int(port or 25), timeout=30) as smtp:
+        smtp.send_message(message, envelope_sender(config.report.mail_from), recipients)
+    return True

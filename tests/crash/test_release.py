@@ -30,7 +30,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Any], d
     engine = releasekit.seed_tree(kit.scratch("release") / "tree", built)
     with BugzillaServer(releasekit.seed_bugs()) as server:
         analysis = analyse(engine.layout, "9", BugTracker(server.url, api_key=server.api_key))
-    chosen = choice.resolve(analysis, choice.options(analysis))
+    chosen = [package.to_json() for package in choice.resolve(analysis, choice.options(analysis))]
     return engine.layout.root, chosen, {str(k): v for k, v in analysis.bugs.items()}
 
 

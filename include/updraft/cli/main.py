@@ -241,6 +241,10 @@ def run(argv: Sequence[str] | None = None) -> int:
         from updraft.cli.release import releasability_command
 
         return releasability_command(engine, args)
+    if args.command == "release":
+        from updraft.cli.release import release_command
+
+        return release_command(engine, args)
     if args.command == "iso":
         from updraft.cli.iso import iso_command
 

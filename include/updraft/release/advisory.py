@@ -27,6 +27,7 @@ from updraft.engine.layout import Layout
 from updraft.engine.lock import repodata_lock
 from updraft.engine.repodata import exchange
 from updraft.errors import UpdraftError
+from updraft.release.candidate import ReleaseCandidate
 from updraft.release.updates import Update, describe
 
 log = logging.getLogger(__name__)
@@ -153,7 +154,7 @@ def read_back(repo_dir: Path) -> list[cr.UpdateRecord]:
     return _existing(repo_dir / "repodata")
 
 
-def issue(layout: Layout, release: str, packages: list[dict[str, Any]],
+def issue(layout: Layout, release: str, packages: list[ReleaseCandidate],
           bugs: dict[int, dict[str, Any]], run: str, at: datetime | None = None) -> list[Update]:
     """Describe the released updates, give each its advisory (once: a retry finds the
     same id in the ledger) and merge them into every arch dir of the target repo."""
@@ -164,8 +165,7 @@ def issue(layout: Layout, release: str, packages: list[dict[str, Any]],
     settings = config.release
     now = at or datetime.now(UTC)
     updates = describe(layout, release, packages, bugs)
-    ledger = Ledger.open(layout.ledger_url)
-    try:
+    with Ledger.open(layout.ledger_url) as ledger:
         records = ReleaseRecords(ledger)
         for update in updates:
             issued = records.issue(
@@ -174,8 +174,6 @@ def issue(layout: Layout, release: str, packages: list[dict[str, Any]],
                 [f.filename for f in update.files], now, run)
             update.advisory = issued.id
             update.issued = issued.issued.isoformat()
-    finally:
-        ledger.close()
     checkpoint("advisory: issued in the ledger")
     name = f"{config.name} {release}"
     for archdir in layout.archdirs(release):

@@ -17,10 +17,11 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from updraft.engine.layout import Layout
+from updraft.release.candidate import ReleaseCandidate, VerifiedVersion
 from updraft.release.changelog import Entry, RefParser
 from updraft.release.closure import RequiresCheck
 from updraft.release.inventory import Held, Inventory, take_inventory
-from updraft.release.releasability import Verdict, VersionLog, decide
+from updraft.release.releasability import Blocker, Verdict, VersionLog, decide
 from updraft.release.tracker import Bug, TrackerUnavailable
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ class Analysis:
     release: str
     generated: str
     tracker: dict[str, Any]
-    packages: list[dict[str, Any]]
+    packages: list[ReleaseCandidate]
     bugs: dict[int, dict[str, Any]]
     missing_bugs: list[int]
     changes_without_bugs: list[dict[str, Any]]
@@ -46,13 +47,13 @@ class Analysis:
     unchecked: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
-    def releasable(self) -> list[dict[str, Any]]:
-        return [p for p in self.packages if p["releasable"]]
+    def releasable(self) -> list[ReleaseCandidate]:
+        return [p for p in self.packages if p.releasable]
 
     def to_json(self) -> dict[str, Any]:
         return {
             "release": self.release, "generated": self.generated, "tracker": self.tracker,
-            "packages": self.packages,
+            "packages": [package.to_json() for package in self.packages],
             "bugs": {str(bug): info for bug, info in sorted(self.bugs.items())},
             "missing_bugs": self.missing_bugs,
             "changes_without_bugs": self.changes_without_bugs,
@@ -62,7 +63,8 @@ class Analysis:
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Analysis:
-        return cls(raw["release"], raw["generated"], raw["tracker"], raw["packages"],
+        return cls(raw["release"], raw["generated"], raw["tracker"],
+                   [ReleaseCandidate.from_json(package) for package in raw["packages"]],
                    {int(k): v for k, v in raw["bugs"].items()}, raw["missing_bugs"],
                    raw["changes_without_bugs"], raw["smetest_newer"],
                    raw.get("unchecked_requires", []), raw.get("timings", {}))
@@ -132,7 +134,7 @@ def analyse(layout: Layout, release: str, tracker: Tracker) -> Analysis:
 
 
 def _verified(inventory: Inventory, name: str, versions: tuple[VersionLog, ...],
-              found: dict[int, Bug], good: frozenset[str]) -> list[dict[str, Any]]:
+              found: dict[int, Bug], good: frozenset[str]) -> list[VerifiedVersion]:
     """The offered versions whose own bugs are all verified (seed 004's `tested`), with
     their files: what the ISO's preflight asks of smeupdates-testing."""
     rows = []
@@ -140,43 +142,42 @@ def _verified(inventory: Inventory, name: str, versions: tuple[VersionLog, ...],
         if all(b in found and (found[b].status or "").upper() in good for b in version.bugs):
             held = inventory.offered(name, version.label)
             files = [held.srpm] if held.srpm else []
-            rows.append({"label": version.label, "repo": version.repo,
-                         "files": sorted({os.path.basename(f)
-                                          for f in [*files, *held.binary_paths()]})})
+            rows.append(VerifiedVersion(version.label, version.repo, tuple(sorted(
+                {os.path.basename(f) for f in [*files, *held.binary_paths()]}))))
     return rows
 
 
 def _package(verdict: Verdict, inventory: Inventory, found: dict[int, Bug],
-             tracker: dict[str, Any], good: frozenset[str]) -> dict[str, Any]:
+             tracker: dict[str, Any], good: frozenset[str]) -> ReleaseCandidate:
     candidate = verdict.candidate
     assert candidate is not None
     held = inventory.offered(verdict.name, candidate.label)
     base = inventory.released.get(verdict.name)
-    blocked = [blocker.to_json() for blocker in verdict.blocked_by]
+    blocked = list(verdict.blocked_by)
     if not tracker["reachable"]:
-        blocked.insert(0, {"kind": "tracker", "reason": f"the tracker could not be asked: "
-                                                         f"{tracker['error']}"})
+        blocked.insert(0, Blocker("tracker", f"the tracker could not be asked: "
+                                             f"{tracker['error']}"))
     releasable = verdict.releasable
     chosen = inventory.offered(verdict.name, releasable.label) if releasable else None
-    return {
-        "name": verdict.name,
-        "candidate": candidate.label,
-        "releasable": releasable.label if releasable else None,
-        "blocked_by": blocked,
-        "unknown_bugs": verdict.unknown_bugs if tracker["reachable"] else list(candidate.bugs),
-        "broken_requires": verdict.broken_requires,
-        "released": base.label if base else None,
-        "kind": "sme" if any(v.bugs for v in (candidate, releasable) if v) else "upstream",
-        "security": any(found[b].security for b in candidate.bugs if b in found),
-        "bugs": list(candidate.bugs),
-        "changes": [entry.to_json() for entry in candidate.changes],
-        "release_changes": [e.to_json() for e in releasable.changes] if releasable else [],
-        "srpm": held.srpm, "rpms": held.binary_paths(),
-        "release_files": ([*([chosen.srpm] if chosen.srpm else []), *chosen.binary_paths()]
-                          if chosen else []),
-        "verified_versions": (_verified(inventory, verdict.name, verdict.offered, found, good)
-                              if tracker["reachable"] else []),
-    }
+    return ReleaseCandidate(
+        name=verdict.name,
+        candidate=candidate.label,
+        releasable=releasable.label if releasable else None,
+        blocked_by=tuple(blocked),
+        unknown_bugs=tuple(verdict.unknown_bugs if tracker["reachable"] else candidate.bugs),
+        broken_requires=tuple(verdict.broken_requires),
+        released=base.label if base else None,
+        kind="sme" if any(v.bugs for v in (candidate, releasable) if v) else "upstream",
+        security=any(found[b].security for b in candidate.bugs if b in found),
+        bugs=candidate.bugs,
+        changes=candidate.changes,
+        release_changes=releasable.changes if releasable else (),
+        srpm=held.srpm, rpms=tuple(held.binary_paths()),
+        release_files=(tuple([*([chosen.srpm] if chosen.srpm else []), *chosen.binary_paths()])
+                       if chosen else ()),
+        verified_versions=(tuple(_verified(inventory, verdict.name, verdict.offered, found, good))
+                           if tracker["reachable"] else ()),
+    )
 
 
 def _bugs(inventory: Inventory, found: dict[int, Bug], product: str | None,

@@ -9,7 +9,6 @@ dependencies): such a split answer releases nothing and says which to add or rem
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from updraft.engine.layout import Layout
 from updraft.engine.plan import Intent
@@ -17,21 +16,22 @@ from updraft.engine.promote import Promotion
 from updraft.engine.tree import Tree
 from updraft.errors import UpdraftError
 from updraft.release.analysis import Analysis
+from updraft.release.candidate import ReleaseCandidate
 
 
 class ChoiceError(UpdraftError):
     """The gate's answer cannot be released as it stands."""
 
 
-def option(package: dict[str, Any]) -> str:
-    return f"{package['name']}-{package['releasable']}"
+def option(package: ReleaseCandidate) -> str:
+    return package.option
 
 
 def options(analysis: Analysis) -> list[str]:
     return [option(package) for package in analysis.releasable()]
 
 
-def resolve(analysis: Analysis, chosen: Iterable[str]) -> list[dict[str, Any]]:
+def resolve(analysis: Analysis, chosen: Iterable[str]) -> list[ReleaseCandidate]:
     """The analysis' packages the answer names; ChoiceError on an unknown option or a
     bug split between a chosen and an unchosen package."""
     offered = {option(package): package for package in analysis.releasable()}
@@ -44,10 +44,8 @@ def resolve(analysis: Analysis, chosen: Iterable[str]) -> list[dict[str, Any]]:
     held = [package for name, package in offered.items() if name not in picked]
     splits = []
     for package in taken:
-        bugs = {bug for change in package["release_changes"] for bug in change["bugs"]}
         for other in held:
-            shared = bugs & {bug for change in other["release_changes"]
-                             for bug in change["bugs"]}
+            shared = package.release_bugs & other.release_bugs
             if shared:
                 splits.append(f"{option(package)} and {option(other)} share bug "
                               f"{', '.join(map(str, sorted(shared)))}")
@@ -60,9 +58,9 @@ def resolve(analysis: Analysis, chosen: Iterable[str]) -> list[dict[str, Any]]:
 class ReleaseIntents:
     """The promotion of every chosen family into the target repo, as one plan."""
 
-    def __init__(self, layout: Layout, release: str, packages: list[dict[str, Any]]) -> None:
+    def __init__(self, layout: Layout, release: str, packages: list[ReleaseCandidate]) -> None:
         target = layout.config.release.target
-        self.promotions = [Promotion(layout, option(package), target, release)
+        self.promotions = [Promotion(layout, package.option, target, release)
                            for package in packages]
 
     def __call__(self, tree: Tree) -> dict[str, list[Intent]]:

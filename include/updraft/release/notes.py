@@ -53,30 +53,36 @@ def _subject(template: str, config: DistConfig, release: str, **values: str) -> 
     return template.format(product=product(config, release), **values)
 
 
+def release_mail(config: DistConfig, release: str, update: Update) -> EmailMessage:
+    """Seed 000's release note of one update with bugs, to `release.announce.to`."""
+    settings = config.release.announce
+    message = compose(config, _subject(settings.subject, config, release, nvr=update.nvr),
+                      release_note(config, release, update), to=list(settings.to))
+    _sender(message, settings.mail_from)
+    message["X-Updraft-Advisory"] = update.advisory
+    return message
+
+
+def upstream_digest(config: DistConfig, release: str, upstream: list[Update],
+                    day: datetime | None = None) -> EmailMessage:
+    """One "Upstream packages <date>" mail listing the upstream updates."""
+    settings = config.release.announce
+    date = (day or datetime.now(UTC)).strftime("%d %B %Y")
+    body = _ENV.get_template("upstream_packages.txt.j2").render(
+        product=product(config, release), date=date, updates=upstream, footer=settings.footer)
+    message = compose(config, _subject(settings.upstream_subject, config, release, date=date),
+                      body, to=list(settings.to))
+    _sender(message, settings.mail_from)
+    return message
+
+
 def announcements(config: DistConfig, release: str, updates: list[Update],
                   day: datetime | None = None) -> list[EmailMessage]:
     """One release note per update with bugs, one digest for the upstream ones."""
-    settings = config.release.announce
-    to = list(settings.to)
-    messages = []
-    for update in updates:
-        if update.kind != "sme":
-            continue
-        message = compose(config, _subject(settings.subject, config, release, nvr=update.nvr),
-                          release_note(config, release, update), to=to)
-        _sender(message, settings.mail_from)
-        message["X-Updraft-Advisory"] = update.advisory
-        messages.append(message)
+    messages = [release_mail(config, release, u) for u in updates if u.kind == "sme"]
     upstream = [update for update in updates if update.kind != "sme"]
     if upstream:
-        date = (day or datetime.now(UTC)).strftime("%d %B %Y")
-        body = _ENV.get_template("upstream_packages.txt.j2").render(
-            product=product(config, release), date=date, updates=upstream,
-            footer=settings.footer)
-        message = compose(config, _subject(settings.upstream_subject, config, release,
-                                           date=date), body, to=to)
-        _sender(message, settings.mail_from)
-        messages.append(message)
+        messages.append(upstream_digest(config, release, upstream, day))
     return messages
 
 

@@ -30,9 +30,9 @@ def _context(analysis: Analysis, name: str, links: dict[str, str] | None) -> dic
         "links": {key: url for key, url in (links or {}).items() if safe_url(url)},
         "statuses": sorted(statuses.items()),
         "releasable": analysis.releasable(),
-        "held": [p for p in analysis.packages if not p["releasable"]],
+        "held": [p for p in analysis.packages if not p.releasable],
         "older": [p for p in analysis.packages
-                  if p["releasable"] and p["releasable"] != p["candidate"]],
+                  if p.releasable and p.releasable != p.candidate],
         "basename": os.path.basename,
     }
 
@@ -64,5 +64,5 @@ def load(directory: Path, release: str) -> Analysis | None:
     path = directory / f"release-{release}.json"
     try:
         return Analysis.from_json(json.loads(path.read_text()))
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, TypeError):
         return None

@@ -18,6 +18,7 @@ import rpm
 
 from updraft.engine.layout import Layout
 from updraft.engine.package import sha256_of
+from updraft.release.candidate import ReleaseCandidate
 from updraft.release.inventory import Held, holdings
 
 
@@ -102,25 +103,25 @@ def _type(bugs: list[dict[str, Any]], security_keyword: str,
     return "bugfix"
 
 
-def describe(layout: Layout, release: str, chosen: list[dict[str, Any]],
+def describe(layout: Layout, release: str, chosen: list[ReleaseCandidate],
              bugs: dict[int, dict[str, Any]]) -> list[Update]:
-    """The updates as they lie in the target repo; `chosen` are the analysis' package
-    entries that were released (name, releasable, kind, release_changes, bugs)."""
+    """The updates as they lie in the target repo; `chosen` are the analysis' packages
+    that were released."""
     config = layout.config
     settings = config.release
     in_target = {(h.family.name, h.label): h
                  for h in holdings(layout, release).get(settings.target, {}).values()}
     updates = []
     for package in chosen:
-        held = in_target.get((package["name"], package["releasable"]))
+        held = in_target.get((package.name, package.releasable or ""))
         if held is None:
-            raise FileNotFoundError(f"{package['name']}-{package['releasable']} is not in "
+            raise FileNotFoundError(f"{package.option} is not in "
                                     f"{settings.target}: was it promoted?")
         updates.append(_update(held, package, bugs, config))
     return updates
 
 
-def _update(held: Held, package: dict[str, Any], bugs: dict[int, dict[str, Any]],
+def _update(held: Held, package: ReleaseCandidate, bugs: dict[int, dict[str, Any]],
             config: Any) -> Update:
     files = ([_file("SRPMS", held.srpm)] if held.srpm else []) + [
         _file(archdir, path) for archdir, paths in sorted(held.binaries.items())
@@ -128,8 +129,7 @@ def _update(held: Held, package: dict[str, Any], bugs: dict[int, dict[str, Any]]
     source = _header(held.srpm or files[0].path)
     main = next((f for f in files if f.name == held.family.name and f.arch != "src"),
                 files[0])
-    released_bugs = sorted({bug for change in package["release_changes"]
-                            for bug in change["bugs"]})
+    released_bugs = sorted(package.release_bugs)
     found = [bugs.get(bug) or {"id": bug} for bug in released_bugs]
     kind = _type(found, config.bugzilla.security_keyword, config.release.enhancement_keywords)
     key = held.family.key
@@ -140,4 +140,5 @@ def _update(held: Held, package: dict[str, Any], bugs: dict[int, dict[str, Any]]
         description=source[rpm.RPMTAG_DESCRIPTION] or "", url=source[rpm.RPMTAG_URL] or "",
         kind="sme" if released_bugs else "upstream", type=kind,
         severity=config.release.security_severity if kind == "security" else "",
-        bugs=found, changes=package["release_changes"], files=files)
+        bugs=found, changes=[change.to_json() for change in package.release_changes],
+        files=files)

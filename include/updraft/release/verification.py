@@ -21,16 +21,13 @@ def record_tested(layout: Layout, analysis: Analysis, at: datetime | None = None
     from updraft.ledger import Ledger, StateChange
 
     now = at or datetime.now(UTC)
-    ledger = Ledger.open(layout.ledger_url)
-    try:
+    with Ledger.open(layout.ledger_url) as ledger:
         current = {s.package: s.state for s in ledger.states(analysis.release)}
         changes = [
-            StateChange(release=analysis.release, family=package["name"],
-                        family_evr=version["label"], package=name, repo=version["repo"],
+            StateChange(release=analysis.release, family=package.name,
+                        family_evr=version.label, package=name, repo=version.repo,
                         state=TESTED, at=now, note="bugs verified in Bugzilla")
-            for package in analysis.packages for version in package["verified_versions"]
-            for name in version["files"] if current.get(name) != TESTED]
+            for package in analysis.packages for version in package.verified_versions
+            for name in version.files if current.get(name) != TESTED]
         ledger.set_states(changes)
-    finally:
-        ledger.close()
     return len(changes)

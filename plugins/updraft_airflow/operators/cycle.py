@@ -77,7 +77,7 @@ class RepoPromoteOperator(BaseOperator):
         engine = distribution.engine(self.config_path, distribution.run_trigger(context))
         release = optional_param(self.release)
         releases = [release] if release else None
-        intents = self._promotion(engine)
+        intents = self._promotion(engine, context)
         scoped = intents is not None and self.scoped_promotion
         if not self.apply or flag_param(self.dry_run):
             # What a Go would apply: the family's actions, into the gated repo too.
@@ -93,7 +93,7 @@ class RepoPromoteOperator(BaseOperator):
         context["ti"].xcom_push(key="summary", value=result.summary())
         return [target.label for target in result.unpublished]
 
-    def _promotion(self, engine: Any) -> Any:
+    def _promotion(self, engine: Any, context: Any) -> Any:
         package = optional_param(self.package)
         if package is None:
             return None

@@ -166,7 +166,8 @@ def test_the_analysis_asks_only_the_new_bug_and_a_reopened_old_one_blocks_nothin
             8000: bug(8000, "VERIFIED", resolution="FIXED", product="SME Server 9.X")}
     with BugzillaServer(bugs) as server:
         analysis = analyse(engine.layout, "9", BugTracker(server.url, api_key=server.api_key))
-    [package] = analysis.packages
+    package = analysis.packages[0].to_json()
+    assert len(analysis.packages) == 1
     assert package["releasable"] == "2.2.0-6.el6.sme" and package["blocked_by"] == []
     assert package["bugs"] == [8000]
     assert [c["text"] for c in package["changes"]] == [

@@ -21,7 +21,8 @@ def seed_built(tmp_path_factory: pytest.TempPathFactory) -> list:  # type: ignor
 
 
 def by_name(analysis) -> dict:  # type: ignore[no-untyped-def, type-arg]
-    return {package["name"]: package for package in analysis.packages}
+    """The packages as the board's JSON shows them (the typed model's boundary)."""
+    return {package.name: package.to_json() for package in analysis.packages}
 
 
 def test_the_seed_tree_gives_the_seed_verdicts(tmp_path: Path, seed_built: list) -> None:  # type: ignore[type-arg]
@@ -56,8 +57,8 @@ def test_tracker_down_offers_nothing(tmp_path: Path, seed_built: list) -> None: 
         server.down = True
         analysis = analyse(engine.layout, "9", BugTracker(server.url, api_key=server.api_key))
     assert not analysis.tracker["reachable"]
-    assert all(package["releasable"] is None for package in analysis.packages)
-    assert all(package["blocked_by"][0]["kind"] == "tracker" for package in analysis.packages)
+    assert all(package.releasable is None for package in analysis.packages)
+    assert all(package.blocked_by[0].kind == "tracker" for package in analysis.packages)
 
 
 def test_a_broken_requirement_is_found_by_libsolv(tmp_path: Path, seed_built: list,
