@@ -386,8 +386,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     note = f" (already seeded: remove {root / MARKER} to seed again)" if seeded else ""
     print(f"placed {len(placed)} RPMs under {root}{note}")
     if published:
+        # stderr: stdout's one line is what the tree got (scripts and tests read it)
         print(f"published the demo upstream ({len(published)} RPMs) under "
-              f"{root.parent / 'upstream'}")
+              f"{root.parent / 'upstream'}", file=sys.stderr)
     return 0
 
 

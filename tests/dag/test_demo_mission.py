@@ -174,6 +174,7 @@ def test_the_demo_runs_the_whole_mission(dagbag, world: dict) -> None:  # noqa: 
     root = world["engine"].layout.root
     _upstream_sync(dagbag, world)
     landed_in = _build_package(dagbag, world)
+    assert landed_in == "smedev"  # upstream's initscripts was new to us: so is ours
     _promote(dagbag, world, landed_in)
 
     offered = _release(dagbag, world, "9")
