@@ -73,4 +73,12 @@ export UPDRAFT_MAIL_DIR="$AIRFLOW_HOME/mail"
 # 000's bugs, behind the connection updraft_bugzilla. A real one: edit that connection.
 export UPDRAFT_BUGZILLA_PORT="${UPDRAFT_BUGZILLA_PORT:-8089}"
 
+# The demo's upstream (python -m updraft.devkit.demo_upstream), built by `make demo`: what
+# upstream_sync mirrors. Moving the port means moving config/sme.yaml's URLs with it.
+export UPDRAFT_UPSTREAM_PORT="${UPDRAFT_UPSTREAM_PORT:-8091}"
+export UPDRAFT_UPSTREAM_DIR="$_updraft_repo/.demo/upstream"
+# The demo key (made by `make demo`): bootstrap_airflow.py points updraft_gpg at it, so
+# builds are signed by the key config/sme.yaml trusts upstream and names as release key.
+export UPDRAFT_DEMO_KEYS="$_updraft_repo/.demo/keys"
+
 unset _updraft_repo

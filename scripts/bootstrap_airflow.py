@@ -56,6 +56,7 @@ from airflow.utils.session import create_session  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 from updraft.config.dist import load_config  # noqa: E402
+from updraft.devkit.demo_key import demo_key  # noqa: E402
 
 
 def demo_signing_key(home: Path) -> tuple[str, str]:
@@ -95,13 +96,20 @@ with create_session() as session:
             builder.pool, builder.slots, f"concurrent builds on queue {builder.queue}",
             include_deferred=False, session=session,
         )
-    fingerprint, passphrase = demo_signing_key(Path(os.environ["AIRFLOW_HOME"]) / "signing")
     gpg = session.scalar(select(Connection).where(Connection.conn_id == "updraft_gpg"))
     if gpg is None:
+        if os.environ.get("UPDRAFT_DEMO_KEYS"):
+            # `make run`: the demo key (updraft.devkit.demo_key, .demo/keys), which also signs
+            # the demo upstream and is the ISO's release key: one key the mission trusts.
+            key = demo_key(Path(os.environ["UPDRAFT_DEMO_KEYS"]))
+            fingerprint, passphrase, gnupghome = key.fingerprint, key.passphrase, key.gnupghome
+        else:
+            gnupghome = Path(os.environ["AIRFLOW_HOME"]) / "signing"
+            fingerprint, passphrase = demo_signing_key(gnupghome)
         gpg = Connection(conn_id="updraft_gpg", conn_type="generic",
-                         description="the demo signing key (airflow-home/signing)",
+                         description=f"the demo signing key ({gnupghome})",
                          login=fingerprint, password=passphrase,
-                         extra=json.dumps({"gnupghome": os.environ["AIRFLOW_HOME"] + "/signing"}))
+                         extra=json.dumps({"gnupghome": str(gnupghome)}))
         session.add(gpg)
     conn = session.scalar(select(Connection).where(Connection.conn_id == "updraft_smtp"))
     if conn is None:

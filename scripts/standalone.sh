@@ -116,6 +116,21 @@ else
   bugzilla_pid=$!
 fi
 
+# -- the demo's upstream (updraft.devkit.demo_upstream: a static HTTP server) -----------------------
+# What upstream_sync mirrors (config/sme.yaml's `upstream`): built and signed by `make demo`
+# under .demo/upstream, served on 127.0.0.1 only. Stopped by cleanup() like the others.
+upstream_pid=""
+if port_busy "$UPDRAFT_UPSTREAM_PORT"; then
+  echo "standalone.sh: port $UPDRAFT_UPSTREAM_PORT is taken: upstream_sync will mirror" \
+       "whatever answers there (set UPDRAFT_UPSTREAM_PORT and the URLs in config/sme.yaml)" >&2
+else
+  setsid "$PY" -m updraft.devkit.demo_upstream --dir "$UPDRAFT_UPSTREAM_DIR" \
+    --port "$UPDRAFT_UPSTREAM_PORT" >>"$LOGS/upstream.log" 2>&1 </dev/null &
+  upstream_pid=$!
+fi
+# After cleanup(), which makes the exit path robust (INT/TERM ignored, set +e) first.
+trap 'cleanup; [[ -n $upstream_pid ]] && stop_group "$upstream_pid" TERM "the demo upstream"' EXIT
+
 # -- passwords, database, pool, connection ----------------------------------------------------
 if ! "$PY" scripts/bootstrap_airflow.py >"$LOGS/bootstrap.log" 2>&1; then
   tail -n 20 "$LOGS/bootstrap.log" >&2
@@ -167,6 +182,7 @@ $logins
   mails:      airflow-home/mail/*.eml   (SMTP sink on 127.0.0.1:$UPDRAFT_SMTP_PORT,
               connection updraft_smtp; log airflow-home/logs/mailsink.log)
   demo tree:  ${UPDRAFT_ROOT:-.demo/tree}
+  upstream:   http://127.0.0.1:$UPDRAFT_UPSTREAM_PORT/ (.demo/upstream; README: "A walk through the mission")
   same env:   source scripts/airflow-env.sh && airflow dags list
   stop:       Ctrl-C
 ================================================================================

@@ -23,9 +23,14 @@ class _Asked(BaseNotifier):
         self.asked.set()
 
 
+# A choice meaning "whatever the gate proposes": a person who just presses Respond.
+DEFAULTS = "<the gate's defaults>"
+
+
 class Responder(threading.Thread):
     """Answers each (gate task id, choice) in turn; `before` runs before an answer; `user`
-    answers (default: the gate's first assigned user)."""
+    answers (default: the gate's first assigned user); the choice DEFAULTS takes the
+    gate's proposed defaults."""
 
     def __init__(self, answers: Sequence[tuple[str, str | list[str]]],
                  before: Callable[[], None] = lambda: None, user: str | None = None) -> None:
@@ -101,6 +106,8 @@ class Responder(threading.Thread):
             user = self.user or (row.assignees or [{"id": "releng"}])[0]["id"]
             row.responded_by = {"id": user, "name": user}
             row.responded_at = datetime.now(UTC)
+            if choice == DEFAULTS:
+                choice = list(row.defaults or [])
             row.chosen_options = choice if isinstance(choice, list) else [choice]
             row.params_input = {}
             handle_event_submit(TriggerEvent(row.as_resume_event_payload()), task_instance=ti,

@@ -112,6 +112,13 @@ DEMO_BUGS = {
     6769: ("VERIFIED", "FIXED", "SME Server 9.X", "Disable weak SSL protocols"),
     11000: ("VERIFIED", "FIXED", "SME Server 10.X", "Backup console menu broken"),
     11001: ("VERIFIED", "FIXED", "SME Server 10.X", "php-fpm not restarted on new certs"),
+    # The mission (README's walkthrough): the bugs our initscripts rebase cites (config's
+    # policy changelog) and the bumped release package of the 10.1 ISO.
+    7217: ("VERIFIED", "FIXED", "SME Server 9.X", "Run rc7.d scripts during runlevel 4"),
+    8277: ("VERIFIED", "FIXED", "SME Server 9.X", "dmesg floods the console at boot"),
+    8375: ("VERIFIED", "FIXED", "SME Server 9.X", "plymouth runs although disabled"),
+    8635: ("VERIFIED", "FIXED", "SME Server 9.X", "Make slapd an alias for ldap"),
+    11002: ("VERIFIED", "FIXED", "SME Server 10.X", "Bump smeserver-release to 10.1"),
 }
 
 
@@ -305,9 +312,19 @@ def build_demo_tree(config: DistConfig, root: Path, cache_dir: Path | None = Non
     marker = root / MARKER
     if marker.exists():
         return []
-    families = demo_families()
-    _check_config(config, families)
     cache = Path(cache_dir) if cache_dir is not None else root.parent / ".rpmcache"
+    placed = place_families(config, root, demo_families(), cache)
+    root.mkdir(parents=True, exist_ok=True)
+    layout = Layout(config, root)
+    listing = [layout.relative(path) for path in placed]
+    marker.write_text(json.dumps({"placed": listing}, indent=1) + "\n")
+    return placed
+
+
+def place_families(config: DistConfig, root: Path, families: Sequence[DemoFamily],
+                   cache: Path) -> list[Path]:
+    """Build (or take from the cache) and place these families; return what was placed."""
+    _check_config(config, families)
     layout = Layout(config, root)
     built: dict[int, BuiltFamily] = {}
     by_release: dict[str, list[int]] = {}
@@ -321,10 +338,23 @@ def build_demo_tree(config: DistConfig, root: Path, cache_dir: Path | None = Non
     placed: list[Path] = []
     for index, item in enumerate(families):
         placed += _place_family(layout, item, built[index])
-    root.mkdir(parents=True, exist_ok=True)
-    listing = [layout.relative(path) for path in placed]
-    marker.write_text(json.dumps({"placed": listing}, indent=1) + "\n")
     return placed
+
+
+def build_mission(config: DistConfig, root: Path, cache_dir: Path | None = None) -> list[str]:
+    """What the README's walkthrough needs beyond the seeded tree: the demo key, the
+    served upstream (updraft.devkit.demo_upstream) and release 10 ready for its ISO
+    (updraft.devkit.demo_iso), all next to the tree; each made once. Returns the upstream's
+    files when this call published it."""
+    from updraft.devkit import demo_iso, demo_upstream
+    from updraft.devkit.demo_key import demo_key
+
+    demo_dir = Path(root).parent
+    cache = Path(cache_dir) if cache_dir is not None else demo_dir / ".rpmcache"
+    key = demo_key(demo_dir / "keys")
+    published = demo_upstream.prepare(config, Path(root), demo_dir, key, cache)
+    demo_iso.prepare(config, Path(root), demo_dir, key)
+    return published
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -349,11 +379,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         cache = Path(args.cache_dir) if args.cache_dir else None
         seeded = (root / MARKER).exists()
         placed = build_demo_tree(config, root, cache)
+        published = build_mission(config, root, cache)
     except (UpdraftError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     note = f" (already seeded: remove {root / MARKER} to seed again)" if seeded else ""
     print(f"placed {len(placed)} RPMs under {root}{note}")
+    if published:
+        # stderr: stdout's one line is what the tree got (scripts and tests read it)
+        print(f"published the demo upstream ({len(published)} RPMs) under "
+              f"{root.parent / 'upstream'}", file=sys.stderr)
     return 0
 
 
