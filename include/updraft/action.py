@@ -13,6 +13,11 @@ Verb = Literal["move", "copy", "place", "delete", "quarantine", "hold"]
 PHASE_ARRIVE, PHASE_RETIRE, PHASE_STAGE, PHASE_LEAVE = 1, 2, 3, 4
 
 
+def clean(text: str) -> str:
+    """Outside data (file and family names) shown on one line: no control characters."""
+    return "".join(char if char.isprintable() else "?" for char in text)
+
+
 def describe(verb: str, from_repo: str | None, to_repo: str | None, archdir: str,
              filename: str, reason: str = "") -> str:
     """One action in seed 000's words; the report and the ledger's history both use it."""
@@ -60,6 +65,13 @@ class Action:
         target = f" -> {self.dst}" if self.dst else ""
         paths = "".join(c if c.isprintable() else "?" for c in f"{self.src}{target}")
         return f"{self.describe()}    [{paths}]"
+
+    def explained(self) -> str:
+        """The dry-run line and why the action happens (a task's log, `--dry-run`)."""
+        line = self.detail()
+        if not self.reason or self.verb in ("quarantine", "hold"):  # said in describe()
+            return line
+        return f"{line}    because {clean(self.reason)}"
 
     @property
     def reported(self) -> bool:

@@ -13,7 +13,7 @@ import sqlalchemy.exc
 
 from updraft.action import Touched
 from updraft.apply import no_link_below
-from updraft.errors import StorageError, storage_error
+from updraft.errors import StorageError, StorageFull, storage_error
 from updraft.layout import Layout
 from updraft.safepath import UnsafePath, contained
 
@@ -42,8 +42,9 @@ def storage_errors(method: Callable[P, R]) -> Callable[P, R]:
             text = str(exc.orig)
             if "disk is full" not in text and "readonly" not in text:
                 raise
-            raise StorageError(f"cannot write the ledger: {text} (the plan's journal stays "
-                               "pending: the next run records it)") from exc
+            kind = StorageFull if "disk is full" in text else StorageError
+            raise kind(f"cannot write the ledger: {text} (the plan's journal stays "
+                       "pending: the next run records it)") from exc
 
     return wrapper
 

@@ -1,8 +1,11 @@
 """Operators over the repository engine."""
 
+from updraft_airflow.operators.base import UpdraftOperator
 from updraft_airflow.operators.check import TreeCheckOperator
 from updraft_airflow.operators.cycle import (
     CycleVerdictOperator,
+    RepoApplyOperator,
+    RepoPlanOperator,
     RepoPromoteOperator,
     anything_to_do,
 )
@@ -11,10 +14,13 @@ from updraft_airflow.operators.repodata import RepoAssetsOperator, RepodataOpera
 
 __all__ = [
     "CycleVerdictOperator",
+    "RepoApplyOperator",
     "RepoAssetsOperator",
+    "RepoPlanOperator",
     "RepoPromoteOperator",
     "RepodataOperator",
     "ReportMailOperator",
     "TreeCheckOperator",
+    "UpdraftOperator",
     "anything_to_do",
 ]
