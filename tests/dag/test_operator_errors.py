@@ -41,7 +41,7 @@ def _context() -> Any:
 
 
 class _Raising(UpdraftOperator):
-    def __init__(self, error: BaseException, **kwargs: Any) -> None:
+    def __init__(self, *, error: BaseException, **kwargs: Any) -> None:
         super().__init__(task_id="raising", **kwargs)
         self.error = error
 
@@ -85,9 +85,9 @@ def test_a_full_disk_is_retried_a_forbidden_one_fails() -> None:
     assert isinstance(full, StorageFull)
 
     with pytest.raises(StorageFull, match="no space left"):
-        _Raising(full).execute(_context())
+        _Raising(error=full).execute(_context())
     with pytest.raises(AirflowFailException, match="permission denied"):
-        _Raising(forbidden).execute(_context())
+        _Raising(error=forbidden).execute(_context())
 
 
 def test_bugzilla_not_answering_is_retried_a_refused_key_is_not() -> None:
@@ -99,15 +99,15 @@ def test_bugzilla_not_answering_is_retried_a_refused_key_is_not() -> None:
     assert isinstance(nobody.value, TrackerUnreachable)
 
     with pytest.raises(TrackerUnreachable):
-        _Raising(nobody.value).execute(_context())
+        _Raising(error=nobody.value).execute(_context())
     refused = TrackerUnavailable("Bugzilla at x: fetching failed (API key); check the API key")
     with pytest.raises(AirflowFailException, match="check the API key"):
-        _Raising(refused).execute(_context())
+        _Raising(error=refused).execute(_context())
 
 
 def test_a_bug_keeps_its_type_and_traceback() -> None:
     with pytest.raises(KeyError):
-        _Raising(KeyError("a bug")).execute(_context())
+        _Raising(error=KeyError("a bug")).execute(_context())
 
 
 def test_a_task_callable_gets_the_same_mapping() -> None:

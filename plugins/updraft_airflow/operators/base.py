@@ -95,5 +95,7 @@ class UpdraftOperator(BaseOperator):
         updraft_airflow.publication passes on as `apply.output["report_file"]`."""
         ti = context["ti"]
         ti.xcom_push(key="summary", value=summary)
-        ti.xcom_push(key="report_file", value=summary.get("report_file"))
-        ti.xcom_push(key="plan_id", value=summary.get("plan_id"))
+        # An XCom of None is not stored, and a missing key fails the XComArg that reads
+        # it: "" stands for "none" (params.optional reads it so).
+        ti.xcom_push(key="report_file", value=summary.get("report_file") or "")
+        ti.xcom_push(key="plan_id", value=summary.get("plan_id") or "")

@@ -1,8 +1,10 @@
 """The task log of a cycle: every action once, with its reason (issue 18 §3).
 
-The engine logs only a count while it applies; the Repository Update report (the mail)
-is named by its file, not repeated: the actions below are its lines, with their paths
-and why each happens.
+Applying, the engine logs each action as it is done (updraft.apply, with its paths and
+reason) and each family it could not apply; this adds what the engine does not say:
+the plan's warnings (a freeze, a conflict), the totals and the report's file. A
+preview applies nothing, so its actions are listed here. The Repository Update report
+(the mail) is named by its file, not repeated.
 """
 
 from __future__ import annotations
@@ -20,17 +22,17 @@ def log_cycle(log: logging.Logger, result: CycleResult) -> None:
     if result.nothing_to_do:
         log.info("nothing to do")
         return
-    for action in result.plan.actions:
-        log.info("%s", action.explained())
+    if result.dry_run:
+        for action in result.plan.actions:
+            log.info("%s", action.explained())
     for warning in result.plan.warnings:
         log.warning("%s", warning)
-    for failure in result.failures:
-        log.error("not applied: %s", failure)
     if result.dry_run:
         log.info("dry run: %d actions planned, nothing changed", len(result.plan.actions))
     elif result.report_file:
-        log.info("applied %d of %d actions; Repository Update report: %s",
-                 len(result.applied), len(result.plan.actions), result.report_file)
+        log.info("applied %d of %d actions (%d families not applied); Repository Update "
+                 "report: %s", len(result.applied), len(result.plan.actions),
+                 len(result.failures), result.report_file)
     if result.unpublished:
         log.info("repodata to publish: %s",
                  ", ".join(target.label for target in result.unpublished))
