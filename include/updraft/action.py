@@ -54,6 +54,10 @@ class Action:
     # The header digest of the build at `src` when planned: a plan (and the digest a Go
     # approves) names the bytes it moves, not only their file names.
     build: str = ""
+    # Why the planner wants it (the rule: a promotion, a family pull-up, retention, the
+    # stage mirror); told in logs and kept in the ledger's action row. `reason` stays
+    # what the report and a package's state show (a quarantine, a hold, a landing rule).
+    why: str = ""
 
     def describe(self) -> str:
         """The Repository Update report line (seed 000's wording)."""
@@ -68,10 +72,9 @@ class Action:
 
     def explained(self) -> str:
         """The dry-run line and why the action happens (a task's log, `--dry-run`)."""
-        line = self.detail()
-        if not self.reason or self.verb in ("quarantine", "hold"):  # said in describe()
-            return line
-        return f"{line}    because {clean(self.reason)}"
+        told = "" if self.verb in ("quarantine", "hold") else self.reason  # in describe()
+        because = self.why or told
+        return f"{self.detail()}    because {clean(because)}" if because else self.detail()
 
     @property
     def reported(self) -> bool:

@@ -493,7 +493,7 @@ class Engine:
                 plan_id=journal.plan_id, seq=number, at=now, trigger=journal.trigger,
                 release=a.release, family=a.family, family_evr=a.family_evr, verb=a.verb,
                 filename=a.filename, package=a.package, archdir=a.archdir,
-                from_repo=a.from_repo, to_repo=a.to_repo, reason=a.reason,
+                from_repo=a.from_repo, to_repo=a.to_repo, reason=a.reason or a.why,
             )
             for number, a in enumerate(applied)
         ]

@@ -3,8 +3,7 @@
 The planner decides per repo and family (a promotion, a family pull-up, retention, a
 stray copy undone); the differ turns that into file actions without knowing why. The
 planner notes its rule per (repo, family) here, and `explain` gives every action of
-the plan its reason, so a task log or a dry run says why a file moves (issue 18 §3).
-An action that already carries one (a quarantine, a hold, a landing rule) keeps it.
+the plan its `why`, so a task log or a dry run says why a file moves (issue 18 §3).
 """
 
 from __future__ import annotations
@@ -31,14 +30,12 @@ class Reasons:
         self.departures.setdefault((repo, family.name, family.label), why)
 
     def explain(self, actions: list[Action], config: DistConfig) -> list[Action]:
-        """The actions, each with its reason."""
+        """The actions, each with why it happens."""
         moved_to: dict[tuple[str, str], str] = {}
         for action in actions:
             if action.verb in ("move", "copy") and action.phase != PHASE_STAGE:
                 moved_to.setdefault((action.family, action.family_evr), action.to_repo or "")
-        return [action if action.reason else
-                replace(action, reason=self._why(action, config, moved_to))
-                for action in actions]
+        return [replace(action, why=self._why(action, config, moved_to)) for action in actions]
 
     def _why(self, action: Action, config: DistConfig,
              moved_to: dict[tuple[str, str], str]) -> str:
