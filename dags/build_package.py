@@ -7,7 +7,6 @@ from airflow.sdk import DAG, Param
 from updraft_airflow import distribution
 from updraft_airflow.gates import BuildGateOperator, SignGateOperator
 from updraft_airflow.operators.build import (
-    BUILD_ID,
     BuildInputOperator,
     BuildLandOperator,
     BuildReportOperator,
@@ -76,15 +75,16 @@ samba and anaconda.
         task_id="verify", package="{{ params.package }}", release="{{ params.release }}",
         arches="{{ params.arches }}", overrides="{{ params.overrides }}",
         bug="{{ params.bug }}")
+    build_id = verify.output["build_id"]
     build_gate = BuildGateOperator(task_id="build_gate")
     builds = [
-        MockBuildOperator(task_id=f"build_{arch}", build_id=BUILD_ID, archdir=arch,
+        MockBuildOperator(task_id=f"build_{arch}", build_id=build_id, archdir=arch,
                           queue=builder.queue, pool=builder.pool)
         for arch, builder in builders.items()
     ]
-    report = BuildReportOperator(task_id="report", build_id=BUILD_ID)
+    report = BuildReportOperator(task_id="report", build_id=build_id)
     sign_gate = SignGateOperator(task_id="sign_gate")
-    sign = SignOperator(task_id="sign", build_id=BUILD_ID, queue=config.build.sign_queue)
-    land = BuildLandOperator(task_id="land", build_id=BUILD_ID, pool="repo_tree", **RETRIES)
+    sign = SignOperator(task_id="sign", build_id=build_id, queue=config.build.sign_queue)
+    land = BuildLandOperator(task_id="land", build_id=build_id, pool="repo_tree", **RETRIES)
     verify >> build_gate >> builds >> report >> sign_gate >> sign >> land
     publish_after(land)

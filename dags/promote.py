@@ -6,7 +6,7 @@ from airflow.sdk import DAG, Param
 
 from updraft_airflow import distribution
 from updraft_airflow.gates import GoNoGoOperator
-from updraft_airflow.operators import RepoPromoteOperator
+from updraft_airflow.operators import RepoApplyOperator, RepoPlanOperator
 from updraft_airflow.publication import RETRIES, publish_after
 
 config = distribution.load()
@@ -56,10 +56,9 @@ with the held family (`held: clamav-0.97.6-1 …` in the Repository Update mail)
 4. **repodata**, **mail**, **announce**, **verdict**: as in `update_repos`.
 """,
 ) as dag:
-    plan = RepoPromoteOperator(task_id="plan", **PROMOTION)
+    plan = RepoPlanOperator(task_id="plan", **PROMOTION)
     approve = GoNoGoOperator(task_id="approve", plan_task_id="plan")
-    apply = RepoPromoteOperator(task_id="apply", apply=True, plan_task_id="plan",
-                                gate_task_id="approve", pool="repo_tree", **PROMOTION,
-                                **RETRIES)
+    apply = RepoApplyOperator(task_id="apply", plan_task_id="plan", gate_task_id="approve",
+                              pool="repo_tree", **PROMOTION, **RETRIES)
     plan >> approve >> apply
     publish_after(apply)

@@ -8,7 +8,12 @@ from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable, Param
 
 from updraft_airflow import distribution
 from updraft_airflow.assets import tree_drops
-from updraft_airflow.operators import RepoPromoteOperator, TreeCheckOperator, anything_to_do
+from updraft_airflow.operators import (
+    RepoApplyOperator,
+    RepoPlanOperator,
+    TreeCheckOperator,
+    anything_to_do,
+)
 from updraft_airflow.operators.cycle import held_requests
 from updraft_airflow.publication import RETRIES, publish_after
 
@@ -56,10 +61,10 @@ triggerer).
    red with one log line per problem.
 """,
 ) as dag:
-    plan = RepoPromoteOperator(task_id="plan", release="{{ params.release }}")
+    plan = RepoPlanOperator(task_id="plan", release="{{ params.release }}")
     go_on = ShortCircuitOperator(task_id="anything_to_do", python_callable=anything_to_do)
-    apply = RepoPromoteOperator(task_id="apply", apply=True, release="{{ params.release }}",
-                                pool="repo_tree", **RETRIES)
+    apply = RepoApplyOperator(task_id="apply", release="{{ params.release }}",
+                              pool="repo_tree", **RETRIES)
     plan >> go_on >> apply
     publish_after(apply) >> TreeCheckOperator(task_id="check", release="{{ params.release }}",
                                               pool="repo_tree")

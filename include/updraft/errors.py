@@ -5,11 +5,16 @@ class UpdraftError(Exception):
     """Base class: str(error) is the one-line message shown to the user."""
 
 
+class Transient(UpdraftError):
+    """A retry may cure it (a lock held by another writer, a full disk, a server that did
+    not answer): the scheduler retries; every other UpdraftError fails at once."""
+
+
 class ConfigError(UpdraftError):
     """The distribution config is missing, malformed or names something unknown."""
 
 
-class LockTimeout(UpdraftError):
+class LockTimeout(Transient):
     """Another writer held the tree lock for longer than we were willing to wait."""
 
 
@@ -29,6 +34,12 @@ class StorageError(UpdraftError):
     """The disk refused a write (full, read-only, no permission): one line naming the path."""
 
 
+class StorageFull(StorageError, Transient):
+    """No space or quota left: freeing some (or the next cleanup) lets a retry through."""
+
+
+_FULL = (28, 122)  # ENOSPC, EDQUOT
+
 # errno -> what to do about it; any other OSError is a bug and keeps its traceback.
 _STORAGE_ADVICE = {
     28: "no space left on the device: free some space and re-run",  # ENOSPC
@@ -45,5 +56,6 @@ def storage_error(exc: OSError) -> StorageError | None:
     if advice is None:
         return None
     where = exc.filename2 or exc.filename or "(unknown path)"
-    return StorageError(f"cannot write {where}: {advice} (nothing was lost: a journaled "
+    kind = StorageFull if exc.errno in _FULL else StorageError
+    return kind(f"cannot write {where}: {advice} (nothing was lost: a journaled "
                         "plan is finished by the next run)")

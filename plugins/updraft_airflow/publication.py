@@ -14,8 +14,8 @@ from updraft_airflow.operators import (
     CycleVerdictOperator,
     RepoAssetsOperator,
     RepodataOperator,
-    RepoPromoteOperator,
     ReportMailOperator,
+    UpdraftOperator,
 )
 
 # Apply and repodata are idempotent, so retrying them is always safe.
@@ -23,17 +23,17 @@ RETRIES = {"retries": 3, "retry_delay": timedelta(seconds=20),
            "retry_exponential_backoff": True, "max_retry_delay": timedelta(minutes=10)}
 
 
-def publish_after(apply: RepoPromoteOperator) -> BaseOperator:
-    """Wire the publication steps downstream of `apply`; return the last one."""
-    summary = f"ti.xcom_pull(task_ids='{apply.task_id}', key='summary')"
-    plan_id = f"{{{{ {summary}['plan_id'] }}}}"
+def publish_after(apply: UpdraftOperator) -> BaseOperator:
+    """Wire the publication steps downstream of `apply` (a step that applied a cycle and
+    pushed it with UpdraftOperator.push_cycle); return the last one."""
     repodata = RepodataOperator.partial(
         task_id="repodata", map_index_template="{{ task.repo_dir }}", **RETRIES,
     ).expand(repo_dir=apply.output)
-    mail = ReportMailOperator(task_id="mail", report_file=f"{{{{ {summary}['report_file'] }}}}",
-                              plan_id=plan_id, retries=2, retry_delay=timedelta(minutes=1))
-    announce = RepoAssetsOperator(task_id="announce", plan_id=plan_id,
-                                  repo_dirs=f"{{{{ ti.xcom_pull(task_ids='{apply.task_id}') }}}}")
+    mail = ReportMailOperator(task_id="mail", report_file=apply.output["report_file"],
+                              plan_id=apply.output["plan_id"], retries=2,
+                              retry_delay=timedelta(minutes=1))
+    announce = RepoAssetsOperator(task_id="announce", plan_id=apply.output["plan_id"],
+                                  repo_dirs=apply.output)
     verdict = CycleVerdictOperator(task_id="verdict", apply_task_id=apply.task_id)
     apply >> repodata >> [mail, announce] >> verdict
     return verdict

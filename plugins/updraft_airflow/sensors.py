@@ -8,48 +8,49 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from airflow.sdk import BaseSensorOperator
+from airflow.sdk import BaseSensorOperator, Context
 from airflow.sdk.exceptions import AirflowException, AirflowSkipException
 
-from updraft_airflow import distribution
+from updraft_airflow import params
+from updraft_airflow.operators.base import UpdraftOperator
 from updraft_airflow.triggers import MirrorSyncTrigger
 
 
-class MirrorSyncSensor(BaseSensorOperator):
+class MirrorSyncSensor(UpdraftOperator, BaseSensorOperator):
     """Waits until every `release.mirrors` URL serves the target repo's repomd.xml
     revision of each arch dir the release changed; fails after `release.mirror_timeout`
     (nothing is announced, no bug is closed: re-run the task once the mirrors caught up)."""
 
-    template_fields: Sequence[str] = ("release", "config_path")
+    template_fields: Sequence[str] = (*UpdraftOperator.template_fields, "release")
 
     def __init__(self, *, release: str, advisory_task_id: str = "advisory",
-                 config_path: str | None = None, **kwargs: Any) -> None:
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.release = release
         self.advisory_task_id = advisory_task_id
-        self.config_path = config_path
 
-    def execute(self, context: Any) -> None:
+    def run(self, context: Context) -> None:
         from updraft.release.mirrors import master_revisions
 
         updates = context["ti"].xcom_pull(task_ids=self.advisory_task_id) or []
         if not updates:
             raise AirflowSkipException("nothing was released")
-        engine = distribution.engine(self.config_path, distribution.run_trigger(context))
+        engine = self.engine(context)
         settings = engine.config.release
         if not settings.mirrors:
             self.log.info("release.mirrors is empty: no mirror to wait for")
             return
+        release = params.required(self.release, "release")
         archdirs = sorted({f["archdir"] for u in updates for f in u["files"]} - {"SRPMS"})
-        masters = master_revisions(engine.layout, str(self.release), settings.target, archdirs)
+        masters = master_revisions(engine.layout, release, settings.target, archdirs)
         self.log.info("waiting for %d mirrors to carry %s", len(settings.mirrors), masters)
         self.defer(trigger=MirrorSyncTrigger(
-            list(settings.mirrors), str(self.release), settings.target, masters,
+            list(settings.mirrors), release, settings.target, masters,
             settings.mirror_poll, time.time() + settings.mirror_timeout),
             method_name="execute_complete",
             timeout=timedelta(seconds=settings.mirror_timeout + settings.mirror_poll * 2))
 
-    def execute_complete(self, context: Any, event: dict[str, Any]) -> list[str]:
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> list[str]:
         for line in event.get("lines", []):
             self.log.info("%s", line)
         if event.get("status") != "synced":

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.timeout(240)
 
 FAMILY = "clamav-0.97.6-1.el4.rf"
 KILL_AT = 20  # a checkpoint inside the journal: 2 of the 6 binaries moved
-# The promote DAG's apply (RepoPromoteOperator) as a process of its own: scoped,
+# The promote DAG's apply (RepoApplyOperator) as a process of its own: scoped,
 # granted, on the approved digest (argv: root, digest).
 _APPLY = """
 import sys

@@ -27,7 +27,7 @@ from updraft.ledger import Ledger
 from updraft.ledger.gates import GateRecords, Question
 from updraft_airflow import distribution
 from updraft_airflow.gates import GoNoGoOperator
-from updraft_airflow.operators import RepoPromoteOperator
+from updraft_airflow.operators import RepoApplyOperator, RepoPlanOperator
 from updraft_airflow.operators.build import BuildLandOperator, MockBuildOperator, SignOperator
 from updraft_airflow.operators.iso import IsoPublishOperator
 from updraft_airflow.operators.release import ReleasePromoteOperator
@@ -60,13 +60,13 @@ def _context(task_id: str, dag_id: str = "promote", **xcoms: Any) -> dict[str, A
             "params": {"package": FAMILY, "target": "smeupdates", "release": "9"}}
 
 
-def _apply() -> RepoPromoteOperator:
-    return RepoPromoteOperator(task_id="apply", apply=True, package=FAMILY, target="smeupdates",
-                               release="9", plan_task_id="plan", gate_task_id="approve")
+def _apply() -> RepoApplyOperator:
+    return RepoApplyOperator(task_id="apply", package=FAMILY, target="smeupdates",
+                             release="9", plan_task_id="plan", gate_task_id="approve")
 
 
 def _plan(tree: Path) -> dict[str, Any]:
-    plan = RepoPromoteOperator(task_id="plan", package=FAMILY, target="smeupdates", release="9")
+    plan = RepoPlanOperator(task_id="plan", package=FAMILY, target="smeupdates", release="9")
     return plan.execute(_context("plan"))
 
 

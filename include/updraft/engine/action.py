@@ -13,6 +13,11 @@ Verb = Literal["move", "copy", "place", "delete", "quarantine", "hold"]
 PHASE_ARRIVE, PHASE_RETIRE, PHASE_STAGE, PHASE_LEAVE = 1, 2, 3, 4
 
 
+def clean(text: str) -> str:
+    """Outside data (file and family names) shown on one line: no control characters."""
+    return "".join(char if char.isprintable() else "?" for char in text)
+
+
 def describe(verb: str, from_repo: str | None, to_repo: str | None, archdir: str,
              filename: str, reason: str = "") -> str:
     """One action in seed 000's words; the report and the ledger's history both use it."""
@@ -49,6 +54,10 @@ class Action:
     # The header digest of the build at `src` when planned: a plan (and the digest a Go
     # approves) names the bytes it moves, not only their file names.
     build: str = ""
+    # Why the planner wants it (the rule: a promotion, a family pull-up, retention, the
+    # stage mirror); told in logs and kept in the ledger's action row. `reason` stays
+    # what the report and a package's state show (a quarantine, a hold, a landing rule).
+    why: str = ""
 
     def describe(self) -> str:
         """The Repository Update report line (seed 000's wording)."""
@@ -60,6 +69,12 @@ class Action:
         target = f" -> {self.dst}" if self.dst else ""
         paths = "".join(c if c.isprintable() else "?" for c in f"{self.src}{target}")
         return f"{self.describe()}    [{paths}]"
+
+    def explained(self) -> str:
+        """The dry-run line and why the action happens (a task's log, `--dry-run`)."""
+        told = "" if self.verb in ("quarantine", "hold") else self.reason  # in describe()
+        because = self.why or told
+        return f"{self.detail()}    because {clean(because)}" if because else self.detail()
 
     @property
     def reported(self) -> bool:

@@ -95,9 +95,9 @@ def apply_journal(journal: Journal, root: Path, state_dir: Path | None = None) -
             log.warning("not applied: %s", failure)
         else:
             result.applied += unit
-            for action in unit:
+            for action in unit:  # the one listing of what was done, with why
                 if action.reported:
-                    log.info("%s", action.describe())
+                    log.info("%s", action.explained())
     return result
 
 

@@ -458,8 +458,11 @@ class Engine:
     def _execute(self, plan: Plan) -> CycleResult:
         # Unique per application (the same plan may be applied again another day).
         plan_id = hashlib.sha256(f"{plan_digest(plan)}{time.time_ns()}".encode()).hexdigest()[:16]
+        # One line here: the caller logs each action once, with its reason.
+        log.info("plan %s: applying %d actions of %d families", plan_id, len(plan.actions),
+                 len({(a.release, a.family) for a in plan.actions}))
         for line in plan.actions:
-            log.info("plan %s: %s", plan_id, line.detail())
+            log.debug("plan %s: %s", plan_id, line.detail())
         digests = source_digests(self.layout.root, plan.actions)
         journal = Journal.create(self.journal_dir, plan_id, self.trigger, plan, digests)
         return self._finish(journal)
@@ -490,7 +493,7 @@ class Engine:
                 plan_id=journal.plan_id, seq=number, at=now, trigger=journal.trigger,
                 release=a.release, family=a.family, family_evr=a.family_evr, verb=a.verb,
                 filename=a.filename, package=a.package, archdir=a.archdir,
-                from_repo=a.from_repo, to_repo=a.to_repo, reason=a.reason,
+                from_repo=a.from_repo, to_repo=a.to_repo, reason=a.reason or a.why,
             )
             for number, a in enumerate(applied)
         ]

@@ -14,7 +14,7 @@ import sqlalchemy.exc
 from updraft.engine.action import Touched
 from updraft.engine.apply import no_link_below
 from updraft.engine.layout import Layout
-from updraft.errors import StorageError, storage_error
+from updraft.errors import StorageError, StorageFull, storage_error
 from updraft.safepath import UnsafePath, contained
 
 _STATE_ENTRIES = ("lock", "locks", "journal", "quarantine", "reports", "headers.marshal",
@@ -42,8 +42,9 @@ def storage_errors(method: Callable[P, R]) -> Callable[P, R]:
             text = str(exc.orig)
             if "disk is full" not in text and "readonly" not in text:
                 raise
-            raise StorageError(f"cannot write the ledger: {text} (the plan's journal stays "
-                               "pending: the next run records it)") from exc
+            kind = StorageFull if "disk is full" in text else StorageError
+            raise kind(f"cannot write the ledger: {text} (the plan's journal stays "
+                       "pending: the next run records it)") from exc
 
     return wrapper
 

@@ -27,6 +27,7 @@ from updraft.engine.layout import Layout
 from updraft.engine.placement import Holdings, diff_placements
 from updraft.engine.retention import retained
 from updraft.engine.tree import ReleaseTree
+from updraft.engine.why import Reasons, retention_reason
 
 
 @dataclass(frozen=True)
@@ -65,20 +66,28 @@ def plan_release(tree: ReleaseTree, layout: Layout, intents: Sequence[Intent] = 
         if repo != stage
     }
     gate = gate or GateView()
+    reasons = Reasons()
     for intent in intents:
         if not gate.allows(intent.repo, intent.family):
             continue  # a promotion into a gated repo without a Go (the engine refuses it)
         wanted.setdefault(intent.repo, {}).setdefault(intent.family, set()).update(intent.slots)
+        reasons.arrive(intent.repo, families[intent.family], f"promotion into {intent.repo}")
     warnings: list[str] = []
     pulled = _pull_up(wanted, config)
     _undo_pulls_retention_rejects(wanted, pulled, config, families, warnings)
+    _note_pulls(reasons, wanted, pulled, families)
+    before = {repo: set(held) for repo, held in wanted.items()}
     _apply_retention(wanted, config, families)
+    for repo, keys in before.items():
+        for key in keys - set(wanted[repo]):
+            reasons.depart(repo, families[key], retention_reason(repo, config))
     _add_sources(wanted, config, families)
     stage_home: dict[FamilyKey, str] = {}
     if stage is not None:
         wanted[stage] = _stage_holdings(wanted, current.get(stage, {}), config, families,
                                         stage_home)
     plan = diff_placements(tree, layout, families, wanted, stage_home)
+    plan.actions = reasons.explain(plan.actions, config)
     plan.warnings[:0] = tree.held + warnings
     plan.touched = sorted(set(plan.touched) | set(missing),
                           key=lambda t: (t.release, t.repo, t.archdir))
@@ -151,6 +160,19 @@ def _undo_pulls_retention_rejects(
         warnings.append(
             f"{family.name}-{family.label}: not promoted to {target}, which keeps newer versions"
         )
+
+
+def _note_pulls(reasons: Reasons, wanted: Holdings, pulled: Pulled,
+                families: dict[FamilyKey, Family]) -> None:
+    """Why a pulled family arrives, or why its stray copy goes (the pull was undone)."""
+    for (target, key), _sources in pulled.items():
+        family = families[key]
+        if key in wanted.get(target, {}):
+            reasons.arrive(target, family, f"family pull-up: {family.name}-{family.label} "
+                                           f"has packages in {target}")
+        else:
+            reasons.depart(target, family, f"not promoted to {target}, which keeps newer "
+                                           "versions")
 
 
 def _apply_retention(

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
 from typing import Any
 
-from updraft.errors import ConfigError, UpdraftError
+from updraft.errors import ConfigError, Transient, UpdraftError
 
 URL_ENV = "UPDRAFT_BUGZILLA_URL"
 API_KEY_ENV = "UPDRAFT_BUGZILLA_API_KEY"
@@ -42,6 +42,10 @@ log = logging.getLogger(__name__)
 
 class TrackerUnavailable(UpdraftError):
     """The tracker could not be reached, refused the API key, or answered nonsense."""
+
+
+class TrackerUnreachable(TrackerUnavailable, Transient):
+    """The tracker did not answer in time or refused the connection: a retry may reach it."""
 
 
 @dataclass(frozen=True)
@@ -131,6 +135,13 @@ class _Secrets(logging.Filter):
         return True
 
 
+def _unreachable(exc: BaseException) -> bool:
+    """No answer in time, or no connection: unlike a refused key, a retry may cure it."""
+    import requests
+
+    return isinstance(exc, (requests.Timeout, requests.ConnectionError))
+
+
 def scrub(text: str, secrets: Iterable[str]) -> str:
     for secret in secrets:
         if secret:
@@ -196,8 +207,8 @@ class BugTracker:
             hint = f"check the API key (connection updraft_bugzilla or {API_KEY_ENV})"
         else:
             hint = "check that Bugzilla is up and the URL is right, then re-run"
-        return TrackerUnavailable(
-            f"Bugzilla at {self.url}: {doing} failed ({self._reason(exc)}); {hint}")
+        kind = TrackerUnreachable if _unreachable(exc) else TrackerUnavailable
+        return kind(f"Bugzilla at {self.url}: {doing} failed ({self._reason(exc)}); {hint}")
 
     def _reason(self, exc: BaseException) -> str:
         import requests

@@ -1,9 +1,11 @@
 """Operators over the repository engine."""
 
+from updraft_airflow.operators.base import UpdraftOperator
 from updraft_airflow.operators.check import TreeCheckOperator
 from updraft_airflow.operators.cycle import (
     CycleVerdictOperator,
-    RepoPromoteOperator,
+    RepoApplyOperator,
+    RepoPlanOperator,
     anything_to_do,
 )
 from updraft_airflow.operators.mail import ReportMailOperator
@@ -11,10 +13,12 @@ from updraft_airflow.operators.repodata import RepoAssetsOperator, RepodataOpera
 
 __all__ = [
     "CycleVerdictOperator",
+    "RepoApplyOperator",
     "RepoAssetsOperator",
-    "RepoPromoteOperator",
+    "RepoPlanOperator",
     "RepodataOperator",
     "ReportMailOperator",
     "TreeCheckOperator",
+    "UpdraftOperator",
     "anything_to_do",
 ]

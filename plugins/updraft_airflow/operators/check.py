@@ -6,16 +6,16 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from airflow.sdk import BaseOperator
+from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowFailException
 
-from updraft_airflow import distribution
-from updraft_airflow.operators.cycle import optional_param
+from updraft_airflow import params
+from updraft_airflow.operators.base import UpdraftOperator
 
 _SHOWN = 20  # problems named in the failure itself; the log has every one
 
 
-class TreeCheckOperator(BaseOperator):
+class TreeCheckOperator(UpdraftOperator):
     """Runs the read-only health check of the tree (updraft/check.py) under the tree lock.
 
     Every problem goes to the task log, one line each; any problem fails the task at
@@ -24,23 +24,20 @@ class TreeCheckOperator(BaseOperator):
     Returns {"healthy", "files", "problems"} as XCom.
     """
 
-    template_fields: Sequence[str] = ("release", "config_path")
+    template_fields: Sequence[str] = (*UpdraftOperator.template_fields, "release")
     ui_color = "#f3efe0"
 
-    def __init__(self, *, release: str | None = None, config_path: str | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(self, *, release: str | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("retries", 2)
         kwargs.setdefault("retry_delay", timedelta(minutes=1))
         super().__init__(**kwargs)
         self.release = release
-        self.config_path = config_path
 
-    def execute(self, context: Any) -> dict[str, object]:
+    def run(self, context: Context) -> dict[str, object]:
         from updraft.engine.check import check
 
-        engine = distribution.engine(self.config_path, distribution.run_trigger(context))
-        release = optional_param(self.release)
-        health = check(engine, [release] if release else None)
+        release = params.optional(self.release, "release")
+        health = check(self.engine(context), [release] if release else None)
         for line in health.lines():
             self.log.error("%s", line)
         if not health.healthy:

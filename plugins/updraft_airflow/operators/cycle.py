@@ -1,113 +1,126 @@
-"""RepoPromoteOperator: plan, or plan and apply, an update cycle or one promotion."""
+"""The update cycle and a promotion as two steps: RepoPlanOperator, then RepoApplyOperator."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator
+from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
 
-from updraft.errors import ConfigError, PackageNotFound, PlanChanged
-from updraft_airflow import distribution
+from updraft_airflow import params
 from updraft_airflow.gate_record import required
+from updraft_airflow.operators.base import UpdraftOperator, mapped_errors
+from updraft_airflow.operators.cycle_log import log_cycle
+
+if TYPE_CHECKING:
+    from updraft.config.dist import DistConfig
+    from updraft.engine.engine import Engine, IntentSource
 
 log = logging.getLogger(__name__)
 
 
-def optional_param(value: object) -> str | None:
-    """A templated param: None, "" and "None" all mean "not given"."""
-    if value is None or str(value).strip() in ("", "None"):
-        return None
-    return str(value).strip()
-
-
-def flag_param(value: object) -> bool:
-    return value if isinstance(value, bool) else str(value).strip().lower() in ("true", "1", "yes")
-
-
-class RepoPromoteOperator(BaseOperator):
-    """Plans a cycle of the repository engine; with `apply=True` also applies it.
+class _RepoCycleOperator(UpdraftOperator):
+    """What both steps decide alike: the release, and the promotion if any.
 
     Without `package` it is the update cycle (seed 000's script); with `package` and
-    `target` it is a promotion (the seed's `cp` into the next repo). Planning changes
-    nothing and takes no lock. Applying takes the tree lock, journals every step, marks
-    the changed arch dirs for RepodataOperator and writes the Repository Update report.
-
-    Planning returns the cycle's summary (XCom): counts, families, the plan digest and
-    a preview of the report. Applying returns the arch dirs (`9/smetest/i386`) whose
-    repodata awaits RepodataOperator, so it can be mapped over, and pushes the summary,
-    with the report file, as XCom `summary`.
-
-    A promotion into a repo whose config names an `approval` role is applied only on an
-    Approve that `gate_task_id` recorded in the ledger for this run (never on its XCom),
-    and only if the plan is still the one it showed the approver (its digest). A
-    promotion plans and applies its family's actions only: other pending work is left
-    to the cycle.
+    `target` it is a promotion (the seed's `cp` into the next repo), which plans and
+    applies its family's actions only: other pending work is left to the cycle.
     """
 
     scoped_promotion = True
-
-    template_fields: Sequence[str] = ("release", "package", "target", "dry_run", "config_path")
+    template_fields: Sequence[str] = (*UpdraftOperator.template_fields, "release", "package",
+                                      "target")
     ui_color = "#e8f1fb"
 
-    def __init__(self, *, apply: bool = False, release: str | None = None,
-                 package: str | None = None, target: str | None = None,
-                 dry_run: bool | str = False, config_path: str | None = None,
-                 plan_task_id: str = "plan", gate_task_id: str | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(self, *, release: str | None = None, package: str | None = None,
+                 target: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.apply = apply
-        self.release = release
-        self.package = package
-        self.target = target
-        self.dry_run = dry_run
-        self.config_path = config_path
-        self.plan_task_id = plan_task_id
-        self.gate_task_id = gate_task_id
+        self.release, self.package, self.target = release, package, target
 
-    def execute(self, context: Any) -> dict[str, object] | list[str]:
-        try:
-            return self._cycle(context)
-        except (ConfigError, PackageNotFound, PlanChanged) as exc:
-            raise AirflowFailException(str(exc)) from exc  # a retry would say the same
+    def _releases(self) -> list[str] | None:
+        release = params.optional(self.release, "release")
+        return [release] if release else None
 
-    def _cycle(self, context: Any) -> dict[str, object] | list[str]:
-        engine = distribution.engine(self.config_path, distribution.run_trigger(context))
-        release = optional_param(self.release)
-        releases = [release] if release else None
-        intents = self._promotion(engine, context)
-        scoped = intents is not None and self.scoped_promotion
-        if not self.apply or flag_param(self.dry_run):
-            # What a Go would apply: the family's actions, into the gated repo too.
-            result = engine.preview(releases, intents, grant=True, scoped=scoped)
-            self._log_done(intents)
-            self._log(result)
-            return result.summary()
-        approved, granted = self._authorise(context, engine.config)
-        result = engine.apply(releases, intents, approved=approved, grant=granted,
-                              scoped=scoped)
-        self._log_done(intents)  # a retry: done, its repodata pending
-        self._log(result)
-        context["ti"].xcom_push(key="summary", value=result.summary())
-        return [target.label for target in result.unpublished]
-
-    def _promotion(self, engine: Any, context: Any) -> Any:
-        package = optional_param(self.package)
+    def _promotion(self, engine: Engine, context: Context) -> IntentSource | None:
+        package = params.optional(self.package, "package")
         if package is None:
             return None
         from updraft.engine.promote import Promotion
 
-        target = optional_param(self.target)
+        target = params.optional(self.target, "target")
         if target is None:
             raise AirflowFailException(f"promoting {package}: no target repo given")
-        return Promotion(engine.layout, package, target, optional_param(self.release))
+        return Promotion(engine.layout, package, target, params.optional(self.release))
 
-    def _authorise(self, context: Any, config: Any) -> tuple[str | None, bool]:
+    def _preview(self, engine: Engine, intents: IntentSource | None) -> dict[str, object]:
+        # What a Go would apply: the family's actions, into the gated repo too.
+        scoped = intents is not None and self.scoped_promotion
+        result = engine.preview(self._releases(), intents, grant=True, scoped=scoped)
+        _log_already(self, intents)
+        log_cycle(self.log, result)
+        return result.summary()
+
+
+def _log_already(operator: BaseOperator, intents: object) -> None:
+    """A promotion found already done says so (other intent sources have no word)."""
+    already = getattr(intents, "already", None)
+    if already:
+        operator.log.info("%s", already)
+
+
+class RepoPlanOperator(_RepoCycleOperator):
+    """Plans a cycle or a promotion: changes nothing and takes no lock.
+
+    Returns the cycle's summary (XCom): counts, families, the plan digest (what a Go
+    approves) and a preview of the report. Every action is in the log with its reason.
+    """
+
+    def run(self, context: Context) -> dict[str, object]:
+        engine = self.engine(context)
+        return self._preview(engine, self._promotion(engine, context))
+
+
+class RepoApplyOperator(_RepoCycleOperator):
+    """Applies a cycle or a promotion under the tree lock, journaled; marks the changed
+    arch dirs for RepodataOperator and writes the Repository Update report.
+
+    Returns the arch dirs (`9/smetest/i386`) whose repodata awaits RepodataOperator, so
+    it can be mapped over, and pushes `summary`, `report_file` and `plan_id` (XCom).
+    With `dry_run` it only previews, like RepoPlanOperator.
+
+    A promotion into a repo whose config names an `approval` role is applied only on an
+    Approve that `gate_task_id` recorded in the ledger for this run (never on its XCom),
+    and only if the plan is still the one it showed the approver (its digest).
+    """
+
+    template_fields: Sequence[str] = (*_RepoCycleOperator.template_fields, "dry_run")
+
+    def __init__(self, *, dry_run: bool | str = False, plan_task_id: str = "plan",
+                 gate_task_id: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.dry_run = dry_run
+        self.plan_task_id = plan_task_id
+        self.gate_task_id = gate_task_id
+
+    def run(self, context: Context) -> dict[str, object] | list[str]:
+        engine = self.engine(context)
+        intents = self._promotion(engine, context)
+        if params.flag(self.dry_run, "dry_run"):
+            return self._preview(engine, intents)
+        approved, granted = self._authorise(context, engine.config)
+        scoped = intents is not None and self.scoped_promotion
+        result = engine.apply(self._releases(), intents, approved=approved, grant=granted,
+                              scoped=scoped)
+        _log_already(self, intents)  # a retry: done, its repodata pending
+        log_cycle(self.log, result)
+        return self.push_cycle(context, result)
+
+    def _authorise(self, context: Context, config: DistConfig) -> tuple[str | None, bool]:
         """(the digest of the plan a human approved, whether the promotion may enter a
         gated repo), from the decision the gate recorded in the ledger for this run."""
-        target = optional_param(self.target)
+        target = params.optional(self.target, "target")
         if target is None or not config.approvers(target):
             return None, True  # no gated target: nothing needs a Go
         role = config.repos[target].approval
@@ -119,32 +132,15 @@ class RepoPromoteOperator(BaseOperator):
                       decision.by, decision.at, decision.digest[:12], self.gate_task_id)
         return decision.digest, True
 
-    def _log_done(self, intents: Any) -> None:
-        """A promotion found already done says so (other intent sources have no word)."""
-        already = getattr(intents, "already", None)
-        if already:
-            self.log.info("%s", already)
-
-    def _log(self, result: Any) -> None:
-        for plan_id in result.resumed:
-            self.log.warning("finished plan %s left by an interrupted run", plan_id)
-        if result.nothing_to_do:
-            self.log.info("nothing to do")
-            return
-        for action in result.plan.actions:
-            self.log.info("%s", action.detail())
-        self.log.info("Repository Update report:\n%s", result.report)
-        for failure in result.failures:
-            self.log.error("not applied: %s", failure)
-        if result.unpublished:
-            self.log.info("repodata to publish: %s",
-                          ", ".join(target.label for target in result.unpublished))
 
 
+@mapped_errors
 def anything_to_do(ti: Any, params: dict[str, Any], plan_task_id: str = "plan") -> bool:
     """ShortCircuitOperator callable: go on only when the plan has work and is not a dry run."""
+    from updraft_airflow.params import flag
+
     summary = ti.xcom_pull(task_ids=plan_task_id) or {}
-    if flag_param(params.get("dry_run", False)):
+    if flag(params.get("dry_run", False), "dry_run"):
         log.info("dry run: the plan is in the log of task %s", plan_task_id)
         return False
     if summary.get("nothing_to_do", True):
@@ -177,7 +173,7 @@ class CycleVerdictOperator(BaseOperator):
         super().__init__(**kwargs)
         self.apply_task_id = apply_task_id
 
-    def execute(self, context: Any) -> None:
+    def execute(self, context: Context) -> None:
         summary = context["ti"].xcom_pull(task_ids=self.apply_task_id, key="summary") or {}
         failures = list(summary.get("failures") or [])
         if failures:

@@ -5,61 +5,52 @@ images stay on disk, XCom carries summaries."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator
+from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-from updraft.errors import UpdraftError
-from updraft_airflow import distribution
+from updraft_airflow import params
 from updraft_airflow.gate_record import required
+from updraft_airflow.operators.base import UpdraftOperator
+from updraft_airflow.operators.cycle_log import log_cycle
+
+if TYPE_CHECKING:
+    from updraft.iso.run import IsoRun
 
 
-def _arches(value: object) -> list[str]:
-    if value is None or value in ("", "None"):
-        return []
-    if isinstance(value, str):
-        return [part for part in value.replace(",", " ").split() if part]
-    return [str(part) for part in value]  # type: ignore[union-attr]
+class IsoStepOperator(UpdraftOperator):
+    """Base: which ISO (release, version, arches) this run builds; a step implements
+    `step(run, context)` over the IsoRun of the library."""
 
-
-class IsoStepOperator(BaseOperator):
-    """Base: which ISO (release, version, arches) this run builds."""
-
-    template_fields: Sequence[str] = ("release", "version", "arches")
+    template_fields: Sequence[str] = (*UpdraftOperator.template_fields, "release", "version",
+                                      "arches")
     ui_color = "#e8f0fe"
 
     def __init__(self, *, release: str = "{{ params.release }}",
                  version: str = "{{ params.version }}", arches: object = "{{ params.arches }}",
-                 config_path: str | None = None, **kwargs: Any) -> None:
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.release, self.version, self.arches = release, version, arches
-        self.config_path = config_path
 
-    def iso_run(self, context: Any) -> Any:
+    def iso_run(self, context: Context) -> IsoRun:
         from updraft.iso.run import IsoRun
 
-        engine = distribution.engine(self.config_path, distribution.run_trigger(context))
-        try:
-            return IsoRun.of(engine, str(self.release), str(self.version),
-                             _arches(self.arches))
-        except UpdraftError as exc:
-            raise AirflowFailException(str(exc)) from exc
+        return IsoRun.of(self.engine(context), params.required(self.release, "release"),
+                         params.required(self.version, "version"),
+                         params.text_list(self.arches, "arches"))
 
-    def execute(self, context: Any) -> Any:
-        try:
-            return self.step(self.iso_run(context), context)
-        except UpdraftError as exc:
-            raise AirflowFailException(str(exc)) from exc
+    def run(self, context: Context) -> Any:
+        return self.step(self.iso_run(context), context)
 
-    def step(self, run: Any, context: Any) -> Any:
+    def step(self, run: IsoRun, context: Context) -> Any:
         raise NotImplementedError
 
 
 class IsoFreezeOperator(IsoStepOperator):
     """Seed 002: hold promotions into smeupdates-testing while the ISO builds."""
 
-    def step(self, run: Any, context: Any) -> dict[str, object]:
+    def step(self, run: IsoRun, context: Context) -> dict[str, object]:
         flag = run.freeze()
         self.log.info("%s", flag.reason())
         return {"repos": list(flag.repos), "holder": flag.holder, "since": flag.since}
@@ -68,7 +59,7 @@ class IsoFreezeOperator(IsoStepOperator):
 class IsoThawOperator(IsoStepOperator):
     """Lift the freeze, whatever the run's outcome (a teardown task)."""
 
-    def step(self, run: Any, context: Any) -> dict[str, object]:
+    def step(self, run: IsoRun, context: Context) -> dict[str, object]:
         lifted = run.thaw()
         self.log.info("freeze %s", "lifted" if lifted else "was not set")
         return {"lifted": lifted is not None}
@@ -77,10 +68,9 @@ class IsoThawOperator(IsoStepOperator):
 class IsoStageOperator(IsoStepOperator):
     """The engine refreshes the stage; the ISO tree is laid out from it."""
 
-    def step(self, run: Any, context: Any) -> dict[str, object]:
+    def step(self, run: IsoRun, context: Context) -> dict[str, object]:
         cycle, summary = run.stage()
-        for line in cycle.report.splitlines():
-            self.log.info("%s", line)
+        log_cycle(self.log, cycle)
         for line in summary.lines():
             self.log.info("%s", line)
         if not cycle.ok:
@@ -91,7 +81,7 @@ class IsoStageOperator(IsoStepOperator):
 class IsoPreflightOperator(IsoStepOperator):
     """Every check of seed 002 at once; fails with the full list of problems."""
 
-    def step(self, run: Any, context: Any) -> dict[str, object]:
+    def step(self, run: IsoRun, context: Context) -> dict[str, object]:
         report = run.preflight()
         for line in report.lines():
             self.log.info("%s", line)
@@ -117,12 +107,12 @@ class MockChrootOperator(IsoStepOperator):
             raise ValueError(f"build_step {build_step!r}: installer or iso")
         self.build_step, self.backend, self.mock, self.force = build_step, backend, mock, force
 
-    def step(self, run: Any, context: Any) -> Any:
+    def step(self, run: IsoRun, context: Context) -> Any:
         def sink(line: str) -> None:
             self.log.info("%s", line)
 
         if self.build_step == "installer":
-            decisions = run.installer_decisions(self.force in (True, "True", "true"))
+            decisions = run.installer_decisions(params.flag(self.force, "force_installer"))
             for decision in decisions:
                 self.log.info("installer %s: %s (%s)", decision.arch,
                               "rebuild" if decision.rebuild else "unchanged", decision.reason)
@@ -141,7 +131,7 @@ class IsoPublishOperator(IsoStepOperator):
         super().__init__(**kwargs)
         self.approve_task_id = approve_task_id
 
-    def step(self, run: Any, context: Any) -> list[str]:
+    def step(self, run: IsoRun, context: Context) -> list[str]:
         # The answer the gate recorded in the ledger for this run, never its XCom.
         decision = required(context, self.config_path, self.approve_task_id)
         run.record("approve", detail=f"{', '.join(decision.chosen)} by {decision.by} at "

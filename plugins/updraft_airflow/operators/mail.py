@@ -9,15 +9,16 @@ from pathlib import Path
 from typing import Any
 
 from airflow.providers.smtp.hooks.smtp import SmtpHook
-from airflow.sdk import BaseOperator
+from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowFailException
 
 from updraft.config.dist import DistConfig
 from updraft.mail import envelope_sender, report_mail
-from updraft_airflow import distribution
+from updraft_airflow import params
+from updraft_airflow.operators.base import UpdraftOperator
 
 
-class ReportMailOperator(BaseOperator):
+class ReportMailOperator(UpdraftOperator):
     """Mails the report a cycle wrote to the config's `report.recipients`.
 
     Host, port, TLS and credentials come from the Airflow connection (`updraft_smtp`);
@@ -26,28 +27,28 @@ class ReportMailOperator(BaseOperator):
     updraft.mail and sent on the hook's authenticated client.
     """
 
-    template_fields: Sequence[str] = ("report_file", "plan_id", "config_path")
+    template_fields: Sequence[str] = (*UpdraftOperator.template_fields, "report_file",
+                                      "plan_id")
 
-    def __init__(self, *, report_file: str | None, plan_id: str | None = None,
-                 smtp_conn_id: str = "updraft_smtp", config_path: str | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(self, *, report_file: object, plan_id: object = None,
+                 smtp_conn_id: str = "updraft_smtp", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.report_file = report_file
         self.plan_id = plan_id
         self.smtp_conn_id = smtp_conn_id
-        self.config_path = config_path
 
-    def execute(self, context: Any) -> dict[str, object]:
-        config = distribution.load(self.config_path)
-        if not self.report_file or self.report_file == "None":
+    def run(self, context: Context) -> dict[str, object]:
+        config = self.config()
+        report_file = params.optional(self.report_file, "report_file")
+        if report_file is None:
             raise AirflowFailException("no report to mail: the apply task wrote none")
-        report = Path(self.report_file).read_text()
+        report = Path(report_file).read_text()
         recipients = list(config.report.recipients)
         if not recipients:
             self.log.warning("report.recipients is empty in %s: report not mailed",
                              config.source_file)
             return {"sent": False}
-        message = report_mail(config, report, self.plan_id or None)
+        message = report_mail(config, report, params.optional(self.plan_id, "plan_id"))
         send(config, message, self.smtp_conn_id)
         self.log.info("mailed %r to %s (%d lines)", message["Subject"], ", ".join(recipients),
                       len(report.splitlines()))

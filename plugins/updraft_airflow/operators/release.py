@@ -13,38 +13,39 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
+from airflow.sdk import Context
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-from updraft.errors import UpdraftError
-from updraft_airflow import distribution
 from updraft_airflow.gate_record import required
-from updraft_airflow.operators.cycle import RepoPromoteOperator
+from updraft_airflow.operators.base import UpdraftOperator
+from updraft_airflow.operators.cycle import RepoApplyOperator
 from updraft_airflow.operators.mail import send
 
 if TYPE_CHECKING:
+    from updraft.config.dist import DistConfig
+    from updraft.engine.engine import Engine, IntentSource
     from updraft.release.run import ReleaseRun
+    from updraft.release.tracker import BugTracker
 
 ANALYSE = "analyse"
 GATE = "go_nogo"
 
 
-def _tracker(conn_id: str) -> Any:
+def _tracker(conn_id: str) -> BugTracker:
     from updraft_airflow.hooks.bugzilla_hook import BugzillaHook  # python-bugzilla: task time only
 
     return BugzillaHook(conn_id).get_tracker()
 
 
-def release_run(config_path: str | None, context: Any, release: str) -> ReleaseRun:
+def release_run(operator: UpdraftOperator, context: Context, release: str) -> ReleaseRun:
     """This DAG run's ReleaseRun: its files under state/release/runs/<dag>-<run>."""
     from updraft.release.run import ReleaseRun
 
     ti = context["ti"]
-    engine = distribution.engine(config_path, distribution.run_trigger(context))
-    return ReleaseRun.of(engine, str(release), f"{ti.dag_id}-{ti.run_id}")
+    return ReleaseRun.of(operator.engine(context), str(release), f"{ti.dag_id}-{ti.run_id}")
 
 
-class ReleaseAnalysisOperator(BaseOperator):
+class ReleaseAnalysisOperator(UpdraftOperator):
     """Rnotes, computed: reads the tree and asks Bugzilla (one request per 500 bugs), then
     decides what may be released (soft dependencies, libsolv's hard dependencies).
 
@@ -53,24 +54,20 @@ class ReleaseAnalysisOperator(BaseOperator):
     offered, nothing is released.
     """
 
-    template_fields: Sequence[str] = ("release", "config_path")
+    template_fields: Sequence[str] = (*UpdraftOperator.template_fields, "release")
     ui_color = "#eef7ee"
 
-    def __init__(self, *, release: str, config_path: str | None = None,
-                 bugzilla_conn_id: str = "updraft_bugzilla", **kwargs: Any) -> None:
+    def __init__(self, *, release: str, bugzilla_conn_id: str = "updraft_bugzilla",
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.release = release
-        self.config_path = config_path
         self.bugzilla_conn_id = bugzilla_conn_id
 
-    def execute(self, context: Any) -> dict[str, Any]:
+    def run(self, context: Context) -> dict[str, Any]:
         from updraft.release.choice import options
 
-        try:
-            run = release_run(self.config_path, context, self.release)
-            analysis = run.analyse(_tracker(self.bugzilla_conn_id))
-        except UpdraftError as exc:
-            raise AirflowFailException(str(exc)) from exc
+        run = release_run(self, context, self.release)
+        analysis = run.analyse(_tracker(self.bugzilla_conn_id))
         if not analysis.tracker["reachable"]:
             # Fail closed, and loudly: a release manager re-runs once Bugzilla answers.
             raise AirflowFailException(f"Bugzilla could not be asked: "
@@ -88,25 +85,22 @@ class ReleaseAnalysisOperator(BaseOperator):
                 "requests": analysis.tracker["requests"]}
 
 
-class ReleaseReportOperator(BaseOperator):
+class ReleaseReportOperator(UpdraftOperator):
     """The analysis as Rnotes: its text in this task's log, its HTML on the release board
     (the Go/NoGo links to it), and seed 004's `tested` in the ledger for every version
     whose bugs are all verified."""
 
-    template_fields: Sequence[str] = ("config_path",)
     ui_color = "#eef7ee"
 
-    def __init__(self, *, analysis_task_id: str = ANALYSE, config_path: str | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(self, *, analysis_task_id: str = ANALYSE, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.analysis_task_id = analysis_task_id
-        self.config_path = config_path
 
-    def execute(self, context: Any) -> dict[str, Any]:
+    def run(self, context: Context) -> dict[str, Any]:
         from updraft.release.rnotes import render
 
         analysed = context["ti"].xcom_pull(task_ids=self.analysis_task_id) or {}
-        run = release_run(self.config_path, context, analysed["release"])
+        run = release_run(self, context, analysed["release"])
         analysis = run.analysis()
         reported = run.report(analysis)
         self.log.info("release analysis:\n%s", render(analysis, "text", run.dist_name))
@@ -117,7 +111,7 @@ class ReleaseReportOperator(BaseOperator):
                 "tested": reported.tested}
 
 
-class ReleasePromoteOperator(RepoPromoteOperator):
+class ReleasePromoteOperator(RepoApplyOperator):
     """Moves the families the Go/NoGo chose into smeupdates through the engine (tree lock,
     journal, ledger: state `released`), as one plan; returns the arch dirs whose repodata
     awaits publishing. An answer that splits a fix between a chosen and an unchosen
@@ -126,53 +120,38 @@ class ReleasePromoteOperator(RepoPromoteOperator):
     scoped_promotion = False  # the release moves what the gate chose, as one plan
 
     def __init__(self, *, gate_task_id: str = GATE, **kwargs: Any) -> None:
-        super().__init__(apply=True, gate_task_id=gate_task_id, **kwargs)
+        super().__init__(gate_task_id=gate_task_id, **kwargs)
 
-    def execute(self, context: Any) -> Any:
-        from updraft.release.choice import ChoiceError
-
-        try:
-            return super().execute(context)
-        except ChoiceError as exc:
-            raise AirflowFailException(str(exc)) from exc
-
-    def _promotion(self, engine: Any, context: Any) -> Any:
+    def _promotion(self, engine: Engine, context: Context) -> IntentSource | None:
         # The answer the gate recorded in the ledger, never its XCom (issue 15).
-        decision = required(context, self.config_path, self.gate_task_id, option=None)
+        decision = required(context, self.config_path, self.gate_task_id or GATE, option=None)
         if not decision.chosen:
             raise AirflowSkipException("the Go/NoGo chose nothing: nothing is released")
-        run = release_run(self.config_path, context, str(self.release))
+        run = release_run(self, context, str(self.release))
         packages = run.decide(run.analysis(), list(decision.chosen), decision.by,
                               str(self.gate_task_id))
         self.log.info("Go from %s for: %s", decision.by, ", ".join(decision.chosen))
         return run.intents(packages)
 
-    def _authorise(self, context: Any, config: Any) -> tuple[str | None, bool]:
+    def _authorise(self, context: Context, config: DistConfig) -> tuple[str | None, bool]:
         # The gate chose families, not a plan: each is resolved afresh. _promotion read
         # the recorded decision already (it runs first): the chosen families may enter.
         return None, True
 
 
-class ReleaseStepOperator(BaseOperator):
-    """A step after the promotion, on what this run's Go released."""
+class ReleaseStepOperator(UpdraftOperator):
+    """A step after the promotion, on what this run's Go released. A missing record of
+    an earlier step fails at once (a retry would say the same); Bugzilla or a repodata
+    lock that did not answer is retried (updraft.errors.Transient)."""
 
-    template_fields: Sequence[str] = ("release", "config_path")
+    template_fields: Sequence[str] = (*UpdraftOperator.template_fields, "release")
 
-    def __init__(self, *, release: str, config_path: str | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(self, *, release: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.release = release
-        self.config_path = config_path
 
-    def execute(self, context: Any) -> Any:
-        from updraft.release.run import ReleaseStepError
-
-        try:
-            return self.step(release_run(self.config_path, context, self.release))
-        except ReleaseStepError as exc:  # an earlier step's record: a retry says the same
-            raise AirflowFailException(str(exc)) from exc
-        except UpdraftError as exc:  # the tracker, the repodata lock: retried
-            raise AirflowException(str(exc)) from exc
+    def run(self, context: Context) -> Any:
+        return self.step(release_run(self, context, self.release))
 
     def step(self, run: ReleaseRun) -> Any:
         raise NotImplementedError

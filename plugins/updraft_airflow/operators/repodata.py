@@ -3,48 +3,48 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk import Context
 
 from updraft.engine.action import Touched
-from updraft_airflow import distribution
+from updraft_airflow import params
 from updraft_airflow.assets import REPOS_ALIAS, repo_asset
+from updraft_airflow.operators.base import UpdraftOperator
+
+if TYPE_CHECKING:
+    from updraft.config.dist import DistConfig
 
 
-def _targets(repo_dirs: str | Sequence[str], config: Any) -> list[Touched]:
-    labels = [repo_dirs] if isinstance(repo_dirs, str) else list(repo_dirs or [])
+def _targets(repo_dirs: str | Sequence[str], config: DistConfig) -> list[Touched]:
     targets = []
-    for label in labels:
+    for label in params.text_list(repo_dirs, "repo_dir"):
         try:
-            target = Touched.from_label(str(label))
-            config.check_release(target.release)
-            config.check_repo(target.repo)
+            target = Touched.from_label(label)
         except ValueError as exc:
-            raise AirflowFailException(str(exc)) from exc
+            raise params.ParamError(str(exc)) from exc
+        config.check_release(target.release)
+        config.check_repo(target.repo)
         targets.append(target)
     return targets
 
 
-class RepodataOperator(BaseOperator):
+class RepodataOperator(UpdraftOperator):
     """createrepo_c on the given repo arch dirs (`9/smetest/i386`), each swapped in whole.
 
     Safe to retry and to run beside other runs: one createrepo_c per arch dir at a time,
     and each reflects the packages on disk when it starts.
     """
 
-    template_fields: Sequence[str] = ("repo_dir", "config_path")
+    template_fields: Sequence[str] = (*UpdraftOperator.template_fields, "repo_dir")
     ui_color = "#eaf7ea"
 
-    def __init__(self, *, repo_dir: str | Sequence[str], config_path: str | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(self, *, repo_dir: str | Sequence[str], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.repo_dir = repo_dir
-        self.config_path = config_path
 
-    def execute(self, context: Any) -> list[str]:
-        engine = distribution.engine(self.config_path, distribution.run_trigger(context))
+    def run(self, context: Context) -> list[str]:
+        engine = self.engine(context)
         published = []
         for target in _targets(self.repo_dir, engine.config):
             path = engine.repodata.publish(target)
@@ -53,20 +53,19 @@ class RepodataOperator(BaseOperator):
         return published
 
 
-class RepoAssetsOperator(BaseOperator):
+class RepoAssetsOperator(UpdraftOperator):
     """One asset event per changed repo (`updraft://9/smeupdates`), through REPOS_ALIAS."""
 
-    template_fields: Sequence[str] = ("repo_dirs", "plan_id")
+    template_fields: Sequence[str] = (*UpdraftOperator.template_fields, "repo_dirs", "plan_id")
 
     def __init__(self, *, repo_dirs: str | Sequence[str], plan_id: str | None = None,
-                 config_path: str | None = None, **kwargs: Any) -> None:
+                 **kwargs: Any) -> None:
         super().__init__(outlets=[REPOS_ALIAS], **kwargs)
         self.repo_dirs = repo_dirs
         self.plan_id = plan_id
-        self.config_path = config_path
 
-    def execute(self, context: Any) -> list[str]:
-        config = distribution.load(self.config_path)
+    def run(self, context: Context) -> list[str]:
+        config = self.config()
         archdirs: dict[tuple[str, str], list[str]] = {}
         for target in _targets(self.repo_dirs, config):
             archdirs.setdefault((target.release, target.repo), []).append(target.archdir)
@@ -74,7 +73,7 @@ class RepoAssetsOperator(BaseOperator):
         for (release, repo), dirs in sorted(archdirs.items()):
             asset = repo_asset(release, repo)
             extra = {"release": release, "repo": repo, "archdirs": sorted(dirs),
-                     "plan_id": self.plan_id or None}
+                     "plan_id": params.optional(self.plan_id, "plan_id")}
             context["outlet_events"][REPOS_ALIAS].add(asset, extra=extra)
             self.log.info("asset event %s %s", asset.uri, extra)
             announced.append(asset.uri)

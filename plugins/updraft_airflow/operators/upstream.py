@@ -6,25 +6,28 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
-from airflow.sdk import BaseOperator
+from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowFailException
 
-from updraft.errors import ConfigError
-from updraft_airflow import distribution
-from updraft_airflow.operators.cycle import flag_param, optional_param
+from updraft_airflow import distribution, params
+from updraft_airflow.operators.base import UpdraftOperator, mapped_errors
+from updraft_airflow.operators.cycle_log import log_cycle
 from updraft_airflow.operators.mail import send
 
 
+@mapped_errors
 def upstream_sources(params: dict[str, Any], config_path: str | None = None) -> list[dict]:
     """The (release, source) pairs to mirror, as expand_kwargs() wants them."""
+    from updraft_airflow.params import optional
+
     config = distribution.load(config_path)
-    release = optional_param(params.get("release"))
+    release = optional(params.get("release"), "release")
     releases = [config.check_release(release)] if release else list(config.releases)
     return [{"release": r, "source": source.name}
             for r in releases for source in config.upstream_sources(r)]
 
 
-class UpstreamMirrorOperator(BaseOperator):
+class UpstreamMirrorOperator(UpdraftOperator):
     """Mirrors one upstream source: metadata, downloads, verification (seed 004 steps 1-2).
 
     Writes only the source's mirror directory, so every source runs in parallel; the
@@ -34,29 +37,26 @@ class UpstreamMirrorOperator(BaseOperator):
     synced whole (half-mirrored, unreachable) fails this task; the others land anyway.
     """
 
-    template_fields: Sequence[str] = ("release", "source", "dry_run", "config_path")
+    template_fields: Sequence[str] = (*UpdraftOperator.template_fields, "release", "source",
+                                      "dry_run")
     ui_color = "#eef6e8"
 
     def __init__(self, *, release: str, source: str, dry_run: bool | str = False,
-                 config_path: str | None = None, smtp_conn_id: str = "updraft_smtp",
-                 **kwargs: Any) -> None:
+                 smtp_conn_id: str = "updraft_smtp", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.release = release
         self.source = source
         self.dry_run = dry_run
-        self.config_path = config_path
         self.smtp_conn_id = smtp_conn_id
 
-    def execute(self, context: Any) -> dict[str, object]:
+    def run(self, context: Context) -> dict[str, object]:
         from updraft.upstream.notices import rejection_mail
         from updraft.upstream.sync import UpstreamSync
 
-        try:
-            engine = distribution.engine(self.config_path, distribution.run_trigger(context))
-            manifest = UpstreamSync(engine).mirror(str(self.release), str(self.source),
-                                                   flag_param(self.dry_run))
-        except ConfigError as exc:
-            raise AirflowFailException(str(exc)) from exc
+        engine = self.engine(context)
+        manifest = UpstreamSync(engine).mirror(params.required(self.release, "release"),
+                                               params.required(self.source, "source"),
+                                               params.flag(self.dry_run, "dry_run"))
         for line in manifest.planned + manifest.skipped:
             self.log.info("%s", line)
         for rejection in manifest.rejected:
@@ -70,7 +70,7 @@ class UpstreamMirrorOperator(BaseOperator):
         return manifest.summary()
 
 
-class UpstreamLandOperator(BaseOperator):
+class UpstreamLandOperator(UpdraftOperator):
     """Lands what the synced sources offer, under the tree lock (pool `repo_tree`).
 
     Decides again against the tree as it is now (priorities across sources, pins,
@@ -80,46 +80,34 @@ class UpstreamLandOperator(BaseOperator):
     repodata awaits RepodataOperator and pushes the cycle summary as XCom `summary`.
     """
 
-    template_fields: Sequence[str] = ("release", "dry_run", "config_path")
+    template_fields: Sequence[str] = (*UpdraftOperator.template_fields, "release", "dry_run")
     ui_color = "#e8f1fb"
 
     def __init__(self, *, release: str | None = None, dry_run: bool | str = False,
-                 config_path: str | None = None, smtp_conn_id: str = "updraft_smtp",
-                 **kwargs: Any) -> None:
+                 smtp_conn_id: str = "updraft_smtp", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.release = release
         self.dry_run = dry_run
-        self.config_path = config_path
         self.smtp_conn_id = smtp_conn_id
 
-    def execute(self, context: Any) -> list[str]:
+    def run(self, context: Context) -> list[str]:
         from updraft.upstream.notices import security_mail
         from updraft.upstream.sync import UpstreamSync
 
-        ti = context["ti"]
-        if flag_param(self.dry_run):
+        if params.flag(self.dry_run, "dry_run"):
             self.log.info("dry run: what would land is in the log of each mirror task")
-            ti.xcom_push(key="summary", value={"nothing_to_do": True, "dry_run": True})
+            self.push_summary(context, {"nothing_to_do": True, "dry_run": True})
             return []
-        engine = distribution.engine(self.config_path, distribution.run_trigger(context))
-        release = optional_param(self.release)
+        engine = self.engine(context)
+        release = params.optional(self.release, "release")
         landed = UpstreamSync(engine).land([release] if release else None)
-        result = landed.result
-        for action in result.plan.actions:
-            self.log.info("%s", action.detail())
-        if result.report_file:
-            self.log.info("Repository Update report:\n%s", result.report)
-        else:
-            self.log.info("nothing to land")
-        for failure in result.failures:
-            self.log.error("not applied: %s", failure)
-        ti.xcom_push(key="summary", value=result.summary())
-        ti.xcom_push(key="security", value=[
+        log_cycle(self.log, landed.result)
+        context["ti"].xcom_push(key="security", value=[
             {**asdict(link), "at": link.at.isoformat()} for link in landed.security])
         for message in security_mail(engine.config, landed.security):
             if send(engine.config, message, self.smtp_conn_id):
                 self.log.info("mailed %r", message["Subject"])
-        return [target.label for target in result.unpublished]
+        return self.push_cycle(context, landed.result)
 
 
 def every_source_synced(ti: Any, sources_task_id: str = "sources",

@@ -32,7 +32,7 @@ KILLS = 5  # seeded kill points per command (UPDRAFT_CRASH_SEED picks others)
 _CLI = ("import sys; from updraft.cli import main as cli; from updraft.engine import faults; "
         "code = cli.run(sys.argv[1:]); "
         "print('CHECKPOINTS', faults.checkpoints_passed()); sys.exit(code)")
-# The promote DAG's apply task (RepoPromoteOperator): scoped, granted, on an approved
+# The promote DAG's apply task (RepoApplyOperator): scoped, granted, on an approved
 # digest (argv: root, target, digest), then its repodata task.
 _APPLY = """
 import sys
