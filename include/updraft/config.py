@@ -25,6 +25,7 @@ from pydantic import (
 
 from updraft.build.settings import BuildOptions, BuildSettings, RebaseSettings
 from updraft.errors import ConfigError
+from updraft.gate_settings import GateSettings, UserEntry, WebSettings
 from updraft.iso.settings import IsoSettings
 from updraft.release.settings import BugzillaSettings, ReleaseSettings
 from updraft.safepath import UnsafePath, check_relative, plain_name
@@ -332,6 +333,10 @@ class DistConfig(_Strict):
     keys_dir: Path = Path("keys")
     report: ReportConfig = ReportConfig()
     roles: Roles = Roles()
+    # People of `roles:` with an address and a display name; gates, mails, links.
+    users: dict[str, UserEntry] = Field(default_factory=dict)
+    gates: GateSettings = GateSettings()
+    web: WebSettings = WebSettings()
     build: BuildSettings = BuildSettings()
     bugzilla: BugzillaSettings = BugzillaSettings()
     release: ReleaseSettings = ReleaseSettings()
