@@ -21,6 +21,7 @@ from airflow.sdk import BaseNotifier
 from updraft_airflow import distribution
 
 log = logging.getLogger(__name__)
+GATE_HEADER = "X-Updraft-Gate"  # which gate a mail asks for (filters, tests)
 
 
 def gate_link(config: Any, context: Any) -> str | None:
@@ -61,9 +62,10 @@ class GateMailNotifier(BaseNotifier):
                     if timeout else None)
         body = mail_body(config, task.subject, task.body or "", assigned,
                          gate_link(config, context), deadline)
+        message = compose(config, f"[updraft] {task.subject}", body, to=to)
+        message[GATE_HEADER] = f"{context['ti'].dag_id}.{context['ti'].task_id}"
         try:
-            sent = send(config, compose(config, f"[updraft] {task.subject}", body, to=to),
-                        self.smtp_conn_id)
+            sent = send(config, message, self.smtp_conn_id)
             log.info("gate link mailed to %s", ", ".join(to) if sent else "nobody")
         except Exception as exc:  # noqa: BLE001 - see the module docstring
             log.warning("could not mail the gate's link (%s); it waits in Required Actions",

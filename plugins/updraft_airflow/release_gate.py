@@ -44,10 +44,12 @@ FAMILIES = "families"
 
 def families_param(offered: list[str] | None = None) -> Param:
     items: dict[str, Any] = {"type": "string"}
-    if offered:
+    shown: dict[str, Any] = {}
+    if offered:  # the UI makes an array with `examples` a multi-select
         items["enum"] = offered
+        shown["examples"] = list(offered)
     return Param(list(offered or []), type="array", items=items, source="task",
-                 title="Families to release", examples=list(offered or []) or None,
+                 title="Families to release", **shown,
                  description="a Go releases these (all are proposed); Reject releases none")
 
 

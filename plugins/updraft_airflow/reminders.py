@@ -14,6 +14,7 @@ from typing import Any
 from airflow.sdk import BaseOperator
 
 from updraft_airflow import distribution
+from updraft_airflow.notifiers import GATE_HEADER
 
 
 class GateReminderOperator(BaseOperator):
@@ -47,8 +48,11 @@ class GateReminderOperator(BaseOperator):
                              question.assigned, link, deadline,
                              reminder=f"Reminder: this gate has waited since {asked}.")
             to = addresses(config, question.assigned)
+            message = compose(config, subject, body, to=to)
+            message[GATE_HEADER] = f"{question.dag_id}.{question.task_id}"
+            message["X-Updraft-Reminder"] = "yes"
             try:
-                send(config, compose(config, subject, body, to=to), self.smtp_conn_id)
+                send(config, message, self.smtp_conn_id)
             except Exception as exc:  # noqa: BLE001 - the next run tries again
                 self.log.warning("reminder for %s not mailed (%s)", question.run, exc)
                 continue

@@ -23,6 +23,18 @@ class _Asked(BaseNotifier):
         self.asked.set()
 
 
+GATE_HEADER = "X-Updraft-Gate"  # on the mails a waiting gate sends its assignees
+
+
+def reports(mails: list[Any]) -> list[Any]:
+    """The mails that are not a gate's own "waiting for you" mail."""
+    return [mail for mail in mails if GATE_HEADER not in mail]
+
+
+def gate_mails(mails: list[Any]) -> list[Any]:
+    return [mail for mail in mails if GATE_HEADER in mail]
+
+
 TIMEOUT = "(timeout)"  # a choice: nobody answers; the scheduler's timeout sweep decides
 
 

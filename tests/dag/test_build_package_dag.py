@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests import buildkit, treekit
-from tests.dag.gatekit import Responder, clear_questions
+from tests.dag.gatekit import Responder, clear_questions, reports
 from tests.signing import SigningKey, make_key
 from updraft.layout import Layout
 from updraft.ledger import Ledger
@@ -102,7 +102,7 @@ def test_approved_build_is_signed_and_lands_in_smetest(
     assert f"RPMS/clamav-{NEW}.x86_64.rpm" in treekit.repo_hrefs(clamav_tree / "9/smetest/x86_64")
     states_now = _ledger_states(clamav_tree)
     assert states_now[f"clamav-{NEW}.x86_64.rpm"] == "signed/untested"
-    mails = mailbox.wait_for(2, timeout=10)
+    mails = reports(mailbox.wait_for(4, timeout=10))  # and the two gates' mails
     subjects = [mail["Subject"] for mail in mails]
     assert f"[updatesteam] Build succeeded: clamav-{NEW} (sme9)" in subjects
     report = next(m for m in mails if m["Subject"] == "[updatesteam] Repository Update")
@@ -130,7 +130,7 @@ def test_sign_rejected_lands_nothing(
     assert states["sign"] == {"skipped"} and states["land"] == {"skipped"}
     assert treekit.rpm_files(clamav_tree) == before
     assert _ledger_states(clamav_tree)[f"clamav-{NEW}.x86_64.rpm"] == "unsigned"
-    [mail] = mailbox.wait_for(1, timeout=10)
+    [mail] = reports(mailbox.wait_for(3, timeout=10))  # and the two gates' mails
     assert mail["Subject"] == f"[updatesteam] Build succeeded: clamav-{NEW} (sme9)"
 
 
@@ -150,7 +150,7 @@ def test_compile_failure_mails_the_log_tail_and_stops(
     assert states["sign_gate"] == {"upstream_failed"}
     assert treekit.rpm_files(clamav_tree) == before
     assert _ledger_states(clamav_tree)[f"clamav-{NEW}.src.rpm"] == "build failed"
-    [mail] = mailbox.wait_for(1, timeout=10)
+    [mail] = reports(mailbox.wait_for(2, timeout=10))  # and the build gate's mail
     assert mail["Subject"] == f"[updatesteam] Build FAILED: clamav-{NEW} (sme9)"
     body = mail.get_content()
     assert "x86_64:   FAILED: rpmbuild exited" in body
@@ -167,7 +167,7 @@ def test_build_rejected_builds_nothing(
     assert states["build_x86_64"] == {"skipped"} and states["report"] == {"skipped"}
     assert states["sign"] == {"skipped"}
     assert _ledger_states(clamav_tree)[f"kernel-2.6.32-754{DIST}.src.rpm"] == "waiting"
-    assert mailbox.messages() == []
+    assert reports(mailbox.messages()) == []
     # The kernel policy's priority 10 reached the builders' queues (seed 004: "priority
     # during build process"); the other tasks keep Airflow's own weights.
     from airflow.models.taskinstance import TaskInstance

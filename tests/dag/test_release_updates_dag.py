@@ -81,12 +81,15 @@ def test_go_releases_advises_waits_for_mirrors_mails_and_closes(dagbag, world: d
     world["lagging"].on_request(repomd, lambda: None)  # first poll: still the old metadata
     world["lagging"].on_request(repomd, catch_up)
 
-    responder = Responder([("go_nogo", OFFERED)])
+    responder = Responder([("go_nogo", "Approve", {"families": OFFERED, "comment": None})])
     run, states = _run(dagbag, responder)
 
     assert run.state == "success", states
     question = responder.question
-    assert question["options"] == OFFERED and question["defaults"] == OFFERED
+    # Go or NoGo; the families are the form's multiple choice, all proposed (issue 17)
+    assert question["options"] == ["Approve", "Reject"] and question["defaults"] == ["Reject"]
+    families = question["params"]["families"]
+    assert families["value"] == OFFERED and families["schema"]["items"]["enum"] == OFFERED
     assert question["assignees"] == [{"id": "releng", "name": "releng"}]
     assert "e-smith-pop3-2.0.0-2.el6.sme" in question["body"]
     assert "part of the fix for bug 6262 is in e-smith-base 5.0.0-16" in question["body"]
