@@ -42,13 +42,19 @@ def nogo_text(decision: Decision) -> str:
 
 def apply(dag_run: Any) -> None:
     """Write the run's `run_note` XComs as its note (the listener's body)."""
+    from airflow import settings
+    from airflow.models.dagrun import DagRun
     from airflow.models.xcom import XComModel
     from sqlalchemy import select
     from sqlalchemy.orm import object_session
 
     session = object_session(dag_run)
     if session is None:
-        return
+        # dag.test(): its in-process task runs closed the thread's scoped session under
+        # the run; that session (settings.Session) is still the one dag.test commits.
+        # The scheduler's run is attached: no second session (its row is locked).
+        session = settings.Session()
+        dag_run = session.scalar(select(DagRun).where(DagRun.id == dag_run.id))
     rows = session.scalars(select(XComModel).where(
         XComModel.dag_id == dag_run.dag_id, XComModel.run_id == dag_run.run_id,
         XComModel.key == KEY).order_by(XComModel.task_id, XComModel.map_index)).all()
