@@ -110,8 +110,9 @@ def mark_reminded(ledger_url: str, question: Decision, at: datetime | None = Non
 def require(ledger_url: str, run: str, task_id: str, option: str | None = APPROVE) -> Decision:
     """The decision the gate recorded for this run, or GateRefused in one line.
 
-    `option`: the answer that lets the step proceed (None: any answer but a NoGo, for a
-    multiple choice such as the release Go/NoGo)."""
+    `option`: the answer that lets the step proceed (None: any answer, NoGo included:
+    the caller reads `Decision.nogo`; the release Go/NoGo records its families as
+    `chosen` on a Go and ("Reject",) on a NoGo)."""
     with Ledger.open(ledger_url) as ledger:
         found = GateRecords(ledger).answered(run, task_id)
     if found is None:
@@ -120,9 +121,9 @@ def require(ledger_url: str, run: str, task_id: str, option: str | None = APPROV
             "to success, cleared or re-run without an answer moves nothing): nothing was "
             f"done; clear {task_id} and answer it under Required Actions")
     by = found.by if not found.timed_out else "nobody in time (the configured outcome)"
-    if (option is None and found.nogo) or (option is not None and option not in found.chosen):
+    if option is not None and option not in found.chosen:
         raise GateRefused(f"gate {task_id} was answered {', '.join(found.chosen) or 'nothing'} "
-                          f"by {by}, not {option or 'Go'}: nothing was done")
+                          f"by {by}, not {option}: nothing was done")
     return found
 
 

@@ -6,7 +6,9 @@ choice *of options* could not say No: clearing every family greyed out Respond.
 
 API for the release operators (what the integrator wires):
 - the ledger's gate row (`gate_record.required(..., option=None)`) has `chosen` = the
-  families to release on a Go; a NoGo (or a timeout's NoGo) is refused by `required`;
+  families to release on a Go, ("Reject",) on a NoGo or a timeout's NoGo: check
+  `decision.nogo` before resolving families (the gate skips promote on a NoGo, but a
+  task forced to run must still release nothing);
 - the release ledger's decision row (`ReleaseRecords.record_decision`, run + gate) is
   written here, on every outcome (a NoGo with `chosen` = []), so nothing of a NoGo'd
   run is lost; the promote step's own write of it is then a no-op.

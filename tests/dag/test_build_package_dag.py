@@ -12,6 +12,7 @@ import pytest
 
 from tests import buildkit, treekit
 from tests.dag.gatekit import Responder, clear_questions, reports
+from tests.dag.test_gate_outcomes import _note
 from tests.signing import SigningKey, make_key
 from updraft.layout import Layout
 from updraft.ledger import Ledger
@@ -125,6 +126,7 @@ def test_sign_rejected_lands_nothing(
     responder = Responder([("build_gate", "Approve"), ("sign_gate", "Reject")])
 
     run, states = _run(dagbag, responder, package=str(srpm))
+    assert run.state == "success" and _note(run) == "NoGo by releng: (no comment)"
 
     assert states["report"] == {"success"} and states["sign_gate"] == {"success"}
     assert states["sign"] == {"skipped"} and states["land"] == {"skipped"}
@@ -162,7 +164,9 @@ def test_build_rejected_builds_nothing(
 ) -> None:
     srpm = buildkit.srpm(tmp_path, "kernel", "2.6.32", "754", dist=DIST)
 
-    run, states = _run(dagbag, Responder([("build_gate", "Reject")]), package=str(srpm))
+    run, states = _run(dagbag, Responder([("build_gate", "Reject", {"comment": "no kernels"})]),
+                       package=str(srpm))
+    assert run.state == "success" and _note(run) == "NoGo by packager: no kernels"
 
     assert states["build_x86_64"] == {"skipped"} and states["report"] == {"skipped"}
     assert states["sign"] == {"skipped"}

@@ -143,3 +143,30 @@ def test_bugzilla_down_offers_nothing_and_releases_nothing(dagbag, world: dict) 
     assert "The tracker could not be asked" in board.read_text()  # the board says why
     assert treekit.rpm_files(root) == before
     assert world["mail"].messages() == []
+
+
+def test_nogo_releases_nothing_and_keeps_the_decision(dagbag, world: dict) -> None:  # noqa: ANN001
+    """Issue 17 §1: the release Go/NoGo can say No; the run ends green with a note, and
+    the release ledger keeps the decision although promote never runs."""
+    from tests.dag.gatekit import gate_mails
+    from tests.dag.test_gate_outcomes import _note
+
+    root = world["engine"].layout.root
+    before = treekit.rpm_files(root)
+    responder = Responder([("go_nogo", "Reject", {"families": OFFERED,
+                                                 "comment": "bug 6262 needs QA first"})])
+    run, states = _run(dagbag, responder)
+
+    assert run.state == "success", states
+    assert states["go_nogo"] == "success"
+    assert {states[t] for t in ("promote", "advisory", "release_notes", "record")} == {"skipped"}
+    assert treekit.rpm_files(root) == before
+    assert _note(run) == "NoGo by releng: bug 6262 needs QA first"
+    ledger = Ledger.open(world["engine"].layout.ledger_url)
+    try:
+        decisions = ReleaseRecords(ledger).decisions(f"airflow:release_updates/{run.run_id}")
+    finally:
+        ledger.close()
+    assert [(d["gate"], d["chosen"], d["by"]) for d in decisions] == [("go_nogo", [], "releng")]
+    assert len(gate_mails(world["mail"].messages())) == 1
+
