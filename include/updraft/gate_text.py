@@ -29,7 +29,7 @@ class Block:
 
 
 def person(config: DistConfig, user: str) -> str:
-    """"Rel Eng (releng)" when the config names the user, else the user name."""
+    """ "Rel Eng (releng)" when the config names the user, else the user name."""
     entry = config.users.get(user)
     return f"{entry.name} ({user})" if entry and entry.name and entry.name != user else user
 
@@ -45,18 +45,22 @@ def md_people(config: DistConfig, users: Iterable[str]) -> str:
 def addresses(config: DistConfig, users: Iterable[str]) -> list[str]:
     """The mail addresses of these users; when none has one, the gate-mail list (old
     configs: `release.gate_mail`, else `report.recipients`)."""
-    found = [entry.email for user in users
-             if (entry := config.users.get(user)) is not None and entry.email]
-    return list(dict.fromkeys(found)) or list(config.release.gate_mail
-                                               or config.report.recipients)
+    found = [
+        entry.email
+        for user in users
+        if (entry := config.users.get(user)) is not None and entry.email
+    ]
+    return list(dict.fromkeys(found)) or list(config.release.gate_mail or config.report.recipients)
 
 
 def gate_link(base_url: str, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> str:
     """The gate's Required Actions page in the Airflow UI, absolute."""
     parts = (quote(part, safe=_SEGMENT_SAFE) for part in (dag_id, run_id, task_id))
     dag, run, task = parts
-    return (f"{base_url.rstrip('/')}/dags/{dag}/runs/{run}/tasks/{task}/required_actions"
-            f"?map_index={map_index}")
+    return (
+        f"{base_url.rstrip('/')}/dags/{dag}/runs/{run}/tasks/{task}/required_actions"
+        f"?map_index={map_index}"
+    )
 
 
 def report_blocks(report: str) -> list[Block]:
@@ -90,8 +94,9 @@ _PATH = re.compile(r"(?<![\w:/.])/(?:[\w.+-]+/)+[\w.+-]+")
 def plain(markdown: str, base_url: str | None = None) -> str:
     """A gate body as plain text: no Markdown syntax, site links made absolute, and
     server file paths left out (mails leave the building)."""
-    text = _FENCE.sub(lambda m: "\n".join("    " + line for line in m.group(2).split("\n")),
-                      markdown)
+    text = _FENCE.sub(
+        lambda m: "\n".join("    " + line for line in m.group(2).split("\n")), markdown
+    )
 
     def link(match: re.Match[str]) -> str:
         label, href = match.group(1), match.group(2)
@@ -103,20 +108,32 @@ def plain(markdown: str, base_url: str | None = None) -> str:
     text = _CODE.sub(lambda m: m.group(2), text)
     text = text.replace("**", "")
     pieces = re.split(r"(\x00.*?\x01)", text)  # links keep their URL; the rest loses paths
-    text = "".join(piece[1:-1] if piece.startswith("\x00")
-                   else _PATH.sub("(a file on the server)", piece) for piece in pieces)
+    text = "".join(
+        piece[1:-1] if piece.startswith("\x00") else _PATH.sub("(a file on the server)", piece)
+        for piece in pieces
+    )
     return _ESCAPED.sub(r"\1", text)
 
 
-def mail_body(config: DistConfig, subject: str, body: str, assigned: Sequence[str],
-              link: str | None, deadline: str | None = None, reminder: str | None = None) -> str:
+def mail_body(
+    config: DistConfig,
+    subject: str,
+    body: str,
+    assigned: Sequence[str],
+    link: str | None,
+    deadline: str | None = None,
+    reminder: str | None = None,
+) -> str:
     """The plain-text mail of a waiting gate (or of its reminder)."""
     head = [reminder] if reminder else []
     head += [subject, "", f"Waiting for: {people(config, assigned)}"]
     if deadline:
         head.append(f"Answer before: {deadline}")
-    head.append(f"Answer here: {link}" if link
-                else "Answer under Browse -> Required Actions in the Airflow UI")
+    head.append(
+        f"Answer here: {link}"
+        if link
+        else "Answer under Browse -> Required Actions in the Airflow UI"
+    )
     return "\n".join(head) + "\n\n" + plain(body, base_url(config, link)) + "\n"
 
 

@@ -83,14 +83,17 @@ class GoNoGoOperator(RecordedGate, ApprovalOperator):
 
 def _body(plan: dict[str, Any], target: str, role: str, approvers: str) -> str:
     """The plan grouped by family (report.py's blocks) as lists, every value quoted."""
+    families = ", ".join(md_code(family) for family in plan.get("families", []))
     more = plan.get("more_families") or 0
+    if more:
+        families += f" and {md_text(more)} more"
     digest = md_code(str(plan.get("digest", ""))[:12])
     return (
         f"**{md_text(plan.get('actions', 0))} actions** into **{md_text(target)}** "
-        f"(plan {digest})\n\nAsked of {md_text(role)}: {approvers}\n\n"
+        f"(plan {digest}) for {families or 'no family'}\n\n"
+        f"Asked of {md_text(role)}: {approvers}\n\n"
         f"{md_blocks(report_blocks(str(plan.get('preview', ''))))}\n\n"
-        + (f"... and {md_text(more)} more families\n\n" if more else "")
-        + "Approve applies exactly this plan. If the tree changes before it is applied, "
+        "Approve applies exactly this plan. If the tree changes before it is applied, "
         "nothing moves and the promotion must be approved again. Reject moves nothing; "
         "say why in the comment."
     )

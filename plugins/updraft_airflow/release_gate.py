@@ -50,9 +50,15 @@ def families_param(offered: list[str] | None = None) -> Param:
     if offered:  # the UI makes an array with `examples` a multi-select
         items["enum"] = offered
         shown["examples"] = list(offered)
-    return Param(list(offered or []), type="array", items=items, source="task",
-                 title="Families to release", **shown,
-                 description="a Go releases these (all are proposed); Reject releases none")
+    return Param(
+        list(offered or []),
+        type="array",
+        items=items,
+        source="task",
+        title="Families to release",
+        **shown,
+        description="a Go releases these (all are proposed); Reject releases none",
+    )
 
 
 class ReleaseGateOperator(RecordedGate, ApprovalOperator):
@@ -66,9 +72,15 @@ class ReleaseGateOperator(RecordedGate, ApprovalOperator):
 
     template_fields = (*HITLOperator.template_fields, "release")
 
-    def __init__(self, *, release: str = "{{ params.release }}", analysis_task_id: str = "analyse",
-                 report_task_id: str = "report", config_path: str | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        release: str = "{{ params.release }}",
+        analysis_task_id: str = "analyse",
+        report_task_id: str = "report",
+        config_path: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         kwargs.setdefault("subject", "Go/NoGo: release updates of {{ params.release }}")
         form(kwargs, **{FAMILIES: families_param()})
         super().__init__(**kwargs)
@@ -81,23 +93,34 @@ class ReleaseGateOperator(RecordedGate, ApprovalOperator):
         config = distribution.load(self.config_path)
         offered = self._offered(context)
         if not offered:
-            raise AirflowSkipException("nothing is releasable: no Go/NoGo asked, nothing "
-                                       "released (the release board says why)")
+            raise AirflowSkipException(
+                "nothing is releasable: no Go/NoGo asked, nothing "
+                "released (the release board says why)"
+            )
         role = config.repos[config.release.target].approval or "release_managers"
         self.assigned_users = assignees(config, role)
         if not self.assigned_users:
-            raise AirflowFailException(f"nobody may release: roles.{role} lists nobody in "
-                                       "the config")
-        self.params = ParamsDict({FAMILIES: families_param(offered),
-                                  "comment": comment_param()})
+            raise AirflowFailException(
+                f"nobody may release: roles.{role} lists nobody in the config"
+            )
+        self.params = ParamsDict({FAMILIES: families_param(offered), "comment": comment_param()})
         analysed = context["ti"].xcom_pull(task_ids=self.analysis_task_id) or {}
         report = context["ti"].xcom_pull(task_ids=self.report_task_id) or {}
         self.body = release_body(analysed, report, md_people(config, getattr(config.roles, role)))
-        self.record_question(context, self.assigned_users, self.body, release=self.release,
-                             target=config.release.target, config=config,
-                             digest=hashlib.sha256(json.dumps(offered).encode()).hexdigest())
-        self.log.info("offering %d families to %s", len(offered),
-                      ", ".join(user["id"] for user in self.assigned_users))
+        self.record_question(
+            context,
+            self.assigned_users,
+            self.body,
+            release=self.release,
+            target=config.release.target,
+            config=config,
+            digest=hashlib.sha256(json.dumps(offered).encode()).hexdigest(),
+        )
+        self.log.info(
+            "offering %d families to %s",
+            len(offered),
+            ", ".join(user["id"] for user in self.assigned_users),
+        )
         return super().execute(context)
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
@@ -121,8 +144,10 @@ class ReleaseGateOperator(RecordedGate, ApprovalOperator):
         if asked is None:
             return offered  # not sent: all that was proposed
         if not isinstance(asked, list) or not set(map(str, asked)) <= set(offered):
-            raise AirflowFailException(f"families {asked!r} are not among those offered "
-                                       f"({', '.join(offered)}): nothing is released")
+            raise AirflowFailException(
+                f"families {asked!r} are not among those offered "
+                f"({', '.join(offered)}): nothing is released"
+            )
         return [name for name in offered if name in asked]
 
     def recorded_choice(self, context: Any, event: dict[str, Any]) -> list[str]:
@@ -139,18 +164,27 @@ class ReleaseGateOperator(RecordedGate, ApprovalOperator):
         families = [] if decision.nogo else list(decision.chosen)
         with Ledger.open(ledger_url(self.config_path, context)) as ledger:
             ReleaseRecords(ledger).record_decision(
-                distribution.run_trigger(context), context["ti"].task_id, str(self.release),
-                families, decision.by or "timeout", decision.at)
+                distribution.run_trigger(context),
+                context["ti"].task_id,
+                str(self.release),
+                families,
+                decision.by or "timeout",
+                decision.at,
+            )
 
 
 def release_body(analysed: dict[str, Any], report: dict[str, Any], approvers: str) -> str:
     offered = "\n".join(f"- {md_code(name)}" for name in analysed.get("options", []))
     held = []
     for package in analysed.get("held", []):
-        older = (f" ({md_text(package['releasable'])} may be released instead)"
-                 if package.get("releasable") else "")
-        why = "".join(f"\n    - {md_text(line)}"
-                      for line in package.get("why") or ["not releasable"])
+        older = (
+            f" ({md_text(package['releasable'])} may be released instead)"
+            if package.get("releasable")
+            else ""
+        )
+        why = "".join(
+            f"\n    - {md_text(line)}" for line in package.get("why") or ["not releasable"]
+        )
         held.append(f"- {md_code(package['name'] + '-' + package['candidate'])}{older}:{why}")
     return (
         f"**Releasable** (all proposed in *Families to release*):\n\n{offered}\n\n"

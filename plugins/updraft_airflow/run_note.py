@@ -31,7 +31,7 @@ def push(context: Any, text: str) -> None:
 
 
 def nogo_text(decision: Decision) -> str:
-    """"NoGo by releng: <comment>" (Markdown-quoted), or the timeout's outcome."""
+    """ "NoGo by releng: <comment>" (Markdown-quoted), or the timeout's outcome."""
     from updraft.markup import md_text
 
     if decision.timed_out:
@@ -55,9 +55,15 @@ def apply(dag_run: Any) -> None:
         # The scheduler's run is attached: no second session (its row is locked).
         session = settings.Session()
         dag_run = session.scalar(select(DagRun).where(DagRun.id == dag_run.id))
-    rows = session.scalars(select(XComModel).where(
-        XComModel.dag_id == dag_run.dag_id, XComModel.run_id == dag_run.run_id,
-        XComModel.key == KEY).order_by(XComModel.task_id, XComModel.map_index)).all()
+    rows = session.scalars(
+        select(XComModel)
+        .where(
+            XComModel.dag_id == dag_run.dag_id,
+            XComModel.run_id == dag_run.run_id,
+            XComModel.key == KEY,
+        )
+        .order_by(XComModel.task_id, XComModel.map_index)
+    ).all()
     texts = [str(XComModel.deserialize_value(row)) for row in rows]
     texts = [text for text in dict.fromkeys(texts) if text]
     if not texts:

@@ -60,8 +60,9 @@ def _note(run: Any) -> str | None:
     from sqlalchemy import select
 
     with create_session() as session:
-        return session.scalar(select(DagRun).where(DagRun.dag_id == run.dag_id,
-                                                   DagRun.run_id == run.run_id)).note
+        return session.scalar(
+            select(DagRun).where(DagRun.dag_id == run.dag_id, DagRun.run_id == run.run_id)
+        ).note
 
 
 def _decisions(root: Path) -> list[Any]:
@@ -70,7 +71,8 @@ def _decisions(root: Path) -> list[Any]:
 
 
 def test_a_nogo_with_a_comment_skips_the_rest_notes_the_run_and_is_recorded(
-        dagbag, clamav_tree: Path, people: Path, mailbox: MailSink) -> None:  # noqa: ANN001
+    dagbag, clamav_tree: Path, people: Path, mailbox: MailSink
+) -> None:  # noqa: ANN001
     before = treekit.rpm_files(clamav_tree)
     why = "not before the *Friday* freeze <b>ends</b>"
     responder = Responder([("approve", "Reject", {"comment": why})])
@@ -97,8 +99,10 @@ def test_a_nogo_with_a_comment_skips_the_rest_notes_the_run_and_is_recorded(
     [mail] = gate_mails(mailbox.messages())
     assert mail["To"] == ADDRESS
     text = mail.get_content()
-    link = (f"{BASE_URL}/dags/promote/runs/{run.run_id.replace(':', '%3A').replace('+', '%2B')}"
-            "/tasks/approve/required_actions?map_index=-1")
+    link = (
+        f"{BASE_URL}/dags/promote/runs/{run.run_id.replace(':', '%3A').replace('+', '%2B')}"
+        "/tasks/approve/required_actions?map_index=-1"
+    )
     assert f"Answer here: {link}" in text
     assert "Waiting for: Rel Eng (releng)" in text and "Answer before: " in text
     assert "move from smetest to smeupdates (clamav-0.97.6-1.el4.rf.x86_64.rpm)" in text
@@ -108,7 +112,8 @@ def test_a_nogo_with_a_comment_skips_the_rest_notes_the_run_and_is_recorded(
 
 
 def test_an_unanswered_gate_becomes_a_recorded_nogo_at_its_timeout(
-        dagbag, clamav_tree: Path, people: Path, mailbox: MailSink) -> None:  # noqa: ANN001
+    dagbag, clamav_tree: Path, people: Path, mailbox: MailSink
+) -> None:  # noqa: ANN001
     before = treekit.rpm_files(clamav_tree)
     responder = Responder([("approve", TIMEOUT)])
 
@@ -123,8 +128,7 @@ def test_an_unanswered_gate_becomes_a_recorded_nogo_at_its_timeout(
     assert decision.timed_out and decision.chosen == ("Reject",) and decision.by == ""
     assert decision.comment == "no answer within 3s: NoGo (gates.on_timeout)"
     assert decision.deadline is not None and decision.at >= decision.deadline
-    assert _note(run) == "NoGo by timeout (approve): no answer within 3s: NoGo " \
-                         "(gates.on_timeout)"
+    assert _note(run) == "NoGo by timeout (approve): no answer within 3s: NoGo (gates.on_timeout)"
     with pytest.raises(gate.GateRefused, match="not Approve"):
         gate.require(_url(), f"airflow:promote/{run.run_id}", "approve")
 
@@ -135,12 +139,20 @@ def _url() -> str:
     return distribution.engine(None, "test").layout.ledger_url
 
 
-def test_a_timeout_claimed_before_the_deadline_is_refused(clamav_tree: Path,
-                                                         people: Path) -> None:
+def test_a_timeout_claimed_before_the_deadline_is_refused(clamav_tree: Path, people: Path) -> None:
     url = _url()
-    gate.ask(url, Question(run="airflow:promote/r1", dag_id="promote", run_id="r1",
-                           task_id="approve", kind="promote", assigned=("releng",),
-                           deadline=datetime.now(UTC) + timedelta(hours=1)))
+    gate.ask(
+        url,
+        Question(
+            run="airflow:promote/r1",
+            dag_id="promote",
+            run_id="r1",
+            task_id="approve",
+            kind="promote",
+            assigned=("releng",),
+            deadline=datetime.now(UTC) + timedelta(hours=1),
+        ),
+    )
     with pytest.raises(gate.GateRefused, match="before the gate's deadline"):
         gate.timed_out(url, "airflow:promote/r1", "approve", ["Approve"], "forged")
     with pytest.raises(gate.GateRefused, match="no answer recorded|has no answer"):
@@ -148,16 +160,30 @@ def test_a_timeout_claimed_before_the_deadline_is_refused(clamav_tree: Path,
 
 
 def test_gate_reminders_mails_the_assignees_once_before_the_deadline(
-        dagbag, clamav_tree: Path, people: Path, mailbox: MailSink) -> None:  # noqa: ANN001
+    dagbag, clamav_tree: Path, people: Path, mailbox: MailSink
+) -> None:  # noqa: ANN001
     url = _url()
     now = datetime.now(UTC)
     shown = "**1 actions** into **smeupdates**\n\n- move `x` from /srv/tree/9/smetest"
-    for run_id, remind in (("due", now - timedelta(minutes=1)),
-                           ("later", now + timedelta(hours=1))):
-        gate.ask(url, Question(run=f"airflow:promote/{run_id}", dag_id="promote",
-                               run_id=run_id, task_id="approve", kind="promote",
-                               assigned=("releng",), family=FAMILY, shown=shown,
-                               remind_at=remind, deadline=now + timedelta(hours=2)))
+    for run_id, remind in (
+        ("due", now - timedelta(minutes=1)),
+        ("later", now + timedelta(hours=1)),
+    ):
+        gate.ask(
+            url,
+            Question(
+                run=f"airflow:promote/{run_id}",
+                dag_id="promote",
+                run_id=run_id,
+                task_id="approve",
+                kind="promote",
+                assigned=("releng",),
+                family=FAMILY,
+                shown=shown,
+                remind_at=remind,
+                deadline=now + timedelta(hours=2),
+            ),
+        )
     dag = dagbag.get_dag("gate_reminders")
 
     first = dag.test()
@@ -166,12 +192,14 @@ def test_gate_reminders_mails_the_assignees_once_before_the_deadline(
     assert first.state == "success" and second.state == "success"
     [mail] = mailbox.wait_for(1, timeout=10)
     assert mail["To"] == ADDRESS and mail["X-Updraft-Reminder"] == "yes"
-    assert mail["Subject"] == (f"[updraft] Reminder: promote approve {FAMILY} waits for "
-                               "your answer")
+    assert mail["Subject"] == (
+        f"[updraft] Reminder: promote approve {FAMILY} waits for your answer"
+    )
     text = mail.get_content()
     assert text.startswith("Reminder: this gate has waited since ")
-    assert (f"Answer here: {BASE_URL}/dags/promote/runs/due/tasks/approve/required_actions"
-            "?map_index=-1") in text
+    assert (
+        f"Answer here: {BASE_URL}/dags/promote/runs/due/tasks/approve/required_actions?map_index=-1"
+    ) in text
     assert "(then NoGo)" in text and "Waiting for: Rel Eng (releng)" in text
     assert "/srv/tree" not in text and "**" not in text and "`" not in text
     assert len(mailbox.messages()) == 1  # once: the second run found nothing due

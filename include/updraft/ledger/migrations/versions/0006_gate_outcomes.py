@@ -22,8 +22,9 @@ def upgrade() -> None:
         batch.add_column(sa.Column("deadline", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("remind_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("reminded_at", sa.DateTime(timezone=True), nullable=True))
-        batch.add_column(sa.Column("timed_out", sa.Boolean(), nullable=False,
-                                   server_default=sa.false()))
+        batch.add_column(
+            sa.Column("timed_out", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
 
 
 def downgrade() -> None:
