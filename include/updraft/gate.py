@@ -58,8 +58,8 @@ def answer(ledger_url: str, run: str, task_id: str, by: str, chosen: Sequence[st
                 f"{task_id}: answered by {by or 'nobody'}, who is not among the assigned "
                 f"users ({', '.join(asked.assigned) or 'none'}): the answer is not recorded "
                 "and nothing moves")
-        if asked.by:  # resumed twice with one answer: the first record stands
-            if (asked.by, asked.chosen) != (by, tuple(chosen)):
+        if asked.answered:  # resumed twice with one answer: the first record stands
+            if asked.timed_out or (asked.by, asked.chosen) != (by, tuple(chosen)):
                 raise GateRefused(f"{task_id}: already answered {', '.join(asked.chosen)} by "
                                   f"{asked.by} in {run}: a second answer is not recorded")
             return asked
@@ -70,11 +70,49 @@ def answer(ledger_url: str, run: str, task_id: str, by: str, chosen: Sequence[st
     return found
 
 
+def timed_out(ledger_url: str, run: str, task_id: str, outcome: Sequence[str],
+              why: str, at: datetime | None = None) -> Decision:
+    """Record the gate's configured outcome because nobody answered in time: refused
+    unless the question's deadline (set when it asked) has passed, so an event that only
+    claims a timeout decides nothing."""
+    at = at or now()
+    with Ledger.open(ledger_url) as ledger:
+        records = GateRecords(ledger)
+        asked = records.question(run, task_id)
+        if asked is None:
+            raise GateRefused(f"{task_id}: the gate never asked in {run}: no timeout recorded")
+        if asked.answered:
+            if not asked.timed_out:
+                raise GateRefused(f"{task_id}: already answered {', '.join(asked.chosen)} by "
+                                  f"{asked.by} in {run}: no timeout recorded")
+            return asked
+        if asked.deadline is None or at < asked.deadline:
+            raise GateRefused(f"{task_id}: a timeout before the gate's deadline "
+                              f"({asked.deadline or 'none'}) is not recorded: nothing moves")
+        records.time_out(run, task_id, outcome, at, why)
+        found = records.answered(run, task_id)
+    assert found is not None
+    log.info("%s: no answer in time, %s recorded in the ledger", task_id, ", ".join(outcome))
+    return found
+
+
+def due_reminders(ledger_url: str, at: datetime | None = None) -> list[Decision]:
+    """Open questions whose assignees are to be reminded now."""
+    with Ledger.open(ledger_url) as ledger:
+        return GateRecords(ledger).due_reminders(at or now())
+
+
+def mark_reminded(ledger_url: str, question: Decision, at: datetime | None = None) -> None:
+    with Ledger.open(ledger_url) as ledger:
+        GateRecords(ledger).reminded(question.run, question.task_id, at or now())
+
+
 def require(ledger_url: str, run: str, task_id: str, option: str | None = APPROVE) -> Decision:
     """The decision the gate recorded for this run, or GateRefused in one line.
 
-    `option`: the answer that lets the step proceed (None: any answer, for a multiple
-    choice such as the release Go/NoGo)."""
+    `option`: the answer that lets the step proceed (None: any answer, NoGo included:
+    the caller reads `Decision.nogo`; the release Go/NoGo records its families as
+    `chosen` on a Go and ("Reject",) on a NoGo)."""
     with Ledger.open(ledger_url) as ledger:
         found = GateRecords(ledger).answered(run, task_id)
     if found is None:
@@ -82,9 +120,10 @@ def require(ledger_url: str, run: str, task_id: str, option: str | None = APPROV
             f"gate {task_id} has no answer recorded in the ledger for {run} (a gate forced "
             "to success, cleared or re-run without an answer moves nothing): nothing was "
             f"done; clear {task_id} and answer it under Required Actions")
+    by = found.by if not found.timed_out else "nobody in time (the configured outcome)"
     if option is not None and option not in found.chosen:
         raise GateRefused(f"gate {task_id} was answered {', '.join(found.chosen) or 'nothing'} "
-                          f"by {found.by}, not {option}: nothing was done")
+                          f"by {by}, not {option}: nothing was done")
     return found
 
 

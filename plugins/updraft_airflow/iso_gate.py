@@ -8,9 +8,10 @@ from typing import Any
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk.exceptions import AirflowFailException
 
+from updraft.gate_text import md_people
 from updraft.markup import md_fence, md_text
 from updraft_airflow import distribution
-from updraft_airflow.gate_record import RecordedGate
+from updraft_airflow.gate_record import RecordedGate, form
 from updraft_airflow.users import assignees
 
 
@@ -25,6 +26,7 @@ class IsoApprovalOperator(RecordedGate, ApprovalOperator):
                  iso_task_id: str = "build_iso", config_path: str | None = None,
                  **kwargs: Any) -> None:
         kwargs.setdefault("subject", "Publish ISO {{ params.version }}?")
+        form(kwargs)
         super().__init__(**kwargs)
         self.stage_task_id, self.preflight_task_id = stage_task_id, preflight_task_id
         self.iso_task_id = iso_task_id
@@ -41,11 +43,12 @@ class IsoApprovalOperator(RecordedGate, ApprovalOperator):
         checks = ti.xcom_pull(task_ids=self.preflight_task_id) or {}
         images = ti.xcom_pull(task_ids=self.iso_task_id) or []
         self.assigned_users = assignees(config, "release_managers")
-        self.body = iso_body(stage, checks, images)
+        self.body = (iso_body(stage, checks, images)
+                     + f"\n\nAsked of release managers: {md_people(config, managers)}")
         params = context.get("params") or {}
         self.record_question(context, self.assigned_users, self.body,
                              release=str(params.get("release") or ""),
-                             family=str(params.get("version") or ""))
+                             family=str(params.get("version") or ""), config=config)
         self.log.info("waiting for a release manager (%s)", ", ".join(managers))
         return super().execute(context)
 
@@ -59,4 +62,4 @@ def iso_body(stage: dict[str, Any], checks: dict[str, Any], images: list[dict[st
             f"**Checksums (sha256)**\n\n{md_fence(sums)}\n\n"
             "Approve copies the ISOs and jigdos to the mirror tree, syncs the stage to smeos, "
             "hardlinks the other repos from the previous version and switches the major "
-            "version link. Reject publishes nothing.")
+            "version link. Reject publishes nothing; say why in the comment.")

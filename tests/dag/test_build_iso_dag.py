@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.kits import isokit
-from tests.kits.gatekit import Responder, clear_questions
+from tests.kits.gatekit import Responder, clear_questions, run_note
 from tests.kits.signing import SigningKey
 from updraft.engine.engine import Engine
 from updraft.iso import freeze
@@ -85,8 +85,9 @@ def test_a_failed_preflight_publishes_nothing_and_lifts_the_freeze(
 
 def test_a_rejected_iso_is_not_published(dagbag, iso_tree: Engine) -> None:
     layout = iso_tree.layout
-    run, states = _run(dagbag, Responder([("approve", "Reject")]))
+    run, states = _run(dagbag, Responder([("approve", "Reject", {"comment": "respin"})]))
     assert states["approve"] == "success" and states["publish"] == "skipped"
+    assert run.state == "success" and run_note(run) == "NoGo by releng: respin"
     assert states["thaw"] == "success" and freeze.frozen(layout, "10") is None
     assert os.readlink(layout.root / "10") == "10.0"
     assert not (layout.root / "10.1").exists()

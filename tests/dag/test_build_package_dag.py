@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.kits import buildkit, treekit
-from tests.kits.gatekit import Responder, clear_questions
+from tests.kits.gatekit import Responder, clear_questions, reports, run_note
 from tests.kits.signing import SigningKey, make_key
 from updraft.devkit.mailsink import MailSink
 from updraft.engine.layout import Layout
@@ -102,7 +102,7 @@ def test_approved_build_is_signed_and_lands_in_smetest(
     assert f"RPMS/clamav-{NEW}.x86_64.rpm" in treekit.repo_hrefs(clamav_tree / "9/smetest/x86_64")
     states_now = _ledger_states(clamav_tree)
     assert states_now[f"clamav-{NEW}.x86_64.rpm"] == "signed/untested"
-    mails = mailbox.wait_for(2, timeout=10)
+    mails = reports(mailbox.wait_for(4, timeout=10))  # and the two gates' mails
     subjects = [mail["Subject"] for mail in mails]
     assert f"[updatesteam] Build succeeded: clamav-{NEW} (sme9)" in subjects
     report = next(m for m in mails if m["Subject"] == "[updatesteam] Repository Update")
@@ -125,12 +125,13 @@ def test_sign_rejected_lands_nothing(
     responder = Responder([("build_gate", "Approve"), ("sign_gate", "Reject")])
 
     run, states = _run(dagbag, responder, package=str(srpm))
+    assert run.state == "success" and run_note(run) == "NoGo by releng: (no comment)"
 
     assert states["report"] == {"success"} and states["sign_gate"] == {"success"}
     assert states["sign"] == {"skipped"} and states["land"] == {"skipped"}
     assert treekit.rpm_files(clamav_tree) == before
     assert _ledger_states(clamav_tree)[f"clamav-{NEW}.x86_64.rpm"] == "unsigned"
-    [mail] = mailbox.wait_for(1, timeout=10)
+    [mail] = reports(mailbox.wait_for(3, timeout=10))  # and the two gates' mails
     assert mail["Subject"] == f"[updatesteam] Build succeeded: clamav-{NEW} (sme9)"
 
 
@@ -150,7 +151,7 @@ def test_compile_failure_mails_the_log_tail_and_stops(
     assert states["sign_gate"] == {"upstream_failed"}
     assert treekit.rpm_files(clamav_tree) == before
     assert _ledger_states(clamav_tree)[f"clamav-{NEW}.src.rpm"] == "build failed"
-    [mail] = mailbox.wait_for(1, timeout=10)
+    [mail] = reports(mailbox.wait_for(2, timeout=10))  # and the build gate's mail
     assert mail["Subject"] == f"[updatesteam] Build FAILED: clamav-{NEW} (sme9)"
     body = mail.get_content()
     assert "x86_64:   FAILED: rpmbuild exited" in body
@@ -162,12 +163,14 @@ def test_build_rejected_builds_nothing(
 ) -> None:
     srpm = buildkit.srpm(tmp_path, "kernel", "2.6.32", "754", dist=DIST)
 
-    run, states = _run(dagbag, Responder([("build_gate", "Reject")]), package=str(srpm))
+    run, states = _run(dagbag, Responder([("build_gate", "Reject", {"comment": "no kernels"})]),
+                       package=str(srpm))
+    assert run.state == "success" and run_note(run) == "NoGo by packager: no kernels"
 
     assert states["build_x86_64"] == {"skipped"} and states["report"] == {"skipped"}
     assert states["sign"] == {"skipped"}
     assert _ledger_states(clamav_tree)[f"kernel-2.6.32-754{DIST}.src.rpm"] == "waiting"
-    assert mailbox.messages() == []
+    assert reports(mailbox.messages()) == []
     # The kernel policy's priority 10 reached the builders' queues (seed 004: "priority
     # during build process"); the other tasks keep Airflow's own weights.
     from airflow.models.taskinstance import TaskInstance

@@ -12,7 +12,7 @@ import pytest
 from tests.kits import treekit
 
 DAG_IDS = {"update_repos", "promote", "upstream_sync", "build_package", "release_updates",
-           "build_iso"}
+           "build_iso", "gate_reminders"}
 # Scanning, repodata, signing and the ledger: loaded by tasks, never by a DAG file.
 HEAVY = ["rpm", "createrepo_c", "solv", "gnupg", "bugzilla", "specfile",
          "updraft.engine.engine", "updraft.engine.tree", "updraft.engine.package",
@@ -76,7 +76,9 @@ def test_release_updates_gates_promotes_in_the_tree_pool_and_waits_deferred(dagb
     dag = dagbag.get_dag("release_updates")
     assert dag.schedule is None or dag.timetable.summary in ("None", "")
     gate = dag.get_task("go_nogo")
-    assert gate.multiple is True
+    # Go or NoGo, with the families as the form's multiple choice (issue 17: a NoGo)
+    assert gate.options == ["Approve", "Reject"] and gate.multiple is False
+    assert gate.params.get_param("families").schema["type"] == "array"
     assert dag.get_task("promote").pool == "repo_tree"
     assert dag.get_task("advisory").pool == "repo_tree"
     order = ["analyse", "report", "go_nogo", "promote", "repodata", "mail", "verdict", "advisory",

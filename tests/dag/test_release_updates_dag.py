@@ -81,12 +81,15 @@ def test_go_releases_advises_waits_for_mirrors_mails_and_closes(dagbag, world: d
     world["lagging"].on_request(repomd, lambda: None)  # first poll: still the old metadata
     world["lagging"].on_request(repomd, catch_up)
 
-    responder = Responder([("go_nogo", OFFERED)])
+    responder = Responder([("go_nogo", "Approve", {"families": OFFERED, "comment": None})])
     run, states = _run(dagbag, responder)
 
     assert run.state == "success", states
     question = responder.question
-    assert question["options"] == OFFERED and question["defaults"] == OFFERED
+    # Go or NoGo; the families are the form's multiple choice, all proposed (issue 17)
+    assert question["options"] == ["Approve", "Reject"] and question["defaults"] == ["Reject"]
+    families = question["params"]["families"]
+    assert families["value"] == OFFERED and families["schema"]["items"]["enum"] == OFFERED
     assert question["assignees"] == [{"id": "releng", "name": "releng"}]
     assert "e-smith-pop3-2.0.0-2.el6.sme" in question["body"]
     assert "part of the fix for bug 6262 is in e-smith-base 5.0.0-16" in question["body"]
@@ -140,3 +143,30 @@ def test_bugzilla_down_offers_nothing_and_releases_nothing(dagbag, world: dict) 
     assert "The tracker could not be asked" in board.read_text()  # the board says why
     assert treekit.rpm_files(root) == before
     assert world["mail"].messages() == []
+
+
+def test_nogo_releases_nothing_and_keeps_the_decision(dagbag, world: dict) -> None:
+    """Issue 17 §1: the release Go/NoGo can say No; the run ends green with a note, and
+    the release ledger keeps the decision although promote never runs."""
+    from tests.dag.test_gate_outcomes import _note
+    from tests.kits.gatekit import gate_mails
+
+    root = world["engine"].layout.root
+    before = treekit.rpm_files(root)
+    responder = Responder([("go_nogo", "Reject", {"families": OFFERED,
+                                                 "comment": "bug 6262 needs QA first"})])
+    run, states = _run(dagbag, responder)
+
+    assert run.state == "success", states
+    assert states["go_nogo"] == "success"
+    assert {states[t] for t in ("promote", "advisory", "release_notes", "record")} == {"skipped"}
+    assert treekit.rpm_files(root) == before
+    assert _note(run) == "NoGo by releng: bug 6262 needs QA first"
+    ledger = Ledger.open(world["engine"].layout.ledger_url)
+    try:
+        decisions = ReleaseRecords(ledger).decisions(f"airflow:release_updates/{run.run_id}")
+    finally:
+        ledger.close()
+    assert [(d["gate"], d["chosen"], d["by"]) for d in decisions] == [("go_nogo", [], "releng")]
+    assert len(gate_mails(world["mail"].messages())) == 1
+

@@ -25,6 +25,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from updraft.config.build import BuildOptions, BuildSettings, RebaseSettings
+from updraft.config.gates import GateSettings, UserEntry, WebSettings
 from updraft.config.iso import IsoSettings
 from updraft.config.release import BugzillaSettings, ReleaseSettings
 from updraft.errors import ConfigError
@@ -333,6 +334,10 @@ class DistConfig(_Strict):
     keys_dir: Path = Path("keys")
     report: ReportConfig = ReportConfig()
     roles: Roles = Roles()
+    # People of `roles:` with an address and a display name; gates, mails, links.
+    users: dict[str, UserEntry] = Field(default_factory=dict)
+    gates: GateSettings = GateSettings()
+    web: WebSettings = WebSettings()
     build: BuildSettings = BuildSettings()
     bugzilla: BugzillaSettings = BugzillaSettings()
     release: ReleaseSettings = ReleaseSettings()

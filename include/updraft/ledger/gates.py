@@ -32,6 +32,9 @@ class Question:
     release: str = ""
     target: str = ""
     family: str = ""
+    shown: str = ""  # the body as shown (bounded by the ledger: SHOWN_LIMIT)
+    deadline: datetime | None = None  # when silence becomes the gate's outcome
+    remind_at: datetime | None = None  # when the assignees are reminded
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,21 @@ class Decision:
     target: str = ""
     family: str = ""
     assigned: tuple[str, ...] = ()
+    timed_out: bool = False  # nobody answered: `chosen` is the configured outcome
+    shown: str = ""
+    deadline: datetime | None = None
+    asked_at: datetime | None = None
+    dag_id: str = ""
+    run_id: str = ""
+
+    @property
+    def answered(self) -> bool:
+        return bool(self.by) or self.timed_out
+
+    @property
+    def nogo(self) -> bool:
+        """A No: rejected, or the NoGo a timeout decided."""
+        return bool({"Reject", "NoGo"} & set(self.chosen))
 
 
 @dataclass(frozen=True)
@@ -64,10 +82,15 @@ class Request:
     via: str = ""
 
 
+SHOWN_LIMIT = 64 * 1024  # a body is a few KB; a hostile one is cut, never refused
+
+
 def _decision(row: GateAnswer) -> Decision:
     return Decision(row.run, row.task_id, row.kind, row.by, row.answered_at or row.asked_at,
                     tuple(json.loads(row.chosen)), row.digest, row.comment, row.release,
-                    row.target, row.family, tuple(json.loads(row.assigned)))
+                    row.target, row.family, tuple(json.loads(row.assigned)),
+                    bool(row.timed_out), row.shown or "", row.deadline, row.asked_at,
+                    row.dag_id, row.run_id)
 
 
 class GateRecords:
@@ -86,7 +109,9 @@ class GateRecords:
                 task_id=question.task_id, kind=question.kind, release=question.release,
                 target=question.target, family=question.family, digest=question.digest,
                 assigned=json.dumps(list(question.assigned)), asked_at=at, answered_at=None,
-                by="", chosen="[]", comment="", void=False))
+                by="", chosen="[]", comment="", void=False, shown=question.shown[:SHOWN_LIMIT],
+                deadline=question.deadline, remind_at=question.remind_at, reminded_at=None,
+                timed_out=False))
 
     def question(self, run: str, task_id: str) -> Decision | None:
         """The open question of this gate in this run (answered or not), if any."""
@@ -108,6 +133,37 @@ class GateRecords:
             row.by, row.chosen, row.answered_at = by, json.dumps(list(chosen)), at
             row.comment = comment
 
+    def time_out(self, run: str, task_id: str, outcome: Iterable[str], at: datetime,
+                 comment: str) -> None:
+        """Nobody answered before the deadline: the configured outcome is the answer."""
+        with self.ledger.transaction() as session:
+            row = session.scalars(select(GateAnswer).where(
+                GateAnswer.run == run, GateAnswer.task_id == task_id,
+                GateAnswer.void.is_(False), GateAnswer.answered_at.is_(None))
+                .order_by(GateAnswer.id.desc())).first()
+            if row is None:
+                raise LookupError(f"{run} {task_id}: no open question to time out")
+            row.chosen, row.answered_at, row.comment = json.dumps(list(outcome)), at, comment
+            row.timed_out = True
+
+    def due_reminders(self, at: datetime) -> list[Decision]:
+        """Open questions whose reminder time has come and who were not reminded yet
+        (never after the deadline: the outcome is then on its way)."""
+        with self.ledger.transaction() as session:
+            rows = session.scalars(select(GateAnswer).where(
+                GateAnswer.void.is_(False), GateAnswer.answered_at.is_(None),
+                GateAnswer.reminded_at.is_(None), GateAnswer.remind_at.is_not(None),
+                GateAnswer.remind_at <= at).order_by(GateAnswer.id))
+            return [_decision(row) for row in rows
+                    if row.deadline is None or row.deadline > at]
+
+    def reminded(self, run: str, task_id: str, at: datetime) -> None:
+        with self.ledger.transaction() as session:
+            session.execute(update(GateAnswer).where(
+                GateAnswer.run == run, GateAnswer.task_id == task_id,
+                GateAnswer.void.is_(False), GateAnswer.answered_at.is_(None))
+                .values(reminded_at=at))
+
     def override(self, decision: Decision) -> None:
         """An emergency override: an answered row of its own, kind `override`."""
         with self.ledger.transaction() as session:
@@ -123,7 +179,7 @@ class GateRecords:
         """The answer this gate recorded in this run (None: never answered, or asked again
         since)."""
         found = self.question(run, task_id)
-        return found if found is not None and found.by else None
+        return found if found is not None and found.answered else None
 
     def decisions(self, kind: str | None = None) -> list[Decision]:
         query = select(GateAnswer).where(GateAnswer.answered_at.is_not(None))

@@ -273,6 +273,13 @@ class GateAnswer(Base):
     chosen: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of options
     comment: Mapped[str] = mapped_column(Text, default="")  # params input, override reason
     void: Mapped[bool] = mapped_column(Boolean, default=False)
+    # What the gate showed (its body, bounded), when its silence becomes the outcome, when
+    # its assignees were reminded, and whether the answer is that outcome (migration 0006).
+    shown: Mapped[str] = mapped_column(Text, default="")
+    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    remind_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    timed_out: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class GateRequest(Base):
