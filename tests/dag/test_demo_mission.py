@@ -20,7 +20,7 @@ import yaml
 
 from tests.kits import treekit
 from tests.kits.bugzilla_server import BugzillaServer, bug
-from tests.kits.gatekit import DEFAULTS, Responder, clear_questions
+from tests.kits.gatekit import PROPOSED, Responder, clear_questions
 from tests.kits.httprepo import RepoServer
 from updraft.config.dist import load_config
 from updraft.devkit import demo, demo_iso, demo_upstream
@@ -160,8 +160,8 @@ def _promote(dagbag, world: dict, repo: str) -> None:
 
 
 def _release(dagbag, world: dict, release: str) -> list[str]:
-    responder, _ = _run(dagbag, "release_updates", [("go_nogo", DEFAULTS)], release=release)
-    offered = responder.question["defaults"]
+    responder, _ = _run(dagbag, "release_updates", [("go_nogo", PROPOSED)], release=release)
+    offered = responder.question["params"]["families"]["value"]
     with Ledger.open(world["engine"].layout.ledger_url) as ledger:
         records = ReleaseRecords(ledger)
         decisions, issued = records.decisions(), records.advisories(release)

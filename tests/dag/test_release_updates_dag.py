@@ -148,8 +148,7 @@ def test_bugzilla_down_offers_nothing_and_releases_nothing(dagbag, world: dict) 
 def test_nogo_releases_nothing_and_keeps_the_decision(dagbag, world: dict) -> None:
     """Issue 17 §1: the release Go/NoGo can say No; the run ends green with a note, and
     the release ledger keeps the decision although promote never runs."""
-    from tests.dag.test_gate_outcomes import _note
-    from tests.kits.gatekit import gate_mails
+    from tests.kits.gatekit import gate_mails, run_note
 
     root = world["engine"].layout.root
     before = treekit.rpm_files(root)
@@ -161,7 +160,7 @@ def test_nogo_releases_nothing_and_keeps_the_decision(dagbag, world: dict) -> No
     assert states["go_nogo"] == "success"
     assert {states[t] for t in ("promote", "advisory", "release_notes", "record")} == {"skipped"}
     assert treekit.rpm_files(root) == before
-    assert _note(run) == "NoGo by releng: bug 6262 needs QA first"
+    assert run_note(run) == "NoGo by releng: bug 6262 needs QA first"
     ledger = Ledger.open(world["engine"].layout.ledger_url)
     try:
         decisions = ReleaseRecords(ledger).decisions(f"airflow:release_updates/{run.run_id}")

@@ -38,12 +38,16 @@ def gate_mails(mails: list[Any]) -> list[Any]:
 
 
 TIMEOUT = "(timeout)"  # a choice: nobody answers; the scheduler's timeout sweep decides
+# A choice: Go (the first option) with the form as the gate filled it in, e.g. every
+# family the release Go/NoGo proposes.
+PROPOSED = "<Go with the gate's proposal>"
 
 
 class Responder(threading.Thread):
     """Answers each (gate task id, choice[, form input]) in turn; `before` runs before an
     answer; `user` answers (default: the gate's first assigned user); the choice DEFAULTS
-    takes the gate's proposed defaults. The choice TIMEOUT
+    takes the gate's proposed defaults, PROPOSED is Go with the form as the gate filled it
+    in. The choice TIMEOUT
     waits for the gate's deadline and runs Airflow's own timeout sweep, as the
     scheduler would (dag.test() has none)."""
 
@@ -137,6 +141,9 @@ class Responder(threading.Thread):
         row.responded_at = datetime.now(UTC)
         if choice == DEFAULTS:
             choice = list(row.defaults or [])
+        elif choice == PROPOSED:
+            choice = row.options[0]
+            form = {name: spec.get("value") for name, spec in (row.params or {}).items()}
         row.chosen_options = choice if isinstance(choice, list) else [choice]
         row.params_input = form
         handle_event_submit(TriggerEvent(row.as_resume_event_payload()), task_instance=ti,

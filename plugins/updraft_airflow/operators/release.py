@@ -125,8 +125,8 @@ class ReleasePromoteOperator(RepoApplyOperator):
     def _promotion(self, engine: Engine, context: Context) -> IntentSource | None:
         # The answer the gate recorded in the ledger, never its XCom (issue 15).
         decision = required(context, self.config_path, self.gate_task_id or GATE, option=None)
-        if not decision.chosen:
-            raise AirflowSkipException("the Go/NoGo chose nothing: nothing is released")
+        if decision.nogo or not decision.chosen:
+            raise AirflowSkipException("the Go/NoGo was NoGo: nothing is released")
         run = release_run(self, context, str(self.release))
         packages = run.decide(run.analysis(), list(decision.chosen), decision.by,
                               str(self.gate_task_id))
