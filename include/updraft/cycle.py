@@ -20,6 +20,7 @@ from pathlib import Path
 from updraft.action import Action, Plan, Touched
 from updraft.apply import apply_journal, source_digests
 from updraft.config import DistConfig
+from updraft.coupling import hold_coupled, ledger_reasons
 from updraft.errors import PlanChanged
 from updraft.evr import DistTag
 from updraft.family import group_families
@@ -257,6 +258,9 @@ class Engine:
             if gates.scoped:
                 part = scope_plan(part, {intent.family.name for intent in chosen_intents})
             held = hold_for_iso(self.layout, release, part)  # an ISO build freezes
+            # A coupled family waits below the candidates until its partners are rebuilt.
+            held = hold_coupled(self.config, part, ledger_reasons(
+                self.config, self.layout.ledger_url, release)) or held
             if held or release_tree.held:  # kept names an incremental plan would not see
                 held_releases.add(release)
             flag = frozen(self.layout, release)  # nor is its repodata republished

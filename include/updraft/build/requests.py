@@ -54,8 +54,15 @@ class BuildRequest:
         defaults = raw.get("defaults") or {}
         if not isinstance(defaults, dict):
             raise ValueError(f"build request {nvr}: defaults must be a mapping")
-        return cls(release, name, nvr, str(raw.get("reason") or "")[:300],
-                   str(raw.get("origin") or ""), bool(raw.get("ask_parameters")), defaults)
+        return cls(
+            release,
+            name,
+            nvr,
+            str(raw.get("reason") or "")[:300],
+            str(raw.get("origin") or ""),
+            bool(raw.get("ask_parameters")),
+            defaults,
+        )
 
 
 def rebuilt(config: DistConfig, release: str, name: str, binaries: Iterable[str] = ()) -> bool:
@@ -66,19 +73,22 @@ def rebuilt(config: DistConfig, release: str, name: str, binaries: Iterable[str]
     return any(fnmatchcase(name, pattern) for pattern in patterns)
 
 
-def request(config: DistConfig, release: str, name: str, nvr: str, reason: str,
-            origin: str = "") -> BuildRequest:
+def request(
+    config: DistConfig, release: str, name: str, nvr: str, reason: str, origin: str = ""
+) -> BuildRequest:
     """A request carrying what its policies say of the build (special parameters)."""
     policies = policies_for(config, name)
     asking = policies.ask_parameters
     options = next((p.build for p in policies.matched if not p.build.empty), None)
     defaults = options.model_dump(by_alias=True, exclude_defaults=True) if options else {}
-    return BuildRequest(release, name, nvr, reason, origin, asking is not None,
-                        json.loads(json.dumps(defaults)))
+    return BuildRequest(
+        release, name, nvr, reason, origin, asking is not None, json.loads(json.dumps(defaults))
+    )
 
 
-def coupled_requests(config: DistConfig, release: str, landed: Iterable[tuple[str, str]],
-                     held: dict[str, str]) -> list[BuildRequest]:
+def coupled_requests(
+    config: DistConfig, release: str, landed: Iterable[tuple[str, str]], held: dict[str, str]
+) -> list[BuildRequest]:
     """The rebuilds coupled families ask for: `landed` are (name, label) of families
     that landed, `held` maps a partner name to the label the release holds of it."""
     found = []
@@ -86,9 +96,15 @@ def coupled_requests(config: DistConfig, release: str, landed: Iterable[tuple[st
         for policy in policies_for(config, name).couplings:
             for partner in policy.coupled_with:
                 if partner in held:
-                    found.append(request(config, release, partner,
-                                         f"{partner}-{held[partner]}",
-                                         f"coupled: {name}-{label} landed"))
+                    found.append(
+                        request(
+                            config,
+                            release,
+                            partner,
+                            f"{partner}-{held[partner]}",
+                            f"coupled: {name}-{label} landed",
+                        )
+                    )
     return found
 
 

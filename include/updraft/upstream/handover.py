@@ -18,8 +18,12 @@ from updraft.upstream.landing import Decision, take_inventory
 from updraft.upstream.manifest import Manifest
 
 
-def handover(layout: Layout, releases: Sequence[str], manifests: Mapping[str, list[Manifest]],
-             decisions: Mapping[str, Decision]) -> list[BuildRequest]:
+def handover(
+    layout: Layout,
+    releases: Sequence[str],
+    manifests: Mapping[str, list[Manifest]],
+    decisions: Mapping[str, Decision],
+) -> list[BuildRequest]:
     config = layout.config
     wanted: list[BuildRequest] = []
     for release in releases:
@@ -28,12 +32,21 @@ def handover(layout: Layout, releases: Sequence[str], manifests: Mapping[str, li
                 path = manifest.verified.get(rebuild["srpm"])
                 if path and os.path.exists(path):
                     nvr = rebuild["srpm"].removesuffix(".src.rpm")
-                    wanted.append(request(config, release, rebuild["name"], nvr,
-                                          f"new upstream {rebuild['label']} from "
-                                          f"{manifest.origin}", manifest.origin))
+                    wanted.append(
+                        request(
+                            config,
+                            release,
+                            rebuild["name"],
+                            nvr,
+                            f"new upstream {rebuild['label']} from {manifest.origin}",
+                            manifest.origin,
+                        )
+                    )
         decision = decisions.get(release)
-        landed = [(landing.family.name, landing.family.label)
-                  for landing in (decision.landings if decision else [])]
+        landed = [
+            (landing.family.name, landing.family.label)
+            for landing in (decision.landings if decision else [])
+        ]
         if any(policies_for(config, name).couplings for name, _ in landed):
             tree = scan(layout, [release]).releases[release]
             held = {name: known.label for name, known in take_inventory(tree, config).known.items()}

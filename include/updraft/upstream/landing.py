@@ -211,7 +211,8 @@ def _decide_known(name: str, known: KnownName, catalog: Catalog,
     policies = policies_for(config, name, binaries)
     local = policies.local_build
     if rebuilt(config, release, name, binaries) and policies.pin is None:
-        _decide_rebuild(name, newer[0], catalog, blocked, decision, local.note if local else "")
+        why = local or policies.rebuild
+        _decide_rebuild(name, newer[0], catalog, blocked, decision, why.note if why else "")
         return
     if local is not None:
         reason = "built locally from the upstream SRPM, never taken from upstream"
