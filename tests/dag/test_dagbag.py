@@ -12,7 +12,7 @@ import pytest
 from tests import treekit
 
 DAG_IDS = {"update_repos", "promote", "upstream_sync", "build_package", "release_updates",
-           "build_iso"}
+           "build_iso", "build_batch", "security_reminder", "security_announce"}
 # Scanning, repodata, signing and the ledger: loaded by tasks, never by a DAG file.
 HEAVY = ["rpm", "createrepo_c", "solv", "gnupg", "bugzilla", "specfile", "updraft.cycle",
          "updraft.tree", "updraft.package", "updraft.ledger", "updraft.repodata",

@@ -116,6 +116,8 @@ class UpstreamLandOperator(BaseOperator):
         ti.xcom_push(key="summary", value=result.summary())
         ti.xcom_push(key="security", value=[
             {**asdict(link), "at": link.at.isoformat()} for link in landed.security])
+        ti.xcom_push(key="requests", value=[r.to_json() | {"key": r.key}
+                                             for r in landed.requests])
         for message in security_mail(engine.config, landed.security):
             if send(engine.config, message, self.smtp_conn_id):
                 self.log.info("mailed %r", message["Subject"])
