@@ -25,18 +25,25 @@ config = distribution.load()
 with DAG(
     dag_id="build_batch",
     description="The upstream SRPMs a sync hands over: Start building?, build, one "
-                f"builder report, Sign?, land in {config.landing.upstream_updates}",
+    f"builder report, Sign?, land in {config.landing.upstream_updates}",
     schedule=[BUILD_REQUESTS],
     catchup=False,
     max_active_runs=4,  # batches wait at their gates
     tags=["updraft", "build", "sign"],
     render_template_as_native_obj=True,
     params={
-        "packages": Param([], type="array", items={"type": "string"},
-                          description="started by hand: upstream N-V-Rs to offer "
-                                      "(e.g. samba-4.6.2-12.el7_4); empty for a sync's batch"),
-        "release": Param(next(iter(config.releases)), enum=list(config.releases),
-                         description="the release of packages given by hand"),
+        "packages": Param(
+            [],
+            type="array",
+            items={"type": "string"},
+            description="started by hand: upstream N-V-Rs to offer "
+            "(e.g. samba-4.6.2-12.el7_4); empty for a sync's batch",
+        ),
+        "release": Param(
+            next(iter(config.releases)),
+            enum=list(config.releases),
+            description="the release of packages given by hand",
+        ),
     },
     doc_md=f"""
 ### Build batch ({config.name})
@@ -61,16 +68,21 @@ ask for (libtevent → samba).
     start_gate = StartBuildingGate(task_id="start_gate")
     chosen = PythonOperator(task_id="chosen", python_callable=chosen_requests)
     parameters_gate = BuildParametersGate(task_id="parameters_gate")
-    planned = PythonOperator(task_id="planned", python_callable=planned_builds,
-                             trigger_rule="none_failed_min_one_success")
+    planned = PythonOperator(
+        task_id="planned",
+        python_callable=planned_builds,
+        trigger_rule="none_failed_min_one_success",
+    )
     build = BatchBuildOperator.partial(
-        task_id="build", map_index_template="{{ task.request['key'] }}",
+        task_id="build",
+        map_index_template="{{ task.request['key'] }}",
     ).expand_kwargs(planned.output)
     report = BatchReportOperator(task_id="report")
     sign_gate = BatchSignGate(task_id="sign_gate")
     signing = PythonOperator(task_id="to_sign", python_callable=to_sign)
     sign = BatchSignOperator.partial(
-        task_id="sign", queue=config.build.sign_queue,
+        task_id="sign",
+        queue=config.build.sign_queue,
     ).expand(build_id=signing.output)
     land = BatchLandOperator(task_id="land", pool="repo_tree", **RETRIES)
     requests >> start_gate >> chosen >> parameters_gate >> planned >> build >> report

@@ -17,7 +17,7 @@ published = [repo_asset(release, target) for release in config.releases]
 with DAG(
     dag_id="security_announce",
     description=f"Security announcement (seed 004 notification 4) when {target} gets a "
-                "security update",
+    "security update",
     schedule=reduce(lambda a, b: a | b, published),
     catchup=False,
     max_active_runs=1,

@@ -13,9 +13,10 @@ schedule = config.security.remind_schedule
 with DAG(
     dag_id="security_reminder",
     description="Security update waiting (seed 004 notification 3), "
-                f"{schedule} until it is released",
-    schedule=schedule if schedule.startswith("@") else CronTriggerTimetable(schedule,
-                                                                           timezone="UTC"),
+    f"{schedule} until it is released",
+    schedule=schedule
+    if schedule.startswith("@")
+    else CronTriggerTimetable(schedule, timezone="UTC"),
     catchup=False,
     max_active_runs=1,
     tags=["updraft", "security"],

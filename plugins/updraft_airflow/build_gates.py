@@ -60,9 +60,13 @@ class _ChoiceGate(RecordedGate, HITLOperator):
             raise AirflowFailException(f"roles.{self.role} lists nobody: name who may answer")
         self.options, self.defaults = [*offered, NOGO], offered
         self.body = self.body_for(context, offered)
-        self.record_question(context, self.assigned_users, self.body,
-                             release=str((context.get("params") or {}).get("release") or ""),
-                             family=", ".join(offered)[:200])
+        self.record_question(
+            context,
+            self.assigned_users,
+            self.body,
+            release=str((context.get("params") or {}).get("release") or ""),
+            family=", ".join(offered)[:200],
+        )
         return super().execute(context)
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
@@ -87,18 +91,25 @@ class StartBuildingGate(_ChoiceGate):
     offered_task_id = "requests"
 
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("subject", "Start building? {{ ti.xcom_pull(task_ids='requests') "
-                                     "| length }} upstream SRPMs to rebuild")
+        kwargs.setdefault(
+            "subject",
+            "Start building? {{ ti.xcom_pull(task_ids='requests') "
+            "| length }} upstream SRPMs to rebuild",
+        )
         super().__init__(**kwargs)
 
     def body_for(self, context: Any, offered: list[str]) -> str:
         requests = context["ti"].xcom_pull(task_ids=self.offered_task_id) or []
-        lines = "\n".join(f"- {md_code(r['key'])}: {md_text(r.get('reason', ''))}"
-                          + (" (special parameters asked next)" if r.get("ask_parameters") else "")
-                          for r in requests)
-        return (f"**Build requests** (all proposed):\n\n{lines}\n\nThe chosen ones are built "
-                "now on the builders, one builder report for the batch, then \"Sign?\". "
-                f"{NOGO} builds nothing.")
+        lines = "\n".join(
+            f"- {md_code(r['key'])}: {md_text(r.get('reason', ''))}"
+            + (" (special parameters asked next)" if r.get("ask_parameters") else "")
+            for r in requests
+        )
+        return (
+            f"**Build requests** (all proposed):\n\n{lines}\n\nThe chosen ones are built "
+            'now on the builders, one builder report for the batch, then "Sign?". '
+            f"{NOGO} builds nothing."
+        )
 
 
 class BatchSignGate(_ChoiceGate):
@@ -113,20 +124,25 @@ class BatchSignGate(_ChoiceGate):
         kwargs.setdefault("subject", "Sign? the builds of this batch")
         super().__init__(**kwargs)
 
-    def _options(self, context: Any) -> list[str]:
+    def _built(self, context: Any) -> list[dict[str, Any]]:
         items = context["ti"].xcom_pull(task_ids=self.offered_task_id) or []
-        if isinstance(items, dict):
-            items = [items]
-        return [str(i["key"]) for i in items if i and i.get("state") == "built"]
+        items = [items] if isinstance(items, dict) else list(items)  # one mapped instance
+        return [i for i in items if i and i.get("state") == "built"]
+
+    def _options(self, context: Any) -> list[str]:
+        return [str(i["key"]) for i in self._built(context)]
 
     def body_for(self, context: Any, offered: list[str]) -> str:
-        items = context["ti"].xcom_pull(task_ids=self.offered_task_id) or []
-        built = "\n".join(f"- {md_code(i['key'])} {md_code(i['build_id'])}: "
-                          + ", ".join(md_text(r) for r in i.get("rpms", []))
-                          for i in items if i and i.get("state") == "built")
-        return (f"**Built** (all proposed):\n\n{built}\n\nThe chosen ones are signed with the "
-                "`updraft_gpg` key and land in the landing repo. "
-                f"{NOGO} signs and lands nothing.")
+        built = "\n".join(
+            f"- {md_code(i['key'])} {md_code(i['build_id'])}: "
+            + ", ".join(md_text(r) for r in i.get("rpms", []))
+            for i in self._built(context)
+        )
+        return (
+            f"**Built** (all proposed):\n\n{built}\n\nThe chosen ones are signed with the "
+            "`updraft_gpg` key and land in the landing repo. "
+            f"{NOGO} signs and lands nothing."
+        )
 
 
 class BuildParametersGate(RecordedGate, HITLOperator):
@@ -137,8 +153,9 @@ class BuildParametersGate(RecordedGate, HITLOperator):
 
     gate_kind = "build_parameters"
 
-    def __init__(self, *, config_path: str | None = None, chosen_task_id: str = "chosen",
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, *, config_path: str | None = None, chosen_task_id: str = "chosen", **kwargs: Any
+    ) -> None:
         kwargs.setdefault("subject", "Build parameters for the special cases of this batch")
         kwargs.setdefault("options", ["Build with these parameters", NOGO])
         super().__init__(**kwargs)
@@ -150,10 +167,16 @@ class BuildParametersGate(RecordedGate, HITLOperator):
         return {r["name"]: r.get("defaults") or {} for r in chosen if r.get("ask_parameters")}
 
     def _set_params(self, asking: dict[str, dict[str, Any]]) -> None:
-        self.params = ParamsDict({
-            name: Param(defaults, type="object",
-                        description=f"build options of {name} (its policy's, editable)")
-            for name, defaults in asking.items()})
+        self.params = ParamsDict(
+            {
+                name: Param(
+                    defaults,
+                    type="object",
+                    description=f"build options of {name} (its policy's, editable)",
+                )
+                for name, defaults in asking.items()
+            }
+        )
 
     def execute(self, context: Any) -> Any:
         asking = self._asking(context)
@@ -162,10 +185,11 @@ class BuildParametersGate(RecordedGate, HITLOperator):
         config = distribution.load(self.config_path)
         self.assigned_users = assignees(config, "packagers")
         self._set_params(asking)
-        self.body = ("Special parameters (seed 004 question 5), pre-filled from the "
-                     "policies:\n\n" + md_fence(json.dumps(asking, indent=1, sort_keys=True)))
-        self.record_question(context, self.assigned_users, self.body,
-                             family=", ".join(asking))
+        self.body = (
+            "Special parameters (seed 004 question 5), pre-filled from the "
+            "policies:\n\n" + md_fence(json.dumps(asking, indent=1, sort_keys=True))
+        )
+        self.record_question(context, self.assigned_users, self.body, family=", ".join(asking))
         return super().execute(context)
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:

@@ -19,28 +19,43 @@ def test_policies_and_release_patterns_say_what_we_rebuild() -> None:
     assert rebuilt(CONFIG, "9", "initscripts") and rebuilt(CONFIG, "9", "anaconda")
     assert rebuilt(CONFIG, "9", "samba") and rebuilt(CONFIG, "9", "samba4")
     assert not rebuilt(CONFIG, "9", "clamav") and not rebuilt(CONFIG, "9", "libtevent")
-    cern = CONFIG.model_copy(update={"releases": {
-        "9": CONFIG.releases["9"].model_copy(update={"rebuild": ("*",)}),
-        "10": CONFIG.releases["10"]}})
+    cern = CONFIG.model_copy(
+        update={
+            "releases": {
+                "9": CONFIG.releases["9"].model_copy(update={"rebuild": ("*",)}),
+                "10": CONFIG.releases["10"],
+            }
+        }
+    )
     assert rebuilt(cern, "9", "clamav") and not rebuilt(cern, "10", "clamav")
 
 
 def test_a_rebuilt_family_fetches_only_its_srpm_and_never_lands() -> None:
     inventory = _inventory(initscripts="9.03.40-2", samba="4.6.2-10", clamav="0.97.5-1")
-    centos = _catalog("centos", 1, [
-        _package("initscripts", "9.03.49", "1.el6"),
-        _package("initscripts", "9.03.49", "1.el6", arch="src"),
-        _package("samba", "4.6.2", "12.el7"), _package("samba", "4.6.2", "12.el7", arch="src"),
-        _package("clamav", "0.97.6", "1.el6")], inventory)
+    centos = _catalog(
+        "centos",
+        1,
+        [
+            _package("initscripts", "9.03.49", "1.el6"),
+            _package("initscripts", "9.03.49", "1.el6", arch="src"),
+            _package("samba", "4.6.2", "12.el7"),
+            _package("samba", "4.6.2", "12.el7", arch="src"),
+            _package("clamav", "0.97.6", "1.el6"),
+        ],
+        inventory,
+    )
     decision = decide(inventory, [centos], CONFIG)
     assert [landing.family.name for landing in decision.landings] == ["clamav"]
     assert sorted((r.family.name, r.srpm.filename) for r in decision.rebuilds) == [
         ("initscripts", "initscripts-9.03.49-1.el6.src.rpm"),
-        ("samba", "samba-4.6.2-12.el7.src.rpm")]
+        ("samba", "samba-4.6.2-12.el7.src.rpm"),
+    ]
     lines = {skip.line() for skip in decision.skips}
-    assert ("initscripts-9.03.49-1.el6 from centos not landed: built locally from the upstream "
-            "SRPM, never taken from upstream: a build request (rebuilt from each new upstream "
-            "SRPM with our patches, up to SME 9 (seed 000))") in lines
+    assert (
+        "initscripts-9.03.49-1.el6 from centos not landed: built locally from the upstream "
+        "SRPM, never taken from upstream: a build request (rebuilt from each new upstream "
+        "SRPM with our patches, up to SME 9 (seed 000))"
+    ) in lines
 
 
 def test_a_rebuild_without_an_srpm_upstream_is_said_and_requests_nothing() -> None:
@@ -66,10 +81,15 @@ def test_a_request_from_outside_names_a_package_never_a_path() -> None:
 
 
 def test_a_coupled_landing_requests_its_partners_rebuild() -> None:
-    found = coupled_requests(CONFIG, "9", [("libtevent", "0.9.31-2.el6"), ("clamav", "1-1")],
-                             {"samba": "4.6.2-10.el6.sme", "clamav": "1-1"})
+    found = coupled_requests(
+        CONFIG,
+        "9",
+        [("libtevent", "0.9.31-2.el6"), ("clamav", "1-1")],
+        {"samba": "4.6.2-10.el6.sme", "clamav": "1-1"},
+    )
     assert [(r.name, r.nvr, r.reason) for r in found] == [
-        ("samba", "samba-4.6.2-10.el6.sme", "coupled: libtevent-0.9.31-2.el6 landed")]
+        ("samba", "samba-4.6.2-10.el6.sme", "coupled: libtevent-0.9.31-2.el6 landed")
+    ]
 
 
 def test_each_request_goes_out_once(tmp_path: Path) -> None:

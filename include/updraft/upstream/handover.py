@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from updraft.build.requests import BuildRequest, RequestBook, coupled_requests, request
 from updraft.layout import Layout
@@ -50,5 +51,16 @@ def handover(
         if any(policies_for(config, name).couplings for name, _ in landed):
             tree = scan(layout, [release]).releases[release]
             held = {name: known.label for name, known in take_inventory(tree, config).known.items()}
-            wanted += coupled_requests(config, release, landed, held)
+            for coupled in coupled_requests(config, release, landed, held):
+                # A new upstream SRPM of the partner is the rebuild: one request for both.
+                same = [
+                    i
+                    for i, w in enumerate(wanted)
+                    if (w.release, w.name) == (release, coupled.name)
+                ]
+                if same:
+                    first = wanted[same[0]]
+                    wanted[same[0]] = replace(first, reason=f"{first.reason}; {coupled.reason}")
+                else:
+                    wanted.append(coupled)
     return RequestBook(layout.state_dir).fresh(wanted)

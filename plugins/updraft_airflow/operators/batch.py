@@ -53,8 +53,9 @@ class HandoverOperator(BaseOperator):
         return [str(wanted["key"]) for wanted in requests]
 
 
-def batch_requests(params: dict[str, Any], triggering_asset_events: Any = None,
-                   config_path: str | None = None) -> list[dict[str, Any]]:
+def batch_requests(
+    params: dict[str, Any], triggering_asset_events: Any = None, config_path: str | None = None
+) -> list[dict[str, Any]]:
     """The requests of this batch: the triggering events' (checked again: an event may
     come from the REST API), or `params.packages` for a batch started by hand."""
     from updraft.build.requests import BuildRequest, request
@@ -70,8 +71,17 @@ def batch_requests(params: dict[str, Any], triggering_asset_events: Any = None,
                 except (KeyError, ValueError, UpdraftError) as exc:
                     raise AirflowFailException(f"a build request was refused: {exc}") from exc
                 # The policy decides what is asked, not the event.
-                found.setdefault(wanted.key, request(config, wanted.release, wanted.name,
-                                                     wanted.nvr, wanted.reason, wanted.origin))
+                found.setdefault(
+                    wanted.key,
+                    request(
+                        config,
+                        wanted.release,
+                        wanted.name,
+                        wanted.nvr,
+                        wanted.reason,
+                        wanted.origin,
+                    ),
+                )
     release = str(params.get("release") or next(iter(config.releases)))
     for nvr in params.get("packages") or []:
         name = str(nvr).rsplit("-", 2)[0]
@@ -82,8 +92,12 @@ def batch_requests(params: dict[str, Any], triggering_asset_events: Any = None,
     return [wanted.to_json() | {"key": wanted.key} for wanted in found.values()]
 
 
-def chosen_requests(ti: Any, config_path: str | None = None, gate_task_id: str = "start_gate",
-                    requests_task_id: str = "requests") -> list[dict[str, Any]]:
+def chosen_requests(
+    ti: Any,
+    config_path: str | None = None,
+    gate_task_id: str = "start_gate",
+    requests_task_id: str = "requests",
+) -> list[dict[str, Any]]:
     """The requests the recorded answer of "Start building?" kept."""
     context = {"ti": ti}
     decision = required(context, config_path, gate_task_id, option=None)
@@ -93,8 +107,12 @@ def chosen_requests(ti: Any, config_path: str | None = None, gate_task_id: str =
     return [r for r in offered if r["key"] in decision.chosen]
 
 
-def planned_builds(ti: Any, config_path: str | None = None, chosen_task_id: str = "chosen",
-                   gate_task_id: str = "parameters_gate") -> list[dict[str, Any]]:
+def planned_builds(
+    ti: Any,
+    config_path: str | None = None,
+    chosen_task_id: str = "chosen",
+    gate_task_id: str = "parameters_gate",
+) -> list[dict[str, Any]]:
     """expand_kwargs of `build`: each chosen request with the parameters answered at the
     special-parameters gate (when one was asked), else its policy's."""
     from updraft import gate
@@ -119,8 +137,9 @@ class BatchBuildOperator(BaseOperator):
     template_fields: Sequence[str] = ("request", "overrides")
     ui_color = "#fbeee6"
 
-    def __init__(self, *, request: Any, overrides: Any = None,
-                 config_path: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *, request: Any, overrides: Any = None, config_path: str | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.request, self.overrides = request, overrides
         self.config_path = config_path
@@ -132,9 +151,13 @@ class BatchBuildOperator(BaseOperator):
         required(context, self.config_path, "start_gate", option=str(self.request["key"]))
         wanted = BuildRequest.from_json(dict(self.request))
         engine = distribution.engine(self.config_path, distribution.run_trigger(context))
-        item = build_one(engine, wanted, _overrides(self.overrides),
-                         run=f"{context['ti'].run_id}-{wanted.name}",
-                         on_line=lambda line: self.log.info("%s", line))
+        item = build_one(
+            engine,
+            wanted,
+            _overrides(self.overrides),
+            run=f"{context['ti'].run_id}-{wanted.name}",
+            on_line=lambda line: self.log.info("%s", line),
+        )
         item.link = getattr(context["ti"], "log_url", "") or ""
         self.log.info("%s: %s %s", item.key, item.state, item.error or "")
         return item.to_json()
@@ -143,8 +166,14 @@ class BatchBuildOperator(BaseOperator):
 class BatchReportOperator(BaseOperator):
     """Notification 2 for the whole batch: built, failed (log tail, link), not started."""
 
-    def __init__(self, *, build_task_id: str = "build", config_path: str | None = None,
-                 smtp_conn_id: str = "updraft_smtp", **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        build_task_id: str = "build",
+        config_path: str | None = None,
+        smtp_conn_id: str = "updraft_smtp",
+        **kwargs: Any,
+    ) -> None:
         kwargs.setdefault("trigger_rule", "all_done")
         super().__init__(**kwargs)
         self.build_task_id = build_task_id
@@ -154,8 +183,10 @@ class BatchReportOperator(BaseOperator):
     def execute(self, context: Any) -> dict[str, object]:
         from updraft.build.batch import BatchItem, batch_report_mail
 
-        items = [BatchItem.from_json(raw) for raw in
-                 _listed(context["ti"].xcom_pull(task_ids=self.build_task_id))]
+        items = [
+            BatchItem.from_json(raw)
+            for raw in _listed(context["ti"].xcom_pull(task_ids=self.build_task_id))
+        ]
         if not items:
             raise AirflowSkipException("nothing was built in this batch: no report")
         config = distribution.load(self.config_path)
@@ -163,18 +194,27 @@ class BatchReportOperator(BaseOperator):
         self.log.info("builder report:\n%s", mail.get_content())
         if send(config, mail, self.smtp_conn_id):
             self.log.info("mailed %r to %s", mail["Subject"], mail["To"])
-        return {"built": [i.key for i in items if i.built],
-                "failed": [i.key for i in items if not i.built]}
+        return {
+            "built": [i.key for i in items if i.built],
+            "failed": [i.key for i in items if not i.built],
+        }
 
 
-def to_sign(ti: Any, config_path: str | None = None, gate_task_id: str = "sign_gate",
-            build_task_id: str = "build") -> list[str]:
+def to_sign(
+    ti: Any,
+    config_path: str | None = None,
+    gate_task_id: str = "sign_gate",
+    build_task_id: str = "build",
+) -> list[str]:
     """The build ids the recorded "Sign?" answer chose."""
     decision = required({"ti": ti}, config_path, gate_task_id, option=None)
     if NOGO in decision.chosen:
         raise AirflowSkipException(f"NoGo by {decision.by}: nothing is signed")
-    return [str(i["build_id"]) for i in _listed(ti.xcom_pull(task_ids=build_task_id))
-            if i.get("state") == "built" and i["key"] in decision.chosen]
+    return [
+        str(i["build_id"])
+        for i in _listed(ti.xcom_pull(task_ids=build_task_id))
+        if i.get("state") == "built" and i["key"] in decision.chosen
+    ]
 
 
 class BatchSignOperator(SignOperator):
@@ -206,8 +246,9 @@ class BatchLandOperator(BuildLandOperator):
     def execute(self, context: Any) -> list[str]:
         from updraft.build.package_build import PackageBuild
 
-        signed = [str(s["build_id"]) for s in
-                  _listed(context["ti"].xcom_pull(task_ids=self.sign_task_id))]
+        signed = [
+            str(s["build_id"]) for s in _listed(context["ti"].xcom_pull(task_ids=self.sign_task_id))
+        ]
         engine = distribution.engine(self.config_path, distribution.run_trigger(context))
         unpublished: list[str] = []
         summary: dict[str, object] = {}

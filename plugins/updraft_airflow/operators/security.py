@@ -16,8 +16,9 @@ class SecurityReminderOperator(BaseOperator):
     """'Security update waiting' (notification 3) for every security update still below
     the updates repo, saying how long it has waited; skipped when none waits."""
 
-    def __init__(self, *, config_path: str | None = None, smtp_conn_id: str = "updraft_smtp",
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, *, config_path: str | None = None, smtp_conn_id: str = "updraft_smtp", **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.config_path = config_path
         self.smtp_conn_id = smtp_conn_id
@@ -39,8 +40,9 @@ class SecurityAnnounceOperator(BaseOperator):
     """The security announcement (notification 4) of security updates the updates repo
     now carries; once mailed they are no longer reminded of (nor announced again)."""
 
-    def __init__(self, *, config_path: str | None = None, smtp_conn_id: str = "updraft_smtp",
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, *, config_path: str | None = None, smtp_conn_id: str = "updraft_smtp", **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.config_path = config_path
         self.smtp_conn_id = smtp_conn_id
