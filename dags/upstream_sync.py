@@ -6,6 +6,7 @@ from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import DAG, CronTriggerTimetable, Param
 
 from updraft_airflow import distribution
+from updraft_airflow.operators.batch import HandoverOperator
 from updraft_airflow.operators.upstream import (
     UpstreamLandOperator,
     UpstreamMirrorOperator,
@@ -52,6 +53,8 @@ Sources: {"; ".join(f"{r}: {', '.join(n) or 'none'}" for r, n in sources.items()
    Security advisories landed are flagged and mailed ("security update waiting").
 4. **repodata**, **mail**, **announce**, **verdict**: as in update_repos.
 5. **sources_synced** turns the run red if a source could not be synced.
+6. **handover** emits `updraft://build-requests` when SRPMs we rebuild arrived (or a
+   coupled family asks for its partner's rebuild): build_batch asks "Start building?".
 """,
 ) as dag:
     listing = PythonOperator(task_id="sources", python_callable=upstream_sources)
@@ -64,5 +67,7 @@ Sources: {"; ".join(f"{r}: {', '.join(n) or 'none'}" for r, n in sources.items()
                                 trigger_rule="all_done", **RETRIES)
     synced = PythonOperator(task_id="sources_synced", python_callable=every_source_synced,
                             trigger_rule="all_done")
+    handover = HandoverOperator(task_id="handover")  # -> build_batch ("Start building?")
     mirror >> land >> synced
+    land >> handover
     publish_after(land)

@@ -13,6 +13,9 @@ from airflow.sdk import Asset, AssetAlias, AssetWatcher
 from updraft_airflow.triggers import TreeDropTrigger
 
 REPOS_ALIAS = AssetAlias("updraft-repos", group="updraft")
+# A sync's build requests (issue 17 §2): extra {"requests": [BuildRequest JSON, ...]}.
+BUILD_REQUESTS = Asset(name="updraft-build-requests", uri="updraft://build-requests",
+                       group="updraft")
 
 
 def repo_asset(release: str, repo: str) -> Asset:

@@ -12,7 +12,8 @@ import pytest
 from tests.kits import treekit
 
 DAG_IDS = {"update_repos", "promote", "upstream_sync", "build_package", "release_updates",
-           "build_iso", "gate_reminders"}
+           "build_iso", "gate_reminders", "build_batch", "security_reminder",
+           "security_announce"}
 # Scanning, repodata, signing and the ledger: loaded by tasks, never by a DAG file.
 HEAVY = ["rpm", "createrepo_c", "solv", "gnupg", "bugzilla", "specfile",
          "updraft.engine.engine", "updraft.engine.tree", "updraft.engine.package",

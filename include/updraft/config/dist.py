@@ -28,6 +28,7 @@ from updraft.config.build import BuildOptions, BuildSettings, RebaseSettings
 from updraft.config.gates import GateSettings, UserEntry, WebSettings
 from updraft.config.iso import IsoSettings
 from updraft.config.release import BugzillaSettings, ReleaseSettings
+from updraft.config.security import SecuritySettings
 from updraft.errors import ConfigError
 from updraft.safepath import UnsafePath, check_relative, plain_name
 
@@ -154,6 +155,9 @@ class RepoConfig(_Strict):
 class ReleaseConfig(_Strict):
     # arch directory -> package arches it holds, e.g. i386: [i386, i586, i686, noarch]
     arches: dict[str, tuple[str, ...]]
+    # Source names (shell patterns) rebuilt from upstream SRPMs in this release, on top
+    # of the policies' `rebuild: true` (CERN rebuilds almost everything: ["*"]).
+    rebuild: tuple[str, ...] = ()
 
     @field_validator("arches")
     @classmethod
@@ -180,6 +184,12 @@ class Policy(_Strict):
     match: str
     pin: str | None = None
     local_build: bool = False
+    # Rebuild from the upstream SRPM instead of landing upstream's binaries: a new
+    # upstream version becomes a build request (issue 17 §2: "Start building?").
+    rebuild: bool = False
+    # Ask the build's special parameters at a gate, this policy's `build:` pre-filled
+    # (seed 004 question 5: the kernel).
+    ask_parameters: bool = False
     coupled_with: tuple[str, ...] = ()
     build: BuildOptions = BuildOptions()
     rebase: RebaseSettings | None = None  # rebuild from upstream with our patches
@@ -342,6 +352,7 @@ class DistConfig(_Strict):
     bugzilla: BugzillaSettings = BugzillaSettings()
     release: ReleaseSettings = ReleaseSettings()
     iso: IsoSettings = IsoSettings()
+    security: SecuritySettings = SecuritySettings()
     schedule: str = "0 */2 * * *"
     lock_timeout: float = Field(600.0, ge=0)
     # An unreadable package changed less than this many seconds ago is taken as a `cp`

@@ -20,6 +20,7 @@ from pathlib import Path
 from updraft.config.dist import DistConfig
 from updraft.engine.action import Action, Plan, Touched
 from updraft.engine.apply import apply_journal, source_digests
+from updraft.engine.coupling import hold_coupled, ledger_reasons
 from updraft.engine.evr import DistTag
 from updraft.engine.family import group_families
 from updraft.engine.faults import checkpoint
@@ -257,6 +258,9 @@ class Engine:
             if gates.scoped:
                 part = scope_plan(part, {intent.family.name for intent in chosen_intents})
             held = hold_for_iso(self.layout, release, part)  # an ISO build freezes
+            # A coupled family waits below the candidates until its partners are rebuilt.
+            held = hold_coupled(self.config, part, ledger_reasons(
+                self.config, self.layout.ledger_url, release)) or held
             if held or release_tree.held:  # kept names an incremental plan would not see
                 held_releases.add(release)
             flag = frozen(self.layout, release)  # nor is its repodata republished

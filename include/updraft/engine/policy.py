@@ -29,6 +29,14 @@ class Policies:
         return next((p for p in self.matched if p.pin), None)
 
     @property
+    def rebuild(self) -> Policy | None:
+        return next((p for p in self.matched if p.rebuild), None)
+
+    @property
+    def ask_parameters(self) -> Policy | None:
+        return next((p for p in self.matched if p.ask_parameters), None)
+
+    @property
     def couplings(self) -> tuple[Policy, ...]:
         return tuple(p for p in self.matched if p.coupled_with)
 

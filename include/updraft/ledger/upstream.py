@@ -79,6 +79,16 @@ class UpstreamRecords:
             insert_missing(session, UpstreamAdvisory, rows,
                            ("advisory", "release", "family", "family_evr"))
 
+    def settle(self, links: list[AdvisoryLink]) -> None:
+        """These security updates are released (and announced): no more reminders."""
+        with self.ledger.transaction() as session:
+            for link in links:
+                session.execute(update(UpstreamAdvisory).where(
+                    UpstreamAdvisory.advisory == link.advisory,
+                    UpstreamAdvisory.release == link.release,
+                    UpstreamAdvisory.family == link.family,
+                    UpstreamAdvisory.family_evr == link.family_evr).values(security_waiting=False))
+
     def advisories(self, release: str | None = None, family: str | None = None,
                    security_waiting: bool | None = None) -> list[AdvisoryLink]:
         query = select(UpstreamAdvisory).order_by(UpstreamAdvisory.id)

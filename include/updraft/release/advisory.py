@@ -41,7 +41,7 @@ def record(update: Update, archdir: str, issued: datetime, release_name: str,
            bug_url: str | None) -> cr.UpdateRecord | None:
     """The updateinfo record of one update for one arch dir (None: nothing of it there)."""
     files = [f for f in update.files if f.archdir == archdir]
-    if not files:
+    if not files or update.part_of:  # a coupled family is listed in its lead's record
         return None
     entry = cr.UpdateRecord()
     entry.id = update.advisory
@@ -61,6 +61,11 @@ def record(update: Update, archdir: str, issued: datetime, release_name: str,
         reference.id = str(bug["id"])
         reference.title = bug.get("summary") or ""
         reference.href = f"{bug_url.rstrip('/')}/show_bug.cgi?id={bug['id']}" if bug_url else ""
+        entry.append_reference(reference)
+    for ref in update.references:  # upstream's CVEs and advisories (issue 17 §4)
+        reference = cr.UpdateReference()
+        reference.type, reference.id = ref.get("type") or "", ref.get("id") or ""
+        reference.href, reference.title = ref.get("href") or "", ref.get("title") or ""
         entry.append_reference(reference)
     collection = cr.UpdateCollection()
     collection.shortname = release_name
@@ -158,22 +163,33 @@ def issue(layout: Layout, release: str, packages: list[ReleaseCandidate],
           bugs: dict[int, dict[str, Any]], run: str, at: datetime | None = None) -> list[Update]:
     """Describe the released updates, give each its advisory (once: a retry finds the
     same id in the ledger) and merge them into every arch dir of the target repo."""
+    from updraft.engine.evr import DistTag
     from updraft.ledger import Ledger
     from updraft.ledger.release import ReleaseRecords
+    from updraft.ledger.upstream import UpstreamRecords
+    from updraft.release.coupling import merge_units
+    from updraft.upstream.security import advise as upstream_advise
 
     config = layout.config
     settings = config.release
     now = at or datetime.now(UTC)
     updates = describe(layout, release, packages, bugs)
     with Ledger.open(layout.ledger_url) as ledger:
+        upstream_advise(updates, UpstreamRecords(ledger).advisories(release=release),
+                        DistTag(config.dist_tag_pattern))
+        updates = merge_units(config, updates)  # coupled families: one advisory
         records = ReleaseRecords(ledger)
-        for update in updates:
+        for update in (u for u in updates if not u.part_of):
             issued = records.issue(
                 settings.advisory_prefix, release, update.name, update.label, update.type,
                 update.severity, update.title, [bug["id"] for bug in update.bugs],
                 [f.filename for f in update.files], now, run)
             update.advisory = issued.id
             update.issued = issued.issued.isoformat()
+        leads = {u.nvr: u for u in updates if not u.part_of}
+        for update in (u for u in updates if u.part_of in leads):
+            lead = leads[update.part_of]
+            update.advisory, update.issued = lead.advisory, lead.issued
     checkpoint("advisory: issued in the ledger")
     name = f"{config.name} {release}"
     for archdir in layout.archdirs(release):

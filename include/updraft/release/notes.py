@@ -30,7 +30,9 @@ def _heading(change: dict[str, Any]) -> str:
 
 def _references(update: Update) -> list[str]:
     return [f"Bug {bug['id']} - {bug.get('summary') or ''}".rstrip(" -")
-            for bug in update.bugs]
+            for bug in update.bugs] + [
+        f"{ref['id'] or ref.get('title', '')} - {ref.get('href', '')}".rstrip(" -")
+        for ref in update.references]  # upstream's CVEs (issue 17 §4)
 
 
 def _update_text(update: Update) -> str:

@@ -54,10 +54,16 @@ class Update:
     files: list[UpdatedFile] = field(default_factory=list)
     advisory: str = ""
     issued: str = ""  # ISO time the advisory was first issued
+    # Upstream's CVEs and advisories (updraft.upstream.security.advise): {type, id, href, title}
+    references: list[dict[str, str]] = field(default_factory=list)
+    # The coupled families released with it in one advisory (updraft.release.coupling).
+    members: list[str] = field(default_factory=list)
+    part_of: str = ""  # the lead update's nvr when this one is released in its advisory
 
     @property
     def title(self) -> str:
-        return f"{self.nvr} {self.type} update"
+        also = f" with {', '.join(self.members)}" if self.members else ""
+        return f"{self.nvr} {self.type} update{also}"
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

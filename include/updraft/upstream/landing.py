@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
+from updraft.build.requests import rebuilt
 from updraft.config.dist import DistConfig
 from updraft.engine.action import PHASE_ARRIVE, Action, Plan, Touched
 from updraft.engine.evr import EVR, DistTag, compare, evr_key, split_sourcerpm
@@ -143,10 +144,21 @@ class Skip:
         return f"{self.name}-{self.label} from {self.origin} not landed: {self.reason}"
 
 
+@dataclass(frozen=True)
+class Rebuild:
+    """A family we rebuild from its upstream SRPM: only the SRPM is fetched, and it
+    becomes a build request (updraft.build.requests) instead of landing."""
+
+    origin: str
+    family: UpstreamFamily
+    srpm: RemotePackage
+
+
 @dataclass
 class Decision:
     landings: list[Landing] = field(default_factory=list)
     skips: list[Skip] = field(default_factory=list)
+    rebuilds: list[Rebuild] = field(default_factory=list)
 
     def wanted_files(self) -> set[str]:
         return {package.filename for landing in self.landings for package, _ in landing.targets}
@@ -168,7 +180,7 @@ def decide(inventory: Inventory, catalogs: Sequence[Catalog], config: DistConfig
         if known is None or winner is None or name not in by_name[winner]:
             continue
         _decide_known(name, known, ordered[winner], by_name[winner][name], config,
-                      blocked, decision)
+                      blocked, decision, inventory.release)
     for catalog, families in zip(ordered, by_name, strict=True):
         if not catalog.land_new:
             continue
@@ -191,13 +203,17 @@ def _newest(families: Iterable[UpstreamFamily]) -> list[UpstreamFamily]:
 
 def _decide_known(name: str, known: KnownName, catalog: Catalog,
                   families: list[UpstreamFamily], config: DistConfig,
-                  blocked: Mapping[str, str], decision: Decision) -> None:
+                  blocked: Mapping[str, str], decision: Decision, release: str = "") -> None:
     newer = [f for f in _newest(families) if compare(f.evr, known.evr) > 0]
     if not newer:
         return
     binaries = {p.name for f in newer for p in f.packages if not p.is_source}
     policies = policies_for(config, name, binaries)
     local = policies.local_build
+    if rebuilt(config, release, name, binaries) and policies.pin is None:
+        why = local or policies.rebuild
+        _decide_rebuild(name, newer[0], catalog, blocked, decision, why.note if why else "")
+        return
     if local is not None:
         reason = "built locally from the upstream SRPM, never taken from upstream"
         decision.skips.append(Skip(catalog.origin, name, newer[0].label,
@@ -224,6 +240,22 @@ def _decide_known(name: str, known: KnownName, catalog: Catalog,
              for p in policies.couplings]
     decision.landings.append(Landing(
         catalog.origin, family, _targets(family, known.shipped, config), "; ".join(notes)))
+
+
+def _decide_rebuild(name: str, family: UpstreamFamily, catalog: Catalog,
+                    blocked: Mapping[str, str], decision: Decision, note: str = "") -> None:
+    """Upstream's binaries never land; its SRPM is fetched for our builders."""
+    srpm = next((p for p in family.packages if p.is_source), None)
+    reason = "built locally from the upstream SRPM, never taken from upstream: a build request"
+    if srpm is None:
+        reason = "built locally from the upstream SRPM, but the source publishes none"
+    elif blocked.get(srpm.filename):
+        reason = f"{srpm.filename}: {blocked[srpm.filename]}"
+    else:
+        decision.rebuilds.append(Rebuild(catalog.origin, family, srpm))
+    if note:
+        reason += f" ({note})"
+    decision.skips.append(Skip(catalog.origin, name, family.label, reason))
 
 
 def _decide_new(name: str, catalog: Catalog, families: list[UpstreamFamily],

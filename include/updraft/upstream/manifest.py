@@ -65,6 +65,8 @@ class Manifest:
     skipped: list[str] = field(default_factory=list)
     planned: list[str] = field(default_factory=list)  # the lines a landing would report
     advisories: list[UpstreamAdvisory] = field(default_factory=list)
+    # Families we rebuild (updraft.build.requests): {name, label, srpm file name}.
+    rebuilds: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def synced(self) -> bool:
@@ -111,6 +113,7 @@ class Manifest:
         raw["families"] = [_family(item) for item in raw["families"]]
         raw["rejected"] = [Rejection(**item) for item in raw["rejected"]]
         raw["advisories"] = [UpstreamAdvisory.from_json(item) for item in raw["advisories"]]
+        raw.setdefault("rebuilds", [])
         return cls(**raw)
 
     def save(self, path: Path) -> None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from updraft.build.requests import BuildRequest
 from updraft.config.dist import UpstreamSource
 from updraft.engine.action import Plan
 from updraft.engine.durable import temporary_for
@@ -34,6 +35,7 @@ from updraft.ledger.upstream import AdvisoryLink, UpstreamRecords
 from updraft.safepath import UnsafePath, contained
 from updraft.upstream.download import ChecksumMismatch, Deadline, DownloadError, Oversize, fetch
 from updraft.upstream.errata import UpstreamAdvisory, read_updateinfo
+from updraft.upstream.handover import handover
 from updraft.upstream.inspection import verify_packages
 from updraft.upstream.keyring import Keyring
 from updraft.upstream.keys import key_files
@@ -68,6 +70,7 @@ class Landed:
     result: CycleResult
     decisions: dict[str, Decision] = field(default_factory=dict)  # per release
     security: list[AdvisoryLink] = field(default_factory=list)  # waiting in smetest
+    requests: list[BuildRequest] = field(default_factory=list)  # new ones, for the builders
 
 
 def _now() -> datetime:
@@ -170,6 +173,8 @@ class UpstreamSync:
             p for f in catalog.families for p in f.packages) | refused)
         self._refuse(manifest, catalog, decision)
         manifest.families = [landing.family for landing in decision.landings]
+        manifest.rebuilds = [{"name": r.family.name, "label": r.family.label,
+                              "srpm": r.srpm.filename} for r in decision.rebuilds]
         manifest.skipped = [skip.line() for skip in decision.skips]
         manifest.advisories = _advisories(snapshots, decision)
         if manifest.dry_run:
@@ -214,40 +219,42 @@ class UpstreamSync:
                   source: UpstreamSource, deadline: Deadline) -> list[tuple[RemotePackage, Path]]:
         downloads = []
         base = self.mirror_dir(manifest.release, manifest.origin)
-        for landing in decision.landings:
-            for package in dict.fromkeys(p for p, _ in landing.targets):
-                try:
-                    target = contained(base / package.repo_key, package.location,
-                                       f"{manifest.origin} {package.repo_key} location")
-                except UnsafePath as exc:
-                    self._reject(manifest, quarantine, package, str(exc), None)
-                    continue
-                limit = deadline.within(max(source.file_deadline,
-                                            package.size / source.min_rate),
-                                        f"file_deadline of {manifest.origin}")
-                try:
-                    fetch(package.url, target, size=package.size or None,
-                          checksum=(package.checksum_type, package.checksum),
-                          deadline=limit, cap=source.size_cap)
-                except Oversize as exc:
-                    self._reject(manifest, quarantine, package, str(exc), exc.path)
-                    continue
-                except ChecksumMismatch as exc:
-                    self._reject(manifest, quarantine, package,
-                                 f"md5/sha checksum does not match the repo metadata ({exc})",
-                                 exc.path)
-                    continue
-                except DownloadError as exc:
-                    if exc.missing:
-                        raise HalfMirrored(f"{package.url}: listed in primary but missing: "
-                                           "half-mirrored, nothing landed from it this run"
-                                           ) from exc
-                    if exc.unreachable:
-                        raise
-                    manifest.rejected.append(Rejection(
-                        package.filename, landing.family.name, landing.family.label, str(exc)))
-                    continue
-                downloads.append((package, target))
+        wanted = [(package, landing.family) for landing in decision.landings
+                  for package in dict.fromkeys(p for p, _ in landing.targets)]
+        wanted += [(rebuild.srpm, rebuild.family) for rebuild in decision.rebuilds]
+        for package, family in wanted:
+            try:
+                target = contained(base / package.repo_key, package.location,
+                                   f"{manifest.origin} {package.repo_key} location")
+            except UnsafePath as exc:
+                self._reject(manifest, quarantine, package, str(exc), None)
+                continue
+            limit = deadline.within(max(source.file_deadline,
+                                        package.size / source.min_rate),
+                                    f"file_deadline of {manifest.origin}")
+            try:
+                fetch(package.url, target, size=package.size or None,
+                      checksum=(package.checksum_type, package.checksum),
+                      deadline=limit, cap=source.size_cap)
+            except Oversize as exc:
+                self._reject(manifest, quarantine, package, str(exc), exc.path)
+                continue
+            except ChecksumMismatch as exc:
+                self._reject(manifest, quarantine, package,
+                             f"md5/sha checksum does not match the repo metadata ({exc})",
+                             exc.path)
+                continue
+            except DownloadError as exc:
+                if exc.missing:
+                    raise HalfMirrored(f"{package.url}: listed in primary but missing: "
+                                       "half-mirrored, nothing landed from it this run"
+                                       ) from exc
+                if exc.unreachable:
+                    raise
+                manifest.rejected.append(Rejection(
+                    package.filename, family.name, family.label, str(exc)))
+                continue
+            downloads.append((package, target))
         return downloads
 
     def _reject(self, manifest: Manifest, quarantine: UpstreamQuarantine,
@@ -271,6 +278,7 @@ class UpstreamSync:
     def _record_states(self, ledger: Ledger, manifest: Manifest) -> None:
         now = _now()
         labels = {p.filename: (f.name, f.label) for f in manifest.families for p in f.packages}
+        labels.update({r["srpm"]: (r["name"], r["label"]) for r in manifest.rebuilds})
         changes = [StateChange(manifest.release, *labels[name], name, None, "waiting", now,
                                note=f"verified from {manifest.origin}")
                    for name in manifest.verified if name in labels]
@@ -325,6 +333,7 @@ class UpstreamSync:
         checkpoint("landing: applied, advisories not linked")
         made = pending.make(waiting, result.plan_id) if waiting else []
         landed.security = [link for link in made if link.security_waiting]
+        landed.requests = handover(self.layout, chosen, manifests, decisions)
         return landed
 
 

@@ -104,6 +104,8 @@ class UpstreamLandOperator(UpdraftOperator):
         log_cycle(self.log, landed.result)
         context["ti"].xcom_push(key="security", value=[
             {**asdict(link), "at": link.at.isoformat()} for link in landed.security])
+        context["ti"].xcom_push(key="requests", value=[r.to_json() | {"key": r.key}
+                                             for r in landed.requests])
         for message in security_mail(engine.config, landed.security):
             if send(engine.config, message, self.smtp_conn_id):
                 self.log.info("mailed %r", message["Subject"])

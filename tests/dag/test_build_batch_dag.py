@@ -1,0 +1,186 @@
+"""dag.test() of the sync → "Start building?" → build chain (issue 17 §2, §3): a real
+upstream on 127.0.0.1 offering samba (rebuilt by policy), tzdata (rebuilt by the
+release's `rebuild:` patterns) and libtevent (coupled with samba); the build requests
+the sync emits as an asset event; build_batch's gates answered from a responder thread;
+real rpmbuild builds; the builder report as a real SMTP server received it; libtevent
+held below smeupdates-testing until samba was rebuilt."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.kits import treekit, upstreamkit
+from tests.kits.gatekit import Responder, clear_questions
+from tests.kits.httprepo import RepoServer
+from tests.kits.signing import SigningKey
+from updraft.config.dist import load_config
+from updraft.devkit.mailsink import MailSink
+from updraft.devkit.rpmfactory import BuiltFamily
+from updraft.engine.engine import Engine
+from updraft.engine.layout import Layout
+
+pytestmark = pytest.mark.timeout(600)
+
+SAMBA = "samba-4.6.2-12.el5 (9)"
+TZDATA = "tzdata-2012i-2.el5 (9)"
+
+
+@pytest.fixture(autouse=True)
+def _no_earlier_questions(airflow_db: None) -> None:
+    clear_questions()
+
+
+@pytest.fixture
+def synced_upstream(
+    tmp_path: Path,
+    families: dict[str, BuiltFamily],
+    signed: dict[str, Path],
+    keys: dict[str, SigningKey],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Engine]:
+    files = [
+        signed[p.name]
+        for name in ("tzdata-new", "samba-new", "libtevent-new")
+        for p in families[name].files()
+    ]
+    upstreamkit.publish(tmp_path / "served", files)
+    with RepoServer(tmp_path / "served") as server:
+        config = upstreamkit.config_with(
+            tmp_path, [upstreamkit.centos(server.url, keys["centos"].public)]
+        )
+        raw = yaml.safe_load(Path(config.source_file).read_text())
+        raw["releases"][9]["rebuild"] = ["tzdata"]  # CERN-style: a release pattern
+        for policy in raw["policies"]:
+            policy.pop("rebase", None)  # our real patches do not fit the test's specs
+        raw["build"]["nodeps"] = True
+        Path(config.source_file).write_text(yaml.safe_dump(raw, sort_keys=False))
+        config = load_config(config.source_file)
+        layout = Layout(config, tmp_path / "tree")
+        for name, repo in upstreamkit.TREE.items():
+            treekit.place(layout, "9", repo, families[name])
+        treekit.place(layout, "9", "smetest", families["libtevent-old"])
+        engine = Engine(config, layout.root)
+        assert engine.update_repos().ok
+        monkeypatch.setenv("UPDRAFT_CONFIG", str(config.source_file))
+        monkeypatch.setenv("UPDRAFT_ROOT", str(layout.root))
+        yield engine
+
+
+def _states(run) -> dict[str, str]:
+    return {
+        (ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"): ti.state
+        for ti in run.get_task_instances()
+    }
+
+
+def _requests_event() -> dict:
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        event = session.scalars(
+            select(AssetEvent)
+            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .where(AssetModel.name == "updraft-build-requests")
+            .order_by(AssetEvent.id.desc())
+        ).first()
+        assert event is not None, [(m.uri, m.name) for m in session.scalars(select(AssetModel))]
+        return dict(event.extra)
+
+
+def _sync(dagbag) -> list[dict]:
+    run = dagbag.get_dag("upstream_sync").test()
+    assert run.state == "success", _states(run)
+    assert _states(run)["handover"] == "success"
+    return _requests_event()["requests"]
+
+
+def _batch(dagbag, responder: Responder, requests: list[dict]):
+    # dag.test() cannot hand a run its triggering events: the event's requests are
+    # offered as a hand-started batch would be (the same checks, the policies again).
+    dag = dagbag.get_dag("build_batch")
+    responder.attach(dag).start()
+    run = dag.test(run_conf={"release": "9", "packages": [r["nvr"] for r in requests]})
+    responder.join(timeout=60)
+    assert responder.error is None, responder.error
+    return run
+
+
+def _promote_libtevent(dagbag, engine: Engine) -> tuple[bool, str]:
+    """(in smeupdates-testing now, the promote run's plan preview)."""
+    run = dagbag.get_dag("promote").test(
+        run_conf={
+            "package": "libtevent-0.9.31-2.el5",
+            "target": "smeupdates-testing",
+            "release": "9",
+        }
+    )
+    found = treekit.repo_hrefs(engine.layout.repodata_dir("9", "smeupdates-testing", "x86_64"))
+    return any("libtevent-0.9.31-2" in href for href in found), str(run.state)
+
+
+def test_sync_hands_over_and_a_subset_is_built_and_reported(
+    dagbag, synced_upstream: Engine, mailbox: MailSink
+) -> None:
+    engine = synced_upstream
+    requests = _sync(dagbag)
+    by_key = {r["key"]: r for r in requests}
+    assert set(by_key) == {SAMBA, TZDATA}
+    assert by_key[SAMBA]["reason"] == (
+        "new upstream 4.6.2-12.el5 from centos; coupled: libtevent-0.9.31-2.el5 landed"
+    )
+    mirror = engine.layout.state_dir / "mirror" / "9" / "centos"
+    assert list(mirror.rglob("samba-4.6.2-12.el5.src.rpm"))  # fetched and verified
+    smetest = treekit.repo_hrefs(engine.layout.repodata_dir("9", "smetest", "x86_64"))
+    assert not any("samba" in href or "tzdata" in href for href in smetest)  # not landed
+    assert any("libtevent-0.9.31-2" in href for href in smetest)
+
+    # §3: libtevent may not go up before samba is rebuilt against it.
+    moved, _ = _promote_libtevent(dagbag, engine)
+    assert not moved
+
+    responder = Responder([("start_gate", [SAMBA]), ("sign_gate", "NoGo")])
+    run = _batch(dagbag, responder, requests)
+    states = _states(run)
+    assert run.state == "success", states
+    question = responder.questions["start_gate"]
+    assert question["options"] == [SAMBA, TZDATA, "NoGo"]
+    assert question["defaults"] == [SAMBA, TZDATA]
+    assert states["build[0]"] == "success" and "build[1]" not in states
+    assert states["parameters_gate"] == "skipped" and states["sign"] == "skipped"
+    assert states["land"] == "skipped"
+    [report] = [m for m in mailbox.wait_for(1, timeout=20) if "Builder report" in m["Subject"]]
+    assert report["Subject"] == "[updatesteam] Builder report: 1 built (sme9)"
+    body = report.get_content()
+    assert 'Built, waiting for "Sign?":' in body and "samba-4.6.2-12" in body
+    assert "tzdata" not in body
+    assert responder.questions["sign_gate"]["options"] == [SAMBA, "NoGo"]
+
+    moved, _ = _promote_libtevent(dagbag, engine)
+    assert moved  # samba was rebuilt after libtevent arrived
+
+
+def test_nogo_at_start_building_builds_nothing(
+    dagbag, synced_upstream: Engine, mailbox: MailSink
+) -> None:
+    requests = _sync(dagbag)
+    responder = Responder([("start_gate", "NoGo")])
+    run = _batch(dagbag, responder, requests)
+    states = _states(run)
+    assert run.state == "success", states
+    assert states["start_gate"] == "skipped"
+    assert {states[t] for t in ("chosen", "planned", "report", "sign_gate", "land")} == {"skipped"}
+    assert not any("Builder report" in m["Subject"] for m in mailbox.messages())
+    from updraft.ledger import Ledger
+    from updraft.ledger.gates import GateRecords
+
+    with Ledger.open(synced_upstream.layout.ledger_url) as ledger:
+        [decision] = [d for d in GateRecords(ledger).decisions("start_building")]
+    assert decision.chosen == ("NoGo",) and decision.by == "packager"
+    assert json.loads(json.dumps(list(decision.chosen))) == ["NoGo"]
