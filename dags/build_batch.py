@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import DAG, Param
 
 from updraft_airflow import distribution
 from updraft_airflow.assets import BUILD_REQUESTS
 from updraft_airflow.build_gates import BatchSignGate, BuildParametersGate, StartBuildingGate
+from updraft_airflow.operators.base import StepOperator
 from updraft_airflow.operators.batch import (
     BatchBuildOperator,
     BatchLandOperator,
@@ -64,11 +64,11 @@ ask for (libtevent → samba).
    `{config.build.sign_queue}`), **land** (pool `repo_tree`), then repodata, mail, announce.
 """,
 ) as dag:
-    requests = PythonOperator(task_id="requests", python_callable=batch_requests)
+    requests = StepOperator(task_id="requests", python_callable=batch_requests)
     start_gate = StartBuildingGate(task_id="start_gate")
-    chosen = PythonOperator(task_id="chosen", python_callable=chosen_requests)
+    chosen = StepOperator(task_id="chosen", python_callable=chosen_requests)
     parameters_gate = BuildParametersGate(task_id="parameters_gate")
-    planned = PythonOperator(
+    planned = StepOperator(
         task_id="planned",
         python_callable=planned_builds,
         trigger_rule="none_failed_min_one_success",
@@ -79,7 +79,7 @@ ask for (libtevent → samba).
     ).expand_kwargs(planned.output)
     report = BatchReportOperator(task_id="report")
     sign_gate = BatchSignGate(task_id="sign_gate")
-    signing = PythonOperator(task_id="to_sign", python_callable=to_sign)
+    signing = StepOperator(task_id="to_sign", python_callable=to_sign)
     sign = BatchSignOperator.partial(
         task_id="sign",
         queue=config.build.sign_queue,

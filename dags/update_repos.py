@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from airflow.providers.standard.operators.python import PythonOperator, ShortCircuitOperator
-from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable, Param
 
 from updraft_airflow import distribution
@@ -14,7 +12,8 @@ from updraft_airflow.operators import (
     TreeCheckOperator,
     anything_to_do,
 )
-from updraft_airflow.operators.cycle import held_requests
+from updraft_airflow.operators.base import GoOnOperator, StepOperator
+from updraft_airflow.operators.cycle import AskGoOperator, held_requests
 from updraft_airflow.publication import RETRIES, publish_after
 
 config = distribution.load()
@@ -62,7 +61,7 @@ triggerer).
 """,
 ) as dag:
     plan = RepoPlanOperator(task_id="plan", release="{{ params.release }}")
-    go_on = ShortCircuitOperator(task_id="anything_to_do", python_callable=anything_to_do)
+    go_on = GoOnOperator(task_id="anything_to_do", python_callable=anything_to_do)
     apply = RepoApplyOperator(task_id="apply", release="{{ params.release }}",
                               pool="repo_tree", **RETRIES)
     plan >> go_on >> apply
@@ -70,7 +69,7 @@ triggerer).
                                               pool="repo_tree")
     # Every family held at a gated repo becomes a Go/NoGo request: a promote run that
     # waits at its gate (a `cp` into smeupdates asks, the release managers answer).
-    held = PythonOperator(task_id="held", python_callable=held_requests)
-    ask = TriggerDagRunOperator.partial(task_id="ask_go", trigger_dag_id="promote").expand(
+    held = StepOperator(task_id="held", python_callable=held_requests)
+    ask = AskGoOperator.partial(task_id="ask_go").expand(
         conf=held.output)
     apply >> held >> ask

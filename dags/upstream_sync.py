@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import DAG, CronTriggerTimetable, Param
 
 from updraft_airflow import distribution
+from updraft_airflow.operators.base import StepOperator
 from updraft_airflow.operators.batch import HandoverOperator
 from updraft_airflow.operators.upstream import (
     UpstreamLandOperator,
@@ -57,7 +57,7 @@ Sources: {"; ".join(f"{r}: {', '.join(n) or 'none'}" for r, n in sources.items()
    coupled family asks for its partner's rebuild): build_batch asks "Start building?".
 """,
 ) as dag:
-    listing = PythonOperator(task_id="sources", python_callable=upstream_sources)
+    listing = StepOperator(task_id="sources", python_callable=upstream_sources)
     mirror = UpstreamMirrorOperator.partial(
         task_id="mirror", map_index_template="{{ task.source }} ({{ task.release }})",
         dry_run="{{ params.dry_run }}",
@@ -65,7 +65,7 @@ Sources: {"; ".join(f"{r}: {', '.join(n) or 'none'}" for r, n in sources.items()
     land = UpstreamLandOperator(task_id="land", release="{{ params.release }}",
                                 dry_run="{{ params.dry_run }}", pool="repo_tree",
                                 trigger_rule="all_done", **RETRIES)
-    synced = PythonOperator(task_id="sources_synced", python_callable=every_source_synced,
+    synced = StepOperator(task_id="sources_synced", python_callable=every_source_synced,
                             trigger_rule="all_done")
     handover = HandoverOperator(task_id="handover")  # -> build_batch ("Start building?")
     mirror >> land >> synced

@@ -12,7 +12,7 @@ operator).
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.standard.operators.hitl import HITLOperator
 from airflow.sdk import Param
@@ -21,8 +21,11 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from updraft.markup import md_code, md_fence, md_text
 from updraft_airflow import distribution
-from updraft_airflow.gate_record import RecordedGate
+from updraft_airflow.gate_record import REJECT, RecordedGate, comment_param, form
 from updraft_airflow.users import assignees
+
+if TYPE_CHECKING:
+    from updraft.ledger.gates import Decision
 
 NOGO = "NoGo"
 
@@ -41,6 +44,7 @@ class _ChoiceGate(RecordedGate, HITLOperator):
 
     def __init__(self, *, config_path: str | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("options", ["(set when the gate runs)", NOGO])
+        form(kwargs)
         super().__init__(multiple=True, **kwargs)
         self.config_path = config_path
 
@@ -58,7 +62,7 @@ class _ChoiceGate(RecordedGate, HITLOperator):
         self.assigned_users = assignees(config, self.role)  # type: ignore[arg-type]
         if not self.assigned_users:
             raise AirflowFailException(f"roles.{self.role} lists nobody: name who may answer")
-        self.options, self.defaults = [*offered, NOGO], offered
+        self.options = [*offered, NOGO]
         self.body = self.body_for(context, offered)
         self.record_question(
             context,
@@ -66,8 +70,14 @@ class _ChoiceGate(RecordedGate, HITLOperator):
             self.body,
             release=str((context.get("params") or {}).get("release") or ""),
             family=", ".join(offered)[:200],
+            config=config,
         )
+        # What silence decides (gates.on_timeout): NoGo, or every option offered.
+        self.defaults = [NOGO] if self.defaults == [REJECT] else offered
         return super().execute(context)
+
+    def timeout_choice(self, context: Any, outcome: str) -> list[str]:
+        return [NOGO] if outcome == REJECT else self._options(context)
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
         self.options = [*self._options(context), NOGO]
@@ -169,12 +179,10 @@ class BuildParametersGate(RecordedGate, HITLOperator):
     def _set_params(self, asking: dict[str, dict[str, Any]]) -> None:
         self.params = ParamsDict(
             {
-                name: Param(
-                    defaults,
-                    type="object",
-                    description=f"build options of {name} (its policy's, editable)",
-                )
-                for name, defaults in asking.items()
+                **{name: Param(defaults, type="object",
+                               description=f"build options of {name} (its policy's, editable)")
+                   for name, defaults in asking.items()},
+                "comment": comment_param(),
             }
         )
 
@@ -189,8 +197,21 @@ class BuildParametersGate(RecordedGate, HITLOperator):
             "Special parameters (seed 004 question 5), pre-filled from the "
             "policies:\n\n" + md_fence(json.dumps(asking, indent=1, sort_keys=True))
         )
-        self.record_question(context, self.assigned_users, self.body, family=", ".join(asking))
+        self.record_question(context, self.assigned_users, self.body, family=", ".join(asking),
+                             config=config)
+        self.defaults = [NOGO] if self.defaults == [REJECT] else [self.options[0]]
         return super().execute(context)
+
+    def timeout_choice(self, context: Any, outcome: str) -> list[str]:
+        return [NOGO] if outcome == REJECT else [self.options[0]]
+
+    def _record_answer(self, context: Any, event: dict[str, Any]) -> Decision:
+        # The answered parameters are what the builds read (operators.batch), so they go
+        # to the ledger as the decision's text, never trusted from an XCom.
+        answered = {name: value for name, value in (event.get("params_input") or {}).items()
+                    if name != "comment"}
+        recorded = {**event, "params_input": {"comment": json.dumps(answered, sort_keys=True)}}
+        return super()._record_answer(context, recorded)
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
         self._set_params(self._asking(context))

@@ -151,7 +151,9 @@ def test_sync_hands_over_and_a_subset_is_built_and_reported(
     assert run.state == "success", states
     question = responder.questions["start_gate"]
     assert question["options"] == [SAMBA, TZDATA, "NoGo"]
-    assert question["defaults"] == [SAMBA, TZDATA]
+    # Every request is proposed in the body; silence decides NoGo (gates.on_timeout).
+    assert question["defaults"] == ["NoGo"]
+    assert SAMBA in question["body"] and TZDATA in question["body"]
     assert states["build[0]"] == "success" and "build[1]" not in states
     assert states["parameters_gate"] == "skipped" and states["sign"] == "skipped"
     assert states["land"] == "skipped"

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from tests.dag.test_upstream_sync_dag import ADVISORY
 from tests.kits import treekit, upstreamkit
 from tests.kits.httprepo import RepoServer
 from tests.kits.signing import SigningKey
+from tests.kits.upstreamkit import TZDATA_ADVISORY as ADVISORY
 from updraft.devkit.mailsink import MailSink
 from updraft.devkit.rpmfactory import BuiltFamily
 from updraft.engine.engine import Engine

@@ -11,6 +11,7 @@ import pytest
 from tests.kits import treekit, upstreamkit
 from tests.kits.httprepo import RepoServer
 from tests.kits.signing import SigningKey
+from tests.kits.upstreamkit import TZDATA_ADVISORY as ADVISORY
 from updraft.devkit.mailsink import MailSink
 from updraft.devkit.rpmfactory import BuiltFamily
 from updraft.engine.engine import Engine
@@ -20,9 +21,6 @@ from updraft.ledger.upstream import UpstreamRecords
 
 pytestmark = pytest.mark.timeout(240)
 
-ADVISORY = {"id": "CESA-2012:1234", "title": "Important: tzdata security update",
-            "severity": "Important", "cves": ["CVE-2012-0001"],
-            "packages": [("tzdata", "2012i", "2.el5", arch) for arch in upstreamkit.ARCHES]}
 
 
 @pytest.fixture

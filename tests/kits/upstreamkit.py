@@ -281,3 +281,9 @@ def offer(signed: dict[str, Path], families: dict[str, BuiltFamily],
           names: Sequence[str]) -> list[Path]:
     """The signed copies of these families' files (conftest's `signed`)."""
     return [signed[path.name] for name in names for path in families[name].files()]
+
+
+# An upstream security advisory for tzdata, as CentOS would publish it.
+TZDATA_ADVISORY = {"id": "CESA-2012:1234", "title": "Important: tzdata security update",
+                   "severity": "Important", "cves": ["CVE-2012-0001"],
+                   "packages": [("tzdata", "2012i", "2.el5", arch) for arch in ARCHES]}

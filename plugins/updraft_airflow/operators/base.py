@@ -12,8 +12,9 @@ Airflow's outcomes:
   error's one line;
 - anything else is a bug and keeps its traceback (retried like any failure).
 
-A subclass implements `run(context)`; plain callables (PythonOperator,
-ShortCircuitOperator) get the same mapping from `@mapped_errors`.
+A subclass implements `run(context)`; a step too small for a class of its own is a
+callable run by StepOperator or GoOnOperator, with the same mapping (`@mapped_errors`).
+DAG files import these, never Airflow's operators: they wire the adapter and the SDK.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
+from airflow.providers.standard.operators.python import PythonOperator, ShortCircuitOperator
 from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
 
@@ -99,3 +101,19 @@ class UpdraftOperator(BaseOperator):
         # it: "" stands for "none" (params.optional reads it so).
         ti.xcom_push(key="report_file", value=summary.get("report_file") or "")
         ti.xcom_push(key="plan_id", value=summary.get("plan_id") or "")
+
+
+class StepOperator(PythonOperator):
+    """A small step: `python_callable` (a library call) under the operators' error mapping.
+    Context values it names as keyword arguments (`ti`, `params`) are passed in."""
+
+    def __init__(self, *, python_callable: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(python_callable=mapped_errors(python_callable), **kwargs)
+
+
+class GoOnOperator(ShortCircuitOperator):
+    """Goes on only when `python_callable` says so (False skips what follows), under the
+    operators' error mapping."""
+
+    def __init__(self, *, python_callable: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(python_callable=mapped_errors(python_callable), **kwargs)

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
 
@@ -181,3 +182,12 @@ class CycleVerdictOperator(BaseOperator):
             raise AirflowFailException(f"not applied: {failures[0]}{more}; those families kept "
                                        "their files and the next cycle tries again")
         self.log.info("applied %s actions, no failures", summary.get("applied", 0))
+
+
+class AskGoOperator(TriggerDagRunOperator):
+    """One `promote` run per family the cycle held at a gated repo (mapped over the `held`
+    step's confs): each waits at its Go/NoGo, so a `cp` into smeupdates asks and the
+    release managers answer."""
+
+    def __init__(self, *, trigger_dag_id: str = "promote", **kwargs: Any) -> None:
+        super().__init__(trigger_dag_id=trigger_dag_id, **kwargs)

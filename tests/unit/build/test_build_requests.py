@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.kits import treekit
-from tests.unit.test_landing import _catalog, _inventory, _package
+from tests.kits.landingkit import make_catalog, make_inventory, make_package
 from updraft.build.requests import BuildRequest, RequestBook, coupled_requests, rebuilt, request
 from updraft.errors import UpdraftError
 from updraft.upstream.landing import decide
@@ -31,16 +31,16 @@ def test_policies_and_release_patterns_say_what_we_rebuild() -> None:
 
 
 def test_a_rebuilt_family_fetches_only_its_srpm_and_never_lands() -> None:
-    inventory = _inventory(initscripts="9.03.40-2", samba="4.6.2-10", clamav="0.97.5-1")
-    centos = _catalog(
+    inventory = make_inventory(initscripts="9.03.40-2", samba="4.6.2-10", clamav="0.97.5-1")
+    centos = make_catalog(
         "centos",
         1,
         [
-            _package("initscripts", "9.03.49", "1.el6"),
-            _package("initscripts", "9.03.49", "1.el6", arch="src"),
-            _package("samba", "4.6.2", "12.el7"),
-            _package("samba", "4.6.2", "12.el7", arch="src"),
-            _package("clamav", "0.97.6", "1.el6"),
+            make_package("initscripts", "9.03.49", "1.el6"),
+            make_package("initscripts", "9.03.49", "1.el6", arch="src"),
+            make_package("samba", "4.6.2", "12.el7"),
+            make_package("samba", "4.6.2", "12.el7", arch="src"),
+            make_package("clamav", "0.97.6", "1.el6"),
         ],
         inventory,
     )
@@ -59,8 +59,8 @@ def test_a_rebuilt_family_fetches_only_its_srpm_and_never_lands() -> None:
 
 
 def test_a_rebuild_without_an_srpm_upstream_is_said_and_requests_nothing() -> None:
-    inventory = _inventory(anaconda="13.21-1")
-    centos = _catalog("centos", 1, [_package("anaconda", "13.22", "1.el6")], inventory)
+    inventory = make_inventory(anaconda="13.21-1")
+    centos = make_catalog("centos", 1, [make_package("anaconda", "13.22", "1.el6")], inventory)
     decision = decide(inventory, [centos], CONFIG)
     assert decision.rebuilds == [] and decision.landings == []
     assert "but the source publishes none" in decision.skips[0].reason

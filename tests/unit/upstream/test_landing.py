@@ -2,61 +2,26 @@
 
 from __future__ import annotations
 
-from tests.kits import treekit
-from updraft.engine.evr import EVR, DistTag
-from updraft.upstream.landing import (
-    Catalog,
-    Inventory,
-    KnownName,
-    decide,
-    group_upstream,
-)
-from updraft.upstream.metadata import RemotePackage
-
-CONFIG = treekit.sme_config()
-DIST = DistTag(CONFIG.dist_tag_pattern)
-
-
-def _package(name: str, version: str, release: str, arch: str = "x86_64",
-             source: str | None = None) -> RemotePackage:
-    srpm = None if arch == "src" else f"{source or name}-{version}-{release}.src.rpm"
-    return RemotePackage(name, None, version, release, arch, srpm,
-                         f"Packages/{name}-{version}-{release}.{arch}.rpm", "http://up",
-                         "sha256", "0" * 64, 10, "CentOS", arch)
-
-
-def _catalog(origin: str, priority: int, packages: list[RemotePackage],
-             inventory: Inventory, new: set[str] = frozenset()) -> Catalog:
-    families = group_upstream(origin, packages, DIST)
-    return Catalog(origin, priority, families,
-                   {f.name for f in families} & inventory.known.keys(), set(new))
-
-
-def _inventory(**known: str) -> Inventory:
-    inventory = Inventory("9")
-    for name, evr in known.items():
-        version, release = evr.split("-")
-        inventory.known[name] = KnownName(EVR(None, version, release), evr, {name})
-        inventory.seen.add(name)
-    return inventory
+from tests.kits.landingkit import CONFIG, make_catalog, make_inventory, make_package
+from updraft.upstream.landing import decide
 
 
 def test_the_highest_priority_source_carrying_a_name_decides() -> None:
-    inventory = _inventory(foo="1.0-1")
-    centos = _catalog("centos", 1, [_package("foo", "1.0", "2.el6")], inventory)
-    epel = _catalog("epel", 2, [_package("foo", "1.5", "1.el6")], inventory)
+    inventory = make_inventory(foo="1.0-1")
+    centos = make_catalog("centos", 1, [make_package("foo", "1.0", "2.el6")], inventory)
+    epel = make_catalog("epel", 2, [make_package("foo", "1.5", "1.el6")], inventory)
     [landing] = decide(inventory, [epel, centos], CONFIG).landings
     assert (landing.origin, landing.family.label) == ("centos", "1.0-2.el6")
 
     # centos carries foo but nothing newer: epel's newer one is still not taken (yum's rule).
-    centos = _catalog("centos", 1, [_package("foo", "1.0", "1.el6")], inventory)
+    centos = make_catalog("centos", 1, [make_package("foo", "1.0", "1.el6")], inventory)
     assert decide(inventory, [centos, epel], CONFIG).landings == []
 
 
 def test_a_pin_lands_up_to_the_pin_and_says_why_it_stops() -> None:
-    inventory = _inventory(GeoIP="1.4.7-1")
-    centos = _catalog("centos", 1, [_package("GeoIP", "1.4.8", "1.el5"),
-                                    _package("GeoIP", "1.6.5", "2.el5")], inventory)
+    inventory = make_inventory(GeoIP="1.4.7-1")
+    centos = make_catalog("centos", 1, [make_package("GeoIP", "1.4.8", "1.el5"),
+                                    make_package("GeoIP", "1.6.5", "2.el5")], inventory)
     decision = decide(inventory, [centos], CONFIG)
     assert [landing.family.label for landing in decision.landings] == ["1.4.8-1.el5"]
     assert [skip.line() for skip in decision.skips] == [
@@ -65,10 +30,10 @@ def test_a_pin_lands_up_to_the_pin_and_says_why_it_stops() -> None:
 
 
 def test_a_locally_built_family_never_lands_even_as_a_new_name() -> None:
-    inventory = _inventory(samba="4.6.2-10")
-    centos = _catalog("centos", 1, [_package("samba", "4.6.2", "12.el7"),
-                                    _package("libsmbclient", "4.6.2", "12.el7", source="samba"),
-                                    _package("samba4", "4.0", "1.el7")], inventory,
+    inventory = make_inventory(samba="4.6.2-10")
+    centos = make_catalog("centos", 1, [make_package("samba", "4.6.2", "12.el7"),
+                                    make_package("libsmbclient", "4.6.2", "12.el7", source="samba"),
+                                    make_package("samba4", "4.0", "1.el7")], inventory,
                       new={"samba4"})
     decision = decide(inventory, [centos], CONFIG)
     assert decision.landings == []
@@ -76,12 +41,12 @@ def test_a_locally_built_family_never_lands_even_as_a_new_name() -> None:
 
 
 def test_subpackages_we_do_not_ship_go_to_smedev_with_the_srpm() -> None:
-    inventory = _inventory(php="5.3.3-1")
+    inventory = make_inventory(php="5.3.3-1")
     inventory.known["php"].shipped = {"php", "php-cli"}
-    packages = [_package(name, "5.3.3", "2.el6", source="php")
+    packages = [make_package(name, "5.3.3", "2.el6", source="php")
                 for name in ("php", "php-cli", "php-foo")]
-    packages.append(_package("php", "5.3.3", "2.el6", arch="src"))
-    [landing] = decide(inventory, [_catalog("centos", 1, packages, inventory)], CONFIG).landings
+    packages.append(make_package("php", "5.3.3", "2.el6", arch="src"))
+    [landing] = decide(inventory, [make_catalog("centos", 1, packages, inventory)], CONFIG).landings
     placed = sorted((package.filename, repo) for package, repo in landing.targets)
     assert placed == [
         ("php-5.3.3-2.el6.src.rpm", "smedev"), ("php-5.3.3-2.el6.src.rpm", "smetest"),
@@ -90,9 +55,9 @@ def test_subpackages_we_do_not_ship_go_to_smedev_with_the_srpm() -> None:
 
 
 def test_new_names_land_in_smedev_only_when_the_source_allows_it() -> None:
-    inventory = _inventory()
-    packages = [_package("newpkg", "1.0", "1.el6")]
-    catalog = _catalog("epel", 2, packages, inventory, new={"newpkg"})
+    inventory = make_inventory()
+    packages = [make_package("newpkg", "1.0", "1.el6")]
+    catalog = make_catalog("epel", 2, packages, inventory, new={"newpkg"})
     [landing] = decide(inventory, [catalog], CONFIG).landings
     assert landing.new and {repo for _, repo in landing.targets} == {"smedev"}
     catalog.land_new = False
@@ -100,9 +65,10 @@ def test_new_names_land_in_smedev_only_when_the_source_allows_it() -> None:
 
 
 def test_a_blocked_file_keeps_its_whole_family_out() -> None:
-    inventory = _inventory(foo="1.0-1")
-    centos = _catalog("centos", 1, [_package("foo", "1.1", "1.el6"),
-                                    _package("foo-libs", "1.1", "1.el6", source="foo")], inventory)
+    inventory = make_inventory(foo="1.0-1")
+    centos = make_catalog("centos", 1,
+                          [make_package("foo", "1.1", "1.el6"),
+                           make_package("foo-libs", "1.1", "1.el6", source="foo")], inventory)
     decision = decide(inventory, [centos], CONFIG,
                       blocked={"foo-libs-1.1-1.el6.x86_64.rpm": "bad GPG signature"})
     assert decision.landings == []
