@@ -19,28 +19,50 @@ _TIERS = ("smedev", "smetest", "smeupdates-testing", "smeupdates", "smeos", "sme
 _PULLERS = ("smetest", "smeupdates-testing", "smeupdates", "smecontribs")
 
 
-def _family(name: str, version: str, release: str, epoch: int | None, arches: list[str],
-            source: bool, dist: str) -> list[PackageFacts]:
+def _family(
+    name: str,
+    version: str,
+    release: str,
+    epoch: int | None,
+    arches: list[str],
+    source: bool,
+    dist: str,
+) -> list[PackageFacts]:
     srpm = f"{name}-{version}-{release}.src.rpm"
-    facts = [PackageFacts(name if i == 0 else f"{name}-sub{i}", epoch, version,
-                          f"{release}{dist}", arch, srpm, f"d-{name}-{version}-{release}-{i}")
-             for i, arch in enumerate(arches)]
+    facts = [
+        PackageFacts(
+            name if i == 0 else f"{name}-sub{i}",
+            epoch,
+            version,
+            f"{release}{dist}",
+            arch,
+            srpm,
+            f"d-{name}-{version}-{release}-{i}",
+        )
+        for i, arch in enumerate(arches)
+    ]
     if source:
-        facts.append(PackageFacts(name, epoch, version, release, "src", None,
-                                  f"d-{name}-{version}-{release}-src"))
+        facts.append(
+            PackageFacts(
+                name, epoch, version, release, "src", None, f"d-{name}-{version}-{release}-src"
+            )
+        )
     return facts
 
 
-def _put(layout: Layout, tree: ReleaseTree, repo: str, facts: list[PackageFacts],
-         stray: bool = False) -> None:
+def _put(
+    layout: Layout, tree: ReleaseTree, repo: str, facts: list[PackageFacts], stray: bool = False
+) -> None:
     for fact in facts:
         if stray:
             places = [(layout.repo_dir(tree.release, repo), None)]
         elif fact.is_source:
             places = [(layout.source_dir(tree.release, repo), SOURCE_DIR)]
         else:
-            places = [(layout.binary_dir(tree.release, repo, a), a)
-                      for a in layout.archdirs_for(tree.release, fact.arch)]
+            places = [
+                (layout.binary_dir(tree.release, repo, a), a)
+                for a in layout.archdirs_for(tree.release, fact.arch)
+            ]
         for directory, archdir in places:
             path = str(directory / fact.filename)
             tree.files.append(PackageFile(path, tree.release, repo, archdir, fact, 1000, 1))
@@ -57,8 +79,15 @@ def random_tree(layout: Layout, seed: int, names: int, release: str = "9") -> Re
         for version_number in range(rng.randint(1, 4)):
             version = f"{rng.randint(1, 3)}.{version_number}"
             arches = rng.choice([["i386", "x86_64"], ["noarch"], ["x86_64", "noarch", "i686"]])
-            facts = _family(name, version, str(rng.randint(1, 3)), epoch, arches,
-                            source=rng.random() > 0.05, dist=dist)
+            facts = _family(
+                name,
+                version,
+                str(rng.randint(1, 3)),
+                epoch,
+                arches,
+                source=rng.random() > 0.05,
+                dist=dist,
+            )
             repo = rng.choice(_TIERS)
             _put(layout, tree, repo, facts)
             roll = rng.random()
@@ -85,7 +114,11 @@ def pulled_tree(layout: Layout, pulled: int, settled: int, release: str = "9") -
         new = _family(name, "2.0", "1", None, ["x86_64", "noarch"], True, ".el6")
         _put(layout, tree, "smetest", new)
         if number % 2:  # a newer version is already there: the older one is rejected
-            _put(layout, tree, "smeupdates-testing",
-                 _family(name, "3.0", "1", None, ["x86_64"], True, ".el6"))
+            _put(
+                layout,
+                tree,
+                "smeupdates-testing",
+                _family(name, "3.0", "1", None, ["x86_64"], True, ".el6"),
+            )
         _put(layout, tree, "smeupdates-testing", new[:1], stray=True)
     return tree

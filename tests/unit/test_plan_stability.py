@@ -23,8 +23,11 @@ ROOT = Path("/srv/tree")
 
 
 def _trees(layout: Layout) -> dict[str, ReleaseTree]:
-    trees = {f"random-{release}-{seed}": plankit.random_tree(layout, seed, 300, release)
-             for release in ("9", "10") for seed in range(1, 5)}
+    trees = {
+        f"random-{release}-{seed}": plankit.random_tree(layout, seed, 300, release)
+        for release in ("9", "10")
+        for seed in range(1, 5)
+    }
     trees["pulled-200"] = plankit.pulled_tree(layout, 200, 1000)
     return trees
 
@@ -33,8 +36,11 @@ def _record(layout: Layout) -> dict[str, list[object]]:
     found: dict[str, list[object]] = {}
     for label, tree in _trees(layout).items():
         plan = plan_release(tree, layout)
-        found[label] = [hashlib.sha256(plan.to_json().encode()).hexdigest(), len(plan.actions),
-                        len(plan.warnings)]
+        found[label] = [
+            hashlib.sha256(plan.to_json().encode()).hexdigest(),
+            len(plan.actions),
+            len(plan.warnings),
+        ]
     return found
 
 
