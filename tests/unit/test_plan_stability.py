@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 from tests import plankit, treekit
+from updraft.action import Plan
 from updraft.layout import Layout
 from updraft.plan import plan_release
 from updraft.tree import ReleaseTree
@@ -32,12 +33,19 @@ def _trees(layout: Layout) -> dict[str, ReleaseTree]:
     return trees
 
 
+def _digest(plan: Plan) -> str:
+    # Warnings come in the order of a set of slots (string hashes vary per process):
+    # compared as a set. Actions and touched dirs are compared in their order.
+    plan = Plan(plan.actions, plan.touched, sorted(plan.warnings))
+    return hashlib.sha256(plan.to_json().encode()).hexdigest()
+
+
 def _record(layout: Layout) -> dict[str, list[object]]:
     found: dict[str, list[object]] = {}
     for label, tree in _trees(layout).items():
         plan = plan_release(tree, layout)
         found[label] = [
-            hashlib.sha256(plan.to_json().encode()).hexdigest(),
+            _digest(plan),
             len(plan.actions),
             len(plan.warnings),
         ]
