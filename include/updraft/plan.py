@@ -138,15 +138,32 @@ def _undo_pulls_retention_rejects(
 ) -> None:
     """A family pulled into a repo that keeps newer versions would be deleted at once:
     leave it where it was and drop only the stray copy."""
+    # Retention ranks the families of one source name only, so each pull is judged
+    # against its name's families in the target (kept in the holdings' own order, as
+    # the target changes): linear in the pulls, not pulls x families.
+    names: dict[str, dict[str, list[FamilyKey]]] = {}
+
+    def same_name(repo: str, name: str) -> list[FamilyKey]:
+        index = names.get(repo)
+        if index is None:
+            index = names[repo] = {}
+            for key in wanted.get(repo, {}):
+                index.setdefault(key.name, []).append(key)
+        return index.setdefault(name, [])
+
     for (target, key), sources in pulled.items():
         repo = config.repos[target]
-        keep = retained((families[k] for k in wanted[target]), repo.max_versions,
-                        repo.max_releases)
+        rivals = same_name(target, key.name)
+        keep = retained((families[k] for k in rivals), repo.max_versions, repo.max_releases)
         if key in keep:
             continue
         del wanted[target][key]
+        rivals.remove(key)
         for source, slots in sources.items():
-            wanted.setdefault(source, {}).setdefault(key, set()).update(slots)
+            held = wanted.setdefault(source, {})
+            if key not in held and source in names:
+                same_name(source, key.name).append(key)
+            held.setdefault(key, set()).update(slots)
         family = families[key]
         warnings.append(
             f"{family.name}-{family.label}: not promoted to {target}, which keeps newer versions"
