@@ -46,26 +46,38 @@ class ApplyResult:
     failures: list[str] = field(default_factory=list)
 
 
-def source_digests(root: Path, actions: list[Action]) -> dict[str, tuple[int, str] | None]:
-    """Size and sha256 of every file the plan copies, taken before anything changes."""
+Stamp = tuple[int, int, int]  # (inode, size, mtime_ns) of a source when it was digested
+
+
+def source_digests(root: Path, actions: list[Action],
+                   stamps: dict[str, Stamp] | None = None) -> dict[str, tuple[int, str] | None]:
+    """Size and sha256 of every file the plan copies, taken before anything changes
+    (each source once, however many copies it fills); `stamps` gets each one's stat."""
     digests: dict[str, tuple[int, str] | None] = {}
     for action in actions:
         if action.dst is None or action.src in digests:
             continue
         path = root / action.src
         try:
-            digests[action.src] = _identity(path)
+            digests[action.src] = _identity(path, stamps, action.src)
         except OSError:
             digests[action.src] = None  # vanished since the scan: its unit will fail
     return digests
 
 
-def _identity(path: Path) -> tuple[int, str]:
+def _identity(path: Path, stamps: dict[str, Stamp] | None = None,
+              key: str = "") -> tuple[int, str]:
     """(size, sha256) of a regular file; of anything else, what it is (never opened:
     a FIFO would block the reader, a link would be followed)."""
     status = os.lstat(path)
     if stat.S_ISREG(status.st_mode):
-        return status.st_size, sha256_of(path)
+        digest = sha256_of(path)
+        if stamps is not None:
+            after = os.lstat(path)  # unchanged while it was read, or no stamp at all
+            if (after.st_ino, after.st_size, after.st_mtime_ns) == (
+                    status.st_ino, status.st_size, status.st_mtime_ns):
+                stamps[key] = (status.st_ino, status.st_size, status.st_mtime_ns)
+        return status.st_size, digest
     if stat.S_ISLNK(status.st_mode):
         return NOT_A_FILE, f"link:{os.readlink(path)}"
     return NOT_A_FILE, stat.filemode(status.st_mode)
@@ -82,6 +94,14 @@ def _units(actions: list[Action]) -> Iterator[list[Action]]:
 def apply_journal(journal: Journal, root: Path, state_dir: Path | None = None) -> ApplyResult:
     """Apply every unit; a destination must stay inside the root (or the state dir,
     where the quarantine lives) with no link on the way."""
+    try:
+        return _apply_units(journal, root, state_dir)
+    except BaseException:
+        journal.close()  # finish() closes it on the way that succeeds
+        raise
+
+
+def _apply_units(journal: Journal, root: Path, state_dir: Path | None) -> ApplyResult:
     result = ApplyResult()
     index = {id(action): number for number, action in enumerate(journal.plan.actions)}
     areas = (root, state_dir or root / ".updraft")
@@ -115,7 +135,8 @@ def _apply_steps(journal: Journal, root: Path, unit: list[Action], index: dict[i
         if action.dst is None or step in journal.done:
             continue
         try:
-            _place(root / action.src, root / action.dst, journal.digests.get(action.src))
+            _place(root / action.src, root / action.dst, journal.digests.get(action.src),
+                   journal.stamps.get(action.src))
             if action.verb == "quarantine":
                 _write_reason(root / action.dst, action)
         except OSError as exc:
@@ -170,9 +191,12 @@ def no_link_below(area: Path, relative: Path, first_may_link: bool) -> None:
             raise UnsafePath("destination", str(relative), f"{current} is a symbolic link")
 
 
-def _place(source: Path, target: Path, expected: tuple[int, str] | None) -> None:
+def _place(source: Path, target: Path, expected: tuple[int, str] | None,
+           stamp: Stamp | None = None) -> None:
     """Make `target` a verified copy of `source` (idempotent); never replace a different
-    file that is already there."""
+    file that is already there. `stamp`: the source's (inode, size, mtime_ns) when its
+    digest was taken; a hard link to that very inode, unchanged since, is not hashed
+    again (a copy always is)."""
     if expected is None:
         raise FileNotFoundError(errno.ENOENT, "source vanished before the plan", str(source))
     size, digest = expected
@@ -206,7 +230,7 @@ def _place(source: Path, target: Path, expected: tuple[int, str] | None) -> None
         except OSError:
             temporary.unlink(missing_ok=True)  # a full disk keeps no half copy
             raise
-    _verify(temporary, size, digest)
+    _verify(temporary, size, digest, stamp)
     os.replace(temporary, target)
     checkpoint("apply: file placed")
 
@@ -253,9 +277,12 @@ def _copy_durably(source: Path, temporary: Path) -> None:
     checkpoint()
 
 
-def _verify(copy: Path, size: int, digest: str) -> None:
-    if copy.stat().st_size != size:
+def _verify(copy: Path, size: int, digest: str, stamp: Stamp | None = None) -> None:
+    status = copy.stat()
+    if status.st_size != size:
         raise VerifyError(errno.EIO, "copy has the wrong size", str(copy))
+    if stamp is not None and (status.st_ino, status.st_size, status.st_mtime_ns) == stamp:
+        return  # the digested inode itself, its mtime untouched since: the same bytes
     if sha256_of(copy) != digest:
         raise VerifyError(errno.EIO, "copy does not match the source's sha256", str(copy))
 

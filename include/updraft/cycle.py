@@ -457,11 +457,16 @@ class Engine:
 
     def _execute(self, plan: Plan) -> CycleResult:
         # Unique per application (the same plan may be applied again another day).
-        plan_id = hashlib.sha256(f"{plan_digest(plan)}{time.time_ns()}".encode()).hexdigest()[:16]
+        # The plan is serialised once: for its digest and for the journal.
+        text = plan.to_json()
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        plan_id = hashlib.sha256(f"{digest}{time.time_ns()}".encode()).hexdigest()[:16]
         for line in plan.actions:
             log.info("plan %s: %s", plan_id, line.detail())
-        digests = source_digests(self.layout.root, plan.actions)
-        journal = Journal.create(self.journal_dir, plan_id, self.trigger, plan, digests)
+        stamps: dict[str, tuple[int, int, int]] = {}
+        digests = source_digests(self.layout.root, plan.actions, stamps)
+        journal = Journal.create(self.journal_dir, plan_id, self.trigger, plan, digests,
+                                 plan_json=text, stamps=stamps)
         return self._finish(journal)
 
     def _finish(self, journal: Journal) -> CycleResult:
