@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from updraft.action import Action, Plan, Touched
 from updraft.apply import apply_journal, source_digests
@@ -40,14 +41,15 @@ from updraft.hold import (
 from updraft.iso.freeze import frozen, hold_for_iso
 from updraft.journal import Journal
 from updraft.layout import Layout
-from updraft.ledger import ActionRecord, Ledger, StateChange
-from updraft.ledger.gates import GateRecords
 from updraft.listing import Listings, add_stale
 from updraft.lock import tree_lock
 from updraft.plan import Intent, plan_release
 from updraft.repodata import PendingRepodata
 from updraft.report import render
 from updraft.tree import ReleaseTree, Tree, scan
+
+if TYPE_CHECKING:  # the ledger (SQLAlchemy, Alembic) loads only when a cycle records
+    from updraft.ledger import StateChange
 
 log = logging.getLogger(__name__)
 
@@ -489,6 +491,9 @@ class Engine:
                            failures=outcome.failures, timings=timings)
 
     def _record(self, journal: Journal, applied: list[Action]) -> None:
+        from updraft.ledger import ActionRecord, Ledger  # noqa: PLC0415  (see above)
+        from updraft.ledger.gates import GateRecords  # noqa: PLC0415
+
         now = datetime.now(UTC)
         records = [
             ActionRecord(
@@ -511,6 +516,8 @@ class Engine:
     def _state_changes(
         self, plan_id: str, applied: list[Action], now: datetime
     ) -> list[StateChange]:
+        from updraft.ledger import StateChange  # noqa: PLC0415  (see above)
+
         changes = []
         for action in applied:
             if action.verb == "quarantine":

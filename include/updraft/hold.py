@@ -24,16 +24,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from updraft.action import PHASE_ARRIVE, Action, Plan, Touched
 from updraft.config import DistConfig
 from updraft.evr import DistTag
 from updraft.family import Family, FamilyKey, family_key
 from updraft.layout import SOURCE_DIR, Layout
-from updraft.ledger.gates import GateRecords
 from updraft.package import PackageFile, header_digest
 from updraft.private import open_private, private_dir
 from updraft.tree import ReleaseTree
+
+if TYPE_CHECKING:  # the ledger (SQLAlchemy) loads only when a cycle records
+    from updraft.ledger.gates import GateRecords
 
 Grant = tuple[str, str, FamilyKey]  # release, repo, family
 
