@@ -22,6 +22,7 @@ from updraft.action import Action
 from updraft.faults import checkpoint
 from updraft.journal import Journal
 from updraft.package import sha256_of
+from updraft.placed import Placed, Stamp
 from updraft.safepath import UnsafePath, contained
 
 log = logging.getLogger(__name__)
@@ -44,9 +45,9 @@ NOT_A_FILE = -1
 class ApplyResult:
     applied: list[Action] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    placed: Placed = field(default_factory=Placed)
 
 
-Stamp = tuple[int, int, int]  # (inode, size, mtime_ns) of a source when it was digested
 
 
 def source_digests(root: Path, actions: list[Action],
@@ -74,9 +75,9 @@ def _identity(path: Path, stamps: dict[str, Stamp] | None = None,
         digest = sha256_of(path)
         if stamps is not None:
             after = os.lstat(path)  # unchanged while it was read, or no stamp at all
-            if (after.st_ino, after.st_size, after.st_mtime_ns) == (
-                    status.st_ino, status.st_size, status.st_mtime_ns):
-                stamps[key] = (status.st_ino, status.st_size, status.st_mtime_ns)
+            stamp = (status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
+            if (after.st_ino, after.st_size, after.st_mtime_ns, after.st_ctime_ns) == stamp:
+                stamps[key] = stamp
         return status.st_size, digest
     if stat.S_ISLNK(status.st_mode):
         return NOT_A_FILE, f"link:{os.readlink(path)}"
@@ -118,6 +119,7 @@ def _apply_units(journal: Journal, root: Path, state_dir: Path | None) -> ApplyR
             for action in unit:
                 if action.reported:
                     log.info("%s", action.describe())
+    result.placed = journal.placed
     return result
 
 
@@ -134,9 +136,12 @@ def _apply_steps(journal: Journal, root: Path, unit: list[Action], index: dict[i
         step = f"link:{index[id(action)]}"
         if action.dst is None or step in journal.done:
             continue
+        stamp = journal.stamps.get(action.src)
         try:
-            _place(root / action.src, root / action.dst, journal.digests.get(action.src),
-                   journal.stamps.get(action.src))
+            placed = _place(root / action.src, root / action.dst,
+                            journal.digests.get(action.src), stamp)
+            if placed is not None and stamp is not None and action.verb != "quarantine":
+                journal.placed.note(action.src, action.dst, stamp, placed)
             if action.verb == "quarantine":
                 _write_reason(root / action.dst, action)
         except OSError as exc:
@@ -155,6 +160,7 @@ def _apply_steps(journal: Journal, root: Path, unit: list[Action], index: dict[i
             pass
         except OSError as exc:
             return f"delete {source}: {exc.strerror}; its copies are in place, re-run to finish"
+        journal.placed.unlinked(source, root)
         checkpoint()
         journal.mark(step)
     return ""
@@ -192,20 +198,21 @@ def no_link_below(area: Path, relative: Path, first_may_link: bool) -> None:
 
 
 def _place(source: Path, target: Path, expected: tuple[int, str] | None,
-           stamp: Stamp | None = None) -> None:
+           stamp: Stamp | None = None) -> os.stat_result | None:
     """Make `target` a verified copy of `source` (idempotent); never replace a different
     file that is already there. `stamp`: the source's (inode, size, mtime_ns) when its
     digest was taken; a hard link to that very inode, unchanged since, is not hashed
-    again (a copy always is)."""
+    again (a copy always is). Returns the placed file's stat, taken before it was
+    verified (None when nothing was placed)."""
     if expected is None:
         raise FileNotFoundError(errno.ENOENT, "source vanished before the plan", str(source))
     size, digest = expected
     if size == NOT_A_FILE:
         _move_aside(source, target, digest)
-        return
+        return None
     if os.path.lexists(target):
         if _already_there(source, target, size, digest):
-            return
+            return None
         raise ContentConflict(
             errno.EEXIST, f"a different file of this name is already there (sha256 "
             f"{_digest_or_kind(target)[:16]}, this one {digest[:16]}): both kept; remove "
@@ -230,9 +237,15 @@ def _place(source: Path, target: Path, expected: tuple[int, str] | None,
         except OSError:
             temporary.unlink(missing_ok=True)  # a full disk keeps no half copy
             raise
+    placed = os.lstat(temporary)  # before the check: a later change moves its ctime
     _verify(temporary, size, digest, stamp)
     os.replace(temporary, target)
     checkpoint("apply: file placed")
+    # The rename moved the ctime too: the stat after it, if nothing else changed.
+    after = os.lstat(target)
+    same = (after.st_ino, after.st_size, after.st_mtime_ns) == (
+        placed.st_ino, placed.st_size, placed.st_mtime_ns)
+    return after if same else None
 
 
 def _already_there(source: Path, target: Path, size: int, digest: str) -> bool:
@@ -281,7 +294,7 @@ def _verify(copy: Path, size: int, digest: str, stamp: Stamp | None = None) -> N
     status = copy.stat()
     if status.st_size != size:
         raise VerifyError(errno.EIO, "copy has the wrong size", str(copy))
-    if stamp is not None and (status.st_ino, status.st_size, status.st_mtime_ns) == stamp:
+    if stamp is not None and (status.st_ino, status.st_size, status.st_mtime_ns) == stamp[:3]:
         return  # the digested inode itself, its mtime untouched since: the same bytes
     if sha256_of(copy) != digest:
         raise VerifyError(errno.EIO, "copy does not match the source's sha256", str(copy))

@@ -43,6 +43,7 @@ from updraft.journal import Journal
 from updraft.layout import Layout
 from updraft.listing import Listings, add_stale
 from updraft.lock import tree_lock
+from updraft.placed import Placed
 from updraft.plan import Intent, plan_release
 from updraft.repodata import PendingRepodata
 from updraft.report import render
@@ -71,6 +72,7 @@ class CycleResult:
     report_file: Path | None = None
     resumed: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
+    placed: Placed | None = None  # what the apply placed: the next scan reads none of it
 
     @property
     def nothing_to_do(self) -> bool:
@@ -175,7 +177,8 @@ class Engine:
 
     def plan(self, releases: Sequence[str] | None = None,
              intents: IntentSource | None = None, after_apply: bool = False,
-             grant: bool = False, scoped: bool = False, override: bool = False) -> Plan:
+             grant: bool = False, scoped: bool = False, override: bool = False,
+             placed: Placed | None = None) -> Plan:
         """Plan under the tree lock, and remember what this very scan found consistent.
 
         Only writers call this: the header cache and the settled marks are written here,
@@ -197,6 +200,8 @@ class Engine:
             baseline = {**settled, **{r: "" for r in chosen or self.config.releases
                                       if r not in self._held}}
         cache = HeaderCache(self.layout.state_dir / "headers.marshal", deferred=True)
+        if placed is not None:  # the files just placed are the sources' bytes: no re-read
+            cache.adopt(placed.adoptions(self.layout.root))
         # Right after an apply, the dirs it changed are pending and the others were
         # compared with their listings by the plan just applied.
         planned = self._planned(chosen, intents, None if intents else baseline, cache,
@@ -389,7 +394,7 @@ class Engine:
                 result = self._execute(plan)
                 clock = time.perf_counter()
                 if result.ok:  # record the tree as settled: the watcher stays quiet
-                    self.plan(releases, after_apply=True)
+                    self.plan(releases, after_apply=True, placed=result.placed)
                 result.timings["settle"] = time.perf_counter() - clock
             result.resumed = resumed
             result.timings["plan"] = planned
@@ -488,7 +493,7 @@ class Engine:
         journal.finish()
         timings["ledger"] = time.perf_counter() - clock
         return CycleResult(plan=journal.plan, plan_id=journal.plan_id, applied=outcome.applied,
-                           failures=outcome.failures, timings=timings)
+                           failures=outcome.failures, timings=timings, placed=outcome.placed)
 
     def _record(self, journal: Journal, applied: list[Action]) -> None:
         from updraft.ledger import ActionRecord, Ledger  # noqa: PLC0415  (see above)

@@ -19,6 +19,7 @@ from updraft.durable import temporary_for
 from updraft.family import source_name
 from updraft.faults import checkpoint
 from updraft.package import PackageFacts
+from updraft.placed import Key
 from updraft.private import open_private, private_dir
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,8 @@ class HeaderCache:
         self._fresh: dict[str, Row] = {}
         self._seen: set[str] = set()
         self._facts: dict[tuple, PackageFacts] = {}
+        # Paths given rows by `adopt`: changed files to an incremental scan, unread.
+        self.adopted: set[str] = set()
 
     def rows(self) -> dict[str, Row]:
         """Every cached row by path."""
@@ -71,6 +74,21 @@ class HeaderCache:
         if found is None:
             found = self._facts[key] = PackageFacts(*key)
         return found
+
+    def adopt(self, placed: Iterable[tuple[str, str, Key, Key]]) -> int:
+        """Rows for files an apply placed (updraft.placed): each takes its source's row,
+        only if that row is of the bytes digested (its key then), under the placed
+        file's key now. Returns how many were adopted."""
+        entries = self.rows()
+        adopted = {}
+        for path, source, digested, now in placed:
+            row = entries.get(source)
+            if row is not None and (row[1], *row[2]) == digested:
+                adopted[path] = (path, now[0], (now[1], now[2]), *row[3:])
+        entries.update(adopted)  # after every check: a source's own new row comes last
+        self._fresh.update(adopted)
+        self.adopted.update(adopted)
+        return len(adopted)
 
     def keep(self, paths: Iterable[str]) -> None:
         """Mark paths as seen by this scan."""

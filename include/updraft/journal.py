@@ -17,6 +17,7 @@ from pathlib import Path
 from updraft.action import Plan
 from updraft.durable import fsync_dir
 from updraft.faults import checkpoint
+from updraft.placed import Placed, Stamp
 from updraft.private import open_private, private_dir
 
 
@@ -29,15 +30,16 @@ class Journal:
     plan: Plan
     digests: dict[str, tuple[int, str] | None]
     done: set[str] = field(default_factory=set)
-    # Not journaled: (inode, size, mtime_ns) of each source when its digest was taken, so
+    # Not journaled: (inode, size, mtime_ns, ctime_ns) of each source when its digest was taken, so
     # a hard link to that very inode needs no second sha256 (a resumed run has none).
-    stamps: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+    stamps: dict[str, Stamp] = field(default_factory=dict)
+    placed: Placed = field(default_factory=Placed)  # what this apply placed (not journaled)
     _fd: int | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def create(cls, directory: Path, plan_id: str, trigger: str, plan: Plan,
                digests: dict[str, tuple[int, str] | None], plan_json: str | None = None,
-               stamps: dict[str, tuple[int, int, int]] | None = None) -> Journal:
+               stamps: dict[str, Stamp] | None = None) -> Journal:
         """`plan_json`: the plan's JSON when the caller already has it (it digested it)."""
         private_dir(directory)
         created = datetime.now(UTC)

@@ -284,6 +284,8 @@ def _resolve(layout: Layout, found: list[_Found], release: str, cache: HeaderCac
                for item, outcome in zip(missed, read, strict=True)}
     if incremental:
         changed |= {hit.source for hit in cache.vanished(tops)}
+        if cache.adopted:  # placed by the apply just done: changed, though not read
+            changed |= {row[10] for item, row in cached if item[0] in cache.adopted}
         release_tree.changed_names = changed - {""}
         cached = [(item, row) for item, row in cached if row[10] in changed]
     for (path, size, mtime_ns, repo, archdir, _), row in cached:
