@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -44,9 +45,12 @@ def read_all(paths: list[Path], workers: int | None = None) -> list[Outcome]:
         return _many(paths)
     chunks = [paths[start : start + _CHUNK] for start in range(0, len(paths), _CHUNK)]
     try:
-        # forkserver: the caller may hold threads (an Airflow task); a fork of those
-        # could deadlock. The workers only read: nothing they do needs undoing.
-        context = multiprocessing.get_context("forkserver")
+        # A single-threaded caller (the CLI) forks: no start-up, no re-import of its main
+        # module. One holding threads (an Airflow task) must not fork them (a lock held
+        # by another thread stays held in the child): its workers come from a forkserver.
+        # The workers only read: nothing they do needs undoing.
+        method = "fork" if threading.active_count() == 1 else "forkserver"
+        context = multiprocessing.get_context(method)
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             return [outcome for part in pool.map(_many, chunks) for outcome in part]
     except (OSError, RuntimeError) as exc:  # no /dev/shm, a sandbox without fork, ...
