@@ -162,6 +162,9 @@ class Engine:
         self.trigger = trigger
         self.repodata = PendingRepodata(self.layout, command=trigger)
         self._held: set[str] = set()  # releases the last plan held actions of (ISO freeze)
+        # The header cache of the last plan under the current tree lock: the plan right
+        # after an apply shares its rows rather than loading the file a second time.
+        self._cache: HeaderCache | None = None
 
     @property
     def journal_dir(self) -> Path:
@@ -199,7 +202,9 @@ class Engine:
             # the plan did not apply: it is planned in full (held again, and not settled).
             baseline = {**settled, **{r: "" for r in chosen or self.config.releases
                                       if r not in self._held}}
-        cache = HeaderCache(self.layout.state_dir / "headers.marshal", deferred=True)
+        following = self._cache.successor() if after_apply and self._cache else None
+        cache = following or HeaderCache(self.layout.state_dir / "headers.marshal",
+                                          deferred=True)
         if placed is not None:  # the files just placed are the sources' bytes: no re-read
             cache.adopt(placed.adoptions(self.layout.root))
         # Right after an apply, the dirs it changed are pending and the others were
@@ -208,6 +213,7 @@ class Engine:
                                 stale=not after_apply,
                                 gates=_Gates(grant, scoped, override))
         self._settle(settled, planned, cache)
+        self._cache = cache
         self._held = planned.held
         return planned.plan
 
@@ -375,6 +381,7 @@ class Engine:
         """
         check_state_dir(self.layout.state_dir)
         with tree_lock(self.layout.state_dir, self.config.lock_timeout, self.trigger):
+            self._cache = None  # rows of an earlier lock hold may be stale
             resumed = self._resume()
             self.layout.create_dirs(list(releases or self.config.releases))
             clock = time.perf_counter()
@@ -399,6 +406,7 @@ class Engine:
             result.resumed = resumed
             result.timings["plan"] = planned
             result.unpublished = self.repodata.pending()
+        self._cache = None
         self._report(result)
         return result
 
@@ -409,6 +417,7 @@ class Engine:
         consistent and one report covers both."""
         check_state_dir(self.layout.state_dir)
         with tree_lock(self.layout.state_dir, self.config.lock_timeout, self.trigger):
+            self._cache = None  # rows of an earlier lock hold may be stale
             resumed = self._resume()
             self.layout.create_dirs(list(releases))
             result = CycleResult(plan=landing)
@@ -426,6 +435,7 @@ class Engine:
                     self.plan(releases, after_apply=True)
             result.resumed = resumed
             result.unpublished = self.repodata.pending()
+        self._cache = None
         self._report(result)
         return result
 

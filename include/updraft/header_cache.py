@@ -54,6 +54,17 @@ class HeaderCache:
         self._facts: dict[tuple, PackageFacts] = {}
         # Paths given rows by `adopt`: changed files to an incremental scan, unread.
         self.adopted: set[str] = set()
+        self._in_sync = False  # the rows in memory are the file's (loaded or written)
+
+    def successor(self) -> HeaderCache | None:
+        """A cache for the next scan by the same writer, under the same tree lock,
+        sharing these rows instead of loading the file again; None unless the rows are
+        exactly what the file holds (written, or nothing to write)."""
+        if self._entries is None or not self._in_sync or self._fresh:
+            return None
+        following = HeaderCache(self.path, self.deferred)
+        following._entries, following._facts, following._in_sync = self._entries, self._facts, True
+        return following
 
     def rows(self) -> dict[str, Row]:
         """Every cached row by path."""
@@ -65,6 +76,7 @@ class HeaderCache:
                     self._entries = stored["rows"]
             except (OSError, EOFError, ValueError, TypeError, AttributeError):
                 pass  # no cache yet, or an unreadable one: headers get read again
+            self._in_sync = True  # what loading the file gives, rows or none
         return self._entries
 
     def facts_of(self, row: Row) -> PackageFacts:
@@ -129,6 +141,7 @@ class HeaderCache:
         stale = self._stale()
         if not self._fresh and not stale:
             return True
+        self._in_sync = False
         entries.update(self._fresh)
         for path in stale:
             del entries[path]
@@ -145,5 +158,6 @@ class HeaderCache:
             with contextlib.suppress(OSError):  # a read-only disk refuses even this
                 temporary.unlink()
             return False
+        self._in_sync = True
         checkpoint()
         return True
