@@ -30,9 +30,9 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return seen
 
 
-def test_a_first_cycle_reads_each_header_once(tmp_path: Path, clamav_old: BuiltFamily,
-                                               clamav_new: BuiltFamily,
-                                               reads: list[str]) -> None:
+def test_a_first_cycle_reads_each_header_once(
+    tmp_path: Path, clamav_old: BuiltFamily, clamav_new: BuiltFamily, reads: list[str]
+) -> None:
     layout = Layout(treekit.sme_config(), tmp_path / "tree")
     placed = treekit.place(layout, "9", "smetest", clamav_new)
     placed += treekit.place(layout, "9", "smeupdates-testing", clamav_old)
@@ -52,8 +52,9 @@ def test_a_first_cycle_reads_each_header_once(tmp_path: Path, clamav_old: BuiltF
 
 def test_a_placed_file_changed_since_is_read_again(engine: Engine, reads: list[str]) -> None:
     root = engine.layout.root
-    shutil.copy(root / "9/smetest/i386/RPMS/clamav-0.97.6-1.el4.rf.i386.rpm",
-                root / "9/smeupdates-testing/")
+    shutil.copy(
+        root / "9/smetest/i386/RPMS/clamav-0.97.6-1.el4.rf.i386.rpm", root / "9/smeupdates-testing/"
+    )
     assert engine.update_repos().ok
     reads.clear()
     placed = root / "9/smeupdates-testing/i386/RPMS/clamav-0.97.6-1.el4.rf.i386.rpm"
