@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Literal
 
 Verb = Literal["move", "copy", "place", "delete", "quarantine", "hold"]
@@ -103,6 +103,10 @@ class Touched:
         return cls(*parts)
 
 
+_ACTION_FIELDS = tuple(f.name for f in fields(Action))
+_TOUCHED_FIELDS = tuple(f.name for f in fields(Touched))
+
+
 @dataclass
 class Plan:
     actions: list[Action] = field(default_factory=list)
@@ -119,9 +123,13 @@ class Plan:
         self.warnings += other.warnings
 
     def to_json(self) -> str:
+        # Field by field, not dataclasses.asdict: the same JSON (digests of approved plans
+        # stay valid) without asdict's deep copies, which dominated a 50k-RPM plan's cost.
         return json.dumps({
-            "actions": [asdict(action) for action in self.actions],
-            "touched": [asdict(touched) for touched in self.touched],
+            "actions": [{name: getattr(a, name) for name in _ACTION_FIELDS}
+                        for a in self.actions],
+            "touched": [{name: getattr(t, name) for name in _TOUCHED_FIELDS}
+                        for t in self.touched],
             "warnings": self.warnings,
         })
 

@@ -22,6 +22,7 @@ from updraft.engine.action import Action
 from updraft.engine.faults import checkpoint
 from updraft.engine.journal import Journal
 from updraft.engine.package import sha256_of
+from updraft.engine.placed import Placed, Stamp
 from updraft.safepath import UnsafePath, contained
 
 log = logging.getLogger(__name__)
@@ -44,28 +45,40 @@ NOT_A_FILE = -1
 class ApplyResult:
     applied: list[Action] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    placed: Placed = field(default_factory=Placed)
 
 
-def source_digests(root: Path, actions: list[Action]) -> dict[str, tuple[int, str] | None]:
-    """Size and sha256 of every file the plan copies, taken before anything changes."""
+
+
+def source_digests(root: Path, actions: list[Action],
+                   stamps: dict[str, Stamp] | None = None) -> dict[str, tuple[int, str] | None]:
+    """Size and sha256 of every file the plan copies, taken before anything changes
+    (each source once, however many copies it fills); `stamps` gets each one's stat."""
     digests: dict[str, tuple[int, str] | None] = {}
     for action in actions:
         if action.dst is None or action.src in digests:
             continue
         path = root / action.src
         try:
-            digests[action.src] = _identity(path)
+            digests[action.src] = _identity(path, stamps, action.src)
         except OSError:
             digests[action.src] = None  # vanished since the scan: its unit will fail
     return digests
 
 
-def _identity(path: Path) -> tuple[int, str]:
+def _identity(path: Path, stamps: dict[str, Stamp] | None = None,
+              key: str = "") -> tuple[int, str]:
     """(size, sha256) of a regular file; of anything else, what it is (never opened:
     a FIFO would block the reader, a link would be followed)."""
     status = os.lstat(path)
     if stat.S_ISREG(status.st_mode):
-        return status.st_size, sha256_of(path)
+        digest = sha256_of(path)
+        if stamps is not None:
+            after = os.lstat(path)  # unchanged while it was read, or no stamp at all
+            stamp = (status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
+            if (after.st_ino, after.st_size, after.st_mtime_ns, after.st_ctime_ns) == stamp:
+                stamps[key] = stamp
+        return status.st_size, digest
     if stat.S_ISLNK(status.st_mode):
         return NOT_A_FILE, f"link:{os.readlink(path)}"
     return NOT_A_FILE, stat.filemode(status.st_mode)
@@ -82,6 +95,14 @@ def _units(actions: list[Action]) -> Iterator[list[Action]]:
 def apply_journal(journal: Journal, root: Path, state_dir: Path | None = None) -> ApplyResult:
     """Apply every unit; a destination must stay inside the root (or the state dir,
     where the quarantine lives) with no link on the way."""
+    try:
+        return _apply_units(journal, root, state_dir)
+    except BaseException:
+        journal.close()  # finish() closes it on the way that succeeds
+        raise
+
+
+def _apply_units(journal: Journal, root: Path, state_dir: Path | None) -> ApplyResult:
     result = ApplyResult()
     index = {id(action): number for number, action in enumerate(journal.plan.actions)}
     areas = (root, state_dir or root / ".updraft")
@@ -98,6 +119,7 @@ def apply_journal(journal: Journal, root: Path, state_dir: Path | None = None) -
             for action in unit:  # the one listing of what was done, with why
                 if action.reported:
                     log.info("%s", action.explained())
+    result.placed = journal.placed
     return result
 
 
@@ -114,8 +136,12 @@ def _apply_steps(journal: Journal, root: Path, unit: list[Action], index: dict[i
         step = f"link:{index[id(action)]}"
         if action.dst is None or step in journal.done:
             continue
+        stamp = journal.stamps.get(action.src)
         try:
-            _place(root / action.src, root / action.dst, journal.digests.get(action.src))
+            placed = _place(root / action.src, root / action.dst,
+                            journal.digests.get(action.src), stamp)
+            if placed is not None and stamp is not None and action.verb != "quarantine":
+                journal.placed.note(action.src, action.dst, stamp, placed)
             if action.verb == "quarantine":
                 _write_reason(root / action.dst, action)
         except OSError as exc:
@@ -134,6 +160,7 @@ def _apply_steps(journal: Journal, root: Path, unit: list[Action], index: dict[i
             pass
         except OSError as exc:
             return f"delete {source}: {exc.strerror}; its copies are in place, re-run to finish"
+        journal.placed.unlinked(source, root)
         checkpoint()
         journal.mark(step)
     return ""
@@ -170,18 +197,22 @@ def no_link_below(area: Path, relative: Path, first_may_link: bool) -> None:
             raise UnsafePath("destination", str(relative), f"{current} is a symbolic link")
 
 
-def _place(source: Path, target: Path, expected: tuple[int, str] | None) -> None:
+def _place(source: Path, target: Path, expected: tuple[int, str] | None,
+           stamp: Stamp | None = None) -> os.stat_result | None:
     """Make `target` a verified copy of `source` (idempotent); never replace a different
-    file that is already there."""
+    file that is already there. `stamp`: the source's (inode, size, mtime_ns) when its
+    digest was taken; a hard link to that very inode, unchanged since, is not hashed
+    again (a copy always is). Returns the placed file's stat, taken before it was
+    verified (None when nothing was placed)."""
     if expected is None:
         raise FileNotFoundError(errno.ENOENT, "source vanished before the plan", str(source))
     size, digest = expected
     if size == NOT_A_FILE:
         _move_aside(source, target, digest)
-        return
+        return None
     if os.path.lexists(target):
         if _already_there(source, target, size, digest):
-            return
+            return None
         raise ContentConflict(
             errno.EEXIST, f"a different file of this name is already there (sha256 "
             f"{_digest_or_kind(target)[:16]}, this one {digest[:16]}): both kept; remove "
@@ -206,9 +237,15 @@ def _place(source: Path, target: Path, expected: tuple[int, str] | None) -> None
         except OSError:
             temporary.unlink(missing_ok=True)  # a full disk keeps no half copy
             raise
-    _verify(temporary, size, digest)
+    placed = os.lstat(temporary)  # before the check: a later change moves its ctime
+    _verify(temporary, size, digest, stamp)
     os.replace(temporary, target)
     checkpoint("apply: file placed")
+    # The rename moved the ctime too: the stat after it, if nothing else changed.
+    after = os.lstat(target)
+    same = (after.st_ino, after.st_size, after.st_mtime_ns) == (
+        placed.st_ino, placed.st_size, placed.st_mtime_ns)
+    return after if same else None
 
 
 def _already_there(source: Path, target: Path, size: int, digest: str) -> bool:
@@ -253,9 +290,12 @@ def _copy_durably(source: Path, temporary: Path) -> None:
     checkpoint()
 
 
-def _verify(copy: Path, size: int, digest: str) -> None:
-    if copy.stat().st_size != size:
+def _verify(copy: Path, size: int, digest: str, stamp: Stamp | None = None) -> None:
+    status = copy.stat()
+    if status.st_size != size:
         raise VerifyError(errno.EIO, "copy has the wrong size", str(copy))
+    if stamp is not None and (status.st_ino, status.st_size, status.st_mtime_ns) == stamp[:3]:
+        return  # the digested inode itself, its mtime untouched since: the same bytes
     if sha256_of(copy) != digest:
         raise VerifyError(errno.EIO, "copy does not match the source's sha256", str(copy))
 

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from updraft.config.dist import DistConfig
 from updraft.engine.action import Action, Plan, Touched
@@ -41,14 +42,16 @@ from updraft.engine.journal import Journal
 from updraft.engine.layout import Layout
 from updraft.engine.listing import Listings, add_stale
 from updraft.engine.lock import tree_lock
+from updraft.engine.placed import Placed
 from updraft.engine.plan import Intent, plan_release
 from updraft.engine.repodata import PendingRepodata
 from updraft.engine.tree import ReleaseTree, Tree, scan
 from updraft.errors import PlanChanged
 from updraft.iso.freeze import frozen, hold_for_iso
-from updraft.ledger import ActionRecord, Ledger, StateChange
-from updraft.ledger.gates import GateRecords
 from updraft.report import render
+
+if TYPE_CHECKING:  # the ledger (SQLAlchemy, Alembic) loads only when a cycle records
+    from updraft.ledger import StateChange
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +73,7 @@ class CycleResult:
     report_file: Path | None = None
     resumed: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
+    placed: Placed | None = None  # what the apply placed: the next scan reads none of it
 
     @property
     def nothing_to_do(self) -> bool:
@@ -159,6 +163,9 @@ class Engine:
         self.trigger = trigger
         self.repodata = PendingRepodata(self.layout, command=trigger)
         self._held: set[str] = set()  # releases the last plan held actions of (ISO freeze)
+        # The header cache of the last plan under the current tree lock: the plan right
+        # after an apply shares its rows rather than loading the file a second time.
+        self._cache: HeaderCache | None = None
 
     @property
     def journal_dir(self) -> Path:
@@ -174,7 +181,8 @@ class Engine:
 
     def plan(self, releases: Sequence[str] | None = None,
              intents: IntentSource | None = None, after_apply: bool = False,
-             grant: bool = False, scoped: bool = False, override: bool = False) -> Plan:
+             grant: bool = False, scoped: bool = False, override: bool = False,
+             placed: Placed | None = None) -> Plan:
         """Plan under the tree lock, and remember what this very scan found consistent.
 
         Only writers call this: the header cache and the settled marks are written here,
@@ -195,13 +203,18 @@ class Engine:
             # the plan did not apply: it is planned in full (held again, and not settled).
             baseline = {**settled, **{r: "" for r in chosen or self.config.releases
                                       if r not in self._held}}
-        cache = HeaderCache(self.layout.state_dir / "headers.marshal", deferred=True)
+        following = self._cache.successor() if after_apply and self._cache else None
+        cache = following or HeaderCache(self.layout.state_dir / "headers.marshal",
+                                          deferred=True)
+        if placed is not None:  # the files just placed are the sources' bytes: no re-read
+            cache.adopt(placed.adoptions(self.layout.root))
         # Right after an apply, the dirs it changed are pending and the others were
         # compared with their listings by the plan just applied.
         planned = self._planned(chosen, intents, None if intents else baseline, cache,
                                 stale=not after_apply,
                                 gates=_Gates(grant, scoped, override))
         self._settle(settled, planned, cache)
+        self._cache = cache
         self._held = planned.held
         return planned.plan
 
@@ -372,6 +385,7 @@ class Engine:
         """
         check_state_dir(self.layout.state_dir)
         with tree_lock(self.layout.state_dir, self.config.lock_timeout, self.trigger):
+            self._cache = None  # rows of an earlier lock hold may be stale
             resumed = self._resume()
             self.layout.create_dirs(list(releases or self.config.releases))
             clock = time.perf_counter()
@@ -391,11 +405,12 @@ class Engine:
                 result = self._execute(plan)
                 clock = time.perf_counter()
                 if result.ok:  # record the tree as settled: the watcher stays quiet
-                    self.plan(releases, after_apply=True)
+                    self.plan(releases, after_apply=True, placed=result.placed)
                 result.timings["settle"] = time.perf_counter() - clock
             result.resumed = resumed
             result.timings["plan"] = planned
             result.unpublished = self.repodata.pending()
+        self._cache = None
         self._report(result)
         return result
 
@@ -406,6 +421,7 @@ class Engine:
         consistent and one report covers both."""
         check_state_dir(self.layout.state_dir)
         with tree_lock(self.layout.state_dir, self.config.lock_timeout, self.trigger):
+            self._cache = None  # rows of an earlier lock hold may be stale
             resumed = self._resume()
             self.layout.create_dirs(list(releases))
             result = CycleResult(plan=landing)
@@ -423,6 +439,7 @@ class Engine:
                     self.plan(releases, after_apply=True)
             result.resumed = resumed
             result.unpublished = self.repodata.pending()
+        self._cache = None
         self._report(result)
         return result
 
@@ -461,14 +478,19 @@ class Engine:
 
     def _execute(self, plan: Plan) -> CycleResult:
         # Unique per application (the same plan may be applied again another day).
-        plan_id = hashlib.sha256(f"{plan_digest(plan)}{time.time_ns()}".encode()).hexdigest()[:16]
+        # The plan is serialised once: for its digest and for the journal.
+        text = plan.to_json()
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        plan_id = hashlib.sha256(f"{digest}{time.time_ns()}".encode()).hexdigest()[:16]
         # One line here: the caller logs each action once, with its reason.
         log.info("plan %s: applying %d actions of %d families", plan_id, len(plan.actions),
                  len({(a.release, a.family) for a in plan.actions}))
         for line in plan.actions:
             log.debug("plan %s: %s", plan_id, line.detail())
-        digests = source_digests(self.layout.root, plan.actions)
-        journal = Journal.create(self.journal_dir, plan_id, self.trigger, plan, digests)
+        stamps: dict[str, tuple[int, int, int]] = {}
+        digests = source_digests(self.layout.root, plan.actions, stamps)
+        journal = Journal.create(self.journal_dir, plan_id, self.trigger, plan, digests,
+                                 plan_json=text, stamps=stamps)
         return self._finish(journal)
 
     def _finish(self, journal: Journal) -> CycleResult:
@@ -488,9 +510,12 @@ class Engine:
         journal.finish()
         timings["ledger"] = time.perf_counter() - clock
         return CycleResult(plan=journal.plan, plan_id=journal.plan_id, applied=outcome.applied,
-                           failures=outcome.failures, timings=timings)
+                           failures=outcome.failures, timings=timings, placed=outcome.placed)
 
     def _record(self, journal: Journal, applied: list[Action]) -> None:
+        from updraft.ledger import ActionRecord, Ledger  # loaded when a cycle records
+        from updraft.ledger.gates import GateRecords
+
         now = datetime.now(UTC)
         records = [
             ActionRecord(
@@ -510,6 +535,8 @@ class Engine:
     def _state_changes(
         self, plan_id: str, applied: list[Action], now: datetime
     ) -> list[StateChange]:
+        from updraft.ledger import StateChange
+
         changes = []
         for action in applied:
             state: str | None

@@ -5,11 +5,10 @@ through a link, and a full, read-only or forbidden disk is one line naming the p
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import ParamSpec, TypeVar
-
-import sqlalchemy.exc
 
 from updraft.engine.action import Touched
 from updraft.engine.apply import no_link_below
@@ -37,16 +36,27 @@ def storage_errors(method: Callable[P, R]) -> Callable[P, R]:
             if mapped is None:
                 raise
             raise mapped from exc
-        except sqlalchemy.exc.OperationalError as exc:
+        except Exception as exc:
             # SQLite says it in words: the ledger's disk is full or read-only.
-            text = str(exc.orig)
-            if "disk is full" not in text and "readonly" not in text:
+            text = _ledger_storage_text(exc)
+            if text is None:
                 raise
             kind = StorageFull if "disk is full" in text else StorageError
             raise kind(f"cannot write the ledger: {text} (the plan's journal stays "
                        "pending: the next run records it)") from exc
 
     return wrapper
+
+
+def _ledger_storage_text(exc: Exception) -> str | None:
+    """SQLite's words when `exc` is the ledger's full or read-only disk, else None.
+    SQLAlchemy is looked up, not imported: a command that never opened the ledger
+    cannot have raised its error, and the CLI starts without loading it."""
+    errors = sys.modules.get("sqlalchemy.exc")
+    if errors is None or not isinstance(exc, errors.OperationalError):
+        return None
+    text = str(exc.orig)
+    return text if "disk is full" in text or "readonly" in text else None
 
 
 def check_state_dir(state_dir: Path) -> None:

@@ -19,6 +19,7 @@ from updraft.engine.durable import temporary_for
 from updraft.engine.family import source_name
 from updraft.engine.faults import checkpoint
 from updraft.engine.package import PackageFacts
+from updraft.engine.placed import Key
 from updraft.private import open_private, private_dir
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,19 @@ class HeaderCache:
         self._fresh: dict[str, Row] = {}
         self._seen: set[str] = set()
         self._facts: dict[tuple, PackageFacts] = {}
+        # Paths given rows by `adopt`: changed files to an incremental scan, unread.
+        self.adopted: set[str] = set()
+        self._in_sync = False  # the rows in memory are the file's (loaded or written)
+
+    def successor(self) -> HeaderCache | None:
+        """A cache for the next scan by the same writer, under the same tree lock,
+        sharing these rows instead of loading the file again; None unless the rows are
+        exactly what the file holds (written, or nothing to write)."""
+        if self._entries is None or not self._in_sync or self._fresh:
+            return None
+        following = HeaderCache(self.path, self.deferred)
+        following._entries, following._facts, following._in_sync = self._entries, self._facts, True
+        return following
 
     def rows(self) -> dict[str, Row]:
         """Every cached row by path."""
@@ -62,6 +76,7 @@ class HeaderCache:
                     self._entries = stored["rows"]
             except (OSError, EOFError, ValueError, TypeError, AttributeError):
                 pass  # no cache yet, or an unreadable one: headers get read again
+            self._in_sync = True  # what loading the file gives, rows or none
         return self._entries
 
     def facts_of(self, row: Row) -> PackageFacts:
@@ -71,6 +86,21 @@ class HeaderCache:
         if found is None:
             found = self._facts[key] = PackageFacts(*key)
         return found
+
+    def adopt(self, placed: Iterable[tuple[str, str, Key, Key]]) -> int:
+        """Rows for files an apply placed (updraft.engine.placed): each takes its source's row,
+        only if that row is of the bytes digested (its key then), under the placed
+        file's key now. Returns how many were adopted."""
+        entries = self.rows()
+        adopted = {}
+        for path, source, digested, now in placed:
+            row = entries.get(source)
+            if row is not None and (row[1], *row[2]) == digested:
+                adopted[path] = (path, now[0], (now[1], now[2]), *row[3:])
+        entries.update(adopted)  # after every check: a source's own new row comes last
+        self._fresh.update(adopted)
+        self.adopted.update(adopted)
+        return len(adopted)
 
     def keep(self, paths: Iterable[str]) -> None:
         """Mark paths as seen by this scan."""
@@ -111,6 +141,7 @@ class HeaderCache:
         stale = self._stale()
         if not self._fresh and not stale:
             return True
+        self._in_sync = False
         entries.update(self._fresh)
         for path in stale:
             del entries[path]
@@ -127,5 +158,6 @@ class HeaderCache:
             with contextlib.suppress(OSError):  # a read-only disk refuses even this
                 temporary.unlink()
             return False
+        self._in_sync = True
         checkpoint()
         return True

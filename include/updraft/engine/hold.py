@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from updraft.config.dist import DistConfig
 from updraft.engine.action import PHASE_ARRIVE, Action, Plan, Touched
@@ -32,8 +33,10 @@ from updraft.engine.family import Family, FamilyKey, family_key
 from updraft.engine.layout import SOURCE_DIR, Layout
 from updraft.engine.package import PackageFile, header_digest
 from updraft.engine.tree import ReleaseTree
-from updraft.ledger.gates import GateRecords
 from updraft.private import open_private, private_dir
+
+if TYPE_CHECKING:  # the ledger (SQLAlchemy) loads only when a cycle records
+    from updraft.ledger.gates import GateRecords
 
 Grant = tuple[str, str, FamilyKey]  # release, repo, family
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from updraft.engine.action import Plan
 from updraft.engine.durable import fsync_dir
 from updraft.engine.faults import checkpoint
+from updraft.engine.placed import Placed, Stamp
 from updraft.private import open_private, private_dir
 
 
@@ -29,26 +30,35 @@ class Journal:
     plan: Plan
     digests: dict[str, tuple[int, str] | None]
     done: set[str] = field(default_factory=set)
+    # Not journaled: (inode, size, mtime_ns, ctime_ns) of each source when its digest was taken, so
+    # a hard link to that very inode needs no second sha256 (a resumed run has none).
+    stamps: dict[str, Stamp] = field(default_factory=dict)
+    placed: Placed = field(default_factory=Placed)  # what this apply placed (not journaled)
+    _fd: int | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def create(cls, directory: Path, plan_id: str, trigger: str, plan: Plan,
-               digests: dict[str, tuple[int, str] | None]) -> Journal:
+               digests: dict[str, tuple[int, str] | None], plan_json: str | None = None,
+               stamps: dict[str, Stamp] | None = None) -> Journal:
+        """`plan_json`: the plan's JSON when the caller already has it (it digested it)."""
         private_dir(directory)
         created = datetime.now(UTC)
-        head = {
+        fields = {
             "plan_id": plan_id, "trigger": trigger, "created": created.isoformat(),
-            "plan": json.loads(plan.to_json()), "digests": digests,
+            "digests": digests,
         }
+        # The plan's JSON is spliced in as is: serialised once, not dumped, parsed, dumped.
+        head = f'{json.dumps(fields)[:-1]}, "plan": {plan_json or plan.to_json()}}}'
         path = directory / f"{plan_id}.jsonl"
         temporary = path.with_suffix(".tmp")
         with open_private(temporary, "w") as stream:
-            stream.write(json.dumps(head) + "\n")
+            stream.write(head + "\n")
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, path)  # a journal is either whole or absent
         fsync_dir(directory)
         checkpoint()
-        return cls(path, plan_id, trigger, created, plan, digests)
+        return cls(path, plan_id, trigger, created, plan, digests, stamps=stamps or {})
 
     @classmethod
     def load(cls, path: Path) -> Journal:
@@ -74,14 +84,22 @@ class Journal:
         return [cls.load(path) for path in sorted(directory.glob("*.jsonl"))]
 
     def mark(self, step: str) -> None:
-        # O_APPEND writes of one short line land whole; a SIGKILL loses at most the
-        # line being written, and that step is idempotent.
-        with open(self.path, "a") as stream:
-            stream.write(json.dumps({"done": step}) + "\n")
+        # One O_APPEND write(2) per line, on a descriptor opened once per apply: a line
+        # lands whole; a SIGKILL loses at most the line being written, and that step
+        # is idempotent.
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+        os.write(self._fd, (json.dumps({"done": step}) + "\n").encode())
         self.done.add(step)
         checkpoint()
 
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
     def finish(self) -> None:
+        self.close()
         done_dir = self.path.parent / "done"
         done_dir.mkdir(exist_ok=True)
         os.replace(self.path, done_dir / self.path.name)

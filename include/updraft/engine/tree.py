@@ -15,8 +15,9 @@ from pathlib import Path
 
 from updraft.engine.family import source_name
 from updraft.engine.header_cache import HeaderCache
+from updraft.engine.header_reader import read_all
 from updraft.engine.layout import SOURCE_DIR, Layout
-from updraft.engine.package import BadPackage, PackageFile, UnsafeHeader, read_facts
+from updraft.engine.package import BadPackage, PackageFacts, PackageFile, UnsafeHeader
 from updraft.safepath import UnsafePath, contained
 
 log = logging.getLogger(__name__)
@@ -278,9 +279,13 @@ def _resolve(layout: Layout, found: list[_Found], release: str, cache: HeaderCac
             cached.append((item, row))
     cache.keep(item[0] for item in found)
     grace = layout.config.arrival_grace
-    changed = {_read(item, release, cache, tree, release_tree, grace) for item in missed}
+    read = read_all([Path(item[0]) for item in missed])
+    changed = {_read(item, release, cache, tree, release_tree, grace, outcome)
+               for item, outcome in zip(missed, read, strict=True)}
     if incremental:
         changed |= {hit.source for hit in cache.vanished(tops)}
+        if cache.adopted:  # placed by the apply just done: changed, though not read
+            changed |= {row[10] for item, row in cached if item[0] in cache.adopted}
         release_tree.changed_names = changed - {""}
         cached = [(item, row) for item, row in cached if row[10] in changed]
     for (path, size, mtime_ns, repo, archdir, _), row in cached:
@@ -303,11 +308,14 @@ def _stamp(item: _Found) -> tuple[int, int]:
 
 
 def _read(item: _Found, release: str, cache: HeaderCache, tree: Tree,
-          release_tree: ReleaseTree, grace: float) -> str:
-    """Read one new or changed file's header; return its source name ("" if bad)."""
+          release_tree: ReleaseTree, grace: float, outcome: PackageFacts | BadPackage) -> str:
+    """Take one new or changed file's header (read by read_all); return its source
+    name ("" if bad)."""
     path, size, mtime_ns, repo, archdir, _ = item
     try:
-        facts = read_facts(Path(path))
+        if isinstance(outcome, BadPackage):
+            raise outcome
+        facts = outcome
     except BadPackage as exc:
         if not isinstance(exc, UnsafeHeader) and _arriving(Path(path), grace):
             log.info("%s is unreadable but changed within %g s: taken as still arriving, "

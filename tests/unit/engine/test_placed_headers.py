@@ -1,0 +1,66 @@
+"""What an apply placed is not read again: the scan after it adopts the sources' header
+rows (issue 20: the stage's hard links were read a second time). Only when the placed
+file is still as placed; a file rewritten since is read again."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.kits import treekit
+from updraft.devkit.rpmfactory import BuiltFamily
+from updraft.engine import header_reader
+from updraft.engine.engine import Engine
+from updraft.engine.layout import Layout
+from updraft.engine.package import read_facts
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    seen: list[str] = []
+
+    def counting(path: Path):
+        seen.append(str(path))
+        return read_facts(path)
+
+    monkeypatch.setattr(header_reader, "read_facts", counting)
+    return seen
+
+
+def test_a_first_cycle_reads_each_header_once(
+    tmp_path: Path, clamav_old: BuiltFamily, clamav_new: BuiltFamily, reads: list[str]
+) -> None:
+    layout = Layout(treekit.sme_config(), tmp_path / "tree")
+    placed = treekit.place(layout, "9", "smetest", clamav_new)
+    placed += treekit.place(layout, "9", "smeupdates-testing", clamav_old)
+    engine = Engine(layout.config, layout.root)
+
+    result = engine.update_repos()
+
+    stage = [a for a in result.applied if a.to_repo == "stage"]
+    assert result.ok and stage  # the stage got its hard links
+    assert sorted(reads) == sorted(str(p) for p in placed)  # none of them read twice
+    reads.clear()
+    again = engine.update_repos()
+    assert again.nothing_to_do and not reads
+    # The adopted rows are the sources' facts: a full plan from scratch agrees.
+    assert engine.pure_plan(full=True, replan=True).plan.empty
+
+
+def test_a_placed_file_changed_since_is_read_again(engine: Engine, reads: list[str]) -> None:
+    root = engine.layout.root
+    shutil.copy(
+        root / "9/smetest/i386/RPMS/clamav-0.97.6-1.el4.rf.i386.rpm", root / "9/smeupdates-testing/"
+    )
+    assert engine.update_repos().ok
+    reads.clear()
+    placed = root / "9/smeupdates-testing/i386/RPMS/clamav-0.97.6-1.el4.rf.i386.rpm"
+    status = placed.stat()
+    os.utime(placed, ns=(status.st_atime_ns, status.st_mtime_ns))  # only the ctime moves
+
+    engine.update_repos()
+
+    assert str(placed) in reads
