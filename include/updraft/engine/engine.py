@@ -42,7 +42,7 @@ from updraft.engine.journal import Journal
 from updraft.engine.layout import Layout
 from updraft.engine.listing import Listings, add_stale
 from updraft.engine.lock import tree_lock
-from updraft.engine.placed import Placed
+from updraft.engine.placed import Placed, Stamp
 from updraft.engine.plan import Intent, plan_release
 from updraft.engine.repodata import PendingRepodata
 from updraft.engine.tree import ReleaseTree, Tree, scan
@@ -487,7 +487,7 @@ class Engine:
                  len({(a.release, a.family) for a in plan.actions}))
         for line in plan.actions:
             log.debug("plan %s: %s", plan_id, line.detail())
-        stamps: dict[str, tuple[int, int, int]] = {}
+        stamps: dict[str, Stamp] = {}
         digests = source_digests(self.layout.root, plan.actions, stamps)
         journal = Journal.create(self.journal_dir, plan_id, self.trigger, plan, digests,
                                  plan_json=text, stamps=stamps)
