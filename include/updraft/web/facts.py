@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from updraft.ledger.models import PackageState, ReleaseAdvisory, UpstreamAdvisory
@@ -65,8 +65,14 @@ def _bug_list(raw: str) -> list[str]:
 
 def read(session: Session, release: str | None = None) -> Facts:
     states: dict[tuple[str, str, str, str], tuple[str, datetime]] = {}
+    # Grouped in the database: one row per family version, repo and state instead of one
+    # per file (48 binaries a family on the bench tree), then the newest state wins here.
+    newest = func.max(PackageState.at)
     query = select(PackageState.release, PackageState.family, PackageState.family_evr,
-                   PackageState.repo, PackageState.state, PackageState.at)
+                   PackageState.repo, PackageState.state,
+                   type_coerce(newest, PackageState.at.type)).group_by(
+        PackageState.release, PackageState.family, PackageState.family_evr,
+        PackageState.repo, PackageState.state)
     if release:
         query = query.where(PackageState.release == release)
     for rel, family, evr, repo, state, at in session.execute(query):
