@@ -29,10 +29,6 @@ class Offer:
                 "security": self.security}
 
 
-def _label(shelf: Shelf, evr: str) -> str:
-    return f"{shelf.family}-{evr}"
-
-
 def live(analysis: dict[str, Any], shelves: list[Shelf], released_repo: str) -> dict[str, Any]:
     """The analysis (its JSON form) with each package checked against the tree: one whose
     releasable version the released repo already holds is shown as released."""
@@ -42,12 +38,12 @@ def live(analysis: dict[str, Any], shelves: list[Shelf], released_repo: str) -> 
     offers = []
     for package in fresh["packages"]:
         shelf = now_released.get(package["name"])
-        held = {_label(shelf, evr) for evr in shelf.evrs} if shelf else set()
+        held = set(shelf.evrs) if shelf else set()  # the analysis labels versions by EVR
         reasons = tuple(str(b.get("reason", b)) if isinstance(b, dict) else str(b)
                         for b in package.get("blocked_by", []))
         releasable = package.get("releasable") or ""
         if shelf:
-            package["released"] = _label(shelf, shelf.newest)
+            package["released"] = shelf.newest
         if releasable and (releasable in held or package["candidate"] in held):
             verdict, reasons = "released", (f"{releasable} is in {released_repo} now",)
             package["releasable"] = None
