@@ -15,7 +15,6 @@ PY="$PWD/.venv/bin/python"
 LOGS="$AIRFLOW_HOME/logs"
 SINK_PIDFILE="$AIRFLOW_HOME/mailsink.pid"
 AIRFLOW_PIDFILE="$AIRFLOW_HOME/standalone.pid"
-started=$(date +%s%N)
 
 die() { echo "standalone.sh: $*" >&2; exit 1; }
 
@@ -46,7 +45,7 @@ stop_group() {  # pgid, signal, name
   wait "$1" 2>/dev/null || true
 }
 
-sink_pid="" airflow_pid="" notifier_pid="" bugzilla_pid=""
+sink_pid="" airflow_pid="" bugzilla_pid=""
 cleanup() {
   # Ignored from here on, which the sleep, ps and awk below inherit: timeout(1), make or a
   # second Ctrl-C may signal us again while Airflow stops, and dying then (or bash leaving
@@ -54,7 +53,6 @@ cleanup() {
   trap '' INT TERM
   trap - EXIT
   set +e  # best effort from here: one failing step must not skip stopping the rest
-  [[ -n $notifier_pid ]] && { kill "$notifier_pid" 2>/dev/null || true; }
   if [[ -n $airflow_pid ]]; then
     echo "standalone.sh: stopping Airflow" >&2
     # SIGINT is standalone's own way out: it terminates its four components and waits for
@@ -70,7 +68,8 @@ cleanup() {
   [[ -n $bugzilla_pid ]] && stop_group "$bugzilla_pid" TERM "the Bugzilla stand-in"
 }
 trap cleanup EXIT
-trap 'trap "" INT TERM; exit 130' INT
+# Ctrl-C is how `make run` is meant to end: a clean stop is a success (exit 0).
+trap 'trap "" INT TERM; exit 0' INT
 trap 'trap "" INT TERM; exit 143' TERM
 
 # -- ports ----------------------------------------------------------------------------------
@@ -154,7 +153,9 @@ for entry in os.environ["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"].split(","):
         print(f"    {user:<9} ({titles.get(user, role)})")
 PYTHON
 )
-cat <<BANNER
+# Printed now and again by scripts/airflow_standalone.py once every component is up.
+export UPDRAFT_BANNER="$AIRFLOW_HOME/banner.txt"
+cat >"$UPDRAFT_BANNER" <<BANNER
 
 ================================================================================
   updraft on Airflow: $url
@@ -165,10 +166,13 @@ $logins
               connection updraft_smtp; log airflow-home/logs/mailsink.log)
   demo tree:  ${UPDRAFT_ROOT:-.demo/tree}
   same env:   source scripts/airflow-env.sh && airflow dags list
+  logs:       airflow-home/logs/{scheduler,dag-processor,api-server,triggerer}.log
+              (here: updraft's own lines and errors only)
   stop:       Ctrl-C
 ================================================================================
 
 BANNER
+cat "$UPDRAFT_BANNER"
 
 # -- airflow --------------------------------------------------------------------------------
 # Standalone leaves our users and password file alone: with simple_auth_manager_users set
@@ -181,25 +185,6 @@ BANNER
 (trap - INT; exec setsid "$PY" scripts/airflow_standalone.py </dev/null) &
 airflow_pid=$!
 echo "$airflow_pid" >"$AIRFLOW_PIDFILE"
-
-# Standalone's own "ready" waits for the scheduler, not the API; say when the UI answers.
-(
-  for ((i = 0; i < 600; i++)); do
-    if { exec 3<>"/dev/tcp/127.0.0.1/$AIRFLOW__API__PORT"; } 2>/dev/null; then
-      printf 'GET /api/v2/version HTTP/1.0\r\nHost: localhost\r\n\r\n' >&3
-      IFS= read -r -t 5 status <&3 || status=""
-      exec 3>&-
-      if [[ $status == HTTP/1.?" 200"* ]]; then
-        elapsed=$(( ($(date +%s%N) - started) / 1000000 ))
-        printf '\nupdraft: %s answers (%d.%03d s after start); logins above\n\n' \
-          "$url" $((elapsed / 1000)) $((elapsed % 1000))
-        exit 0
-      fi
-    fi
-    sleep 0.2
-  done
-) &
-notifier_pid=$!
 
 status=0
 wait "$airflow_pid" || status=$?
