@@ -156,3 +156,25 @@ def test_pages_send_the_csp_and_their_script_is_served(client: Any) -> None:
     assert '<script src="/updraft/static/updraft.js" defer></script>' in page.text
     script = client.get("/updraft/static/updraft.js")
     assert script.status_code == 200 and "javascript" in script.headers["content-type"]
+
+
+def test_every_person_may_list_the_plugins_that_draw_the_pages_nav_entries() -> None:
+    """FAB lists plugins (GET /api/v2/plugins, the UI's source of the nav entries) to Op
+    and Admin only; updraft's policy lets every person of the config's roles read it."""
+    from airflow.api_fastapi.auth.managers.models.resource_details import AccessView
+
+    from updraft import permissions
+    from updraft_airflow.auth import _UpdraftPolicy
+
+    class Stock:
+        def is_authorized_view(self, *, access_view: Any, user: Any) -> bool:
+            return False
+
+    class Policy(_UpdraftPolicy, Stock):
+        def _person(self, user: Any) -> permissions.Person:
+            return permissions.Person(user, frozenset({"packagers"}) if user == "p" else
+                                      frozenset())
+
+    assert Policy().is_authorized_view(access_view=AccessView.PLUGINS, user="p")
+    assert not Policy().is_authorized_view(access_view=AccessView.PLUGINS, user="nobody")
+    assert not Policy().is_authorized_view(access_view=AccessView.PROVIDERS, user="p")

@@ -14,12 +14,15 @@ from playwright.sync_api import Dialog, Frame, Page, expect
 
 from tests import treekit
 from tests.e2e import browser
-from tests.e2e.conftest import Deployment
+from tests.e2e.conftest import BUGZILLA_KEY, Deployment
 from updraft import access
 from updraft.config import load_config
 from updraft.layout import Layout
 from updraft.ledger.gates import GateRecords, Question
 from updraft.ledger.store import Ledger
+from updraft.release.analysis import analyse
+from updraft.release.rnotes import store
+from updraft.release.tracker import BugTracker
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
@@ -30,8 +33,11 @@ PAGES = [("Packages", "packages", "clamav"), ("Gates", "gates", "clamav" + HOSTI
 
 @pytest.fixture(scope="module")
 def hostile_gate(deployment: Deployment) -> None:
-    """A gate waiting in the ledger whose family name is markup."""
+    """A gate waiting in the ledger whose family name is markup, and release 9 analysed
+    against the deployment's Bugzilla (what release_updates' report step stores)."""
     layout = Layout(load_config(treekit.CONFIG_FILE), deployment.tree)
+    tracker = BugTracker(deployment.bugzilla.url, api_key=BUGZILLA_KEY)
+    store(analyse(layout, "9", tracker), layout.state_dir / "release", "SME Server")
     with Ledger.open(layout.ledger_url) as ledger:
         GateRecords(ledger).ask(Question(
             run="airflow:promote/manual__hostile", dag_id="promote", run_id="manual__hostile",
@@ -79,6 +85,11 @@ def test_every_role_sees_every_page_inside_the_ui(deployment: Deployment,
                     expect(page.frame_locator("iframe").get_by_text(shown).first) \
                         .to_be_visible(timeout=browser.STEP)
                     assert frame.evaluate("window.__xss") is None
+                    if slug == "release-board":  # the index, then release 9's board
+                        page.frame_locator("iframe").get_by_role(
+                            "link", name="SME Server 9").click()
+                        expect(page.frame_locator("iframe").get_by_text(
+                            "Verified package versions")).to_be_visible(timeout=browser.STEP)
                     _shoot(page, f"{slug}-{user}")
             assert dialogs == []
             page.close()
@@ -107,6 +118,7 @@ def test_links_and_the_start_button_work_inside_the_ui(deployment: Deployment,
                 timeout=browser.STEP)
             # Start on the board: release_updates runs, and the UI shows the new run.
             _open(page, "Release board")
+            page.frame_locator("iframe").get_by_role("link", name="SME Server 9").click()
             start = page.frame_locator("iframe").get_by_role("button",
                                                              name="Start release_updates")
             expect(start).to_be_enabled(timeout=browser.STEP)
@@ -123,5 +135,6 @@ def test_links_and_the_start_button_work_inside_the_ui(deployment: Deployment,
         with browser.screenshot_on_failure(page, "pages-packager"):
             browser.log_in(page, stack.url, "packager", stack.passwords["packager"])
             _open(page, "Release board")
+            page.frame_locator("iframe").get_by_role("link", name="SME Server 9").click()
             expect(page.frame_locator("iframe").get_by_role(
                 "button", name="Start release_updates")).to_be_disabled()
