@@ -44,9 +44,9 @@ KEY = "AIRFLOW__CORE__AUTH_MANAGER"
 NO_LOG_SERVER = frozenset({"scheduler", "triggerer"})
 STOP_GRACE = 5.0  # seconds every component gets, together, after SIGTERM
 # A component line worth the console: an updraft logger's, or an error (structlog's
-# "[error    ]", plain logging's "ERROR", a traceback's last line).
+# "[error    ]", plain logging's "ERROR"; the traceback under it is in the log file).
 _CONSOLE = re.compile(r"\[updraft[\w.]*\]|\bupdraft[\w.]*:|\[(error|critical)\s*\]|"
-                      r"\b(ERROR|CRITICAL)\b|^\w*(Error|Exception): ")
+                      r"\b(ERROR|CRITICAL)\b")
 
 
 def for_console(line: str) -> bool:
@@ -76,6 +76,7 @@ def patch() -> None:
         def stop(self) -> None:
             """SIGTERM to the component's group now, SIGKILL after STOP_GRACE: standalone
             then joins this thread, which ends when the group's last process is gone."""
+            self.parent.stopping = True  # what dying components say goes to the files only
             if self.process is not None and self.process.poll() is None:
                 try:
                     os.killpg(self.process.pid, signal.SIGTERM)
@@ -124,7 +125,7 @@ class UpdraftStandalone(standalone_command.StandaloneCommand):
             name, raw = self.output_queue.popleft()
             line = raw.decode("utf8", "replace").rstrip()
             self._log(name).write(line + "\n")
-            if for_console(line):
+            if for_console(line) and not getattr(self, "stopping", False):
                 self.print_output(name, line)
 
     def print_ready(self) -> None:
