@@ -69,6 +69,10 @@ def patch() -> None:
             self.process = subprocess.Popen(
                 ["airflow", *self.command], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                 env=self.env, start_new_session=True)
+            groups = os.environ.get("UPDRAFT_COMPONENT_GROUPS")
+            if groups:  # for standalone.sh, should this process die before it stops them
+                with open(groups, "a") as stream:
+                    stream.write(f"{self.process.pid}\n")
             assert self.process.stdout is not None
             for line in self.process.stdout:
                 self.parent.output_queue.append((self.name, line))

@@ -15,6 +15,7 @@ PY="$PWD/.venv/bin/python"
 LOGS="$AIRFLOW_HOME/logs"
 SINK_PIDFILE="$AIRFLOW_HOME/mailsink.pid"
 AIRFLOW_PIDFILE="$AIRFLOW_HOME/standalone.pid"
+COMPONENT_GROUPS="$AIRFLOW_HOME/components.pgid"  # written by scripts/airflow_standalone.py
 
 die() { echo "standalone.sh: $*" >&2; exit 1; }
 
@@ -60,6 +61,14 @@ cleanup() {
     # scheduler's SIGTERM handler, and the scheduler then waits for them forever.
     stop_group "$airflow_pid" INT "airflow standalone"
     rm -f "$AIRFLOW_PIDFILE"
+    # Each component runs in a process group of its own (with its workers), stopped by
+    # standalone itself; should standalone have died first, they are stopped here.
+    if [[ -r $COMPONENT_GROUPS ]]; then
+      while read -r group; do
+        [[ $group =~ ^[0-9]+$ ]] && group_alive "$group" && stop_group "$group" TERM "component $group"
+      done <"$COMPONENT_GROUPS"
+      rm -f "$COMPONENT_GROUPS"
+    fi
   fi
   if [[ -n $sink_pid ]]; then
     stop_group "$sink_pid" TERM "the mail sink"
@@ -182,7 +191,9 @@ cat "$UPDRAFT_BANNER"
 # gives background jobs, without which standalone would not react to our SIGINT.
 # scripts/airflow_standalone.py is `airflow standalone` keeping updraft's auth manager,
 # without the log servers that Airflow binds to every interface.
-(trap - INT; exec setsid "$PY" scripts/airflow_standalone.py </dev/null) &
+: >"$COMPONENT_GROUPS"
+(trap - INT; UPDRAFT_COMPONENT_GROUPS="$COMPONENT_GROUPS" \
+  exec setsid "$PY" scripts/airflow_standalone.py </dev/null) &
 airflow_pid=$!
 echo "$airflow_pid" >"$AIRFLOW_PIDFILE"
 
