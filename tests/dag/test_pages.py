@@ -71,6 +71,14 @@ def _headers(client: Any, user: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {answer.json()['access_token']}"}
 
 
+def _timeless(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _timeless(v) for k, v in value.items() if not k.endswith("_seconds")}
+    if isinstance(value, list):
+        return [_timeless(item) for item in value]
+    return value
+
+
 PAGES = ["/updraft/packages", "/updraft/gates", "/updraft/repos",
          "/updraft/families/clamav", "/updraft/release/"]
 
@@ -87,7 +95,8 @@ def test_every_role_reads_every_page_and_its_json_twin(client: Any, user: str) -
         data = client.get(twin, headers=headers)
         assert data.status_code == 200, (twin, data.text)
         assert data.headers["content-type"] == "application/json"
-        assert client.get(path + "?format=json", headers=headers).json() == data.json()
+        again = client.get(path + "?format=json", headers=headers).json()
+        assert _timeless(again) == _timeless(data.json())  # ages tick between the two
 
 
 def test_nobody_reads_without_logging_in(client: Any) -> None:
