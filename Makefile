@@ -29,8 +29,11 @@ $(INSTALLED): requirements.txt pyproject.toml | system
 demo: install
 	$(PY) -m updraft.devkit.demo --config $(CONFIG)
 
+# On a terminal the script runs as its own foreground job (bash -m): Ctrl-C reaches it and
+# not make, so a clean stop ends `make run` with exit 0 instead of make's "Interrupt".
 run: demo
-	bash scripts/standalone.sh
+	@if [ -t 0 ]; then bash -mc 'bash scripts/standalone.sh; exit $$?'; \
+	else bash scripts/standalone.sh; fi
 
 test: install
 	$(VENV)/bin/ruff check .

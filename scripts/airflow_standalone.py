@@ -12,18 +12,45 @@ Here every component runs on this machine and writes its logs where the API serv
 them directly, so both run with `--skip-serve-logs`. The API server binds
 AIRFLOW__API__HOST (127.0.0.1, airflow-env.sh). Run by scripts/standalone.sh with
 airflow-env.sh sourced.
+
+The console is updraft's (issue 18 §4): each component's output goes to
+$AIRFLOW_HOME/logs/<component>.log; the console shows updraft's own lines (its loggers'
+names start with "updraft"), the components' errors, and the banner (written by
+standalone.sh to $UPDRAFT_BANNER) again once every component is up. On SIGINT every
+component's process group (a scheduler and its LocalExecutor workers) gets SIGTERM at
+once, then SIGKILL after STOP_GRACE seconds, and standalone exits 0.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import signal
+import subprocess
 import sys
+import threading
+import warnings
+from pathlib import Path
+from typing import IO
 
-from airflow.cli.commands import standalone_command
+# Library deprecations are for whoever upgrades them, not for make run's console (the
+# components' own go to their log files).
+warnings.simplefilter("ignore", DeprecationWarning)
+
+from airflow.cli.commands import standalone_command  # noqa: E402
 
 KEY = "AIRFLOW__CORE__AUTH_MANAGER"
 # The components that would start a log server, and standalone's names for them.
 NO_LOG_SERVER = frozenset({"scheduler", "triggerer"})
+STOP_GRACE = 5.0  # seconds every component gets, together, after SIGTERM
+# A component line worth the console: an updraft logger's, or an error (structlog's
+# "[error    ]", plain logging's "ERROR"; the traceback under it is in the log file).
+_CONSOLE = re.compile(r"\[updraft[\w.]*\]|\bupdraft[\w.]*:|\[(error|critical)\s*\]|"
+                      r"\b(ERROR|CRITICAL)\b")
+
+
+def for_console(line: str) -> bool:
+    return bool(_CONSOLE.search(line))
 
 
 def patch() -> None:
@@ -36,6 +63,41 @@ def patch() -> None:
             if command[:1] and command[0] in NO_LOG_SERVER and "--skip-serve-logs" not in command:
                 command = [*command, "--skip-serve-logs"]
             super().__init__(parent, name, command, env)
+
+        def run(self) -> None:
+            # Its own process group: stop() signals the component and its workers at once.
+            self.process = subprocess.Popen(
+                ["airflow", *self.command], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                env=self.env, start_new_session=True)
+            groups = os.environ.get("UPDRAFT_COMPONENT_GROUPS")
+            if groups:  # for standalone.sh, should this process die before it stops them
+                with open(groups, "a") as stream:
+                    stream.write(f"{self.process.pid}\n")
+            assert self.process.stdout is not None
+            for line in self.process.stdout:
+                self.parent.output_queue.append((self.name, line))
+
+        def stop(self) -> None:
+            """SIGTERM to the component's group now, SIGKILL after STOP_GRACE: standalone
+            then joins this thread, which ends when the group's last process is gone."""
+            self.parent.stopping = True  # what dying components say goes to the files only
+            if self.process is not None and self.process.poll() is None:
+                try:
+                    os.killpg(self.process.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    return
+                timer = threading.Timer(STOP_GRACE, self.kill)
+                timer.daemon = True
+                timer.start()
+
+        def kill(self) -> None:
+            if self.process is not None and self.process.poll() is None:
+                print(f"standalone.sh: {self.name} still running {STOP_GRACE:g} s after "
+                      "SIGTERM: killed", file=sys.stderr, flush=True)
+                try:
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
 
     if base.__name__ != "LocalSubCommand":
         standalone_command.SubCommand = LocalSubCommand
@@ -50,6 +112,42 @@ class UpdraftStandalone(standalone_command.StandaloneCommand):
         env = super().calculate_env()
         env[KEY] = os.environ[KEY] = self.auth_manager
         return env
+
+    def _log(self, name: str) -> IO[str]:
+        logs = getattr(self, "_logs", None)
+        if logs is None:
+            logs = self._logs = {}
+        if name not in logs:
+            directory = Path(os.environ.get("AIRFLOW_HOME", ".")) / "logs"
+            directory.mkdir(parents=True, exist_ok=True)
+            logs[name] = open(directory / f"{name}.log", "a", buffering=1)
+        return logs[name]
+
+    def update_output(self) -> None:
+        """Component lines to their log file; updraft's own lines and errors also here."""
+        while self.output_queue:
+            name, raw = self.output_queue.popleft()
+            line = raw.decode("utf8", "replace").rstrip()
+            self._log(name).write(line + "\n")
+            if for_console(line) and not getattr(self, "stopping", False):
+                self.print_output(name, line)
+
+    def print_ready(self) -> None:
+        banner = os.environ.get("UPDRAFT_BANNER")
+        try:
+            text = Path(banner).read_text() if banner else ""
+        except OSError:
+            text = ""
+        print(text or "updraft: every Airflow component is up", flush=True)
+
+    def find_user_info(self) -> None:
+        pass  # the banner names the users and the passwords file (standalone.sh)
+
+    def run(self) -> None:
+        try:
+            super().run()
+        finally:
+            self.update_output()
 
 
 def main() -> int:

@@ -15,7 +15,7 @@ PY="$PWD/.venv/bin/python"
 LOGS="$AIRFLOW_HOME/logs"
 SINK_PIDFILE="$AIRFLOW_HOME/mailsink.pid"
 AIRFLOW_PIDFILE="$AIRFLOW_HOME/standalone.pid"
-started=$(date +%s%N)
+COMPONENT_GROUPS="$AIRFLOW_HOME/components.pgid"  # written by scripts/airflow_standalone.py
 
 die() { echo "standalone.sh: $*" >&2; exit 1; }
 
@@ -46,7 +46,7 @@ stop_group() {  # pgid, signal, name
   wait "$1" 2>/dev/null || true
 }
 
-sink_pid="" airflow_pid="" notifier_pid="" bugzilla_pid=""
+sink_pid="" airflow_pid="" bugzilla_pid=""
 cleanup() {
   # Ignored from here on, which the sleep, ps and awk below inherit: timeout(1), make or a
   # second Ctrl-C may signal us again while Airflow stops, and dying then (or bash leaving
@@ -54,7 +54,6 @@ cleanup() {
   trap '' INT TERM
   trap - EXIT
   set +e  # best effort from here: one failing step must not skip stopping the rest
-  [[ -n $notifier_pid ]] && { kill "$notifier_pid" 2>/dev/null || true; }
   if [[ -n $airflow_pid ]]; then
     echo "standalone.sh: stopping Airflow" >&2
     # SIGINT is standalone's own way out: it terminates its four components and waits for
@@ -62,6 +61,14 @@ cleanup() {
     # scheduler's SIGTERM handler, and the scheduler then waits for them forever.
     stop_group "$airflow_pid" INT "airflow standalone"
     rm -f "$AIRFLOW_PIDFILE"
+    # Each component runs in a process group of its own (with its workers), stopped by
+    # standalone itself; should standalone have died first, they are stopped here.
+    if [[ -r $COMPONENT_GROUPS ]]; then
+      while read -r group; do
+        [[ $group =~ ^[0-9]+$ ]] && group_alive "$group" && stop_group "$group" TERM "component $group"
+      done <"$COMPONENT_GROUPS"
+      rm -f "$COMPONENT_GROUPS"
+    fi
   fi
   if [[ -n $sink_pid ]]; then
     stop_group "$sink_pid" TERM "the mail sink"
@@ -70,7 +77,8 @@ cleanup() {
   [[ -n $bugzilla_pid ]] && stop_group "$bugzilla_pid" TERM "the Bugzilla stand-in"
 }
 trap cleanup EXIT
-trap 'trap "" INT TERM; exit 130' INT
+# Ctrl-C is how `make run` is meant to end: a clean stop is a success (exit 0).
+trap 'trap "" INT TERM; exit 0' INT
 trap 'trap "" INT TERM; exit 143' TERM
 
 # -- ports ----------------------------------------------------------------------------------
@@ -172,7 +180,9 @@ for entry in os.environ["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"].split(","):
         print(f"    {user:<9} ({titles.get(user, role)})")
 PYTHON
 )
-cat <<BANNER
+# Printed now and again by scripts/airflow_standalone.py once every component is up.
+export UPDRAFT_BANNER="$AIRFLOW_HOME/banner.txt"
+cat >"$UPDRAFT_BANNER" <<BANNER
 
 ================================================================================
   updraft on Airflow: $url
@@ -184,10 +194,13 @@ $logins
   demo tree:  ${UPDRAFT_ROOT:-.demo/tree}
   upstream:   http://127.0.0.1:$UPDRAFT_UPSTREAM_PORT/ (.demo/upstream; README: "A walk through the mission")
   same env:   source scripts/airflow-env.sh && airflow dags list
+  logs:       airflow-home/logs/{scheduler,dag-processor,api-server,triggerer}.log
+              (here: updraft's own lines and errors only)
   stop:       Ctrl-C
 ================================================================================
 
 BANNER
+cat "$UPDRAFT_BANNER"
 
 # -- airflow --------------------------------------------------------------------------------
 # Standalone leaves our users and password file alone: with simple_auth_manager_users set
@@ -197,28 +210,11 @@ BANNER
 # gives background jobs, without which standalone would not react to our SIGINT.
 # scripts/airflow_standalone.py is `airflow standalone` keeping updraft's auth manager,
 # without the log servers that Airflow binds to every interface.
-(trap - INT; exec setsid "$PY" scripts/airflow_standalone.py </dev/null) &
+: >"$COMPONENT_GROUPS"
+(trap - INT; UPDRAFT_COMPONENT_GROUPS="$COMPONENT_GROUPS" \
+  exec setsid "$PY" scripts/airflow_standalone.py </dev/null) &
 airflow_pid=$!
 echo "$airflow_pid" >"$AIRFLOW_PIDFILE"
-
-# Standalone's own "ready" waits for the scheduler, not the API; say when the UI answers.
-(
-  for ((i = 0; i < 600; i++)); do
-    if { exec 3<>"/dev/tcp/127.0.0.1/$AIRFLOW__API__PORT"; } 2>/dev/null; then
-      printf 'GET /api/v2/version HTTP/1.0\r\nHost: localhost\r\n\r\n' >&3
-      IFS= read -r -t 5 status <&3 || status=""
-      exec 3>&-
-      if [[ $status == HTTP/1.?" 200"* ]]; then
-        elapsed=$(( ($(date +%s%N) - started) / 1000000 ))
-        printf '\nupdraft: %s answers (%d.%03d s after start); logins above\n\n' \
-          "$url" $((elapsed / 1000)) $((elapsed % 1000))
-        exit 0
-      fi
-    fi
-    sleep 0.2
-  done
-) &
-notifier_pid=$!
 
 status=0
 wait "$airflow_pid" || status=$?

@@ -87,6 +87,15 @@ class _UpdraftPolicy:
         return self._may(user, "asset_alias", method) and super().is_authorized_asset_alias(  # type: ignore[misc]
             method=method, user=user, details=details)
 
+    def is_authorized_view(self, *, access_view: Any, user: Any) -> bool:
+        # The UI draws the plugins' nav entries (updraft's pages) from GET /api/v2/plugins,
+        # which FAB grants its Op and Admin roles only: every person of the config may read
+        # that list (plugin names and links, nothing secret), so their Browse menu has the
+        # pages their roles need. Every other view stays as the auth manager decides.
+        if getattr(access_view, "value", access_view) == "PLUGINS" and self._person(user).roles:
+            return True
+        return super().is_authorized_view(access_view=access_view, user=user)  # type: ignore[misc]
+
     def is_authorized_custom_view(self, *, method: Any, resource_name: str, user: Any) -> bool:
         return self._may(user, "custom_view", method) and super().is_authorized_custom_view(  # type: ignore[misc]
             method=method, resource_name=resource_name, user=user)

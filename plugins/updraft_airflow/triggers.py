@@ -29,22 +29,30 @@ class TreeDropTrigger(BaseEventTrigger):
                 {"config_path": self.config_path, "poll_interval": self.poll_interval})
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        from updraft.engine.watch import TreeWatch
-        from updraft_airflow import distribution
-
-        engine = await asyncio.to_thread(distribution.engine, self.config_path, "watch")
-        watch = TreeWatch(engine.layout, engine.settled)
-        self.log.info("watching %s every %g s", engine.layout.root, self.poll_interval)
+        # Everything that touches the disk runs in a worker thread, the first imports
+        # (rpm, createrepo_c, the config) included: the triggerer's loop serves every
+        # other trigger meanwhile and never reports itself blocked.
+        root, watch = await asyncio.to_thread(_tree_watch, self.config_path)
+        self.log.info("watching %s every %g s", root, self.poll_interval)
         while True:
             try:
                 releases = await asyncio.to_thread(watch.poll)
             except OSError as exc:  # e.g. the tree's filesystem briefly gone: keep watching
-                self.log.warning("cannot scan %s: %s", engine.layout.root, exc)
+                self.log.warning("cannot scan %s: %s", root, exc)
                 releases = []
             if releases:
                 self.log.info("changes settled in releases %s", ", ".join(releases))
-                yield TriggerEvent({"releases": releases, "root": str(engine.layout.root)})
+                yield TriggerEvent({"releases": releases, "root": str(root)})
             await asyncio.sleep(self.poll_interval)
+
+
+def _tree_watch(config_path: str) -> tuple[Any, Any]:
+    """The tree's root and a TreeWatch on it (blocking: imports, config, ledger path)."""
+    from updraft.engine.watch import TreeWatch
+    from updraft_airflow import distribution
+
+    engine = distribution.engine(config_path, "watch")
+    return engine.layout.root, TreeWatch(engine.layout, engine.settled)
 
 
 class MirrorSyncTrigger(BaseTrigger):

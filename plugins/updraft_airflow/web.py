@@ -1,9 +1,11 @@
 """Security headers for every page the updraft plugin serves inside Airflow.
 
-The release board shows changelog and Bugzilla text: escaping keeps it text, and this
-Content-Security-Policy is the second wall — no script runs on a plugin page at all, no
-resource loads from elsewhere, and only Airflow itself may frame it (the nav entry shows
-the board in an iframe). Every FastAPI app of the plugin goes through `harden`.
+The pages show changelog and Bugzilla text: escaping keeps it text, and this
+Content-Security-Policy is the second wall — no inline script or handler ever runs, the
+only script is the plugin's own file (/updraft/static/updraft.js: the UI's theme, links
+opened in the UI, the Start button's REST call), nothing loads from elsewhere, and only
+Airflow itself may frame the pages (the nav entries show them in an iframe). Every
+FastAPI app of the plugin goes through `harden`.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI, Request, Response
 
 CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
+    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; "
+    "img-src 'self'; font-src 'self'; "
     "frame-ancestors 'self'; base-uri 'none'; form-action 'self'"
 )
 HEADERS = {

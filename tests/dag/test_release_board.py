@@ -63,3 +63,30 @@ def test_the_board_shows_the_last_analysis_behind_the_login(
     index = client.get("/updraft/release/", headers=headers)
     assert "(analysed)" in index.text
     assert client.get("/updraft/release/42", headers=headers).status_code == 404
+
+
+def test_the_board_is_live_a_released_update_is_no_longer_offered(
+        client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.kits import treekit
+
+    built = releasekit.build_seed(tmp_path / "rpms")
+    engine = releasekit.seed_tree(tmp_path / "tree", built)
+    monkeypatch.setenv("UPDRAFT_ROOT", str(engine.layout.root))
+    with BugzillaServer(releasekit.seed_bugs()) as server:
+        analysis = analyse(engine.layout, "9", BugTracker(server.url, api_key=server.api_key))
+    store(analysis, engine.layout.state_dir / "release", "SME Server")
+    headers = {"Authorization": f"Bearer {_token(client, 'releng', 'rel-pw')}"}
+    assert "5.0.0-14.el6.sme may be released" in client.get("/updraft/release/9",
+                                                            headers=headers).text
+
+    # The release happens (here: the family lands in smeupdates); the stored analysis
+    # stays as it was, the board does not.
+    family = next(f for repo, f in built
+                  if f.srpm.name.startswith("e-smith-base-5.0.0-14"))
+    treekit.place(engine.layout, "9", "smeupdates", family)
+    page = client.get("/updraft/release/9", headers=headers).text
+    assert "5.0.0-14.el6.sme may be released" not in page
+    offers = {o["name"]: o for o in
+              client.get("/updraft/release/9.json", headers=headers).json()["offers"]}
+    assert offers["e-smith-base"]["verdict"] == "released"
+    assert offers["e-smith-base"]["released"] == "5.0.0-14.el6.sme"

@@ -156,7 +156,7 @@ def test_the_banner_names_the_password_file_not_the_passwords(home: Path) -> Non
         "admin", "releng", "packager"]
     for password in passwords.values():
         assert password not in done.stdout + done.stderr
-    banner = (SCRIPTS / "standalone.sh").read_text().split("cat <<BANNER", 1)[1]
+    banner = (SCRIPTS / "standalone.sh").read_text().split("<<BANNER", 1)[1]
     banner = banner.split("\nBANNER\n", 1)[0]
     assert "the passwords are in $AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE" in banner
 

@@ -1,0 +1,70 @@
+"""make run's console (issue 18 §4): component lines go to log files, the console keeps
+updraft's own lines and errors; a component that ignores SIGTERM is killed, with its
+whole process group, STOP_GRACE seconds later, so Ctrl-C ends quickly."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import time
+from collections import deque
+from pathlib import Path
+from types import ModuleType, SimpleNamespace
+from typing import Any
+
+import pytest
+
+SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
+pytestmark = pytest.mark.timeout(60)
+
+
+def _launcher() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("airflow_standalone",
+                                                  SCRIPTS / "airflow_standalone.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_console_keeps_updrafts_lines_and_errors_only() -> None:
+    keep = _launcher().for_console
+    assert keep("2026-12-07T02:22:51Z [info     ] watching /tree every 5 s "
+                "[updraft_airflow.triggers.TreeDropTrigger] dag_id=None")
+    assert keep("2026-12-07T02:22:51Z [info     ] rebuilt 9/smetest/i386 [updraft.engine.repodata]")
+    assert keep("2026-12-07T02:22:57Z [error    ] Error while calling listener [airflow.x]")
+    assert not keep("BrokenPipeError: [Errno 32] Broken pipe")  # under an error line
+    assert not keep("2026-12-07T02:21:55Z [info     ] Worker starting up pid=9291 "
+                    "[airflow.executors.local_executor.LocalExecutor]")
+    assert not keep("2026-12-07T02:21:55Z [info     ] request finished [http.access] "
+                    "method=GET path=/api/v2/version status_code=200")
+
+
+def test_a_component_ignoring_sigterm_is_killed_with_its_group(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow.cli.commands import standalone_command
+
+    launcher = _launcher()
+    monkeypatch.setattr(launcher, "STOP_GRACE", 0.5)
+    fake = tmp_path / "airflow"  # a "component" whose child holds the output pipe open
+    fake.write_text("#!/bin/bash\ntrap '' TERM\necho started\nsleep 60 &\nwait\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    original = standalone_command.SubCommand
+    try:
+        launcher.patch()
+        parent: Any = SimpleNamespace(output_queue=deque())
+        command = standalone_command.SubCommand(parent, "scheduler", ["scheduler"],
+                                                dict(os.environ))
+        command.start()
+        deadline = time.monotonic() + 20
+        while not parent.output_queue and time.monotonic() < deadline:
+            time.sleep(0.05)
+        started = time.monotonic()
+        command.stop()
+        command.join(20)
+        assert not command.is_alive()
+        assert time.monotonic() - started < 10
+    finally:
+        standalone_command.SubCommand = original
+    assert parent.output_queue[0][1] == b"started\n"
