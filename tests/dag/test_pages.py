@@ -13,7 +13,7 @@ import pytest
 
 from tests.kits import releasekit
 from tests.kits.airflow_env import airflow_db  # noqa: F401 - Airflow's env before it is imported
-from tests.security.test_xss import HOSTILE, Audit
+from tests.kits.xsskit import HOSTILE, Audit
 from updraft.ledger.gates import GateRecords, Question
 from updraft.ledger.models import ReleaseAdvisory, UpstreamAdvisory
 from updraft.ledger.store import Ledger

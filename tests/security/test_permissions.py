@@ -199,7 +199,7 @@ def test_make_run_and_compose_select_the_updraft_auth_managers(
     repo = treekit.REPO
     compose = yaml.safe_load((repo / "docker-compose.yaml").read_text())
     assert compose["x-airflow-common"]["environment"]["AIRFLOW__CORE__AUTH_MANAGER"] == FAB
-    assert f'FAB_AUTH_MANAGER = "{FAB}"' in (repo / "tests/e2e/stack.py").read_text()
+    assert f'FAB_AUTH_MANAGER = "{FAB}"' in (repo / "tests/kits/stack.py").read_text()
     sourced = subprocess.run(["bash", "-c", 'source scripts/airflow-env.sh && '
                               'echo "$AIRFLOW__CORE__AUTH_MANAGER"'],
                              cwd=repo, capture_output=True, text=True, check=True)
