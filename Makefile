@@ -37,6 +37,7 @@ run: demo
 
 test: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(PY) -m pytest -q -p no:cacheprovider
 
 # The crash suites (tests/crash) with many more kills: UPDRAFT_CRASH_TRIALS=N scales every
@@ -51,6 +52,7 @@ soak: install
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 bench: install
 	$(PY) bench/engine.py

@@ -136,7 +136,9 @@ class UpdraftSimpleAuthManager(_UpdraftPolicy, SimpleAuthManager):
         return permissions.person(_config(), user.username, admin=admin)
 
 
-class UpdraftFabAuthManager(_UpdraftPolicy, FabAuthManager):
+# The policy's methods take FAB's arguments loosely typed (Any): what mypy calls a
+# conflicting definition is the same signature, not narrowed.
+class UpdraftFabAuthManager(_UpdraftPolicy, FabAuthManager):  # type: ignore[misc]
     """docker-compose's auth manager: FAB's users and roles, updraft's permissions, and
     gates assigned by user name.
 

@@ -15,7 +15,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.standard.operators.hitl import HITLOperator
-from airflow.sdk import Param
+from airflow.sdk import Context, Param
 from airflow.sdk.definitions.param import ParamsDict
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
@@ -30,7 +30,8 @@ if TYPE_CHECKING:
 NOGO = "NoGo"
 
 
-def _offered(context: Any, task_id: str, key: str = "key", only: str | None = None) -> list[str]:
+def _offered(context: Context, task_id: str, key: str = "key",
+             only: str | None = None) -> list[str]:
     entries = context["ti"].xcom_pull(task_ids=task_id) or []
     return [str(e[key]) for e in entries if only is None or e.get(only)]
 
@@ -48,13 +49,13 @@ class _ChoiceGate(RecordedGate, HITLOperator):
         super().__init__(multiple=True, **kwargs)
         self.config_path = config_path
 
-    def _options(self, context: Any) -> list[str]:
+    def _options(self, context: Context) -> list[str]:
         return _offered(context, self.offered_task_id, only=self.only)
 
-    def body_for(self, context: Any, offered: list[str]) -> str:
+    def body_for(self, context: Context, offered: list[str]) -> str:
         raise NotImplementedError
 
-    def execute(self, context: Any) -> Any:
+    def execute(self, context: Context) -> Any:
         config = distribution.load(self.config_path)
         offered = self._options(context)
         if not offered:
@@ -76,10 +77,10 @@ class _ChoiceGate(RecordedGate, HITLOperator):
         self.defaults = [NOGO] if self.defaults == [REJECT] else offered
         return super().execute(context)
 
-    def timeout_choice(self, context: Any, outcome: str) -> list[str]:
+    def timeout_choice(self, context: Context, outcome: str) -> list[str]:
         return [NOGO] if outcome == REJECT else self._options(context)
 
-    def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
         self.options = [*self._options(context), NOGO]
         result = super().execute_complete(context, event)
         chosen = list(event.get("chosen_options") or [])
@@ -108,7 +109,7 @@ class StartBuildingGate(_ChoiceGate):
         )
         super().__init__(**kwargs)
 
-    def body_for(self, context: Any, offered: list[str]) -> str:
+    def body_for(self, context: Context, offered: list[str]) -> str:
         requests = context["ti"].xcom_pull(task_ids=self.offered_task_id) or []
         lines = "\n".join(
             f"- {md_code(r['key'])}: {md_text(r.get('reason', ''))}"
@@ -134,15 +135,15 @@ class BatchSignGate(_ChoiceGate):
         kwargs.setdefault("subject", "Sign? the builds of this batch")
         super().__init__(**kwargs)
 
-    def _built(self, context: Any) -> list[dict[str, Any]]:
+    def _built(self, context: Context) -> list[dict[str, Any]]:
         items = context["ti"].xcom_pull(task_ids=self.offered_task_id) or []
         items = [items] if isinstance(items, dict) else list(items)  # one mapped instance
         return [i for i in items if i and i.get("state") == "built"]
 
-    def _options(self, context: Any) -> list[str]:
+    def _options(self, context: Context) -> list[str]:
         return [str(i["key"]) for i in self._built(context)]
 
-    def body_for(self, context: Any, offered: list[str]) -> str:
+    def body_for(self, context: Context, offered: list[str]) -> str:
         built = "\n".join(
             f"- {md_code(i['key'])} {md_code(i['build_id'])}: "
             + ", ".join(md_text(r) for r in i.get("rpms", []))
@@ -172,7 +173,7 @@ class BuildParametersGate(RecordedGate, HITLOperator):
         self.config_path = config_path
         self.chosen_task_id = chosen_task_id
 
-    def _asking(self, context: Any) -> dict[str, dict[str, Any]]:
+    def _asking(self, context: Context) -> dict[str, dict[str, Any]]:
         chosen = context["ti"].xcom_pull(task_ids=self.chosen_task_id) or []
         return {r["name"]: r.get("defaults") or {} for r in chosen if r.get("ask_parameters")}
 
@@ -186,7 +187,7 @@ class BuildParametersGate(RecordedGate, HITLOperator):
             }
         )
 
-    def execute(self, context: Any) -> Any:
+    def execute(self, context: Context) -> Any:
         asking = self._asking(context)
         if not asking:
             raise AirflowSkipException("no chosen request asks special parameters")
@@ -202,10 +203,10 @@ class BuildParametersGate(RecordedGate, HITLOperator):
         self.defaults = [NOGO] if self.defaults == [REJECT] else [self.options[0]]
         return super().execute(context)
 
-    def timeout_choice(self, context: Any, outcome: str) -> list[str]:
+    def timeout_choice(self, context: Context, outcome: str) -> list[str]:
         return [NOGO] if outcome == REJECT else [self.options[0]]
 
-    def _record_answer(self, context: Any, event: dict[str, Any]) -> Decision:
+    def _record_answer(self, context: Context, event: dict[str, Any]) -> Decision:
         # The answered parameters are what the builds read (operators.batch), so they go
         # to the ledger as the decision's text, never trusted from an XCom.
         answered = {name: value for name, value in (event.get("params_input") or {}).items()
@@ -213,7 +214,7 @@ class BuildParametersGate(RecordedGate, HITLOperator):
         recorded = {**event, "params_input": {"comment": json.dumps(answered, sort_keys=True)}}
         return super()._record_answer(context, recorded)
 
-    def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
         self._set_params(self._asking(context))
         result = super().execute_complete(context, event)
         if NOGO in (event.get("chosen_options") or []):

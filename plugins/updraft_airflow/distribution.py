@@ -11,11 +11,13 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from updraft.config.dist import DistConfig, load_config, resolve_root
 
 if TYPE_CHECKING:
+    from airflow.sdk import Context
+
     from updraft.engine.engine import Engine
 
 CHECKOUT = Path(__file__).resolve().parents[2]
@@ -46,7 +48,11 @@ def engine(chosen: str | os.PathLike[str] | None, trigger: str) -> Engine:
     return Engine(config, resolve_root(config), trigger=trigger)
 
 
-def run_trigger(context: object) -> str:
+def run_trigger(context: Context) -> str:
     """Who is acting, for the lock holder and the ledger: `airflow:<dag>/<run>`."""
-    ti = context["ti"]  # type: ignore[index]
+    return trigger_of(context["ti"])
+
+
+def trigger_of(ti: Any) -> str:
+    """run_trigger of a task instance (a callable given only `ti`)."""
     return f"airflow:{ti.dag_id}/{ti.run_id}"

@@ -19,15 +19,18 @@ updraft_notes plugin's listener writes on the run when it ends (run_note).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import Param
+from airflow.sdk import Context, Param
 from airflow.sdk.exceptions import AirflowFailException
 
 from updraft_airflow import distribution, run_note
 
 if TYPE_CHECKING:  # the ledger (SQLAlchemy) is imported when a task runs, not by DAG files
+    from airflow.models.hitl import HITLUser
+
     from updraft.config.dist import DistConfig
     from updraft.ledger.gates import Decision
 
@@ -50,7 +53,7 @@ def form(kwargs: dict[str, Any], **fields: Param) -> None:
     kwargs["params"] = {**fields, "comment": comment_param()}
 
 
-def ledger_url(config_path: str | None, context: Any) -> str:
+def ledger_url(config_path: str | None, context: Context) -> str:
     return distribution.engine(config_path, distribution.run_trigger(context)).layout.ledger_url
 
 
@@ -74,6 +77,9 @@ class RecordedGate:
 
     gate_kind = "gate"
     config_path: str | None
+    # Set here, owned by the HITL operator the gate also derives from.
+    response_timeout: timedelta | None
+    defaults: Any
 
     def __init__(self, **kwargs: Any) -> None:
         # Every gate mails its assignees when it starts waiting (notifiers).
@@ -82,7 +88,7 @@ class RecordedGate:
         kwargs.setdefault("notifiers", [GateMailNotifier()])
         super().__init__(**kwargs)
 
-    def record_question(self, context: Any, assigned: list[dict[str, str]], shown: str,
+    def record_question(self, context: Context, assigned: Sequence[HITLUser], shown: str,
                         release: str = "", target: str = "", family: str = "",
                         digest: str | None = None, config: DistConfig | None = None) -> None:
         """Ledger the question, and set the timing the config gives this gate kind."""
@@ -92,9 +98,8 @@ class RecordedGate:
         config = config or distribution.load(self.config_path)
         timing = config.gates.timing(self.gate_kind)
         asked = datetime.now(UTC)
-        self.response_timeout = (timedelta(seconds=timing.timeout)  # type: ignore[attr-defined]
-                                 if timing.timeout else None)
-        self.defaults = [APPROVE if timing.on_timeout == "Go" else REJECT]  # type: ignore[attr-defined]
+        self.response_timeout = timedelta(seconds=timing.timeout) if timing.timeout else None
+        self.defaults = [APPROVE if timing.on_timeout == "Go" else REJECT]
         ti = context["ti"]
         gate.ask(ledger_url(self.config_path, context), Question(
             run=distribution.run_trigger(context), dag_id=ti.dag_id, run_id=ti.run_id,
@@ -107,7 +112,7 @@ class RecordedGate:
             remind_at=(asked + timedelta(seconds=timing.remind_after)
                        if timing.remind_after else None)))
 
-    def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
         # Recorded first: on Reject the HITL operator ends the task by raising (it skips
         # what follows), and an answer not recorded must not let anything proceed.
         if event.get("timedout") or event.get("error_type") == "timeout":
@@ -124,16 +129,16 @@ class RecordedGate:
         self.on_recorded(context, decision)
         return super().execute_complete(context, event)  # type: ignore[misc]
 
-    def recorded_choice(self, context: Any, event: dict[str, Any]) -> list[str]:
+    def recorded_choice(self, context: Context, event: dict[str, Any]) -> list[str]:
         """What the ledger records as chosen (the release gate records its families)."""
         chosen = list(event.get("chosen_options") or [])
         self.validate_chosen_options(chosen)  # type: ignore[attr-defined]
         return chosen
 
-    def timeout_choice(self, context: Any, outcome: str) -> list[str]:
+    def timeout_choice(self, context: Context, outcome: str) -> list[str]:
         return [outcome]
 
-    def _record_answer(self, context: Any, event: dict[str, Any]) -> Decision:
+    def _record_answer(self, context: Context, event: dict[str, Any]) -> Decision:
         from updraft import gate
 
         at = event.get("responded_at")
@@ -145,7 +150,7 @@ class RecordedGate:
         except gate.GateRefused as exc:
             raise AirflowFailException(str(exc)) from exc
 
-    def _record_timeout(self, context: Any) -> Decision:
+    def _record_timeout(self, context: Context) -> Decision:
         from updraft import gate
         from updraft.config.gates import duration_text
 
@@ -161,11 +166,11 @@ class RecordedGate:
         except gate.GateRefused as exc:
             raise AirflowFailException(str(exc)) from exc
 
-    def on_recorded(self, context: Any, decision: Decision) -> None:
+    def on_recorded(self, context: Context, decision: Decision) -> None:
         """After the answer (or the timeout's outcome) is in the ledger: a hook."""
 
 
-def required(context: Any, config_path: str | None, gate_task_id: str,
+def required(context: Context, config_path: str | None, gate_task_id: str,
              option: str | None = APPROVE) -> Decision:
     """The decision `gate_task_id` recorded in this run, or the task fails in one line."""
     from updraft import gate

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.standard.operators.hitl import ApprovalOperator
+from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowFailException
 
 from updraft.gate_text import md_blocks, md_people, report_blocks
@@ -51,7 +52,7 @@ class GoNoGoOperator(RecordedGate, ApprovalOperator):
         self.target = target
         self.config_path = config_path
 
-    def execute(self, context: Any) -> Any:
+    def execute(self, context: Context) -> Any:
         config = distribution.load(self.config_path)
         approvers = config.approvers(config.check_repo(self.target))
         if not approvers:
@@ -69,7 +70,7 @@ class GoNoGoOperator(RecordedGate, ApprovalOperator):
         self.log.info("waiting for a Go/NoGo from %s", ", ".join(approvers))
         return super().execute(context)
 
-    def on_recorded(self, context: Any, decision: Decision) -> None:
+    def on_recorded(self, context: Context, decision: Decision) -> None:
         from updraft.gate import refuse_requests
 
         if decision.nogo:
@@ -120,7 +121,7 @@ class BuildGateOperator(RecordedGate, ApprovalOperator):
         self.input_task_id = input_task_id
         self.config_path = config_path
 
-    def execute(self, context: Any) -> Any:
+    def execute(self, context: Context) -> Any:
         config = distribution.load(self.config_path)
         if not config.roles.packagers:
             self.log.info("roles.packagers lists nobody: building without asking")
@@ -155,7 +156,7 @@ class SignGateOperator(RecordedGate, ApprovalOperator):
         self.report_task_id = report_task_id
         self.config_path = config_path
 
-    def execute(self, context: Any) -> Any:
+    def execute(self, context: Context) -> Any:
         config = distribution.load(self.config_path)
         if not config.roles.signers:
             raise AirflowFailException("roles.signers lists nobody: name who may approve "

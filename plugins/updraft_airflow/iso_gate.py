@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow.providers.standard.operators.hitl import ApprovalOperator
+from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowFailException
 
 from updraft.gate_text import md_people
@@ -32,7 +33,7 @@ class IsoApprovalOperator(RecordedGate, ApprovalOperator):
         self.iso_task_id = iso_task_id
         self.config_path = config_path
 
-    def execute(self, context: Any) -> Any:
+    def execute(self, context: Context) -> Any:
         config = distribution.load(self.config_path)
         managers = config.roles.release_managers
         if not managers:

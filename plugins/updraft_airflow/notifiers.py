@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from airflow.providers.standard.operators.hitl import HITLOperator
-from airflow.sdk import BaseNotifier
+from airflow.sdk import BaseNotifier, Context
 
 from updraft_airflow import distribution
 
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 GATE_HEADER = "X-Updraft-Gate"  # which gate a mail asks for (filters, tests)
 
 
-def gate_link(config: Any, context: Any) -> str | None:
+def gate_link(config: Any, context: Context) -> str | None:
     """The absolute address of this gate's Required Actions page, if one is known."""
     from updraft.gate_text import gate_link as link
 
@@ -47,13 +47,13 @@ class GateMailNotifier(BaseNotifier):
         self.config_path = config_path
         self.smtp_conn_id = smtp_conn_id
 
-    def notify(self, context: Any) -> None:
+    def notify(self, context: Context) -> None:
         from updraft.gate_text import addresses, mail_body
         from updraft.mail import compose
         from updraft_airflow.operators.mail import send
 
         config = distribution.load(self.config_path)
-        task = context["task"]
+        task: Any = context["task"]  # a HITL gate: assigned_users, defaults, subject, body
         assigned = [user["id"] for user in task.assigned_users or []]
         to = addresses(config, assigned)
         timeout = getattr(task, "response_timeout", None)

@@ -21,7 +21,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.standard.operators.hitl import ApprovalOperator, HITLOperator
-from airflow.sdk import Param
+from airflow.sdk import Context, Param
 from airflow.sdk.definitions.param import ParamsDict
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
@@ -89,7 +89,7 @@ class ReleaseGateOperator(RecordedGate, ApprovalOperator):
         self.report_task_id = report_task_id
         self.config_path = config_path
 
-    def execute(self, context: Any) -> Any:
+    def execute(self, context: Context) -> Any:
         config = distribution.load(self.config_path)
         offered = self._offered(context)
         if not offered:
@@ -123,7 +123,7 @@ class ReleaseGateOperator(RecordedGate, ApprovalOperator):
         )
         return super().execute(context)
 
-    def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
         # A Go that keeps no family releases nothing: it is the NoGo it amounts to.
         if APPROVE in (event.get("chosen_options") or []) and not self._chosen(context, event):
             event = {**event, "chosen_options": [REJECT]}
@@ -134,11 +134,11 @@ class ReleaseGateOperator(RecordedGate, ApprovalOperator):
         # _chosen against this run's offer (a fresh operator has no enum).
         return None
 
-    def _offered(self, context: Any) -> list[str]:
+    def _offered(self, context: Context) -> list[str]:
         analysed = context["ti"].xcom_pull(task_ids=self.analysis_task_id) or {}
         return [str(name) for name in analysed.get("options") or []]
 
-    def _chosen(self, context: Any, event: dict[str, Any]) -> list[str]:
+    def _chosen(self, context: Context, event: dict[str, Any]) -> list[str]:
         offered = self._offered(context)
         asked = (event.get("params_input") or {}).get(FAMILIES)
         if asked is None:
@@ -150,14 +150,14 @@ class ReleaseGateOperator(RecordedGate, ApprovalOperator):
             )
         return [name for name in offered if name in asked]
 
-    def recorded_choice(self, context: Any, event: dict[str, Any]) -> list[str]:
+    def recorded_choice(self, context: Context, event: dict[str, Any]) -> list[str]:
         chosen = super().recorded_choice(context, event)
         return self._chosen(context, event) if APPROVE in chosen else [REJECT]
 
-    def timeout_choice(self, context: Any, outcome: str) -> list[str]:
+    def timeout_choice(self, context: Context, outcome: str) -> list[str]:
         return self._offered(context) if outcome == APPROVE else [REJECT]
 
-    def on_recorded(self, context: Any, decision: Decision) -> None:
+    def on_recorded(self, context: Context, decision: Decision) -> None:
         from updraft.ledger import Ledger
         from updraft.ledger.release import ReleaseRecords
 

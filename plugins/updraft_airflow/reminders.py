@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.sdk import BaseOperator
+from airflow.sdk import BaseOperator, Context
 
 from updraft_airflow import distribution
 from updraft_airflow.notifiers import GATE_HEADER
@@ -25,7 +25,7 @@ class GateReminderOperator(BaseOperator):
         self.config_path = config_path
         self.smtp_conn_id = smtp_conn_id
 
-    def execute(self, context: Any) -> list[str]:
+    def execute(self, context: Context) -> list[str]:
         from updraft import gate
         from updraft.gate_text import addresses, gate_link, mail_body
         from updraft.mail import compose

@@ -18,6 +18,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from airflow.sdk import Context
+
 if TYPE_CHECKING:
     from updraft.ledger.gates import Decision
 
@@ -26,7 +28,7 @@ NOTE_LIMIT = 1000  # Airflow's dag_run_note.content is 1000 characters
 log = logging.getLogger(__name__)
 
 
-def push(context: Any, text: str) -> None:
+def push(context: Context, text: str) -> None:
     context["ti"].xcom_push(key=KEY, value=text[:NOTE_LIMIT])
 
 
@@ -53,6 +55,7 @@ def apply(dag_run: Any) -> None:
         # dag.test(): its in-process task runs closed the thread's scoped session under
         # the run; that session (settings.Session) is still the one dag.test commits.
         # The scheduler's run is attached: no second session (its row is locked).
+        assert settings.Session is not None  # configured: Airflow has run this task
         session = settings.Session()
         dag_run = session.scalar(select(DagRun).where(DagRun.id == dag_run.id))
     rows = session.scalars(

@@ -16,6 +16,10 @@ import argparse
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from airflow.models.hitl import HITLUser
 
 from updraft.config.dist import DistConfig, RoleName, load_config
 
@@ -74,8 +78,10 @@ def simple_auth_manager_users(config: DistConfig, admin: str | None = ADMIN) -> 
     return ",".join(f"{user.name}:{user.airflow_role}" for user in airflow_users(config, admin))
 
 
-def assignees(config: DistConfig, role: RoleName) -> list[dict[str, str]]:
+def assignees(config: DistConfig, role: RoleName | None) -> list[HITLUser]:
     """A gate's `assigned_users` for a role: the ids are user names."""
+    if role is None:
+        return []
     return [{"id": name, "name": name} for name in getattr(config.roles, role)]
 
 

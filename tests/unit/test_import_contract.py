@@ -59,6 +59,20 @@ def test_a_dag_file_imports_only_the_adapter_and_the_task_sdk(path: Path) -> Non
     assert not found
 
 
+@pytest.mark.parametrize("path", _sources("plugins"), ids=lambda p: str(p.relative_to(REPO)))
+def test_an_adapter_types_the_task_context_as_airflow_s_context(path: Path) -> None:
+    """mypy checks what a Context holds only if it is declared one (`context: Any` and a
+    plain dict would let any key through)."""
+    loose = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            for arg in [*node.args.args, *node.args.kwonlyargs]:
+                shown = ast.unparse(arg.annotation) if arg.annotation else "(none)"
+                if arg.arg == "context" and shown not in ("Context", "'Context'"):
+                    loose.append(f"{path.name}:{node.lineno} {node.name}(context: {shown})")
+    assert not loose
+
+
 def _test_modules() -> list[Path]:
     return sorted(path for path in (REPO / "tests").rglob("*.py")
                   if path.name.startswith("test_") or path.name == "conftest.py")

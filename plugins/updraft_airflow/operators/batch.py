@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from airflow.sdk import BaseOperator
+from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from updraft.errors import UpdraftError
@@ -43,7 +43,7 @@ class HandoverOperator(BaseOperator):
         super().__init__(**kwargs)
         self.land_task_id = land_task_id
 
-    def execute(self, context: Any) -> list[str]:
+    def execute(self, context: Context) -> list[str]:
         requests = context["ti"].xcom_pull(task_ids=self.land_task_id, key="requests") or []
         if not requests:
             raise AirflowSkipException("no new build requests from this landing")
@@ -99,7 +99,7 @@ def chosen_requests(
     requests_task_id: str = "requests",
 ) -> list[dict[str, Any]]:
     """The requests the recorded answer of "Start building?" kept."""
-    context = {"ti": ti}
+    context = cast("Context", {"ti": ti})  # what `required` reads of a task's context
     decision = required(context, config_path, gate_task_id, option=None)
     if NOGO in decision.chosen:
         raise AirflowSkipException(f"NoGo by {decision.by}: nothing is built")
@@ -120,7 +120,7 @@ def planned_builds(
     chosen = ti.xcom_pull(task_ids=chosen_task_id) or []
     answers: dict[str, Any] = {}
     if any(r.get("ask_parameters") for r in chosen):
-        run = distribution.run_trigger({"ti": ti})
+        run = distribution.trigger_of(ti)
         decision = gate.require(ledger_url(config_path, {"ti": ti}), run, gate_task_id, None)
         if NOGO in decision.chosen:
             raise AirflowSkipException(f"NoGo by {decision.by}: nothing is built")
@@ -144,7 +144,7 @@ class BatchBuildOperator(BaseOperator):
         self.request, self.overrides = request, overrides
         self.config_path = config_path
 
-    def execute(self, context: Any) -> dict[str, object]:
+    def execute(self, context: Context) -> dict[str, object]:
         from updraft.build.batch import build_one
         from updraft.build.requests import BuildRequest
 
@@ -180,7 +180,7 @@ class BatchReportOperator(BaseOperator):
         self.config_path = config_path
         self.smtp_conn_id = smtp_conn_id
 
-    def execute(self, context: Any) -> dict[str, object]:
+    def execute(self, context: Context) -> dict[str, object]:
         from updraft.build.batch import BatchItem, batch_report_mail
 
         items = [
@@ -220,7 +220,7 @@ def to_sign(
 class BatchSignOperator(SignOperator):
     """One chosen build signed (mapped over to_sign's build ids, queue `sign`)."""
 
-    def execute(self, context: Any) -> dict[str, object]:
+    def execute(self, context: Context) -> dict[str, object]:
         from updraft.build.package_build import PackageBuild
 
         if str(self.build_id) not in to_sign(context["ti"], self.config_path, self.gate_task_id):
@@ -243,7 +243,7 @@ class BatchLandOperator(BuildLandOperator):
         super().__init__(**kwargs)
         self.sign_task_id = sign_task_id
 
-    def execute(self, context: Any) -> list[str]:
+    def execute(self, context: Context) -> list[str]:
         from updraft.build.package_build import PackageBuild
 
         signed = [

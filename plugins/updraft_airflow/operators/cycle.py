@@ -96,19 +96,19 @@ class RepoApplyOperator(_RepoCycleOperator):
     and only if the plan is still the one it showed the approver (its digest).
     """
 
-    template_fields: Sequence[str] = (*_RepoCycleOperator.template_fields, "dry_run")
+    template_fields: Sequence[str] = (*_RepoCycleOperator.template_fields, "plan_only")
 
     def __init__(self, *, dry_run: bool | str = False, plan_task_id: str = "plan",
                  gate_task_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.dry_run = dry_run
+        self.plan_only = dry_run  # not `dry_run`: BaseOperator.dry_run() is a method
         self.plan_task_id = plan_task_id
         self.gate_task_id = gate_task_id
 
     def run(self, context: Context) -> dict[str, object] | list[str]:
         engine = self.engine(context)
         intents = self._promotion(engine, context)
-        if params.flag(self.dry_run, "dry_run"):
+        if params.flag(self.plan_only, "dry_run"):
             return self._preview(engine, intents)
         approved, granted = self._authorise(context, engine.config)
         scoped = intents is not None and self.scoped_promotion

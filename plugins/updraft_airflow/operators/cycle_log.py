@@ -10,13 +10,13 @@ preview applies nothing, so its actions are listed here. The Repository Update r
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from updraft.engine.engine import CycleResult
 
 
-def log_cycle(log: logging.Logger, result: CycleResult) -> None:
+def log_cycle(log: logging.Logger | Any, result: CycleResult) -> None:
     for plan_id in result.resumed:
         log.warning("finished plan %s left by an interrupted run", plan_id)
     if result.nothing_to_do:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import smtplib
 from collections.abc import Sequence
 from email.message import EmailMessage
 from email.utils import getaddresses
@@ -67,6 +68,8 @@ def send(config: DistConfig, message: EmailMessage, smtp_conn_id: str = "updraft
     if not recipients:
         return False
     with SmtpHook(smtp_conn_id=smtp_conn_id) as hook:
-        hook._smtp_client.send_message(  # see the docstring
-            message, from_addr=envelope_sender(config.report.mail_from), to_addrs=recipients)
+        client = hook._smtp_client  # see the docstring
+        assert isinstance(client, smtplib.SMTP), "the hook opened no SMTP session"
+        client.send_message(message, from_addr=envelope_sender(config.report.mail_from),
+                            to_addrs=recipients)
     return True

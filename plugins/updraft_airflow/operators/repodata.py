@@ -72,7 +72,7 @@ class RepoAssetsOperator(UpdraftOperator):
         announced = []
         for (release, repo), dirs in sorted(archdirs.items()):
             asset = repo_asset(release, repo)
-            extra = {"release": release, "repo": repo, "archdirs": sorted(dirs),
+            extra: dict[str, Any] = {"release": release, "repo": repo, "archdirs": sorted(dirs),
                      "plan_id": params.optional(self.plan_id, "plan_id")}
             context["outlet_events"][REPOS_ALIAS].add(asset, extra=extra)
             self.log.info("asset event %s %s", asset.uri, extra)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.sdk import BaseOperator
+from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowSkipException
 
 from updraft_airflow import distribution
@@ -23,7 +23,7 @@ class SecurityReminderOperator(BaseOperator):
         self.config_path = config_path
         self.smtp_conn_id = smtp_conn_id
 
-    def execute(self, context: Any) -> list[str]:
+    def execute(self, context: Context) -> list[str]:
         from updraft.upstream.followup import SecurityFollowup
 
         engine = distribution.engine(self.config_path, distribution.run_trigger(context))
@@ -47,7 +47,7 @@ class SecurityAnnounceOperator(BaseOperator):
         self.config_path = config_path
         self.smtp_conn_id = smtp_conn_id
 
-    def execute(self, context: Any) -> list[str]:
+    def execute(self, context: Context) -> list[str]:
         from updraft.upstream.followup import SecurityFollowup
 
         engine = distribution.engine(self.config_path, distribution.run_trigger(context))

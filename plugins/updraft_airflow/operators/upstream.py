@@ -38,7 +38,7 @@ class UpstreamMirrorOperator(UpdraftOperator):
     """
 
     template_fields: Sequence[str] = (*UpdraftOperator.template_fields, "release", "source",
-                                      "dry_run")
+                                      "plan_only")
     ui_color = "#eef6e8"
 
     def __init__(self, *, release: str, source: str, dry_run: bool | str = False,
@@ -46,7 +46,7 @@ class UpstreamMirrorOperator(UpdraftOperator):
         super().__init__(**kwargs)
         self.release = release
         self.source = source
-        self.dry_run = dry_run
+        self.plan_only = dry_run  # not `dry_run`: BaseOperator.dry_run() is a method
         self.smtp_conn_id = smtp_conn_id
 
     def run(self, context: Context) -> dict[str, object]:
@@ -56,7 +56,7 @@ class UpstreamMirrorOperator(UpdraftOperator):
         engine = self.engine(context)
         manifest = UpstreamSync(engine).mirror(params.required(self.release, "release"),
                                                params.required(self.source, "source"),
-                                               params.flag(self.dry_run, "dry_run"))
+                                               params.flag(self.plan_only, "dry_run"))
         for line in manifest.planned + manifest.skipped:
             self.log.info("%s", line)
         for rejection in manifest.rejected:
@@ -80,21 +80,21 @@ class UpstreamLandOperator(UpdraftOperator):
     repodata awaits RepodataOperator and pushes the cycle summary as XCom `summary`.
     """
 
-    template_fields: Sequence[str] = (*UpdraftOperator.template_fields, "release", "dry_run")
+    template_fields: Sequence[str] = (*UpdraftOperator.template_fields, "release", "plan_only")
     ui_color = "#e8f1fb"
 
     def __init__(self, *, release: str | None = None, dry_run: bool | str = False,
                  smtp_conn_id: str = "updraft_smtp", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.release = release
-        self.dry_run = dry_run
+        self.plan_only = dry_run  # not `dry_run`: BaseOperator.dry_run() is a method
         self.smtp_conn_id = smtp_conn_id
 
     def run(self, context: Context) -> list[str]:
         from updraft.upstream.notices import security_mail
         from updraft.upstream.sync import UpstreamSync
 
-        if params.flag(self.dry_run, "dry_run"):
+        if params.flag(self.plan_only, "dry_run"):
             self.log.info("dry run: what would land is in the log of each mirror task")
             self.push_summary(context, {"nothing_to_do": True, "dry_run": True})
             return []
