@@ -23,7 +23,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import get_args
 
-from updraft.config.dist import DistConfig, RoleName
+from updraft.config.dist import DistConfig
+from updraft.config.repos import RoleName
 
 # Airflow's resource kinds: "dag" is the DAG itself (pause = PUT, delete = DELETE); the
 # others are its DagAccessEntity values in lower case ("run", "task_instance", "xcom",

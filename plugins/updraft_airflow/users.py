@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from airflow.models.hitl import HITLUser
 
-from updraft.config.dist import DistConfig, RoleName, load_config
+from updraft.config.dist import DistConfig, load_config
+from updraft.config.repos import RoleName
 
 # The Airflow role each updraft role needs, lowest first. Answering a gate and triggering
 # a DAG need "user" (SimpleAuthManager) / "User" (FAB); nobody needs "op", which would let

@@ -15,7 +15,8 @@ import pytest
 from tests.kits import treekit
 from tests.kits.gatekit import Responder, clear_questions
 from updraft.devkit.mailsink import MailSink
-from updraft.engine.engine import Engine, plan_digest
+from updraft.engine.cycle import plan_digest
+from updraft.engine.engine import Engine
 from updraft.engine.promote import Promotion
 
 pytestmark = pytest.mark.timeout(240)

@@ -20,7 +20,8 @@ import pytest
 from tests.kits import treekit
 from updraft.devkit.mailsink import MailSink
 from updraft.devkit.rpmfactory import BuiltFamily
-from updraft.engine.engine import Engine, plan_digest
+from updraft.engine.cycle import plan_digest
+from updraft.engine.engine import Engine
 from updraft.engine.promote import Promotion
 from updraft.errors import PlanChanged
 from updraft.gate import os_user, refuse_requests

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from updraft.engine.action import Plan, Touched
 from updraft.engine.conflict import other_builds
-from updraft.engine.engine import CycleResult, Engine
+from updraft.engine.cycle import CycleResult
+from updraft.engine.engine import Engine
 from updraft.engine.evr import DistTag
 from updraft.engine.package import BadPackage, PackageFacts, read_facts
 from updraft.engine.tree import scan

@@ -30,7 +30,8 @@ from updraft.build.source import (
 )
 from updraft.build.workspace import BuildRecord, Workspace, build_id_for
 from updraft.config.build import BuildOptions
-from updraft.engine.engine import CycleResult, Engine
+from updraft.engine.cycle import CycleResult
+from updraft.engine.engine import Engine
 from updraft.errors import UpdraftError
 from updraft.ledger.builds import BuildStates
 

@@ -9,7 +9,8 @@ import sys
 from collections.abc import Sequence
 
 from updraft.config.dist import DistConfig, load_config, resolve_root
-from updraft.engine.engine import CycleResult, Engine
+from updraft.engine.cycle import CycleResult
+from updraft.engine.engine import Engine
 from updraft.engine.evr import DistTag, evr_key
 from updraft.engine.family import group_families
 from updraft.engine.layout import Layout

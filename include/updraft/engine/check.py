@@ -25,7 +25,8 @@ from pathlib import Path
 
 from updraft.engine.action import Touched
 from updraft.engine.check_rules import family_problems, ledger_problems, signature_problems
-from updraft.engine.engine import CycleResult, Engine
+from updraft.engine.cycle import CycleResult
+from updraft.engine.engine import Engine
 from updraft.engine.journal import Journal
 from updraft.engine.layout import SOURCE_DIR
 from updraft.engine.listing import (

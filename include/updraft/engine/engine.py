@@ -1,4 +1,4 @@
-"""Cycle: one run of the update cycle — scan, plan, apply, ledger, repodata, report.
+"""Engine: one run of the update cycle — scan, plan, apply, ledger, repodata, report.
 
 Planning is pure and printable (dry run); applying is journaled so a run that dies is
 finished by the next one before it plans anything new.
@@ -11,17 +11,16 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from updraft.config.dist import DistConfig
 from updraft.engine.action import Action, Plan, Touched
 from updraft.engine.apply import apply_journal, source_digests
 from updraft.engine.coupling import hold_coupled, ledger_reasons
+from updraft.engine.cycle import CycleResult, IntentSource, Planned, plan_digest, union
 from updraft.engine.evr import DistTag
 from updraft.engine.family import group_families
 from updraft.engine.faults import checkpoint
@@ -34,7 +33,6 @@ from updraft.engine.hold import (
     bind_builds,
     gated_repos,
     hold_arrivals,
-    record_requests,
     scope_plan,
     touched_by,
 )
@@ -44,76 +42,14 @@ from updraft.engine.listing import Listings, add_stale
 from updraft.engine.lock import tree_lock
 from updraft.engine.placed import Placed, Stamp
 from updraft.engine.plan import Intent, plan_release
+from updraft.engine.recorder import record_applied
 from updraft.engine.repodata import PendingRepodata
-from updraft.engine.tree import ReleaseTree, Tree, scan
+from updraft.engine.tree import ReleaseTree, scan
 from updraft.errors import PlanChanged
 from updraft.iso.freeze import frozen, hold_for_iso
 from updraft.report import render
 
-if TYPE_CHECKING:  # the ledger (SQLAlchemy, Alembic) loads only when a cycle records
-    from updraft.ledger import StateChange
-
 log = logging.getLogger(__name__)
-
-IntentSource = Callable[[Tree], dict[str, list[Intent]]]
-
-
-@dataclass
-class CycleResult:
-    plan: Plan
-    plan_id: str | None = None
-    dry_run: bool = False
-    applied: list[Action] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)
-    # Arch dirs whose repodata this cycle published, and those still waiting for it
-    # (after `apply`, before `publish`; left by a dead run; or seen by a dry run).
-    rebuilt: list[Touched] = field(default_factory=list)
-    unpublished: list[Touched] = field(default_factory=list)
-    report: str = ""
-    report_file: Path | None = None
-    resumed: list[str] = field(default_factory=list)
-    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
-    placed: Placed | None = None  # what the apply placed: the next scan reads none of it
-
-    @property
-    def nothing_to_do(self) -> bool:
-        return self.plan.empty and not (self.resumed or self.unpublished or self.rebuilt)
-
-    @property
-    def ok(self) -> bool:
-        return not self.failures
-
-    def held(self) -> list[dict[str, str]]:
-        """The families held at a gated repo: each asks the promote DAG for a Go."""
-        done = self.plan.actions if self.dry_run else self.applied
-        found = sorted({(a.release, a.from_repo or "", f"{a.family}-{a.family_evr}")
-                        for a in done if a.verb == "hold"})
-        return [{"release": r, "target": repo, "package": p} for r, repo, p in found]
-
-    def summary(self, preview_lines: int = 60) -> dict[str, object]:
-        """A small, JSON-able account of the cycle (an Airflow XCom, a gate's body)."""
-        families = sorted({f"{a.family}-{a.family_evr} ({a.release})"
-                           for a in self.plan.actions if a.family})
-        lines = self.report.splitlines()
-        if len(lines) > preview_lines:
-            lines = [*lines[:preview_lines], f"... and {len(lines) - preview_lines} more lines"]
-        return {
-            "plan_id": self.plan_id,
-            "digest": plan_digest(self.plan),
-            "dry_run": self.dry_run,
-            "nothing_to_do": self.nothing_to_do,
-            "actions": len(self.plan.actions),
-            "applied": len(self.applied),
-            "families": families[:50],
-            "more_families": max(len(families) - 50, 0),
-            "failures": self.failures[:20],
-            "unpublished": [target.label for target in self.unpublished],
-            "resumed": self.resumed,
-            "held": self.held(),
-            "report_file": str(self.report_file) if self.report_file else None,
-            "preview": "\n".join(lines),
-        }
-
 
 def _write_atomically(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -129,24 +65,6 @@ class _Gates:
     grant: bool = False
     scoped: bool = False
     override: bool = False
-
-
-def plan_digest(plan: Plan) -> str:
-    return hashlib.sha256(plan.to_json().encode()).hexdigest()
-
-
-@dataclass
-class Planned:
-    """A plan with the scan it came from and the releases that scan found consistent."""
-
-    plan: Plan
-    tree: Tree
-    consistent: dict[str, str]  # release -> fingerprint
-    held: set[str] = field(default_factory=set)  # releases an ISO freeze held actions of
-
-
-def _union(first: list[Touched], second: list[Touched]) -> list[Touched]:
-    return list(dict.fromkeys([*first, *second]))
 
 
 class Engine:
@@ -267,7 +185,7 @@ class Engine:
                 part = bar_entries(part, release_tree, self.layout, admitted, view)
             part = bind_builds(part, release_tree, self.layout)
             part.actions[:0] = holds
-            part.touched = _union(touched_by(self.layout, holds), part.touched)
+            part.touched = union(touched_by(self.layout, holds), part.touched)
             if gates.scoped:
                 part = scope_plan(part, {intent.family.name for intent in chosen_intents})
             held = hold_for_iso(self.layout, release, part)  # an ISO build freezes
@@ -431,7 +349,7 @@ class Engine:
                 if not follow.empty:
                     after = self._execute(follow)
                     result.plan = Plan(landing.actions + after.plan.actions,
-                                       _union(landing.touched, after.plan.touched),
+                                       union(landing.touched, after.plan.touched),
                                        landing.warnings + after.plan.warnings)
                     result.applied += after.applied
                     result.failures += after.failures
@@ -460,7 +378,7 @@ class Engine:
     def _report(self, result: CycleResult) -> None:
         """Render the Repository Update report; keep a copy for mail and the record."""
         applied = Plan(result.applied, result.plan.touched, result.plan.warnings)
-        touched = _union(result.plan.touched if result.plan_id else [], result.unpublished)
+        touched = union(result.plan.touched if result.plan_id else [], result.unpublished)
         result.report = render(self.config, applied, touched)
         if result.nothing_to_do:
             return
@@ -505,51 +423,9 @@ class Engine:
         self.repodata.mark(journal.plan.touched)
         clock = time.perf_counter()
         if "ledger" not in journal.done:
-            self._record(journal, outcome.applied)
+            record_applied(self.layout, journal, outcome.applied)
             journal.mark("ledger")
         journal.finish()
         timings["ledger"] = time.perf_counter() - clock
         return CycleResult(plan=journal.plan, plan_id=journal.plan_id, applied=outcome.applied,
                            failures=outcome.failures, timings=timings, placed=outcome.placed)
-
-    def _record(self, journal: Journal, applied: list[Action]) -> None:
-        from updraft.ledger import ActionRecord, Ledger  # loaded when a cycle records
-        from updraft.ledger.gates import GateRecords
-
-        now = datetime.now(UTC)
-        records = [
-            ActionRecord(
-                plan_id=journal.plan_id, seq=number, at=now, trigger=journal.trigger,
-                release=a.release, family=a.family, family_evr=a.family_evr, verb=a.verb,
-                filename=a.filename, package=a.package, archdir=a.archdir,
-                from_repo=a.from_repo, to_repo=a.to_repo, reason=a.reason or a.why,
-            )
-            for number, a in enumerate(applied)
-        ]
-        with Ledger.open(self.layout.ledger_url) as ledger:
-            summary = f"{len(applied)} actions, {len({a.family for a in applied})} families"
-            ledger.record_plan(journal.plan_id, journal.trigger, journal.created, summary, records)
-            ledger.set_states(self._state_changes(journal.plan_id, applied, now))
-            record_requests(GateRecords(ledger), self.config, applied, journal.trigger, now)
-
-    def _state_changes(
-        self, plan_id: str, applied: list[Action], now: datetime
-    ) -> list[StateChange]:
-        from updraft.ledger import StateChange
-
-        changes = []
-        for action in applied:
-            state: str | None
-            if action.verb == "quarantine":
-                state, repo = "test failed", action.from_repo
-            elif action.verb in ("move", "copy") and action.to_repo:
-                state, repo = self.config.repos[action.to_repo].enters_state, action.to_repo
-            else:
-                continue
-            if state:
-                changes.append(StateChange(
-                    release=action.release, family=action.family, family_evr=action.family_evr,
-                    package=action.filename, repo=repo, state=state, at=now, plan_id=plan_id,
-                    note=action.reason,
-                ))
-        return changes

@@ -10,7 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-from updraft.config.dist import DistConfig, Policy
+from updraft.config.dist import DistConfig
+from updraft.config.repos import Policy
 from updraft.engine.evr import EVR, compare
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from updraft.engine.engine import CycleResult, Engine
+from updraft.engine.cycle import CycleResult
+from updraft.engine.engine import Engine
 from updraft.iso import chroot, freeze, installer, publish
 from updraft.iso.freeze import Freeze
 from updraft.iso.image import Image

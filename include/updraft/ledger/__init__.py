@@ -4,7 +4,7 @@ SQLite by default, any SQLAlchemy URL (PostgreSQL in production); the schema com
 the Alembic migrations in ``migrations/``, applied by ``Ledger.open``.
 """
 
-from updraft.config.dist import PACKAGE_STATES
+from updraft.config.repos import PACKAGE_STATES
 from updraft.ledger.history import HistoryEntry, format_history
 from updraft.ledger.store import VERBS, ActionRecord, Ledger, StateChange
 

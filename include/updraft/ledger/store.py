@@ -23,7 +23,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, func, insert, m
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from updraft.config.dist import PACKAGE_STATES
+from updraft.config.repos import PACKAGE_STATES
 from updraft.errors import UpdraftError
 from updraft.ledger.history import HistoryEntry, action_text, state_text
 from updraft.ledger.models import Action, Base, PackageState, Plan, StateChangeRow

@@ -24,7 +24,8 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from updraft.engine.engine import CycleResult, Engine
+from updraft.engine.cycle import CycleResult
+from updraft.engine.engine import Engine
 from updraft.errors import UpdraftError
 from updraft.ledger.release import ReleaseRecords
 from updraft.release import closing, notes, rnotes

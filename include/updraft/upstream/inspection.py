@@ -16,7 +16,8 @@ from pathlib import Path
 
 import rpm
 
-from updraft.config.dist import DistConfig, UpstreamSource
+from updraft.config.dist import DistConfig
+from updraft.config.upstream import UpstreamSource
 from updraft.engine.package import BadPackage, read_facts
 from updraft.upstream.keyring import Keyring
 from updraft.upstream.metadata import RemotePackage

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import gnupg
 
-from updraft.config.dist import DistConfig, UpstreamSource
+from updraft.config.dist import DistConfig
+from updraft.config.upstream import UpstreamSource
 from updraft.errors import ConfigError
 from updraft.upstream.download import DownloadError, fetch_bytes
 

@@ -20,10 +20,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from updraft.build.requests import BuildRequest
-from updraft.config.dist import UpstreamSource
+from updraft.config.upstream import UpstreamSource
 from updraft.engine.action import Plan
+from updraft.engine.cycle import CycleResult
 from updraft.engine.durable import temporary_for
-from updraft.engine.engine import CycleResult, Engine
+from updraft.engine.engine import Engine
 from updraft.engine.evr import DistTag
 from updraft.engine.faults import checkpoint
 from updraft.engine.journal import Journal

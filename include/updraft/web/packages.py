@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from updraft.config.dist import PACKAGE_STATES, DistConfig
+from updraft.config.dist import DistConfig
+from updraft.config.repos import PACKAGE_STATES
 from updraft.web.catalog import Shelf
 from updraft.web.facts import Facts, Notice
 from updraft.web.links import family_url

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from updraft.config.dist import PACKAGE_STATES
+from updraft.config.repos import PACKAGE_STATES
 from updraft.engine.layout import Layout
 from updraft.ledger.store import Ledger
 from updraft.web import board as live_board

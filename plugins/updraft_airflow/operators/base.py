@@ -32,7 +32,8 @@ from updraft_airflow import distribution
 
 if TYPE_CHECKING:
     from updraft.config.dist import DistConfig
-    from updraft.engine.engine import CycleResult, Engine
+    from updraft.engine.cycle import CycleResult
+    from updraft.engine.engine import Engine
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -17,7 +17,8 @@ from updraft_airflow.operators.cycle_log import log_cycle
 
 if TYPE_CHECKING:
     from updraft.config.dist import DistConfig
-    from updraft.engine.engine import Engine, IntentSource
+    from updraft.engine.cycle import IntentSource
+    from updraft.engine.engine import Engine
 
 log = logging.getLogger(__name__)
 

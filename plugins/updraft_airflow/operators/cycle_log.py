@@ -13,7 +13,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from updraft.engine.engine import CycleResult
+    from updraft.engine.cycle import CycleResult
 
 
 def log_cycle(log: logging.Logger | Any, result: CycleResult) -> None:

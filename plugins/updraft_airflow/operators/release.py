@@ -23,7 +23,8 @@ from updraft_airflow.operators.mail import send
 
 if TYPE_CHECKING:
     from updraft.config.dist import DistConfig
-    from updraft.engine.engine import Engine, IntentSource
+    from updraft.engine.cycle import IntentSource
+    from updraft.engine.engine import Engine
     from updraft.release.run import ReleaseRun
     from updraft.release.tracker import BugTracker
 

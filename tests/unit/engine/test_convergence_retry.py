@@ -19,7 +19,8 @@ from tests.kits import treekit
 from tests.kits.checkkit import assert_healthy
 from updraft.build.destination import land_build
 from updraft.engine.check import check
-from updraft.engine.engine import Engine, plan_digest
+from updraft.engine.cycle import plan_digest
+from updraft.engine.engine import Engine
 from updraft.engine.layout import Layout
 from updraft.engine.package import read_facts
 from updraft.engine.promote import Promotion

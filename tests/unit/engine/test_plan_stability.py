@@ -3,7 +3,9 @@ planner before it was made linear (issue 20), are compared digest for digest.
 
 The fixture holds the sha256 of each plan's JSON (and the action count, to make a
 mismatch readable). Regenerate it only for an intended change of the planning rules:
-    UPDRAFT_RECORD_PLANS=1 pytest tests/unit/test_plan_stability.py
+    UPDRAFT_RECORD_PLANS=1 pytest tests/unit/engine/test_plan_stability.py
+(Re-recorded once when actions gained `why`, their reason: the plans were otherwise
+identical, digest for digest, with that field left out.)
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ import pytest
 from tests.kits import treekit
 from updraft.engine import repodata
 from updraft.engine.action import Touched
-from updraft.engine.engine import Engine, plan_digest
+from updraft.engine.cycle import plan_digest
+from updraft.engine.engine import Engine
 from updraft.engine.promote import Promotion
 from updraft.engine.watch import TreeWatch
 from updraft.errors import PlanChanged
