@@ -43,14 +43,13 @@ class GoNoGoOperator(RecordedGate, ApprovalOperator):
     template_fields = (*ApprovalOperator.template_fields, "target")
 
     def __init__(self, *, plan_task_id: str = "plan", target: str = "{{ params.target }}",
-                 config_path: str | None = None, **kwargs: Any) -> None:
+                 **kwargs: Any) -> None:
         kwargs.setdefault("subject", "Go/NoGo: promote {{ params.package }} to "
                                      "{{ params.target }}")
         form(kwargs)
         super().__init__(**kwargs)
         self.plan_task_id = plan_task_id
         self.target = target
-        self.config_path = config_path
 
     def execute(self, context: Context) -> Any:
         config = distribution.load(self.config_path)
@@ -112,14 +111,13 @@ class BuildGateOperator(RecordedGate, ApprovalOperator):
 
     gate_kind = "build"
 
-    def __init__(self, *, input_task_id: str = "verify", config_path: str | None = None,
+    def __init__(self, *, input_task_id: str = "verify",
                  **kwargs: Any) -> None:
         kwargs.setdefault("subject", "Build? {{ ti.xcom_pull(task_ids='verify')['nvr'] }} "
                                      "for {{ params.release }}")
         form(kwargs)
         super().__init__(**kwargs)
         self.input_task_id = input_task_id
-        self.config_path = config_path
 
     def execute(self, context: Context) -> Any:
         config = distribution.load(self.config_path)
@@ -147,14 +145,13 @@ class SignGateOperator(RecordedGate, ApprovalOperator):
 
     gate_kind = "sign"
 
-    def __init__(self, *, report_task_id: str = "report", config_path: str | None = None,
+    def __init__(self, *, report_task_id: str = "report",
                  **kwargs: Any) -> None:
         kwargs.setdefault("subject", "Sign? {{ ti.xcom_pull(task_ids='verify')['nvr'] }} "
                                      "for {{ params.release }}")
         form(kwargs)
         super().__init__(**kwargs)
         self.report_task_id = report_task_id
-        self.config_path = config_path
 
     def execute(self, context: Context) -> Any:
         config = distribution.load(self.config_path)
