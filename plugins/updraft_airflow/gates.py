@@ -16,7 +16,8 @@ from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowFailException
 
 from updraft.gate_text import md_blocks, md_people, report_blocks
-from updraft.markup import md_code, md_text
+from updraft.markup import md_code, md_link, md_text
+from updraft.web.links import family_url
 from updraft_airflow import distribution
 from updraft_airflow.gate_record import RecordedGate, form, ledger_url
 from updraft_airflow.release_gate import ReleaseGateOperator
@@ -88,9 +89,12 @@ def _body(plan: dict[str, Any], target: str, role: str, approvers: str) -> str:
     if more:
         families += f" and {md_text(more)} more"
     digest = md_code(str(plan.get("digest", ""))[:12])
+    pages = ", ".join(md_link(name, family_url(str(name)))
+                      for name in plan.get("family_names", []))
     return (
         f"**{md_text(plan.get('actions', 0))} actions** into **{md_text(target)}** "
         f"(plan {digest}) for {families or 'no family'}\n\n"
+        + (f"Family pages: {pages}\n\n" if pages else "") +
         f"Asked of {md_text(role)}: {approvers}\n\n"
         f"{md_blocks(report_blocks(str(plan.get('preview', ''))))}\n\n"
         "Approve applies exactly this plan. If the tree changes before it is applied, "

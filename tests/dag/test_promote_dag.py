@@ -46,6 +46,8 @@ def test_approve_moves_the_family_into_smeupdates_and_mails(
     assert responder.question["subject"] == f"Go/NoGo: promote {FAMILY} to smeupdates"
     assert "move from smetest to smeupdates (clamav-0.97.6-1.el4.rf.x86_64.rpm)" in (
         responder.question["body"])
+    # The family's page, linked from the gate (relative: it opens inside the UI).
+    assert "Family pages: [clamav](/updraft/families/clamav)" in responder.question["body"]
     for path in IN_SMETEST:
         assert not (clamav_tree / path).exists()
         assert (clamav_tree / path.replace("smetest", "smeupdates")).exists()
