@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from updraft.engine.engine import Engine
-    from updraft.release.analysis import Analysis
+    from updraft.release.findings import Analysis
     from updraft.release.run import ReleaseRun
 
 STEPS = ("analyse", "go", "advise", "announce", "close")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from updraft.markup import environment, safe_url
-from updraft.release.analysis import Analysis
+from updraft.release.findings import Analysis
 
 FORMATS = ("text", "json", "html")
 
