@@ -68,3 +68,24 @@ def test_a_component_ignoring_sigterm_is_killed_with_its_group(
     finally:
         standalone_command.SubCommand = original
     assert parent.output_queue[0][1] == b"started\n"
+
+
+def test_airflows_lines_about_updrafts_assets_are_not_updrafts() -> None:
+    keep = _launcher().for_console
+    assert not keep("2026-12-07T03:08:34Z [warning  ] AssetModel SerializedAsset("
+                    "name='updraft://9/smetest', uri='updraft://9/smetest') not found; cannot "
+                    "create asset event. [airflow.assets.manager.AssetManager]")
+    assert not keep("2026-12-07T03:08:34Z [info     ] Dynamically creating AssetModel "
+                    "SerializedAssetUniqueKey(name='updraft://10/smedev') [airflow.task]")
+    assert keep("2026-12-07T03:09:47Z [warning  ] updraft: the rpmbuild backend builds "
+                "against this worker's own rpmdb [airflow.task]")
+
+
+def test_standalone_does_not_claim_to_force_its_auth_manager(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    standalone = _launcher().UpdraftStandalone("updraft_airflow.auth.UpdraftSimpleAuthManager")
+    standalone.print_output("standalone", "Forcing auth manager to SimpleAuthManager")
+    standalone.print_output("standalone", "Database ready")
+    out = capsys.readouterr().out
+    assert "Forcing auth manager" not in out
+    assert "Database ready" in out
