@@ -100,8 +100,11 @@ def patch() -> None:
 
         def kill(self) -> None:
             if self.process is not None and self.process.poll() is None:
-                print(f"standalone.sh: {self.name} still running {STOP_GRACE:g} s after "
-                      "SIGTERM: killed", file=sys.stderr, flush=True)
+                # One write, newline included: every component's timer fires at once,
+                # and print()'s separate "\n" let their lines run together.
+                sys.stderr.write(f"standalone.sh: {self.name} still running "
+                                 f"{STOP_GRACE:g} s after SIGTERM: killed\n")
+                sys.stderr.flush()
                 try:
                     os.killpg(self.process.pid, signal.SIGKILL)
                 except ProcessLookupError:

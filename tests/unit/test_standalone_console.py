@@ -89,3 +89,27 @@ def test_standalone_does_not_claim_to_force_its_auth_manager(
     out = capsys.readouterr().out
     assert "Forcing auth manager" not in out
     assert "Database ready" in out
+
+
+def test_a_kill_notice_is_one_whole_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The components' kill timers fire together: a notice written in pieces ran into the
+    next one ("...: killedstandalone.sh: triggerer ...")."""
+    import subprocess
+    import sys
+
+    from airflow.cli.commands import standalone_command
+
+    launcher = _launcher()
+    writes: list[str] = []
+    monkeypatch.setattr(sys, "stderr", SimpleNamespace(write=writes.append, flush=lambda: None))
+    original = standalone_command.SubCommand
+    try:
+        launcher.patch()
+        command = standalone_command.SubCommand(SimpleNamespace(output_queue=deque()),
+                                                "triggerer", ["triggerer"], {})
+        command.process = subprocess.Popen(["sleep", "60"], start_new_session=True)
+        command.kill()
+        command.process.wait(10)
+    finally:
+        standalone_command.SubCommand = original
+    assert writes == ["standalone.sh: triggerer still running 5 s after SIGTERM: killed\n"]
