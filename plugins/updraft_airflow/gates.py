@@ -171,8 +171,11 @@ class SignGateOperator(RecordedGate, ApprovalOperator):
                      f"lands them in {md_text(config.landing.upstream_updates)} (never-shipped "
                      f"ones in {md_text(config.landing.new_packages)}). Reject signs and lands "
                      "nothing; say why in the comment.")
+        # The N-V-R, as Build? records it (the build id is no family's name).
+        verified = context["ti"].xcom_pull(task_ids="verify") or {}
         self.record_question(context, self.assigned_users, self.body,
                              release=(context.get("params") or {}).get("release") or "",
-                             family=str(report.get("build_id", "")), config=config)
+                             family=str(verified.get("nvr") or report.get("build_id", "")),
+                             config=config)
         self.log.info("waiting for a signer (%s)", ", ".join(config.roles.signers))
         return super().execute(context)
