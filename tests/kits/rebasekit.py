@@ -18,6 +18,7 @@ from pathlib import Path
 import yaml
 
 from tests.kits.treekit import CONFIG_FILE
+from updraft.devkit.samba_standin import SAMBA_SPEC, TARBALL_FILES
 
 DEFAULT_FILES = {
     "rc.sysinit": "#!/bin/bash\n# rc.sysinit, run once at boot\n"
@@ -145,89 +146,11 @@ def rebase_config(directory: Path, patches: dict[str, str]) -> Path:
 
 PATCHES_DIR = CONFIG_FILE.parent / "patches"
 
-SAMBA_SPEC = r"""%global with_internal_ldb 0
-%global libwbc_alternatives_suffix -64
-
-%global with_mitkrb5 1
-%global with_dc 0
-
-%if %{with testsuite}
-# The testsuite only works with a full build right now.
-%global with_dc 1
-%endif
-%global with_clustering_support 0
-%global samba_depver %{version}-%{release}
-
-Name: samba
-Version: 4.6.2
-Release: 12%{?dist}
-Summary: Server and Client software to interoperate with Windows machines
-License: GPLv3+
-BuildArch: noarch
-Source0: %{name}-%{version}.tar.gz
-
-%description
-Samba for tests.
-
-%package libs
-Summary: Samba libraries
-Group: Applications/System
-
-%description libs
-Samba libraries for tests.
-
-%package python
-Summary: Samba Python libraries
-Group: Applications/System
-Requires: %{name}-libs = %{samba_depver}
-Requires: python-tevent
-Requires: python-tdb
-Requires: pyldb
-Requires: pytalloc
-
-Provides: samba4-python = %{samba_depver}
-
-%description python
-Samba Python libraries for tests.
-
-%prep
-%setup -q
-
-%build
-
-%install
-
-install -d -m 0755 %{buildroot}%{_unitdir}
-for i in nmb smb winbind ; do
-@SED_LINE@
-    install -m 0644 tmp$i.service %{buildroot}%{_unitdir}/$i.service
-%if %with_clustering_support
-    echo clustering
-%endif
-done
-
-%files
-%{_unitdir}
-
-%files libs
-
-%files python
-
-%changelog
-* Tue Oct 31 2017 CentOS Sources <bugs@centos.org> - 4.6.2-12
-- Upstream release 4.6.2-12
-""".replace("@SED_LINE@", "    cat packaging/systemd/$i.service | sed -e 's@\\[Service\\]@[Service]"
-            "\\nEnvironment=KRB5CCNAME=FILE:/run/samba/krb5cc_samba@g' >tmp$i.service")
-
-
 def samba_srpm(directory: Path, spec_text: str = SAMBA_SPEC) -> Path:
     top = directory / ".kit-samba"
     for sub in ("SOURCES", "SPECS", "SRPMS"):
         (top / sub).mkdir(parents=True, exist_ok=True)
-    service = "[Unit]\nDescription=x\n[Service]\nExecStart=/bin/true\n"
-    _tarball(top / "SOURCES" / "samba-4.6.2.tar.gz", "samba-4.6.2",
-                       {f"packaging/systemd/{n}.service": service
-                        for n in ("nmb", "smb", "winbind", "samba")})
+    _tarball(top / "SOURCES" / "samba-4.6.2.tar.gz", "samba-4.6.2", TARBALL_FILES)
     (top / "SPECS" / "samba.spec").write_text(spec_text)
     done = rpmbuild(["-bs", str(top / "SPECS" / "samba.spec")], top, ".el7")
     assert done.returncode == 0, done.stdout

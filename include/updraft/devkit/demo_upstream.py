@@ -74,14 +74,13 @@ def _spec(name: str, version: str, release: str, line: str, date: str,
 
 
 def upstream_specs() -> list[FamilySpec]:
-    """The families the demo upstream serves (initscripts aside: see initscripts_srpm)."""
+    """The families the demo upstream serves (initscripts and samba aside: built from
+    specs of their own, see `rebuilt`)."""
     return [
         _spec("clamav", "0.97.8", "1", "- Update to 0.97.8 (CVE-2013-2020, CVE-2013-2021)",
               "Tue Apr 23 2013", subs=("clamav-db", "clamd"), noarch=False),
         _spec("libtevent", "0.9.31", "2", "- Fix a use after free in tevent_req",
               "Mon Mar 04 2013"),
-        _spec("samba", "4.6.2", "12", "- Rebuild against libtevent 0.9.31-2", "Mon Mar 04 2013",
-              subs=("libsmbclient",)),
         _spec("fail2ban", "0.8.14", "1", "- First build for el6", "Fri Feb 15 2013"),
     ]
 
@@ -132,10 +131,14 @@ _FAST = {"debug_package": "%{nil}", "__os_install_post": "%{nil}",
          "_source_payload": "w1.gzdio"}
 
 
-def _tarball(target: Path, top: str) -> None:
+def _initscripts_files() -> dict[str, str]:
     files = {f"SME-STAND-IN/{patch}": f"replace {patch} with the real patch\n"
              for patch in STAND_IN_PATCHES}
     files["rc.sysinit"] = "#!/bin/bash\n# rc.sysinit, run once at boot (demo stand-in)\n"
+    return files
+
+
+def _tarball(target: Path, top: str, files: dict[str, str]) -> None:
     with tarfile.open(target, "w:gz") as tar:
         for relative, text in sorted(files.items()):
             data = text.encode()
@@ -147,21 +150,41 @@ def _tarball(target: Path, top: str) -> None:
 def initscripts(store: Path) -> BuiltFamily:
     """initscripts' SRPM and its noarch binary, by rpmbuild -ba in a private topdir."""
     name, version, release = INITSCRIPTS
-    with tempfile.TemporaryDirectory(prefix="initscripts-", dir=store) as scratch:
+    spec = _INITSCRIPTS_SPEC.format(version=version, release=release, vendor=VENDOR,
+                                    author=_UPSTREAM)
+    return _rpmbuild(store, name, version, spec, _initscripts_files())
+
+
+def samba(store: Path) -> BuiltFamily:
+    """samba 4.6.2-12 from the cut-down upstream spec seed 000's samba.spec.patch applies
+    to (updraft.devkit.samba_standin): what the demo's build_batch rebuilds."""
+    from updraft.devkit.samba_standin import SAMBA_SPEC, TARBALL_FILES
+
+    return _rpmbuild(store, "samba", "4.6.2", SAMBA_SPEC, TARBALL_FILES)
+
+
+def rebuilt(store: Path) -> list[BuiltFamily]:
+    """The families a rebuild policy takes from upstream as SRPMs (initscripts, samba)."""
+    return [initscripts(store), samba(store)]
+
+
+def _rpmbuild(store: Path, name: str, version: str, spec_text: str,
+              files: dict[str, str]) -> BuiltFamily:
+    """A family's SRPM and binaries, by rpmbuild -ba in a private topdir."""
+    with tempfile.TemporaryDirectory(prefix=f"{name}-", dir=store) as scratch:
         top = Path(scratch)
         for sub in ("SOURCES", "SPECS", "home"):
             (top / sub).mkdir()
-        _tarball(top / "SOURCES" / f"{name}-{version}.tar.gz", f"{name}-{version}")
+        _tarball(top / "SOURCES" / f"{name}-{version}.tar.gz", f"{name}-{version}", files)
         spec = top / "SPECS" / f"{name}.spec"
-        spec.write_text(_INITSCRIPTS_SPEC.format(version=version, release=release,
-                                                 vendor=VENDOR, author=_UPSTREAM))
+        spec.write_text(spec_text)
         command = ["rpmbuild", "-ba", "--nodeps"]
         for key, value in {**_FAST, "_topdir": str(top), "dist": DIST}.items():
             command += ["--define", f"{key} {value}"]
         done = subprocess.run([*command, str(spec)], capture_output=True, text=True,
                               env={**os.environ, "LC_ALL": "C", "HOME": str(top / "home")})
         if done.returncode != 0:
-            raise RuntimeError(f"rpmbuild of the demo initscripts failed:\n{done.stderr[-2000:]}")
+            raise RuntimeError(f"rpmbuild of the demo {name} failed:\n{done.stderr[-2000:]}")
         built = [shutil.move(path, store / path.name) for path in top.glob("*RPMS/**/*.rpm")]
     paths = [Path(path) for path in built]
     srpm = next(path for path in paths if path.name.endswith(".src.rpm"))
@@ -237,7 +260,7 @@ def build_upstream(served: Path, key: DemoKey, cache_dir: Path) -> list[str]:
         staging = Path(scratch)
         files = [Path(shutil.copy2(path, staging / path.name))
                  for family in families for path in family.files()]
-        files += initscripts(staging).files()
+        files += [path for family in rebuilt(staging) for path in family.files()]
         key.sign_rpms(files)
         if (served / ORIGIN).exists():
             shutil.rmtree(served / ORIGIN)  # a half-published earlier attempt

@@ -190,8 +190,8 @@ def test_the_gate_s_plan_names_the_spec_patch_and_how_it_applied(
     notes = [line for line in build.workspace.load().plan if ": applied" in line]
     assert notes == [f"  rebase: {note}" for note in (
         "spec patch samba/samba.spec.patch: applied, but not exactly (hunk 1: offset -37 "
-        "lines; hunk 2: offset -57 lines; hunk 3: offset -373 lines; hunk 4: offset -428 "
-        f"lines; hunk 5: offset -812 lines): refresh it in {PATCHES_DIR / 'samba'} against "
+        "lines; hunk 2: offset -57 lines; hunk 3: offset -371 lines; hunk 4: offset -426 "
+        f"lines; hunk 5: offset -810 lines): refresh it in {PATCHES_DIR / 'samba'} against "
         "the new upstream spec",)]
 
 
