@@ -15,6 +15,8 @@ import pytest
 import yaml
 
 from tests.kits import buildkit, treekit, upstreamkit
+from tests.kits.batchkit import requests_event
+from tests.kits.batchkit import states as _states
 from tests.kits.gatekit import Responder, clear_questions
 from tests.kits.httprepo import RepoServer
 from tests.kits.signing import SigningKey
@@ -71,34 +73,11 @@ def synced_upstream(
         yield engine
 
 
-def _states(run) -> dict[str, str]:
-    return {
-        (ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"): ti.state
-        for ti in run.get_task_instances()
-    }
-
-
-def _requests_event() -> dict:
-    from airflow.models.asset import AssetEvent, AssetModel
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
-    with create_session() as session:
-        event = session.scalars(
-            select(AssetEvent)
-            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
-            .where(AssetModel.name == "updraft-build-requests")
-            .order_by(AssetEvent.id.desc())
-        ).first()
-        assert event is not None, [(m.uri, m.name) for m in session.scalars(select(AssetModel))]
-        return dict(event.extra)
-
-
 def _sync(dagbag) -> list[dict]:
     run = dagbag.get_dag("upstream_sync").test()
     assert run.state == "success", _states(run)
     assert _states(run)["handover"] == "success"
-    return _requests_event()["requests"]
+    return requests_event()["requests"]
 
 
 def _batch(dagbag, responder: Responder, requests: list[dict]):
