@@ -44,7 +44,8 @@ if TYPE_CHECKING:
 FAMILIES = "families"
 
 
-def families_param(offered: list[str] | None = None) -> Param:
+def families_param(offered: list[str] | None = None,
+                   units: list[list[str]] | None = None) -> Param:
     items: dict[str, Any] = {"type": "string"}
     shown: dict[str, Any] = {}
     if offered:  # the UI makes an array with `examples` a multi-select
@@ -57,7 +58,9 @@ def families_param(offered: list[str] | None = None) -> Param:
         source="task",
         title="Families to release",
         **shown,
-        description="a Go releases these (all are proposed); Reject releases none",
+        description="a Go releases these (all are proposed); Reject releases none"
+        + "".join(f"; {' + '.join(unit)} go together (coupled): all or none"
+                  for unit in units or []),
     )
 
 
@@ -101,8 +104,10 @@ class ReleaseGateOperator(RecordedGate, ApprovalOperator):
             raise AirflowFailException(
                 f"nobody may release: roles.{role} lists nobody in the config"
             )
-        self.params = ParamsDict({FAMILIES: families_param(offered), "comment": comment_param()})
         analysed = context["ti"].xcom_pull(task_ids=self.analysis_task_id) or {}
+        units = [list(map(str, unit)) for unit in analysed.get("units") or []]
+        self.params = ParamsDict({FAMILIES: families_param(offered, units),
+                                  "comment": comment_param()})
         report = context["ti"].xcom_pull(task_ids=self.report_task_id) or {}
         self.body = release_body(analysed, report, md_people(config, getattr(config.roles, role)))
         self.record_question(
@@ -173,6 +178,8 @@ class ReleaseGateOperator(RecordedGate, ApprovalOperator):
 
 def release_body(analysed: dict[str, Any], report: dict[str, Any], approvers: str) -> str:
     offered = "\n".join(f"- {md_code(name)}" for name in analysed.get("options", []))
+    coupled = "\n".join("- " + " + ".join(md_code(str(name)) for name in unit)
+                        for unit in analysed.get("units") or [])
     held = []
     for package in analysed.get("held", []):
         older = (
@@ -186,11 +193,14 @@ def release_body(analysed: dict[str, Any], report: dict[str, Any], approvers: st
         held.append(f"- {md_code(package['name'] + '-' + package['candidate'])}{older}:{why}")
     return (
         f"**Releasable** (all proposed in *Families to release*):\n\n{offered}\n\n"
+        + ("**Coupled** (released together, all or none, one advisory listing every "
+           "package):\n\n" + coupled + "\n\n" if coupled else "")
         + ("**Held back**:\n\n" + "\n".join(held) + "\n\n" if held else "")
         + f"Asked of: {approvers}\n\n"
         + f"Full report: {md_link('release board', report.get('page', '/updraft/release/'))}\n\n"
         "Approve releases the chosen families: each moves to smeupdates, gets an advisory, "
         "is announced once the mirrors carry it, and its bugs are closed. A family sharing "
-        "a bug with one left out cannot go alone: such an answer releases nothing. Reject "
+        "a bug with one left out cannot go alone, nor can part of a coupled unit: such an "
+        "answer releases nothing. Reject "
         "releases nothing; say why in the comment."
     )

@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.kits import treekit, upstreamkit
+from tests.kits import buildkit, treekit, upstreamkit
+from tests.kits.batchkit import requests_event
+from tests.kits.batchkit import states as _states
 from tests.kits.gatekit import Responder, clear_questions
 from tests.kits.httprepo import RepoServer
 from tests.kits.signing import SigningKey
@@ -71,34 +73,11 @@ def synced_upstream(
         yield engine
 
 
-def _states(run) -> dict[str, str]:
-    return {
-        (ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"): ti.state
-        for ti in run.get_task_instances()
-    }
-
-
-def _requests_event() -> dict:
-    from airflow.models.asset import AssetEvent, AssetModel
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
-    with create_session() as session:
-        event = session.scalars(
-            select(AssetEvent)
-            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
-            .where(AssetModel.name == "updraft-build-requests")
-            .order_by(AssetEvent.id.desc())
-        ).first()
-        assert event is not None, [(m.uri, m.name) for m in session.scalars(select(AssetModel))]
-        return dict(event.extra)
-
-
 def _sync(dagbag) -> list[dict]:
     run = dagbag.get_dag("upstream_sync").test()
     assert run.state == "success", _states(run)
     assert _states(run)["handover"] == "success"
-    return _requests_event()["requests"]
+    return requests_event()["requests"]
 
 
 def _batch(dagbag, responder: Responder, requests: list[dict]):
@@ -186,3 +165,57 @@ def test_nogo_at_start_building_builds_nothing(
         [decision] = [d for d in GateRecords(ledger).decisions("start_building")]
     assert decision.chosen == ("NoGo",) and decision.by == "packager"
     assert json.loads(json.dumps(list(decision.chosen))) == ["NoGo"]
+
+
+# -- the kernel's special parameters (seed 004 question 5) --------------------------------
+
+KERNEL = "kernel-2.6.32-573.el6 (9)"
+
+
+def _rpm_query(path: Path, fmt: str) -> str:
+    import subprocess
+
+    return subprocess.run(["rpm", "-qp", "--nosignature", "--qf", fmt, str(path)],
+                          capture_output=True, text=True, check=True).stdout
+
+
+def test_the_kernel_asks_parameters_and_builds_with_the_answer(
+    dagbag, clamav_tree: Path, mailbox: MailSink
+) -> None:
+    """A kernel request stops at the parameters gate with its policy's `build:` pre-filled;
+    the packager adds a define and drops the docs: the built RPM carries both."""
+    from updraft.ledger import Ledger
+    from updraft.ledger.gates import GateRecords
+
+    layout = Layout(treekit.sme_config(), clamav_tree)
+    # The upstream SRPM, as a sync mirrors it; its spec prints the `greeting` define and
+    # the `docs` bcond in its %description (tests/kits/buildkit.py's probe).
+    buildkit.srpm(layout.state_dir / "mirror" / "9" / "centos" / "Source", "kernel",
+                  "2.6.32", "573", dist=".el6", probe=True)
+    answered = {"without": ["debug", "debuginfo", "docs"],
+                "defines": {"greeting": "edited-at-the-gate"}}
+    responder = Responder([
+        ("start_gate", [KERNEL]),
+        ("parameters_gate", "Build with these parameters",
+         {"kernel": answered, "comment": None}),
+        ("sign_gate", "NoGo"),
+    ])
+    run = _batch(dagbag, responder, [{"nvr": "kernel-2.6.32-573.el6"}])
+    states = _states(run)
+    assert run.state == "success", states
+    assert states["parameters_gate"] == "success" and states["build[0]"] == "success"
+    asked = responder.questions["parameters_gate"]
+    assert asked["params"]["kernel"]["value"] == {"without": ["debug", "debuginfo"]}
+    assert asked["assignees"] == [{"id": "packager", "name": "packager"}]
+    assert '"without"' in asked["body"] and "special parameters" in responder.questions[
+        "start_gate"]["body"]
+
+    built = sorted(layout.state_dir.glob("builds/*/**/kernel-2.6.32-573.el6.sme.x86_64.rpm"))
+    assert built, sorted(p.name for p in layout.state_dir.glob("builds/**/*.rpm"))
+    description = _rpm_query(built[0], "%{DESCRIPTION}")
+    assert "greeting=edited-at-the-gate" in description and "docs=0" in description
+    assert not list(layout.state_dir.glob("builds/**/kernel-doc-*.rpm"))  # --without docs
+    with Ledger.open(layout.ledger_url) as ledger:
+        [decision] = GateRecords(ledger).decisions("build_parameters")
+    assert json.loads(decision.comment) == {"kernel": answered}
+    assert decision.by == "packager"

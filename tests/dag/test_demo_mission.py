@@ -1,6 +1,8 @@
 """The mission on the demo tree, as README's walkthrough tells it and `make run` serves it:
-upstream_sync -> build_package (Build? and Sign? answered Go) -> promote -> release_updates
--> build_iso, each a dag.test() of the DAG files in dags/.
+upstream_sync -> its handover's build requests -> build_batch ("Start building?" answered
+with initscripts, the builds, one builder report, Sign?, land) -> promote ->
+release_updates -> build_iso, each a dag.test() of the DAG files in dags/; and a NoGo at
+"Start building?" that builds nothing.
 
 The world is `make demo`'s (updraft.devkit.demo.build_demo_tree + build_mission) built into tmp:
 the seeded tree, the demo key, the demo upstream served over HTTP on 127.0.0.1, release
@@ -19,8 +21,9 @@ import pytest
 import yaml
 
 from tests.kits import treekit
+from tests.kits.batchkit import requests_event
 from tests.kits.bugzilla_server import BugzillaServer, bug
-from tests.kits.gatekit import PROPOSED, Responder, clear_questions
+from tests.kits.gatekit import PROPOSED, Responder, clear_questions, reports, run_note
 from tests.kits.httprepo import RepoServer
 from updraft.config.dist import load_config
 from updraft.devkit import demo, demo_iso, demo_upstream
@@ -99,7 +102,7 @@ def _run(dagbag, dag_id: str, answers: list, **conf: object):
     for ti in run.get_task_instances():
         states.setdefault(ti.task_id, set()).add(ti.state)
     assert run.state == "success", (dag_id, states)
-    return responder, states
+    return responder, states, run
 
 
 def _subjects(mailbox: MailSink) -> list[str]:
@@ -114,9 +117,15 @@ def _upstream_sync(dagbag, world: dict) -> None:
         assert f"RPMS/clamav-0.97.8-1.el6.{arch}.rpm" in hrefs  # newer than the shipped
         assert "RPMS/libtevent-0.9.31-2.el6.noarch.rpm" in hrefs  # coupled with samba
         dev = treekit.repo_hrefs(root / f"9/smedev/{arch}")
-        assert {"RPMS/fail2ban-0.8.14-1.el6.noarch.rpm",  # a name never seen before
-                "RPMS/initscripts-9.03.49-1.el6.noarch.rpm"} <= set(dev)
-    assert not list(root.glob("9/*/*/RPMS/samba-4.6.2-12*"))  # samba is built locally
+        assert "RPMS/fail2ban-0.8.14-1.el6.noarch.rpm" in dev  # a name never seen before
+    # samba and initscripts are built here: their upstream binaries never land, their
+    # SRPMs are the handover's build requests (seed 004 step 3).
+    assert not list(root.glob("9/*/*/RPMS/samba-4.6.2-12*"))
+    assert not list(root.glob("9/*/*/RPMS/initscripts-*"))
+    requests = _sync_requests()
+    assert {name: r["nvr"] for name, r in requests.items()} == {
+        "initscripts": "initscripts-9.03.49-1.el6", "samba": "samba-4.6.2-12.el6"}
+    assert "coupled: libtevent-0.9.31-2.el6 landed" in requests["samba"]["reason"]
     subjects = _subjects(world["mail"])
     security = f"[updatesteam] Security update waiting: {demo_upstream.ADVISORY['id']} " \
                "clamav (sme9)"
@@ -134,19 +143,34 @@ def _upstream_sync(dagbag, world: dict) -> None:
         assert "CVE-2013-2021" in advisory.cves
 
 
-def _build_package(dagbag, world: dict) -> str:
-    """Our initscripts, rebased on the SRPM the sync mirrored, built, signed: where it went."""
+def _sync_requests() -> dict[str, dict]:
+    """The build requests the sync's handover emitted, by name (seed 004 step 3)."""
+    return {r["name"]: r for r in requests_event()["requests"]}
+
+
+def _build_batch(dagbag, world: dict) -> str:
+    """Start building? answered with initscripts (rebased on the SRPM the sync mirrored),
+    built, one builder report, Sign? Go, landed: where it went."""
     root, key = world["engine"].layout.root, world["key"]
-    responder, _ = _run(dagbag, "build_package",
-                        [("build_gate", "Approve"), ("sign_gate", "Approve")],
-                        package="initscripts-9.03.49-1.el6", release="9")
-    assert f"{REBUILT}" in responder.questions["build_gate"]["body"]
+    requests = _sync_requests()
+    wanted = requests["initscripts"]
+    assert wanted["nvr"] == "initscripts-9.03.49-1.el6", wanted
+    responder, states, _ = _run(dagbag, "build_batch",
+                                [("start_gate", [wanted["key"]]),
+                                 ("sign_gate", [wanted["key"]])],
+                                release="9", packages=[r["nvr"] for r in requests.values()])
+    assert wanted["key"] in responder.questions["start_gate"]["options"]
+    assert states["build"] == {"success"} and states["land"] == {"success"}, states
+    assert REBUILT in responder.questions["sign_gate"]["body"]
     [binary] = root.glob(f"9/*/x86_64/RPMS/{REBUILT}.noarch.rpm")
     keyring = Keyring(root.parent / "verify")
     keyring.load([key.public])
     [check] = keyring.check_packages([binary]).values()
     assert check.ok and check.key_id == key.key_id, check
-    assert f"[updatesteam] Build succeeded: {REBUILT} (sme9)" in _subjects(world["mail"])
+    [report] = [m for m in reports(world["mail"].messages())
+                if "Builder report" in m["Subject"]]
+    assert report["Subject"].strip() == "[updatesteam] Builder report: 1 built (sme9)"
+    assert REBUILT in report.get_content()
     return binary.parts[-4]
 
 
@@ -160,7 +184,8 @@ def _promote(dagbag, world: dict, repo: str) -> None:
 
 
 def _release(dagbag, world: dict, release: str) -> list[str]:
-    responder, _ = _run(dagbag, "release_updates", [("go_nogo", PROPOSED)], release=release)
+    responder, _, _ = _run(dagbag, "release_updates", [("go_nogo", PROPOSED)],
+                           release=release)
     offered = responder.question["params"]["families"]["value"]
     with Ledger.open(world["engine"].layout.ledger_url) as ledger:
         records = ReleaseRecords(ledger)
@@ -173,7 +198,7 @@ def _release(dagbag, world: dict, release: str) -> list[str]:
 def test_the_demo_runs_the_whole_mission(dagbag, world: dict) -> None:
     root = world["engine"].layout.root
     _upstream_sync(dagbag, world)
-    landed_in = _build_package(dagbag, world)
+    landed_in = _build_batch(dagbag, world)
     assert landed_in == "smedev"  # upstream's initscripts was new to us: so is ours
     _promote(dagbag, world, landed_in)
 
@@ -188,7 +213,7 @@ def test_the_demo_runs_the_whole_mission(dagbag, world: dict) -> None:
 
     offered = _release(dagbag, world, "10")
     assert "smeserver-release-10.1-1" in offered, offered
-    responder, _ = _run(dagbag, "build_iso", [("approve", "Approve")], release="10",
+    responder, _, _ = _run(dagbag, "build_iso", [("approve", "Approve")], release="10",
                         version=demo_iso.NEXT)
     iso = root / "10.1" / "iso" / "x86_64" / "smeserver-10.1-x86_64.iso"
     assert iso.is_file() and os.readlink(root / "10") == "10.1"
@@ -196,3 +221,21 @@ def test_the_demo_runs_the_whole_mission(dagbag, world: dict) -> None:
     assert sha in responder.question["body"]
     subjects = _subjects(world["mail"])
     assert "[updraft] Go/NoGo: release updates of 10" in subjects, subjects
+
+
+def test_a_nogo_at_start_building_builds_nothing(dagbag, world: dict) -> None:
+    root = world["engine"].layout.root
+    _upstream_sync(dagbag, world)
+    requests = _sync_requests()
+    assert "initscripts" in requests, requests
+    before = treekit.rpm_files(root)
+    _, states, run = _run(dagbag, "build_batch",
+                          [("start_gate", "NoGo", {"comment": "not before the freeze"})],
+                          release="9", packages=[r["nvr"] for r in requests.values()])
+    assert states["start_gate"] == {"skipped"}
+    assert {s for t in ("build", "report", "sign_gate", "land") for s in states[t]} \
+        == {"skipped"}, states
+    assert run_note(run) == "NoGo by packager: not before the freeze"
+    assert treekit.rpm_files(root) == before
+    assert not list((world["engine"].layout.state_dir / "builds").glob("*/**/*.rpm"))
+    assert not any("Builder report" in s for s in _subjects(world["mail"]))

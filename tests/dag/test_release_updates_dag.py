@@ -4,6 +4,7 @@ HTTP (one lagging, then catching up), the Go/NoGo answered from a responder thre
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from tests.kits import releasekit, treekit
 from tests.kits.bugzilla_server import BugzillaServer
 from tests.kits.gatekit import Responder, clear_questions
 from tests.kits.httprepo import RepoServer
+from updraft.devkit import demo_upstream, rpmfactory
 from updraft.devkit.mailsink import MailSink
 from updraft.ledger import Ledger
 from updraft.ledger.release import ReleaseRecords
@@ -36,9 +38,15 @@ def _no_earlier_questions(airflow_db: None) -> None:
 
 
 @pytest.fixture
-def world(tmp_path: Path, seed_built: list, monkeypatch: pytest.MonkeyPatch,  # type: ignore[type-arg]
-          mailbox: MailSink) -> Iterator[dict]:  # type: ignore[type-arg]
-    engine = releasekit.seed_tree(tmp_path / "tree", seed_built)
+def extra(request: pytest.FixtureRequest) -> list:  # type: ignore[type-arg]
+    """More families for the tree (indirect parametrisation), none by default."""
+    return request.getfixturevalue(request.param) if hasattr(request, "param") else []
+
+
+@pytest.fixture
+def world(tmp_path: Path, seed_built: list, extra: list,  # type: ignore[type-arg]
+          monkeypatch: pytest.MonkeyPatch, mailbox: MailSink) -> Iterator[dict]:  # type: ignore[type-arg]
+    engine = releasekit.seed_tree(tmp_path / "tree", seed_built, extra)
     lagging_root = tmp_path / "lagging"
     shutil.copytree(engine.layout.root / "9", lagging_root / "9")  # the mirror before
     with BugzillaServer(releasekit.seed_bugs()) as bugzilla, \
@@ -68,18 +76,26 @@ def _run(dagbag, responder: Responder | None):
     return run, {ti.task_id: ti.state for ti in run.get_task_instances() if ti.map_index <= 0}
 
 
-def test_go_releases_advises_waits_for_mirrors_mails_and_closes(dagbag, world: dict) -> None:
-    engine, bugzilla = world["engine"], world["bugzilla"]
-    root, layout = engine.layout.root, engine.layout
-    repomd = "/9/smeupdates/x86_64/repodata/repomd.xml"
+REPOMD = "/9/smeupdates/x86_64/repodata/repomd.xml"
+
+
+def _lagging_mirror_catches_up(world: dict) -> None:
+    root = world["engine"].layout.root
 
     def catch_up() -> None:  # the lagging mirror's rsync finally runs
         for archdir in ("i386", "x86_64"):
             shutil.copytree(root / f"9/smeupdates/{archdir}",
                             world["lagging_root"] / f"9/smeupdates/{archdir}",
                             dirs_exist_ok=True)
-    world["lagging"].on_request(repomd, lambda: None)  # first poll: still the old metadata
-    world["lagging"].on_request(repomd, catch_up)
+    world["lagging"].on_request(REPOMD, lambda: None)  # first poll: still the old metadata
+    world["lagging"].on_request(REPOMD, catch_up)
+
+
+def test_go_releases_advises_waits_for_mirrors_mails_and_closes(dagbag, world: dict) -> None:
+    engine, bugzilla = world["engine"], world["bugzilla"]
+    root, layout = engine.layout.root, engine.layout
+    repomd = REPOMD
+    _lagging_mirror_catches_up(world)
 
     responder = Responder([("go_nogo", "Approve", {"families": OFFERED, "comment": None})])
     run, states = _run(dagbag, responder)
@@ -169,3 +185,75 @@ def test_nogo_releases_nothing_and_keeps_the_decision(dagbag, world: dict) -> No
     assert [(d["gate"], d["chosen"], d["by"]) for d in decisions] == [("go_nogo", [], "releng")]
     assert len(gate_mails(world["mail"].messages())) == 1
 
+
+
+# -- coupled families (issue 17 §3): libtevent and samba are one unit, all or none --------
+
+TEVENT, SAMBA = "libtevent-0.9.31-2.el6", "samba-4.6.2-12.el6.sme"
+
+
+@pytest.fixture(scope="module")
+def coupled_built(tmp_path_factory: pytest.TempPathFactory) -> list:  # type: ignore[type-arg]
+    """The demo upstream's libtevent 0.9.31-2 and our samba 4.6.2-12 rebuilt against it in
+    smeupdates-testing, over their shipped versions in smeos."""
+    new = {spec.name: spec for spec in demo_upstream.upstream_specs()}
+    old = {spec.name: spec for spec in demo_upstream.history_specs()}
+    samba = dataclasses.replace(new["samba"], binary_dist=".el6.sme", vendor="")
+    built = rpmfactory.build_families(
+        [old["libtevent"], old["samba"], new["libtevent"], samba],
+        tmp_path_factory.mktemp("coupled-rpms"), arches=("i386", "x86_64"), jobs=2)
+    return list(zip(["smeos", "smeos", "smeupdates-testing", "smeupdates-testing"], built,
+                    strict=True))
+
+
+@pytest.mark.parametrize("extra", ["coupled_built"], indirect=True)
+def test_a_choice_taking_part_of_a_coupled_unit_releases_nothing(dagbag, world: dict) -> None:
+    from tests.kits.gatekit import run_note
+
+    root = world["engine"].layout.root
+    before = treekit.rpm_files(root)
+    responder = Responder([("go_nogo", "Approve", {"families": [*OFFERED, TEVENT],
+                                                   "comment": None})])
+    run, states = _run(dagbag, responder)
+
+    assert run.state == "failed" and states["promote"] == "failed", states
+    families = responder.question["params"]["families"]
+    offered = families["value"]
+    assert offered.index(SAMBA) == offered.index(TEVENT) + 1  # the unit side by side
+    assert f"{TEVENT} + {SAMBA} go together (coupled)" in families["description"]
+    body = responder.question["body"]
+    assert "**Coupled** (released together, all or none" in body
+    assert f"`{TEVENT}` + `{SAMBA}`" in body
+    assert treekit.rpm_files(root) == before  # nothing released, not even clamav
+    note = run_note(run) or ""
+    assert note.startswith("Nothing released: libtevent + samba go together (coupled): "
+                           "chosen libtevent without samba"), note
+    assert "nothing was released" in note
+    assert read_back(root / "9/smeupdates/x86_64") == []
+
+
+@pytest.mark.parametrize("extra", ["coupled_built"], indirect=True)
+def test_a_coupled_unit_released_whole_is_one_advisory(dagbag, world: dict) -> None:
+    root = world["engine"].layout.root
+    _lagging_mirror_catches_up(world)
+    responder = Responder([("go_nogo", "Approve", {"families": [*OFFERED, TEVENT, SAMBA],
+                                                   "comment": "libtevent with its samba"})])
+    run, states = _run(dagbag, responder)
+
+    assert run.state == "success", states
+    for rpm in (f"{TEVENT}.noarch.rpm", f"{SAMBA}.noarch.rpm", "libsmbclient-4.6.2-12.el6.sme"
+                ".noarch.rpm"):
+        assert f"RPMS/{rpm}" in treekit.repo_hrefs(root / "9/smeupdates/x86_64"), rpm
+    coupled = [a for a in read_back(root / "9/smeupdates/x86_64")
+               if any(p.name in ("samba", "libtevent") for c in a.collections
+                      for p in c.packages)]
+    [advisory] = coupled  # one advisory for the unit, samba's, listing every package
+    assert advisory.title == "samba-4.6.2-12 bugfix update with libtevent-0.9.31-2", \
+        advisory.title
+    names = sorted({p.name for c in advisory.collections for p in c.packages})
+    assert names == ["libsmbclient", "libtevent", "samba"], names
+    with Ledger.open(world["engine"].layout.ledger_url) as ledger:
+        issued = ReleaseRecords(ledger).advisories("9")
+    assert sorted(a.family for a in issued) == ["clamav", "e-smith-base", "samba"]
+    subjects = [m["Subject"].strip() for m in world["mail"].messages()]
+    assert not any("Update: libtevent" in s for s in subjects), subjects

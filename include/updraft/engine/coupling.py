@@ -71,8 +71,10 @@ Facts = Callable[[str, str], str]  # (family, label) -> hold reason ("" lets it 
 
 
 def hold_coupled(config: DistConfig, plan: Plan, reason_for: Facts) -> bool:
-    """Drop from `plan` (in place) every move or copy of a coupled family into its hold
-    repo or above, with the reason as a warning; True when something was held."""
+    """Drop from `plan` (in place) every move or copy of a coupled family from below its
+    hold repo into it or above, with the reason as a warning; True when something was
+    held. A family already at the hold has passed it: its release is never held (that
+    would release its unit in part)."""
     if not plan.actions:
         return False
     tiers = {name: repo.tier for name, repo in config.repos.items() if not repo.stage}
@@ -84,6 +86,8 @@ def hold_coupled(config: DistConfig, plan: Plan, reason_for: Facts) -> bool:
         coupling = coupling_of(config, action.family)
         if coupling is None or coupling.hold_at not in tiers:
             continue
+        if action.from_repo in tiers and tiers[action.from_repo] >= tiers[coupling.hold_at]:
+            continue  # past the hold already (a release from the candidates)
         if tiers[action.to_repo] >= tiers[coupling.hold_at]:
             reasons[key] = reason_for(*key)
     held = {key: reason for key, reason in reasons.items() if reason}

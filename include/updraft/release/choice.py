@@ -4,12 +4,17 @@ The gate offers the releasable version of every package (the analysis' verdicts)
 proposes all of them. A release manager may hold some back; but a package may not go
 without the others that hold part of the fix for one of its bugs (seed 000's soft
 dependencies): such a split answer releases nothing and says which to add or remove.
+Coupled families (a policy's `coupled_with`: libtevent with samba) are offered as one
+unit, all or none (updraft.engine.coupling): an answer taking part of a unit releases
+nothing either.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from updraft.config.dist import DistConfig
+from updraft.engine.coupling import SplitUnit, check_choice, release_units
 from updraft.engine.layout import Layout
 from updraft.engine.plan import Intent
 from updraft.engine.promote import Promotion
@@ -31,9 +36,19 @@ def options(analysis: Analysis) -> list[str]:
     return [option(package) for package in analysis.releasable()]
 
 
-def resolve(analysis: Analysis, chosen: Iterable[str]) -> list[ReleaseCandidate]:
-    """The analysis' packages the answer names; ChoiceError on an unknown option or a
-    bug split between a chosen and an unchosen package."""
+def units(config: DistConfig, analysis: Analysis) -> list[list[str]]:
+    """The offered options grouped as a release takes them: a coupled family with its
+    offered partners, every other alone; a unit's members next to each other."""
+    offered = {package.name: option(package) for package in analysis.releasable()}
+    return [[offered[name] for name in unit.names]
+            for unit in release_units(config, list(offered))]
+
+
+def resolve(analysis: Analysis, chosen: Iterable[str],
+            config: DistConfig | None = None) -> list[ReleaseCandidate]:
+    """The analysis' packages the answer names; ChoiceError on an unknown option, a
+    bug split between a chosen and an unchosen package, or (given the config) a
+    coupled unit taken in part."""
     offered = {option(package): package for package in analysis.releasable()}
     picked = list(dict.fromkeys(chosen))
     unknown = [name for name in picked if name not in offered]
@@ -41,6 +56,8 @@ def resolve(analysis: Analysis, chosen: Iterable[str]) -> list[ReleaseCandidate]
         raise ChoiceError(f"not offered for release: {', '.join(unknown)} (the analysis "
                           f"offered {', '.join(offered) or 'nothing'})")
     taken = [offered[name] for name in picked]
+    if config is not None:
+        _check_units(config, list(offered.values()), taken)
     held = [package for name, package in offered.items() if name not in picked]
     splits = []
     for package in taken:
@@ -53,6 +70,16 @@ def resolve(analysis: Analysis, chosen: Iterable[str]) -> list[ReleaseCandidate]
         raise ChoiceError("a fix would be released in part: " + "; ".join(splits)
                           + ": choose both or neither; nothing was released")
     return taken
+
+
+def _check_units(config: DistConfig, offered: list[ReleaseCandidate],
+                 taken: list[ReleaseCandidate]) -> None:
+    try:
+        check_choice(release_units(config, [package.name for package in offered]),
+                     [package.name for package in taken])
+    except SplitUnit as exc:
+        raise ChoiceError(f"{exc}: coupled families are released whole or not at all "
+                          "(one advisory lists every package); nothing was released") from exc
 
 
 class ReleaseIntents:

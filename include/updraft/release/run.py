@@ -131,8 +131,9 @@ class ReleaseRun:
     # -- the Go, the promotion -------------------------------------------------------------
 
     def choose(self, analysis: Analysis, chosen: Sequence[str]) -> list[ReleaseCandidate]:
-        """The packages a Go names, without recording anything (ChoiceError if split)."""
-        return resolve(analysis, chosen)
+        """The packages a Go names, without recording anything (ChoiceError if it
+        splits a fix or a coupled unit)."""
+        return resolve(analysis, chosen, self.engine.config)
 
     def decide(self, analysis: Analysis, chosen: Sequence[str], by: str, gate: str,
                at: datetime | None = None) -> list[ReleaseCandidate]:

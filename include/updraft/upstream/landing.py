@@ -186,7 +186,8 @@ def decide(inventory: Inventory, catalogs: Sequence[Catalog], config: DistConfig
             continue
         for name in sorted(catalog.new_names - inventory.seen - claimed):
             claimed.add(name)
-            _decide_new(name, catalog, families.get(name, []), config, blocked, decision)
+            _decide_new(name, catalog, families.get(name, []), config, blocked, decision,
+                        inventory.release)
     return decision
 
 
@@ -259,12 +260,23 @@ def _decide_rebuild(name: str, family: UpstreamFamily, catalog: Catalog,
 
 
 def _decide_new(name: str, catalog: Catalog, families: list[UpstreamFamily],
-                config: DistConfig, blocked: Mapping[str, str], decision: Decision) -> None:
+                config: DistConfig, blocked: Mapping[str, str], decision: Decision,
+                release: str = "") -> None:
     candidates = _newest(families)
     if not candidates:
         return
     family = candidates[0]
-    if policies_for(config, name).local_build is not None:
+    binaries = {p.name for p in family.packages if not p.is_source}
+    policies = policies_for(config, name, binaries)
+    rebuilds = rebuilt(config, release, name, binaries) and policies.pin is None
+    has_srpm = any(p.is_source for p in family.packages)
+    if rebuilds and (has_srpm or policies.local_build is None):
+        # New to us or not, a family we rebuild never lands from upstream: its SRPM is
+        # a build request (seed 000's initscripts, first seen on a new upstream).
+        why = policies.local_build or policies.rebuild
+        _decide_rebuild(name, family, catalog, blocked, decision, why.note if why else "")
+        return
+    if policies.local_build is not None:
         return  # a locally built name has no business in smedev from upstream
     reason = _blocked_reason(family, blocked)
     if reason:

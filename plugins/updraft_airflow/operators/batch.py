@@ -251,5 +251,6 @@ class BatchLandOperator(BuildLandOperator):
                 summary = result.summary()
         if not signed:
             raise AirflowSkipException("nothing was signed")
-        context["ti"].xcom_push(key="summary", value=summary)
+        # `report_file` and `plan_id` by key too: the publication steps read them.
+        self.push_summary(context, summary)
         return unpublished

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
+from updraft_airflow import run_note
 from updraft_airflow.gate_record import required
 from updraft_airflow.operators.base import UpdraftOperator
 from updraft_airflow.operators.cycle import RepoApplyOperator
@@ -65,7 +66,7 @@ class ReleaseAnalysisOperator(UpdraftOperator):
         self.bugzilla_conn_id = bugzilla_conn_id
 
     def run(self, context: Context) -> dict[str, Any]:
-        from updraft.release.choice import options
+        from updraft.release.choice import units
 
         run = release_run(self, context, self.release)
         analysis = run.analyse(_tracker(self.bugzilla_conn_id))
@@ -74,12 +75,15 @@ class ReleaseAnalysisOperator(UpdraftOperator):
             raise AirflowFailException(f"Bugzilla could not be asked: "
                                        f"{analysis.tracker.error}; nothing is offered for "
                                        "release")
-        offered = options(analysis)
+        # A coupled unit's families side by side, offered together (all or none).
+        grouped = units(run.engine.config, analysis)
+        offered = [name for unit in grouped for name in unit]
         self.log.info("%d of %d packages releasable; %d Bugzilla request(s) for %d bugs",
                       len(offered), len(analysis.packages), analysis.tracker.requests,
                       analysis.tracker.asked)
         return {"release": run.release, "analysis": str(run.analysis_file),
                 "report": str(run.report_file), "options": offered,
+                "units": [unit for unit in grouped if len(unit) > 1],
                 "held": [{"name": p.name, "candidate": p.candidate, "releasable": p.releasable,
                           "why": [b.reason for b in p.blocked_by][:5]}
                          for p in analysis.packages if p.releasable != p.candidate],
@@ -128,9 +132,16 @@ class ReleasePromoteOperator(RepoApplyOperator):
         decision = required(context, self.config_path, self.gate_task_id or GATE, option=None)
         if decision.nogo or not decision.chosen:
             raise AirflowSkipException("the Go/NoGo was NoGo: nothing is released")
+        from updraft.markup import md_text
+        from updraft.release.choice import ChoiceError
+
         run = release_run(self, context, str(self.release))
-        packages = run.decide(run.analysis(), list(decision.chosen), decision.by,
-                              str(self.gate_task_id))
+        try:
+            packages = run.decide(run.analysis(), list(decision.chosen), decision.by,
+                                  str(self.gate_task_id))
+        except ChoiceError as exc:  # a split fix or coupled unit: the run says why
+            run_note.push(context, f"Nothing released: {md_text(str(exc))}")
+            raise
         self.log.info("Go from %s for: %s", decision.by, ", ".join(decision.chosen))
         return run.intents(packages)
 

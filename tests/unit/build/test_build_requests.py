@@ -58,6 +58,20 @@ def test_a_rebuilt_family_fetches_only_its_srpm_and_never_lands() -> None:
     ) in lines
 
 
+def test_a_new_name_we_rebuild_is_a_build_request_not_a_landing() -> None:
+    """initscripts first seen upstream (the demo's): its SRPM goes to the builders, its
+    binaries stay upstream; a new name without a policy still lands in smedev."""
+    inventory = make_inventory(clamav="0.97.5-1")
+    packages = [make_package("initscripts", "9.03.49", "1.el6"),
+                make_package("initscripts", "9.03.49", "1.el6", arch="src"),
+                make_package("fail2ban", "0.8.14", "1.el6")]
+    centos = make_catalog("centos", 1, packages, inventory, new={"initscripts", "fail2ban"})
+    decision = decide(inventory, [centos], CONFIG)
+    assert [landing.family.name for landing in decision.landings] == ["fail2ban"]
+    assert [(r.family.name, r.srpm.filename) for r in decision.rebuilds] == [
+        ("initscripts", "initscripts-9.03.49-1.el6.src.rpm")]
+
+
 def test_a_rebuild_without_an_srpm_upstream_is_said_and_requests_nothing() -> None:
     inventory = make_inventory(anaconda="13.21-1")
     centos = make_catalog("centos", 1, [make_package("anaconda", "13.22", "1.el6")], inventory)
