@@ -179,7 +179,7 @@ def _rpmbuild(store: Path, name: str, version: str, spec_text: str,
         spec = top / "SPECS" / f"{name}.spec"
         spec.write_text(spec_text)
         command = ["rpmbuild", "-ba", "--nodeps"]
-        for key, value in {**_FAST, "_topdir": str(top), "dist": DIST}.items():
+        for key, value in {**_FAST, "_topdir": str(top), "dist": DIST, "vendor": VENDOR}.items():
             command += ["--define", f"{key} {value}"]
         done = subprocess.run([*command, str(spec)], capture_output=True, text=True,
                               env={**os.environ, "LC_ALL": "C", "HOME": str(top / "home")})
