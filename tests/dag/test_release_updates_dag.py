@@ -198,7 +198,12 @@ def coupled_built(tmp_path_factory: pytest.TempPathFactory) -> list:  # type: ig
     smeupdates-testing, over their shipped versions in smeos."""
     new = {spec.name: spec for spec in demo_upstream.upstream_specs()}
     old = {spec.name: spec for spec in demo_upstream.history_specs()}
-    samba = dataclasses.replace(new["samba"], binary_dist=".el6.sme", vendor="")
+    # Our samba 4.6.2-12, rebuilt against the new libtevent (the shipped one's spec, bumped).
+    samba = dataclasses.replace(
+        old["samba"], release="12", binary_dist=".el6.sme", vendor="",
+        changelog=(rpmfactory.ChangelogEntry(
+            "Mon Mar 04 2013", "Packager <packager@example.org>", "4.6.2-12",
+            ("- Rebuild against libtevent 0.9.31-2",)),))
     built = rpmfactory.build_families(
         [old["libtevent"], old["samba"], new["libtevent"], samba],
         tmp_path_factory.mktemp("coupled-rpms"), arches=("i386", "x86_64"), jobs=2)
