@@ -154,13 +154,15 @@ def scan(
     releases: list[str] | None = None,
     cache: HeaderCache | None = None,
     settled: dict[str, str] | None = None,
+    names: set[str] | None = None,
 ) -> Tree:
     """Scan the releases' repos. Unchanged files (path, size, mtime) read no header.
 
     `settled` maps a release to the fingerprint of its files when its last scan found
     it consistent. A release still at that fingerprint is marked unchanged (not even a
     header is looked up); otherwise only the source names whose files changed since
-    then need planning, and the release tree says which.
+    then need planning, and the release tree says which. `names`: source names to plan
+    besides the changed ones (a promotion's), on a settled release too.
     """
     # Only the engine's plan writes the cache (passing its own), together with the
     # settled marks: a cache written by any other reader would hide its new files from
@@ -177,12 +179,13 @@ def scan(
         found = _refuse_odd(found, release_tree)
         tree.files_seen += len(found)
         release_tree.found = found
-        if settled and settled.get(release) == release_tree.fingerprint:
+        if settled and settled.get(release) == release_tree.fingerprint and names is None:
             release_tree.unchanged = True
             cache.keep(path for path, *_ in found)
         else:
             _resolve(layout, found, release, cache, tree, release_tree,
-                     incremental=bool(settled and release in settled), tops=tops)
+                     incremental=bool(settled and release in settled), tops=tops,
+                     names=names)
         _note_missing_repodata(layout, release_tree)
     if not all(release_tree.unchanged for release_tree in tree.releases.values()):
         cache.save(scanned)
@@ -262,7 +265,8 @@ def fingerprint(layout: Layout, found: list[_Found]) -> str:
 
 
 def _resolve(layout: Layout, found: list[_Found], release: str, cache: HeaderCache,
-             tree: Tree, release_tree: ReleaseTree, incremental: bool, tops: list[str]) -> None:
+             tree: Tree, release_tree: ReleaseTree, incremental: bool, tops: list[str],
+             names: set[str] | None = None) -> None:
     """Header facts for the scanned files: from the cache, or read (and verified) anew.
 
     Incremental: the release was consistent at its last scan, so only files of the
@@ -286,6 +290,7 @@ def _resolve(layout: Layout, found: list[_Found], release: str, cache: HeaderCac
         changed |= {hit.source for hit in cache.vanished(tops)}
         if cache.adopted:  # placed by the apply just done: changed, though not read
             changed |= {row[10] for item, row in cached if item[0] in cache.adopted}
+        changed |= names or set()
         release_tree.changed_names = changed - {""}
         cached = [(item, row) for item, row in cached if row[10] in changed]
     for (path, size, mtime_ns, repo, archdir, _), row in cached:
