@@ -50,7 +50,8 @@ class HeaderCache:
         self._scanned: tuple[str, ...] = ()
         self._entries: dict[str, Row] | None = None
         self._fresh: dict[str, Row] = {}
-        self._seen: set[str] = set()
+        self._seen_set: set[str] = set()
+        self._unseen: list[Iterable[tuple]] = []  # walks not yet in _seen_set (see keep)
         self._facts: dict[tuple, PackageFacts] = {}
         # Paths given rows by `adopt`: changed files to an incremental scan, unread.
         self.adopted: set[str] = set()
@@ -102,15 +103,24 @@ class HeaderCache:
         self.adopted.update(adopted)
         return len(adopted)
 
-    def keep(self, paths: Iterable[str]) -> None:
-        """Mark paths as seen by this scan."""
-        self._seen.update(paths)
+    def keep(self, found: Iterable[tuple]) -> None:
+        """Mark the files of a walk (tuples, the path first) as seen by this scan; taken
+        into account only when asked for (a no-op cycle never asks)."""
+        self._unseen.append(found)
+
+    @property
+    def _seen(self) -> set[str]:
+        for found in self._unseen:
+            self._seen_set.update(item[0] for item in found)
+        self._unseen.clear()
+        return self._seen_set
 
     def vanished(self, prefixes: Iterable[str]) -> list[Hit]:
         """Cached files under these dirs that the scan no longer saw."""
         under = tuple(prefixes)
         entries = self.rows()
-        return [_hit(entries[p]) for p in entries if p not in self._seen and p.startswith(under)]
+        seen = self._seen
+        return [_hit(entries[p]) for p in entries if p not in seen and p.startswith(under)]
 
     def put(self, path: str, size: int, stamp: tuple[int, int], facts: PackageFacts) -> None:
         self._fresh[path] = (path, size, stamp, facts.name, facts.epoch, facts.version,
@@ -132,7 +142,8 @@ class HeaderCache:
         if not self._scanned:
             return []
         entries = self.rows()
-        return [p for p in entries if p not in self._seen and p.startswith(self._scanned)]
+        seen = self._seen
+        return [p for p in entries if p not in seen and p.startswith(self._scanned)]
 
     def flush(self) -> bool:
         """Write what `save` noted; False when the file could not be written (a caller
