@@ -117,7 +117,7 @@ class Engine:
     def plan(self, releases: Sequence[str] | None = None,
              intents: IntentSource | None = None, after_apply: bool = False,
              grant: bool = False, scoped: bool = False, override: bool = False,
-             placed: Placed | None = None) -> Plan:
+             placed: Placed | None = None, applying: bool = False) -> Plan:
         """Plan under the tree lock, and remember what this very scan found consistent.
 
         Only writers call this: the header cache and the settled marks are written here,
@@ -125,7 +125,9 @@ class Engine:
         `grant`: the intents have a recorded Go (or an override), so their families may
         enter gated repos; `scoped`: only the intents' families' actions (a Go covers
         exactly the plan it showed); `override`: an emergency override (recorded by the
-        caller) opens every gate for this plan.
+        caller) opens every gate for this plan. `applying`: a plan with actions is
+        about to be applied, and the plan after it writes the header cache (written
+        here too, it would be written twice).
         """
         chosen = [self.config.check_release(r) for r in releases] if releases else None
         settled = self.settled()
@@ -150,7 +152,7 @@ class Engine:
                                 None if intents and names is None else baseline, cache,
                                 stale=not after_apply,
                                 gates=_Gates(grant, scoped, override), names=names)
-        self._settle(settled, planned, cache)
+        self._settle(settled, planned, cache, write=not (applying and planned.plan.actions))
         self._cache = cache
         self._held = planned.held
         self._quiet = {release for release, release_tree in planned.tree.releases.items()
@@ -232,7 +234,8 @@ class Engine:
                 consistent[release] = release_tree.fingerprint
         return Planned(plan, tree, consistent, held_releases)
 
-    def _settle(self, settled: dict[str, str], planned: Planned, cache: HeaderCache) -> None:
+    def _settle(self, settled: dict[str, str], planned: Planned, cache: HeaderCache,
+                write: bool = True) -> None:
         """Write the header cache and the settled marks, crash-safely in this order:
         1. drop the marks of releases whose cached rows are about to change,
         2. write the cache, 3. mark the releases this scan found consistent.
@@ -247,7 +250,9 @@ class Engine:
                     return  # the old marks must not meet a new cache
                 checkpoint()
                 settled = kept
-            if not cache.flush():
+            # Not written (`write`): the file keeps rows of the old view only, which the
+            # marks kept describe; marking what this scan found consistent stays safe.
+            if write and not cache.flush():
                 return  # the marks kept still describe the cache as it is
         now = {release: mark for release, mark in settled.items()
                if release not in tree.releases or tree.releases[release].unchanged}
@@ -334,7 +339,8 @@ class Engine:
             resumed = self._resume()
             self.layout.create_dirs(list(releases or self.config.releases))
             clock = time.perf_counter()
-            plan = self.plan(releases, intents, grant=grant, scoped=scoped, override=override)
+            plan = self.plan(releases, intents, grant=grant, scoped=scoped, override=override,
+                             applying=True)
             planned = time.perf_counter() - clock
             # An empty plan applies nothing a human did not see: a retried promotion
             # whose first try (or the journal it left) already did the work succeeds.
@@ -435,8 +441,9 @@ class Engine:
         # One line here: the caller logs each action once, with its reason.
         log.info("plan %s: applying %d actions of %d families", plan_id, len(plan.actions),
                  len({(a.release, a.family) for a in plan.actions}))
-        for line in plan.actions:
-            log.debug("plan %s: %s", plan_id, line.detail())
+        if log.isEnabledFor(logging.DEBUG):  # 10,000 lines built for nobody otherwise
+            for line in plan.actions:
+                log.debug("plan %s: %s", plan_id, line.detail())
         stamps: dict[str, Stamp] = {}
         digests = source_digests(self.layout.root, plan.actions, stamps)
         journal = Journal.create(self.journal_dir, plan_id, self.trigger, plan, digests,

@@ -60,11 +60,15 @@ class HeaderCache:
     def successor(self) -> HeaderCache | None:
         """A cache for the next scan by the same writer, under the same tree lock,
         sharing these rows instead of loading the file again; None unless the rows are
-        exactly what the file holds (written, or nothing to write)."""
-        if self._entries is None or not self._in_sync or self._fresh:
+        what the file holds (written, or nothing to write) plus the rows noted but not
+        written (a plan about to be applied: the plan after it writes them)."""
+        if self._entries is None or not self._in_sync:
             return None
         following = HeaderCache(self.path, self.deferred)
         following._entries, following._facts, following._in_sync = self._entries, self._facts, True
+        if self._fresh:
+            self._entries.update(self._fresh)
+            following._fresh = dict(self._fresh)
         return following
 
     def rows(self) -> dict[str, Row]:
