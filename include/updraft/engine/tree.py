@@ -94,7 +94,17 @@ def _rpm_dirs(top: Path, skip: set[str],
         found: list[os.DirEntry[str]] = []
         groups.append((current, found))
         for entry in entries:
-            if entry.name.startswith(_WORKSPACES) or entry.path in skip:
+            name = entry.name
+            if entry.is_file(follow_symlinks=False) and name.endswith(".rpm"):
+                # The common case first (a regular *.rpm: not a link, no dir), with
+                # the same outcome as the chain below.
+                if not name.startswith(_WORKSPACES) and entry.path not in skip:
+                    if name.isprintable():
+                        found.append(entry)
+                    else:
+                        odd.append((entry.path, "the file name has control characters"))
+                continue
+            if name.startswith(_WORKSPACES) or entry.path in skip:
                 continue
             if entry.is_symlink():
                 odd.append((entry.path, f"a symbolic link (to {_link_target(entry.path)}): "
