@@ -448,6 +448,7 @@ class Engine:
         digests = source_digests(self.layout.root, plan.actions, stamps)
         journal = Journal.create(self.journal_dir, plan_id, self.trigger, plan, digests,
                                  plan_json=text, stamps=stamps)
+        del text  # written: not held through the apply
         return self._finish(journal)
 
     def _finish(self, journal: Journal) -> CycleResult:
