@@ -280,7 +280,10 @@ class BugTracker:
         import bugzilla
         import requests
 
-        query = {"id": chunk, "permissive": 1, "include_fields": list(FIELDS)}
+        # Comma-separated, as Bugzilla's REST documents (`/rest/bug?id=12434,43421`): a
+        # list would go out as 500 `id=` parameters, each URL-quoted on its own.
+        query = {"id": ",".join(map(str, chunk)), "permissive": 1,
+                 "include_fields": ",".join(FIELDS)}
         try:
             # The backend's search, as query_return_extra() makes it, without what that
             # adds per batch: a str() of the whole answer for a debug line, a Bug object
