@@ -23,7 +23,10 @@ with DAG(
     dag_id="upstream_sync",
     description="Mirror upstream, verify md5/gpg/tags, land newer versions in "
                 f"{config.landing.upstream_updates} and new ones in {config.landing.new_packages}",
-    schedule=CronTriggerTimetable(config.upstream_schedule, timezone="UTC"),
+    # The first sync runs as soon as the DAG is deployed (README: "runs by itself at
+    # start"), not up to an hour later; once it has runs, only the schedule starts it.
+    schedule=CronTriggerTimetable(config.upstream_schedule, timezone="UTC",
+                                  run_immediately=True),
     catchup=False,
     max_active_runs=1,
     tags=["updraft", "upstream", "mirror"],

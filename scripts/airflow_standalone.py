@@ -36,6 +36,12 @@ from typing import IO
 # Library deprecations are for whoever upgrades them, not for make run's console (the
 # components' own go to their log files).
 warnings.simplefilter("ignore", DeprecationWarning)
+try:  # a UserWarning, not a DeprecationWarning: FastAPI's imports raise two of them
+    from starlette.exceptions import StarletteDeprecationWarning
+except ImportError:  # an older Starlette, which does not warn
+    pass
+else:
+    warnings.simplefilter("ignore", StarletteDeprecationWarning)
 
 from airflow.cli.commands import standalone_command  # noqa: E402
 
@@ -45,7 +51,9 @@ NO_LOG_SERVER = frozenset({"scheduler", "triggerer"})
 STOP_GRACE = 5.0  # seconds every component gets, together, after SIGTERM
 # A component line worth the console: an updraft logger's, or an error (structlog's
 # "[error    ]", plain logging's "ERROR"; the traceback under it is in the log file).
-_CONSOLE = re.compile(r"\[updraft[\w.]*\]|\bupdraft[\w.]*:|\[(error|critical)\s*\]|"
+# "updraft:" but not "updraft://": Airflow's own lines about updraft's assets
+# ("AssetModel ... updraft://9/smetest ... not found") are not updraft's.
+_CONSOLE = re.compile(r"\[updraft[\w.]*\]|\bupdraft[\w.]*:(?!//)|\[(error|critical)\s*\]|"
                       r"\b(ERROR|CRITICAL)\b")
 
 
@@ -92,8 +100,11 @@ def patch() -> None:
 
         def kill(self) -> None:
             if self.process is not None and self.process.poll() is None:
-                print(f"standalone.sh: {self.name} still running {STOP_GRACE:g} s after "
-                      "SIGTERM: killed", file=sys.stderr, flush=True)
+                # One write, newline included: every component's timer fires at once,
+                # and print()'s separate "\n" let their lines run together.
+                sys.stderr.write(f"standalone.sh: {self.name} still running "
+                                 f"{STOP_GRACE:g} s after SIGTERM: killed\n")
+                sys.stderr.flush()
                 try:
                     os.killpg(self.process.pid, signal.SIGKILL)
                 except ProcessLookupError:
@@ -131,6 +142,13 @@ class UpdraftStandalone(standalone_command.StandaloneCommand):
             self._log(name).write(line + "\n")
             if for_console(line) and not getattr(self, "stopping", False):
                 self.print_output(name, line)
+
+    def print_output(self, name: str, output: str) -> None:
+        # Standalone says so while calculate_env() below puts updraft's auth manager back:
+        # true for a moment, wrong for the run, and alarming to read.
+        if name == "standalone" and output.startswith("Forcing auth manager"):
+            return
+        super().print_output(name, output)
 
     def print_ready(self) -> None:
         banner = os.environ.get("UPDRAFT_BANNER")

@@ -210,8 +210,12 @@ cat "$UPDRAFT_BANNER"
 # gives background jobs, without which standalone would not react to our SIGINT.
 # scripts/airflow_standalone.py is `airflow standalone` keeping updraft's auth manager,
 # without the log servers that Airflow binds to every interface.
+# `umask 022` for the components: their tasks write the distribution tree (RPMs,
+# repodata, ISOs) that mirrors and web servers read as other users, which umask 077 made
+# 0600 files in 0700 dirs. Airflow's own files stay private: airflow-home is 0700
+# (bootstrap_airflow.py), updraft's state dir and ledger are 0700/0600 whatever the umask.
 : >"$COMPONENT_GROUPS"
-(trap - INT; UPDRAFT_COMPONENT_GROUPS="$COMPONENT_GROUPS" \
+(trap - INT; umask 022; UPDRAFT_COMPONENT_GROUPS="$COMPONENT_GROUPS" \
   exec setsid "$PY" scripts/airflow_standalone.py </dev/null) &
 airflow_pid=$!
 echo "$airflow_pid" >"$AIRFLOW_PIDFILE"

@@ -43,11 +43,10 @@ class _ChoiceGate(RecordedGate, HITLOperator):
     offered_task_id = ""
     only: str | None = None  # an XCom entry's flag that makes it an option
 
-    def __init__(self, *, config_path: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("options", ["(set when the gate runs)", NOGO])
         form(kwargs)
         super().__init__(multiple=True, **kwargs)
-        self.config_path = config_path
 
     def _options(self, context: Context) -> list[str]:
         return _offered(context, self.offered_task_id, only=self.only)
@@ -165,12 +164,11 @@ class BuildParametersGate(RecordedGate, HITLOperator):
     gate_kind = "build_parameters"
 
     def __init__(
-        self, *, config_path: str | None = None, chosen_task_id: str = "chosen", **kwargs: Any
+        self, *, chosen_task_id: str = "chosen", **kwargs: Any
     ) -> None:
         kwargs.setdefault("subject", "Build parameters for the special cases of this batch")
         kwargs.setdefault("options", ["Build with these parameters", NOGO])
         super().__init__(**kwargs)
-        self.config_path = config_path
         self.chosen_task_id = chosen_task_id
 
     def _asking(self, context: Context) -> dict[str, dict[str, Any]]:

@@ -81,12 +81,13 @@ class RecordedGate:
     response_timeout: timedelta | None
     defaults: Any
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, config_path: str | None = None, **kwargs: Any) -> None:
         # Every gate mails its assignees when it starts waiting (notifiers).
         from updraft_airflow.notifiers import GateMailNotifier
 
-        kwargs.setdefault("notifiers", [GateMailNotifier()])
+        kwargs.setdefault("notifiers", [GateMailNotifier(config_path=config_path)])
         super().__init__(**kwargs)
+        self.config_path = config_path
 
     def record_question(self, context: Context, assigned: Sequence[HITLUser], shown: str,
                         release: str = "", target: str = "", family: str = "",

@@ -16,7 +16,8 @@ from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowFailException
 
 from updraft.gate_text import md_blocks, md_people, report_blocks
-from updraft.markup import md_code, md_text
+from updraft.markup import md_code, md_link, md_text
+from updraft.web.links import family_url
 from updraft_airflow import distribution
 from updraft_airflow.gate_record import RecordedGate, form, ledger_url
 from updraft_airflow.release_gate import ReleaseGateOperator
@@ -43,14 +44,13 @@ class GoNoGoOperator(RecordedGate, ApprovalOperator):
     template_fields = (*ApprovalOperator.template_fields, "target")
 
     def __init__(self, *, plan_task_id: str = "plan", target: str = "{{ params.target }}",
-                 config_path: str | None = None, **kwargs: Any) -> None:
+                 **kwargs: Any) -> None:
         kwargs.setdefault("subject", "Go/NoGo: promote {{ params.package }} to "
                                      "{{ params.target }}")
         form(kwargs)
         super().__init__(**kwargs)
         self.plan_task_id = plan_task_id
         self.target = target
-        self.config_path = config_path
 
     def execute(self, context: Context) -> Any:
         config = distribution.load(self.config_path)
@@ -89,9 +89,12 @@ def _body(plan: dict[str, Any], target: str, role: str, approvers: str) -> str:
     if more:
         families += f" and {md_text(more)} more"
     digest = md_code(str(plan.get("digest", ""))[:12])
+    pages = ", ".join(md_link(name, family_url(str(name)))
+                      for name in plan.get("family_names", []))
     return (
         f"**{md_text(plan.get('actions', 0))} actions** into **{md_text(target)}** "
         f"(plan {digest}) for {families or 'no family'}\n\n"
+        + (f"Family pages: {pages}\n\n" if pages else "") +
         f"Asked of {md_text(role)}: {approvers}\n\n"
         f"{md_blocks(report_blocks(str(plan.get('preview', ''))))}\n\n"
         "Approve applies exactly this plan. If the tree changes before it is applied, "
@@ -112,14 +115,13 @@ class BuildGateOperator(RecordedGate, ApprovalOperator):
 
     gate_kind = "build"
 
-    def __init__(self, *, input_task_id: str = "verify", config_path: str | None = None,
+    def __init__(self, *, input_task_id: str = "verify",
                  **kwargs: Any) -> None:
         kwargs.setdefault("subject", "Build? {{ ti.xcom_pull(task_ids='verify')['nvr'] }} "
                                      "for {{ params.release }}")
         form(kwargs)
         super().__init__(**kwargs)
         self.input_task_id = input_task_id
-        self.config_path = config_path
 
     def execute(self, context: Context) -> Any:
         config = distribution.load(self.config_path)
@@ -147,14 +149,13 @@ class SignGateOperator(RecordedGate, ApprovalOperator):
 
     gate_kind = "sign"
 
-    def __init__(self, *, report_task_id: str = "report", config_path: str | None = None,
+    def __init__(self, *, report_task_id: str = "report",
                  **kwargs: Any) -> None:
         kwargs.setdefault("subject", "Sign? {{ ti.xcom_pull(task_ids='verify')['nvr'] }} "
                                      "for {{ params.release }}")
         form(kwargs)
         super().__init__(**kwargs)
         self.report_task_id = report_task_id
-        self.config_path = config_path
 
     def execute(self, context: Context) -> Any:
         config = distribution.load(self.config_path)
@@ -170,8 +171,11 @@ class SignGateOperator(RecordedGate, ApprovalOperator):
                      f"lands them in {md_text(config.landing.upstream_updates)} (never-shipped "
                      f"ones in {md_text(config.landing.new_packages)}). Reject signs and lands "
                      "nothing; say why in the comment.")
+        # The N-V-R, as Build? records it (the build id is no family's name).
+        verified = context["ti"].xcom_pull(task_ids="verify") or {}
         self.record_question(context, self.assigned_users, self.body,
                              release=(context.get("params") or {}).get("release") or "",
-                             family=str(report.get("build_id", "")), config=config)
+                             family=str(verified.get("nvr") or report.get("build_id", "")),
+                             config=config)
         self.log.info("waiting for a signer (%s)", ", ".join(config.roles.signers))
         return super().execute(context)

@@ -24,14 +24,13 @@ class IsoApprovalOperator(RecordedGate, ApprovalOperator):
     gate_kind = "iso"
 
     def __init__(self, *, stage_task_id: str = "stage", preflight_task_id: str = "preflight",
-                 iso_task_id: str = "build_iso", config_path: str | None = None,
+                 iso_task_id: str = "build_iso",
                  **kwargs: Any) -> None:
         kwargs.setdefault("subject", "Publish ISO {{ params.version }}?")
         form(kwargs)
         super().__init__(**kwargs)
         self.stage_task_id, self.preflight_task_id = stage_task_id, preflight_task_id
         self.iso_task_id = iso_task_id
-        self.config_path = config_path
 
     def execute(self, context: Context) -> Any:
         config = distribution.load(self.config_path)

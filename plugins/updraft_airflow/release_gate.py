@@ -78,7 +78,6 @@ class ReleaseGateOperator(RecordedGate, ApprovalOperator):
         release: str = "{{ params.release }}",
         analysis_task_id: str = "analyse",
         report_task_id: str = "report",
-        config_path: str | None = None,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("subject", "Go/NoGo: release updates of {{ params.release }}")
@@ -87,7 +86,6 @@ class ReleaseGateOperator(RecordedGate, ApprovalOperator):
         self.release = release
         self.analysis_task_id = analysis_task_id
         self.report_task_id = report_task_id
-        self.config_path = config_path
 
     def execute(self, context: Context) -> Any:
         config = distribution.load(self.config_path)

@@ -9,32 +9,23 @@ tried again on the next run (the question is marked reminded only once mailed).
 
 from __future__ import annotations
 
-from typing import Any
+from airflow.sdk import Context
 
-from airflow.sdk import BaseOperator, Context
-
-from updraft_airflow import distribution
 from updraft_airflow.notifiers import GATE_HEADER
+from updraft_airflow.operators.base import MailingOperator
 
 
-class GateReminderOperator(BaseOperator):
-    def __init__(
-        self, *, config_path: str | None = None, smtp_conn_id: str = "updraft_smtp", **kwargs: Any
-    ) -> None:
-        super().__init__(**kwargs)
-        self.config_path = config_path
-        self.smtp_conn_id = smtp_conn_id
+class GateReminderOperator(MailingOperator):
+    """Mails each gate's assignees once before its deadline (a parked gate has no process
+    of its own to do it): what the ledger says is due."""
 
-    def execute(self, context: Context) -> list[str]:
+    def run(self, context: Context) -> list[str]:
         from updraft import gate
         from updraft.gate_text import addresses, gate_link, mail_body
         from updraft.mail import compose
-        from updraft_airflow.operators.mail import send
 
-        config = distribution.load(self.config_path)
-        url = distribution.engine(
-            self.config_path, distribution.run_trigger(context)
-        ).layout.ledger_url
+        config = self.config()
+        url = self.engine(context).layout.ledger_url
         reminded = []
         for question in gate.due_reminders(url):
             what = " ".join(part for part in (question.family, question.release) if part)
@@ -68,7 +59,7 @@ class GateReminderOperator(BaseOperator):
             message[GATE_HEADER] = f"{question.dag_id}.{question.task_id}"
             message["X-Updraft-Reminder"] = "yes"
             try:
-                send(config, message, self.smtp_conn_id)
+                self.mail(config, message)
             except Exception as exc:
                 self.log.warning("reminder for %s not mailed (%s)", question.run, exc)
                 continue

@@ -31,7 +31,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Any], d
     with BugzillaServer(releasekit.seed_bugs()) as server:
         analysis = analyse(engine.layout, "9", BugTracker(server.url, api_key=server.api_key))
     chosen = [package.to_json() for package in choice.resolve(analysis, choice.options(analysis))]
-    return engine.layout.root, chosen, {str(k): v for k, v in analysis.bugs.items()}
+    return engine.layout.root, chosen, {str(k): v.to_json() for k, v in analysis.bugs.items()}
 
 
 def test_release_promotion_and_advisories_converge(seeded: tuple) -> None:  # type: ignore[type-arg]

@@ -69,6 +69,7 @@ def test_upstream_sync_runs_on_its_own_schedule_one_mirror_task_per_source(dagba
     dag = dagbag.get_dag("upstream_sync")
     assert treekit.sme_config().upstream_schedule == "@hourly"
     assert dag.timetable.expression == "0 * * * *"
+    assert dag.timetable.run_immediately is True  # the first sync at start, not an hour on
     assert dag.get_task("land").pool == "repo_tree"
     assert dag.get_task("mirror").is_mapped
 

@@ -46,12 +46,18 @@ def test_approve_moves_the_family_into_smeupdates_and_mails(
     assert responder.question["subject"] == f"Go/NoGo: promote {FAMILY} to smeupdates"
     assert "move from smetest to smeupdates (clamav-0.97.6-1.el4.rf.x86_64.rpm)" in (
         responder.question["body"])
+    # The family's page, linked from the gate (relative: it opens inside the UI).
+    assert "Family pages: [clamav](/updraft/families/clamav)" in responder.question["body"]
     for path in IN_SMETEST:
         assert not (clamav_tree / path).exists()
         assert (clamav_tree / path.replace("smetest", "smeupdates")).exists()
     assert "RPMS/clamd-0.97.6-1.el4.rf.i386.rpm" in treekit.repo_hrefs(
         clamav_tree / "9/smeupdates/i386")
     [mail] = reports(mailbox.wait_for(2, timeout=10))  # and the gate's own mail
+    # The gate's mail went to the assigned release manager, with an absolute link to it.
+    [asked] = gate_mails(mailbox.messages())
+    assert asked["To"] == "releng@contribs.org"
+    assert "http://localhost:8080/dags/promote/runs/" in asked.get_content()
     assert "move from smetest to smeupdates (clamav-0.97.6-1.rf.src.rpm)" in mail.get_content()
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from updraft.config.dist import load_config
 from updraft.engine.engine import Engine
 from updraft.release import advisory
+from updraft.release.bugfacts import BugFacts
 from updraft.release.candidate import ReleaseCandidate
 from updraft.release.choice import ReleaseIntents
 
@@ -28,7 +29,7 @@ def release_advise(root: str, config: str, chosen: list[dict[str, Any]],
     """AdvisoryOperator: an advisory per update, in the ledger and merged into updateinfo."""
     engine = Engine(load_config(Path(config)), Path(root))
     advisory.issue(engine.layout, "9", [ReleaseCandidate.from_json(p) for p in chosen],
-                   {int(k): v for k, v in bugs.items()},
+                   {int(k): BugFacts.from_json(v) for k, v in bugs.items()},
                    run="crash", at=datetime.fromisoformat(at))
     return 0
 

@@ -247,3 +247,12 @@ def test_a_cycle_keeps_its_state_private_and_the_tree_public(tmp_path: Path, cla
     published = [*layout.root.glob("9/*/*/repodata/repomd.xml"),
                  *layout.root.glob("9/*/*/RPMS/*.rpm")]
     assert published and all(_mode(p) & 0o004 for p in published)  # mirrors still read it
+
+
+def test_make_runs_airflow_publishes_a_tree_others_can_read() -> None:
+    """umask 077 keeps make run's own files private; the Airflow components, which write
+    the distribution tree (RPMs, repodata, ISOs) that mirrors serve, run under 022."""
+    script = (SCRIPTS / "standalone.sh").read_text()
+    start = next(line for line in script.splitlines()
+                 if "UPDRAFT_COMPONENT_GROUPS=" in line and line.lstrip().startswith("("))
+    assert "umask 022" in start

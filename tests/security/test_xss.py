@@ -84,7 +84,7 @@ def _assert_shown_as_text(audit: Audit) -> None:
 
 def test_rnotes_html_shows_a_hostile_changelog_and_bug_as_text(hostile) -> None:
     _, analysis, _ = hostile
-    assert EVIL_BUG in analysis.bugs and analysis.bugs[EVIL_BUG]["summary"] == EVERYTHING
+    assert EVIL_BUG in analysis.bugs and analysis.bugs[EVIL_BUG].summary == EVERYTHING
     audit = Audit(render(analysis, "html", "SME Server"))
     audit.assert_inert()
     _assert_shown_as_text(audit)

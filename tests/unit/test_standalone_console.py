@@ -68,3 +68,48 @@ def test_a_component_ignoring_sigterm_is_killed_with_its_group(
     finally:
         standalone_command.SubCommand = original
     assert parent.output_queue[0][1] == b"started\n"
+
+
+def test_airflows_lines_about_updrafts_assets_are_not_updrafts() -> None:
+    keep = _launcher().for_console
+    assert not keep("2026-12-07T03:08:34Z [warning  ] AssetModel SerializedAsset("
+                    "name='updraft://9/smetest', uri='updraft://9/smetest') not found; cannot "
+                    "create asset event. [airflow.assets.manager.AssetManager]")
+    assert not keep("2026-12-07T03:08:34Z [info     ] Dynamically creating AssetModel "
+                    "SerializedAssetUniqueKey(name='updraft://10/smedev') [airflow.task]")
+    assert keep("2026-12-07T03:09:47Z [warning  ] updraft: the rpmbuild backend builds "
+                "against this worker's own rpmdb [airflow.task]")
+
+
+def test_standalone_does_not_claim_to_force_its_auth_manager(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    standalone = _launcher().UpdraftStandalone("updraft_airflow.auth.UpdraftSimpleAuthManager")
+    standalone.print_output("standalone", "Forcing auth manager to SimpleAuthManager")
+    standalone.print_output("standalone", "Database ready")
+    out = capsys.readouterr().out
+    assert "Forcing auth manager" not in out
+    assert "Database ready" in out
+
+
+def test_a_kill_notice_is_one_whole_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The components' kill timers fire together: a notice written in pieces ran into the
+    next one ("...: killedstandalone.sh: triggerer ...")."""
+    import subprocess
+    import sys
+
+    from airflow.cli.commands import standalone_command
+
+    launcher = _launcher()
+    writes: list[str] = []
+    monkeypatch.setattr(sys, "stderr", SimpleNamespace(write=writes.append, flush=lambda: None))
+    original = standalone_command.SubCommand
+    try:
+        launcher.patch()
+        command = standalone_command.SubCommand(SimpleNamespace(output_queue=deque()),
+                                                "triggerer", ["triggerer"], {})
+        command.process = subprocess.Popen(["sleep", "60"], start_new_session=True)
+        command.kill()
+        command.process.wait(10)
+    finally:
+        standalone_command.SubCommand = original
+    assert writes == ["standalone.sh: triggerer still running 5 s after SIGTERM: killed\n"]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from updraft.config.dist import DistConfig, load_config, resolve_root
 from updraft.engine.cycle import CycleResult
@@ -217,6 +218,17 @@ def _sync_upstream(engine: Engine, releases: list[str] | None, dry_run: bool) ->
     return code or (1 if broken else 0)
 
 
+# The stages' commands, imported when run: a no-op of the engine loads none of them.
+_STAGE_COMMANDS = {
+    "build": ("updraft.cli.build", "build_command"),
+    "sign": ("updraft.cli.build", "sign_command"),
+    "releasability": ("updraft.cli.release", "releasability_command"),
+    "release": ("updraft.cli.release", "release_command"),
+    "iso": ("updraft.cli.iso", "iso_command"),
+    "check": ("updraft.engine.check", "check_command"),
+}
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR,
@@ -230,30 +242,11 @@ def run(argv: Sequence[str] | None = None) -> int:
         return _promote(engine, args)
     if args.command == "sync-upstream":
         return _sync_upstream(engine, args.release, args.dry_run)
-    if args.command == "build":
-        from updraft.cli.build import build_command
-
-        return build_command(engine, args)
-    if args.command == "sign":
-        from updraft.cli.build import sign_command
-
-        return sign_command(engine, args)
-    if args.command == "releasability":
-        from updraft.cli.release import releasability_command
-
-        return releasability_command(engine, args)
-    if args.command == "release":
-        from updraft.cli.release import release_command
-
-        return release_command(engine, args)
-    if args.command == "iso":
-        from updraft.cli.iso import iso_command
-
-        return iso_command(engine, args)
-    if args.command == "check":
-        from updraft.engine.check import check_command
-
-        return check_command(engine, args)
+    if args.command in _STAGE_COMMANDS:
+        module, function = _STAGE_COMMANDS[args.command]
+        command: Callable[[Engine, argparse.Namespace], int] = getattr(
+            importlib.import_module(module), function)
+        return command(engine, args)
     if args.command == "status":
         return _status(config, engine.layout, args.release)
     return _history(engine.layout, args.name, args.release)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from updraft.engine.engine import Engine
-    from updraft.release.analysis import Analysis
+    from updraft.release.findings import Analysis
     from updraft.release.run import ReleaseRun
 
 STEPS = ("analyse", "go", "advise", "announce", "close")
@@ -66,12 +66,12 @@ def releasability_command(engine: Engine, args: argparse.Namespace) -> int:
 
     run = _run(engine, args.release)
     analysis = run.analyse(tracker_from_env(engine.config.bugzilla.url), store=False)
-    if analysis.tracker["reachable"]:
+    if analysis.tracker.reachable:
         run.report(analysis)  # the board's copy, and `tested`
     else:
         store(analysis, run.board_dir, run.dist_name)  # the board says why
     sys.stdout.write(render(analysis, args.format, run.dist_name))
-    return 0 if analysis.tracker["reachable"] else 1
+    return 0 if analysis.tracker.reachable else 1
 
 
 def release_command(engine: Engine, args: argparse.Namespace) -> int:
@@ -98,10 +98,10 @@ def _analyse(run: ReleaseRun, args: argparse.Namespace) -> int:
 
     analysis = run.analyse(tracker_from_env(run.engine.config.bugzilla.url),
                            store=not args.dry_run)
-    if analysis.tracker["reachable"] and not args.dry_run:
+    if analysis.tracker.reachable and not args.dry_run:
         run.report(analysis)
     sys.stdout.write(render(analysis, args.format, run.dist_name))
-    return 0 if analysis.tracker["reachable"] else 1
+    return 0 if analysis.tracker.reachable else 1
 
 
 def _chosen(analysis: Analysis, families: list[str], everything: bool) -> list[str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import string
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -19,17 +19,6 @@ from updraft.config.build import BuildOptions, RebaseSettings
 from updraft.safepath import UnsafePath, check_relative, plain_name
 
 # Seed 004's package states, in the order a package normally goes through them.
-PACKAGE_STATES = (
-    "mirroring",
-    "waiting",
-    "test failed",
-    "being built",
-    "build failed",
-    "unsigned",
-    "signed/untested",
-    "tested",
-    "released",
-)
 PackageState = Literal[
     "mirroring",
     "waiting",
@@ -41,6 +30,7 @@ PackageState = Literal[
     "tested",
     "released",
 ]
+PACKAGE_STATES: tuple[str, ...] = get_args(PackageState)
 
 
 RoleName = Literal["release_managers", "packagers", "qa", "signers"]

@@ -79,6 +79,7 @@ class CycleResult:
             "actions": len(self.plan.actions),
             "applied": len(self.applied),
             "families": families[:50],
+            "family_names": sorted({a.family for a in self.plan.actions if a.family})[:50],
             "more_families": max(len(families) - 50, 0),
             "failures": self.failures[:20],
             "unpublished": [target.label for target in self.unpublished],

@@ -23,6 +23,35 @@ class EVR:
         return f"{prefix}{self.version}-{self.release}"
 
 
+class Nevra:
+    """What anything named by name, epoch, version, release and arch can say of itself
+    (a header's facts, an upstream listing): a mixin for their frozen dataclasses."""
+
+    __slots__ = ()
+    name: str
+    epoch: int | None
+    version: str
+    release: str
+    arch: str
+
+    @property
+    def is_source(self) -> bool:
+        return self.arch == "src"
+
+    @property
+    def evr(self) -> EVR:
+        return EVR(self.epoch, self.version, self.release)
+
+    @property
+    def nvr(self) -> str:
+        return f"{self.name}-{self.version}-{self.release}"
+
+    @property
+    def nevra(self) -> str:
+        epoch = f"{self.epoch}:" if self.epoch else ""
+        return f"{self.name}-{epoch}{self.version}-{self.release}.{self.arch}"
+
+
 def compare(left: EVR, right: EVR) -> int:
     """rpm's own ordering (never a string compare): -1, 0 or 1."""
     return rpm.labelCompare(left.label(), right.label())

@@ -12,7 +12,7 @@ from typing import IO
 
 import rpm
 
-from updraft.engine.evr import EVR
+from updraft.engine.evr import Nevra
 from updraft.safepath import UnsafePath, plain_name
 
 # rpm's hash algorithm ids (RPMTAG_PAYLOADDIGESTALGO) to hashlib names.
@@ -29,7 +29,7 @@ class UnsafeHeader(BadPackage):
 
 
 @dataclass(frozen=True, slots=True)
-class PackageFacts:
+class PackageFacts(Nevra):
     """What the engine needs from a header; cached by path + size + mtime."""
 
     name: str
@@ -44,22 +44,9 @@ class PackageFacts:
     digest: str = ""
 
     @property
-    def is_source(self) -> bool:
-        return self.arch == "src"
-
-    @property
-    def evr(self) -> EVR:
-        return EVR(self.epoch, self.version, self.release)
-
-    @property
     def filename(self) -> str:
         """The canonical file name, derived from the header (never the other way)."""
         return f"{self.name}-{self.version}-{self.release}.{self.arch}.rpm"
-
-    @property
-    def nevra(self) -> str:
-        epoch = f"{self.epoch}:" if self.epoch else ""
-        return f"{self.name}-{epoch}{self.version}-{self.release}.{self.arch}"
 
 
 @dataclass(slots=True)
@@ -99,21 +86,27 @@ def _rpm_says() -> str:
     return lines[-1].split(": ", 2)[-1].split(" (Expected")[0] if lines else ""
 
 
-def read_facts(path: Path) -> PackageFacts:
-    """Read and verify one package: header digests by rpm, payload digest against the
-    digest rpm recorded in the header; raise BadPackage with the reason."""
+def _reader() -> rpm.TransactionSet:
+    """The process's one header reader, rpm's complaints captured for _rpm_says."""
     global _TS, _RPM_LOG
     if _TS is None:
         _TS = _transaction_set()
         _RPM_LOG = tempfile.TemporaryFile("w+")
         rpm.setLogFile(_RPM_LOG)
+    return _TS
+
+
+def read_facts(path: Path) -> PackageFacts:
+    """Read and verify one package: header digests by rpm, payload digest against the
+    digest rpm recorded in the header; raise BadPackage with the reason."""
+    ts = _reader()
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError as exc:
         raise BadPackage(f"unreadable: {exc.strerror}") from exc
     try:
         try:
-            header = _TS.hdrFromFdno(fd)
+            header = ts.hdrFromFdno(fd)
         except rpm.error as exc:
             detail = _rpm_says() or str(exc)
             raise BadPackage(f"not a valid RPM header ({detail})") from exc
@@ -136,17 +129,13 @@ def header_digest(path: Path) -> str:
     """The header's own digest (rpm verifies the header on reading it; the payload is not
     read): what binds an admitted path of a gated repo to one build. "!unreadable" for a
     file that is no readable package (it matches no package read later)."""
-    global _TS, _RPM_LOG
-    if _TS is None:
-        _TS = _transaction_set()
-        _RPM_LOG = tempfile.TemporaryFile("w+")
-        rpm.setLogFile(_RPM_LOG)
+    ts = _reader()
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
         return "!unreadable"
     try:
-        header = _TS.hdrFromFdno(fd)
+        header = ts.hdrFromFdno(fd)
     except rpm.error:
         _rpm_says()
         return "!unreadable"

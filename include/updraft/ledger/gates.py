@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from updraft.ledger.models import GateAnswer, GateRequest
 from updraft.ledger.store import Ledger
@@ -85,6 +86,17 @@ class Request:
 SHOWN_LIMIT = 64 * 1024  # a body is a few KB; a hostile one is cut, never refused
 
 
+def _open_question(session: Session, run: str, task_id: str, what: str) -> GateAnswer:
+    """The newest question of the task still waiting for its answer."""
+    row = session.scalars(select(GateAnswer).where(
+        GateAnswer.run == run, GateAnswer.task_id == task_id,
+        GateAnswer.void.is_(False), GateAnswer.answered_at.is_(None))
+        .order_by(GateAnswer.id.desc())).first()
+    if row is None:
+        raise LookupError(f"{run} {task_id}: no open question to {what}")
+    return row
+
+
 def _decision(row: GateAnswer) -> Decision:
     return Decision(row.run, row.task_id, row.kind, row.by, row.answered_at or row.asked_at,
                     tuple(json.loads(row.chosen)), row.digest, row.comment, row.release,
@@ -124,12 +136,7 @@ class GateRecords:
     def answer(self, run: str, task_id: str, by: str, chosen: Iterable[str], at: datetime,
                comment: str = "") -> None:
         with self.ledger.transaction() as session:
-            row = session.scalars(select(GateAnswer).where(
-                GateAnswer.run == run, GateAnswer.task_id == task_id,
-                GateAnswer.void.is_(False), GateAnswer.answered_at.is_(None))
-                .order_by(GateAnswer.id.desc())).first()
-            if row is None:
-                raise LookupError(f"{run} {task_id}: no open question to answer")
+            row = _open_question(session, run, task_id, "answer")
             row.by, row.chosen, row.answered_at = by, json.dumps(list(chosen)), at
             row.comment = comment
 
@@ -137,12 +144,7 @@ class GateRecords:
                  comment: str) -> None:
         """Nobody answered before the deadline: the configured outcome is the answer."""
         with self.ledger.transaction() as session:
-            row = session.scalars(select(GateAnswer).where(
-                GateAnswer.run == run, GateAnswer.task_id == task_id,
-                GateAnswer.void.is_(False), GateAnswer.answered_at.is_(None))
-                .order_by(GateAnswer.id.desc())).first()
-            if row is None:
-                raise LookupError(f"{run} {task_id}: no open question to time out")
+            row = _open_question(session, run, task_id, "time out")
             row.chosen, row.answered_at, row.comment = json.dumps(list(outcome)), at, comment
             row.timed_out = True
 

@@ -18,7 +18,6 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import createrepo_c as cr
 
@@ -27,6 +26,7 @@ from updraft.engine.layout import Layout
 from updraft.engine.lock import repodata_lock
 from updraft.engine.repodata import exchange
 from updraft.errors import UpdraftError
+from updraft.release.bugfacts import BugFacts
 from updraft.release.candidate import ReleaseCandidate
 from updraft.release.updates import Update, describe
 
@@ -54,13 +54,13 @@ def record(update: Update, archdir: str, issued: datetime, release_name: str,
     entry.updated_date = issued
     entry.fromstr = ""
     entry.summary = update.summary
-    entry.description = "\n".join(change["text"] for change in update.changes) or update.summary
+    entry.description = "\n".join(change.text for change in update.changes) or update.summary
     for bug in update.bugs:
         reference = cr.UpdateReference()
         reference.type = "bugzilla"
-        reference.id = str(bug["id"])
-        reference.title = bug.get("summary") or ""
-        reference.href = f"{bug_url.rstrip('/')}/show_bug.cgi?id={bug['id']}" if bug_url else ""
+        reference.id = str(bug.id)
+        reference.title = bug.summary
+        reference.href = f"{bug_url.rstrip('/')}/show_bug.cgi?id={bug.id}" if bug_url else ""
         entry.append_reference(reference)
     for ref in update.references:  # upstream's CVEs and advisories (issue 17 §4)
         reference = cr.UpdateReference()
@@ -160,7 +160,7 @@ def read_back(repo_dir: Path) -> list[cr.UpdateRecord]:
 
 
 def issue(layout: Layout, release: str, packages: list[ReleaseCandidate],
-          bugs: dict[int, dict[str, Any]], run: str, at: datetime | None = None) -> list[Update]:
+          bugs: dict[int, BugFacts], run: str, at: datetime | None = None) -> list[Update]:
     """Describe the released updates, give each its advisory (once: a retry finds the
     same id in the ledger) and merge them into every arch dir of the target repo."""
     from updraft.engine.evr import DistTag
@@ -182,7 +182,7 @@ def issue(layout: Layout, release: str, packages: list[ReleaseCandidate],
         for update in (u for u in updates if not u.part_of):
             issued = records.issue(
                 settings.advisory_prefix, release, update.name, update.label, update.type,
-                update.severity, update.title, [bug["id"] for bug in update.bugs],
+                update.severity, update.title, [bug.id for bug in update.bugs],
                 [f.filename for f in update.files], now, run)
             update.advisory = issued.id
             update.issued = issued.issued.isoformat()

@@ -1,9 +1,9 @@
 """Analysis: the Rnotes of seed 000, computed — what may be released, and why not.
 
 Reads the tree (inventory), asks the tracker once per 500 bugs, decides releasability
-(soft dependencies) with hard dependencies checked by libsolv, and returns one
-JSON-able account that the text/HTML report, the Go/NoGo gate and the release steps
-all read. Nothing here changes the tree or the tracker.
+(soft dependencies) with hard dependencies checked by libsolv, and returns one typed
+account (updraft.release.findings.Analysis) that the text/HTML report, the Go/NoGo gate
+and the release steps all read. Nothing here changes the tree or the tracker.
 """
 
 from __future__ import annotations
@@ -12,17 +12,20 @@ import logging
 import os
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from updraft.engine.layout import Layout
+from updraft.release.bugfacts import BugFacts
 from updraft.release.candidate import ReleaseCandidate, VerifiedVersion
 from updraft.release.changelog import Entry, RefParser
 from updraft.release.closure import RequiresCheck
-from updraft.release.inventory import Held, Inventory, take_inventory
+from updraft.release.findings import Analysis, ChangeWithoutBug, NewerInSmetest, TrackerState
+from updraft.release.inventory import Inventory, take_inventory
 from updraft.release.releasability import Blocker, Verdict, VersionLog, decide
 from updraft.release.tracker import Bug, TrackerUnavailable
+
+__all__ = ["Analysis", "Tracker", "analyse"]  # Analysis: the record, kept importable here
 
 log = logging.getLogger(__name__)
 
@@ -34,43 +37,7 @@ class Tracker(Protocol):
     def fetch(self, ids: Iterable[int]) -> dict[int, Bug]: ...
 
 
-@dataclass
-class Analysis:
-    release: str
-    generated: str
-    tracker: dict[str, Any]
-    packages: list[ReleaseCandidate]
-    bugs: dict[int, dict[str, Any]]
-    missing_bugs: list[int]
-    changes_without_bugs: list[dict[str, Any]]
-    smetest_newer: list[dict[str, Any]]
-    unchecked: list[str] = field(default_factory=list)
-    timings: dict[str, float] = field(default_factory=dict)
-
-    def releasable(self) -> list[ReleaseCandidate]:
-        return [p for p in self.packages if p.releasable]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "release": self.release, "generated": self.generated, "tracker": self.tracker,
-            "packages": [package.to_json() for package in self.packages],
-            "bugs": {str(bug): info for bug, info in sorted(self.bugs.items())},
-            "missing_bugs": self.missing_bugs,
-            "changes_without_bugs": self.changes_without_bugs,
-            "smetest_newer": self.smetest_newer, "unchecked_requires": self.unchecked,
-            "timings": self.timings,
-        }
-
-    @classmethod
-    def from_json(cls, raw: dict[str, Any]) -> Analysis:
-        return cls(raw["release"], raw["generated"], raw["tracker"],
-                   [ReleaseCandidate.from_json(package) for package in raw["packages"]],
-                   {int(k): v for k, v in raw["bugs"].items()}, raw["missing_bugs"],
-                   raw["changes_without_bugs"], raw["smetest_newer"],
-                   raw.get("unchecked_requires", []), raw.get("timings", {}))
-
-
-def _ask(tracker: Tracker, bugs: set[int]) -> tuple[dict[int, Bug], dict[str, Any]]:
+def _ask(tracker: Tracker, bugs: set[int]) -> tuple[dict[int, Bug], TrackerState]:
     before = tracker.requests
     try:
         found = tracker.fetch(bugs)
@@ -79,8 +46,8 @@ def _ask(tracker: Tracker, bugs: set[int]) -> tuple[dict[int, Bug], dict[str, An
         # Fail closed: with no statuses nothing is verified, so nothing is offered.
         log.error("%s", exc)
         found, error = {}, str(exc)
-    return found, {"url": tracker.url, "requests": tracker.requests - before,
-                   "reachable": error is None, "error": error, "asked": len(bugs)}
+    return found, TrackerState(tracker.url, tracker.requests - before, error is None, error,
+                               len(bugs))
 
 
 def _requires_check(layout: Layout, inventory: Inventory) -> RequiresCheck:
@@ -107,7 +74,7 @@ def analyse(layout: Layout, release: str, tracker: Tracker) -> Analysis:
     clock = time.perf_counter()
     check = _requires_check(layout, inventory)
 
-    def requires(release_set: dict[str, Any]) -> dict[str, list[str]]:
+    def requires(release_set: dict[str, VersionLog]) -> dict[str, list[str]]:
         return check({name: inventory.offered(name, v.label).binary_paths()
                       for name, v in release_set.items()})
 
@@ -115,7 +82,7 @@ def analyse(layout: Layout, release: str, tracker: Tracker) -> Analysis:
     good = config.bugzilla.releasable_states()
     verdicts = decide(inventory.packages, states.get, good, requires)
     timings["decide"] = time.perf_counter() - clock
-    if not tracker_state["reachable"]:
+    if not tracker_state.reachable:
         for verdict in verdicts:  # not even upstream packages: nobody could check
             verdict.releasable = None
     product = config.bugzilla.products.get(release)
@@ -127,8 +94,8 @@ def analyse(layout: Layout, release: str, tracker: Tracker) -> Analysis:
         bugs=_bugs(inventory, found, product, wanted),
         missing_bugs=sorted(bug for bug, answer in found.items() if answer.missing),
         changes_without_bugs=_unreferenced(inventory),
-        smetest_newer=[_held_json(h) for h in inventory.watched
-                       if h.family.name in inventory.released],
+        smetest_newer=[NewerInSmetest(h.family.name, h.label, h.repo, h.srpm)
+                       for h in inventory.watched if h.family.name in inventory.released],
         unchecked=check.missing, timings=timings,
     )
 
@@ -148,15 +115,15 @@ def _verified(inventory: Inventory, name: str, versions: tuple[VersionLog, ...],
 
 
 def _package(verdict: Verdict, inventory: Inventory, found: dict[int, Bug],
-             tracker: dict[str, Any], good: frozenset[str]) -> ReleaseCandidate:
+             tracker: TrackerState, good: frozenset[str]) -> ReleaseCandidate:
     candidate = verdict.candidate
     assert candidate is not None
     held = inventory.offered(verdict.name, candidate.label)
     base = inventory.released.get(verdict.name)
     blocked = list(verdict.blocked_by)
-    if not tracker["reachable"]:
+    if not tracker.reachable:
         blocked.insert(0, Blocker("tracker", f"the tracker could not be asked: "
-                                             f"{tracker['error']}"))
+                                             f"{tracker.error}"))
     releasable = verdict.releasable
     chosen = inventory.offered(verdict.name, releasable.label) if releasable else None
     return ReleaseCandidate(
@@ -164,7 +131,7 @@ def _package(verdict: Verdict, inventory: Inventory, found: dict[int, Bug],
         candidate=candidate.label,
         releasable=releasable.label if releasable else None,
         blocked_by=tuple(blocked),
-        unknown_bugs=tuple(verdict.unknown_bugs if tracker["reachable"] else candidate.bugs),
+        unknown_bugs=tuple(verdict.unknown_bugs if tracker.reachable else candidate.bugs),
         broken_requires=tuple(verdict.broken_requires),
         released=base.label if base else None,
         kind="sme" if any(v.bugs for v in (candidate, releasable) if v) else "upstream",
@@ -176,12 +143,12 @@ def _package(verdict: Verdict, inventory: Inventory, found: dict[int, Bug],
         release_files=(tuple([*([chosen.srpm] if chosen.srpm else []), *chosen.binary_paths()])
                        if chosen else ()),
         verified_versions=(tuple(_verified(inventory, verdict.name, verdict.offered, found, good))
-                           if tracker["reachable"] else ()),
+                           if tracker.reachable else ()),
     )
 
 
 def _bugs(inventory: Inventory, found: dict[int, Bug], product: str | None,
-          wanted: set[int]) -> dict[int, dict[str, Any]]:
+          wanted: set[int]) -> dict[int, BugFacts]:
     users: dict[int, list[str]] = {}
     for package in inventory.packages:
         for version in (*package.candidates, *package.watched):
@@ -190,29 +157,22 @@ def _bugs(inventory: Inventory, found: dict[int, Bug], product: str | None,
     bugs = {}
     for bug in sorted(wanted):
         answer = found.get(bug)
-        info: dict[str, Any] = answer.to_json() if answer else {"id": bug, "status": None}
-        info["packages"] = users.get(bug, [])
-        info["security"] = bool(answer and answer.security)
-        info["product_mismatch"] = bool(answer and answer.known and product
-                                        and not answer.product_matches(product))
-        bugs[bug] = info
+        packages = tuple(users.get(bug, []))
+        bugs[bug] = BugFacts.unanswered(bug, packages) if answer is None else BugFacts(
+            answer, packages, product_mismatch=bool(answer.known and product
+                                                    and not answer.product_matches(product)))
     return bugs
 
 
-def _unreferenced(inventory: Inventory) -> list[dict[str, Any]]:
+def _unreferenced(inventory: Inventory) -> list[ChangeWithoutBug]:
     rows = []
     for package in inventory.packages:
         for version in (*package.candidates[:1], *package.watched[:1]):
-            rows += [{"package": package.name, "version": version.label, "repo": version.repo,
-                      "entry": _entry_line(entry)} for entry in version.changes
-                     if not entry.bugs]
+            rows += [ChangeWithoutBug(package.name, version.label, version.repo,
+                                      _entry_line(entry))
+                     for entry in version.changes if not entry.bugs]
     return rows
 
 
 def _entry_line(entry: Entry) -> str:
     return f"{entry.heading()} {entry.text.splitlines()[0] if entry.text else ''}".strip()
-
-
-def _held_json(held: Held) -> dict[str, Any]:
-    return {"package": held.family.name, "version": held.label, "repo": held.repo,
-            "srpm": held.srpm}

@@ -15,8 +15,8 @@ from updraft.engine.plan import Intent
 from updraft.engine.promote import Promotion
 from updraft.engine.tree import Tree
 from updraft.errors import UpdraftError
-from updraft.release.analysis import Analysis
 from updraft.release.candidate import ReleaseCandidate
+from updraft.release.findings import Analysis
 
 
 class ChoiceError(UpdraftError):

@@ -23,7 +23,7 @@ def comments(config: DistConfig, release: str, updates: list[Update]) -> dict[in
     by_bug: dict[int, list[Update]] = {}
     for update in updates:
         for bug in update.bugs:
-            by_bug.setdefault(int(bug["id"]), []).append(update)
+            by_bug.setdefault(bug.id, []).append(update)
     settings = config.bugzilla.close
     return {bug: settings.comment.format(
         nvr=", ".join(u.nvr for u in found), repo=config.release.target,

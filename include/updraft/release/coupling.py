@@ -38,8 +38,8 @@ def _absorb(lead: Update, other: Update) -> None:
     other.part_of = lead.nvr
     lead.members.append(other.nvr)
     lead.files += other.files
-    known = {bug["id"] for bug in lead.bugs}
-    lead.bugs += [bug for bug in other.bugs if bug["id"] not in known]
+    known = {bug.id for bug in lead.bugs}
+    lead.bugs += [bug for bug in other.bugs if bug.id not in known]
     lead.changes += other.changes
     refs = {(ref["type"], ref["id"]) for ref in lead.references}
     lead.references += [ref for ref in other.references if (ref["type"], ref["id"]) not in refs]

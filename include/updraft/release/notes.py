@@ -9,7 +9,6 @@ from __future__ import annotations
 import textwrap
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from typing import Any
 
 from updraft.config.dist import DistConfig
 from updraft.mail import compose
@@ -23,13 +22,8 @@ def product(config: DistConfig, release: str) -> str:
     return config.release.announce.product.format(name=config.name, release=release)
 
 
-def _heading(change: dict[str, Any]) -> str:
-    stamp = datetime.fromtimestamp(int(change["time"]), UTC).strftime("%a %b %d %Y")
-    return f"* {stamp} {change['author']}"
-
-
 def _references(update: Update) -> list[str]:
-    return [f"Bug {bug['id']} - {bug.get('summary') or ''}".rstrip(" -")
+    return [f"Bug {bug.id} - {bug.summary}".rstrip(" -")
             for bug in update.bugs] + [
         f"{ref['id'] or ref.get('title', '')} - {ref.get('href', '')}".rstrip(" -")
         for ref in update.references]  # upstream's CVEs (issue 17 §4)
@@ -38,13 +32,13 @@ def _references(update: Update) -> list[str]:
 def _update_text(update: Update) -> str:
     # Seed 000 note 2: "the only changes needed ... would be the description of the
     # update": the bugs' summaries are the best draft there is.
-    lines = [bug["summary"] for bug in update.bugs if bug.get("summary")]
+    lines = [bug.summary for bug in update.bugs if bug.summary]
     return "\n".join(lines) or f"Update to {update.name} {update.version}"
 
 
 def release_note(config: DistConfig, release: str, update: Update) -> str:
     return _ENV.get_template("release_notes.txt.j2").render(
-        u=update, product=product(config, release), heading=_heading,
+        u=update, product=product(config, release),
         description="\n".join(textwrap.fill(p, 72) for p in update.description.split("\n")),
         update_text=_update_text(update), references=_references(update),
         # a noarch package lies in every arch dir: name it once

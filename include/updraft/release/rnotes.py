@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from updraft.markup import environment, safe_url
-from updraft.release.analysis import Analysis
+from updraft.release.findings import Analysis
 
 FORMATS = ("text", "json", "html")
 
@@ -24,7 +24,7 @@ _ENV = environment(trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=T
 
 
 def _context(analysis: Analysis, name: str, links: dict[str, str] | None) -> dict[str, Any]:
-    statuses = Counter(str(info.get("status") or "UNKNOWN") for info in analysis.bugs.values())
+    statuses = Counter(facts.status or "UNKNOWN" for facts in analysis.bugs.values())
     return {
         "a": analysis, "name": name,
         "links": {key: url for key, url in (links or {}).items() if safe_url(url)},

@@ -30,6 +30,7 @@ from updraft.errors import UpdraftError
 from updraft.ledger.release import ReleaseRecords
 from updraft.release import closing, notes, rnotes
 from updraft.release.analysis import Analysis, Tracker, analyse
+from updraft.release.bugfacts import BugFacts
 from updraft.release.candidate import ReleaseCandidate
 from updraft.release.choice import ReleaseIntents, resolve
 from updraft.release.updates import Update
@@ -100,7 +101,7 @@ class ReleaseRun:
         analysis = analyse(self.engine.layout, self.release, tracker)
         if store:
             rnotes.store(analysis, self.directory, self.dist_name)
-            if not analysis.tracker["reachable"]:
+            if not analysis.tracker.reachable:
                 rnotes.store(analysis, self.board_dir, self.dist_name)
         return analysis
 
@@ -162,7 +163,7 @@ class ReleaseRun:
     # -- advise ----------------------------------------------------------------------------
 
     def advise(self, packages: list[ReleaseCandidate],
-               bugs: dict[int, dict[str, Any]]) -> list[Update]:
+               bugs: dict[int, BugFacts]) -> list[Update]:
         """An advisory per update, in the ledger (once: a retry finds the same number)
         and in the target repo's updateinfo."""
         from updraft.release.advisory import issue  # createrepo_c: only when advising
@@ -172,7 +173,7 @@ class ReleaseRun:
         return updates
 
     def planned_advisories(self, packages: list[ReleaseCandidate],
-                           bugs: dict[int, dict[str, Any]]) -> list[Update]:
+                           bugs: dict[int, BugFacts]) -> list[Update]:
         """What `advise` would issue, changing nothing: an advisory issued before keeps
         its number, a new one shows none."""
         from updraft.release.updates import describe

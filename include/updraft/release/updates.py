@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import rpm
 
+from updraft.config.dist import DistConfig
 from updraft.engine.layout import Layout
 from updraft.engine.package import sha256_of
+from updraft.release.bugfacts import BugFacts
 from updraft.release.candidate import ReleaseCandidate
+from updraft.release.changelog import Entry
 from updraft.release.inventory import Held, holdings
 
 
@@ -49,8 +52,8 @@ class Update:
     kind: str  # "sme" (has bugs) or "upstream"
     type: str  # security, bugfix, enhancement
     severity: str
-    bugs: list[dict[str, Any]] = field(default_factory=list)
-    changes: list[dict[str, Any]] = field(default_factory=list)
+    bugs: list[BugFacts] = field(default_factory=list)  # the released version's
+    changes: list[Entry] = field(default_factory=list)  # the released version's
     files: list[UpdatedFile] = field(default_factory=list)
     advisory: str = ""
     issued: str = ""  # ISO time the advisory was first issued
@@ -66,12 +69,18 @@ class Update:
         return f"{self.nvr} {self.type} update{also}"
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        raw = {item.name: getattr(self, item.name) for item in fields(self)}
+        raw.update(bugs=[bug.to_json() for bug in self.bugs],
+                   changes=[change.to_json() for change in self.changes],
+                   files=[asdict(found) for found in self.files],
+                   references=[dict(ref) for ref in self.references], members=list(self.members))
+        return raw
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Update:
-        files = [UpdatedFile(**item) for item in raw.get("files", [])]
-        return cls(**{**raw, "files": files})
+        return cls(**{**raw, "bugs": [BugFacts.from_json(bug) for bug in raw.get("bugs", [])],
+                      "changes": [Entry.from_json(change) for change in raw.get("changes", [])],
+                      "files": [UpdatedFile(**item) for item in raw.get("files", [])]})
 
 
 _TS: rpm.TransactionSet | None = None
@@ -98,9 +107,9 @@ def _file(archdir: str, path: str) -> UpdatedFile:
                        arch, sha256_of(Path(path)), header[rpm.RPMTAG_SOURCERPM] or "")
 
 
-def _type(bugs: list[dict[str, Any]], security_keyword: str,
+def _type(bugs: list[BugFacts], security_keyword: str,
           enhancement_keywords: tuple[str, ...]) -> str:
-    keywords = [{k.lower() for k in bug.get("keywords") or ()} for bug in bugs]
+    keywords = [{k.lower() for k in bug.keywords} for bug in bugs]
     if any(security_keyword.lower() in found for found in keywords):
         return "security"
     wanted = {k.lower() for k in enhancement_keywords}
@@ -110,7 +119,7 @@ def _type(bugs: list[dict[str, Any]], security_keyword: str,
 
 
 def describe(layout: Layout, release: str, chosen: list[ReleaseCandidate],
-             bugs: dict[int, dict[str, Any]]) -> list[Update]:
+             bugs: dict[int, BugFacts]) -> list[Update]:
     """The updates as they lie in the target repo; `chosen` are the analysis' packages
     that were released."""
     config = layout.config
@@ -127,8 +136,8 @@ def describe(layout: Layout, release: str, chosen: list[ReleaseCandidate],
     return updates
 
 
-def _update(held: Held, package: ReleaseCandidate, bugs: dict[int, dict[str, Any]],
-            config: Any) -> Update:
+def _update(held: Held, package: ReleaseCandidate, bugs: dict[int, BugFacts],
+            config: DistConfig) -> Update:
     files = ([_file("SRPMS", held.srpm)] if held.srpm else []) + [
         _file(archdir, path) for archdir, paths in sorted(held.binaries.items())
         for path in sorted(paths)]
@@ -136,7 +145,8 @@ def _update(held: Held, package: ReleaseCandidate, bugs: dict[int, dict[str, Any
     main = next((f for f in files if f.name == held.family.name and f.arch != "src"),
                 files[0])
     released_bugs = sorted(package.release_bugs)
-    found = [bugs.get(bug) or {"id": bug} for bug in released_bugs]
+    # every released bug is one the analysis asked about; unanswered if it is not there
+    found = [bugs.get(bug) or BugFacts.unanswered(bug) for bug in released_bugs]
     kind = _type(found, config.bugzilla.security_keyword, config.release.enhancement_keywords)
     key = held.family.key
     bare = re.sub(config.release.announce.dist_suffix, "", main.release) or main.release
@@ -146,5 +156,5 @@ def _update(held: Held, package: ReleaseCandidate, bugs: dict[int, dict[str, Any
         description=source[rpm.RPMTAG_DESCRIPTION] or "", url=source[rpm.RPMTAG_URL] or "",
         kind="sme" if released_bugs else "upstream", type=kind,
         severity=config.release.security_severity if kind == "security" else "",
-        bugs=found, changes=[change.to_json() for change in package.release_changes],
+        bugs=found, changes=list(package.release_changes),
         files=files)

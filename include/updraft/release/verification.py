@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from updraft.engine.layout import Layout
-from updraft.release.analysis import Analysis
+from updraft.release.findings import Analysis
 
 TESTED = "tested"
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import createrepo_c as cr
 
-from updraft.engine.evr import EVR
+from updraft.engine.evr import Nevra
 from updraft.errors import UpstreamError
 from updraft.safepath import UnsafePath, check_relative, contained, plain_name
 from updraft.upstream.download import (
@@ -46,7 +46,7 @@ class HalfMirrored(UpstreamError):
 
 
 @dataclass(frozen=True, slots=True)
-class RemotePackage:
+class RemotePackage(Nevra):
     """One package as an upstream repo's primary metadata lists it."""
 
     name: str
@@ -74,17 +74,6 @@ class RemotePackage:
     def url(self) -> str:
         return f"{self.base}/{self.location}"
 
-    @property
-    def is_source(self) -> bool:
-        return self.arch == "src"
-
-    @property
-    def evr(self) -> EVR:
-        return EVR(self.epoch, self.version, self.release)
-
-    @property
-    def nvr(self) -> str:
-        return f"{self.name}-{self.version}-{self.release}"
 
 
 @dataclass

@@ -130,6 +130,8 @@ class Waiting:
     @property
     def waited_text(self) -> str:
         days, hours = self.waited.days, self.waited.seconds // 3600
+        if not days and not hours:
+            return "less than an hour"
         parts = [f"{days} day{'s' if days != 1 else ''}"] if days else []
         if hours or not days:
             parts.append(f"{hours} hour{'s' if hours != 1 else ''}")

@@ -4,10 +4,10 @@ never offered again as "may be released"."""
 
 from __future__ import annotations
 
-import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from updraft.release.findings import Analysis
 from updraft.web.catalog import Shelf
 
 
@@ -29,38 +29,43 @@ class Offer:
                 "security": self.security}
 
 
-def live(analysis: dict[str, Any], shelves: list[Shelf], released_repo: str) -> dict[str, Any]:
-    """The analysis (its JSON form) with each package checked against the tree: one whose
-    releasable version the released repo already holds is shown as released."""
+@dataclass(frozen=True)
+class Board:
+    analysis: Analysis  # its packages as the tree shows them now
+    offers: tuple[Offer, ...]  # one per package, in the analysis' order
+
+    def to_json(self) -> dict[str, Any]:
+        """The page's JSON twin: the analysis' JSON, each package with its verdict, and
+        the offers."""
+        raw = self.analysis.to_json()
+        for package, offer in zip(raw["packages"], self.offers, strict=True):
+            package["verdict"] = offer.verdict
+        raw["offers"] = [offer.to_json() for offer in self.offers]
+        return raw
+
+
+def live(analysis: Analysis, shelves: list[Shelf], released_repo: str) -> Board:
+    """The analysis with each package checked against the tree: one whose releasable
+    version the released repo already holds is shown as released."""
     now_released = {s.family: s for s in shelves
-                    if s.release == analysis["release"] and s.repo == released_repo}
-    fresh = copy.deepcopy(analysis)
-    offers = []
-    for package in fresh["packages"]:
-        shelf = now_released.get(package["name"])
+                    if s.release == analysis.release and s.repo == released_repo}
+    packages, offers = [], []
+    for package in analysis.packages:
+        shelf = now_released.get(package.name)
         held = set(shelf.evrs) if shelf else set()  # the analysis labels versions by EVR
-        reasons = tuple(str(b.get("reason", b)) if isinstance(b, dict) else str(b)
-                        for b in package.get("blocked_by", []))
-        releasable = package.get("releasable") or ""
+        reasons = tuple(blocker.reason for blocker in package.blocked_by)
+        releasable = package.releasable or ""
         if shelf:
-            package["released"] = shelf.newest
-        if releasable and (releasable in held or package["candidate"] in held):
+            package = replace(package, released=shelf.newest)
+        if releasable and (releasable in held or package.candidate in held):
             verdict, reasons = "released", (f"{releasable} is in {released_repo} now",)
-            package["releasable"] = None
+            package = replace(package, releasable=None)
             releasable = ""
         elif releasable:
-            verdict = "releasable" if releasable == package["candidate"] else "older"
+            verdict = "releasable" if releasable == package.candidate else "older"
         else:
             verdict = "held"
-        package["verdict"] = verdict
-        offers.append(Offer(package["name"], package.get("released") or "",
-                            package["candidate"], releasable, verdict, reasons,
-                            tuple(package.get("bugs", [])), bool(package.get("security"))))
-    fresh["offers"] = [offer.to_json() for offer in offers]
-    return fresh
-
-
-def offers(board: dict[str, Any]) -> list[Offer]:
-    return [Offer(o["name"], o["released"], o["candidate"], o["releasable"], o["verdict"],
-                  tuple(o["reasons"]), tuple(o["bugs"]), o["security"])
-            for o in board["offers"]]
+        packages.append(package)
+        offers.append(Offer(package.name, package.released or "", package.candidate,
+                            releasable, verdict, reasons, package.bugs, package.security))
+    return Board(replace(analysis, packages=packages), tuple(offers))

@@ -12,6 +12,7 @@ from typing import Any
 from updraft.config.repos import PACKAGE_STATES
 from updraft.engine.layout import Layout
 from updraft.ledger.store import Ledger
+from updraft.release.findings import Analysis
 from updraft.web import board as live_board
 from updraft.web import catalog, facts, packages, repos, timeline, waiting
 
@@ -81,8 +82,8 @@ class Site:
         if analysis is None:
             return View({"board": None, "offers": []}, {})
         shelves = catalog.shelves(self.layout, [release])
-        fresh = live_board.live(analysis, shelves, self.config.release.target)
-        return View({"board": fresh, "offers": live_board.offers(fresh)}, fresh)
+        board = live_board.live(analysis, shelves, self.config.release.target)
+        return View({"board": board.analysis, "offers": list(board.offers)}, board.to_json())
 
     def analysed(self) -> list[tuple[str, bool]]:
         directory = self.layout.state_dir / "release"
@@ -90,9 +91,9 @@ class Site:
                 for release in self.config.releases]
 
 
-def _analysis(directory: Path, release: str) -> dict[str, Any] | None:
+def _analysis(directory: Path, release: str) -> Analysis | None:
     try:
-        raw = json.loads((directory / f"release-{release}.json").read_text())
-    except (OSError, ValueError):
-        return None
-    return raw if isinstance(raw, dict) and isinstance(raw.get("packages"), list) else None
+        return Analysis.from_json(json.loads((directory / f"release-{release}.json")
+                                             .read_text()))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None  # none yet, or not an analysis: the board says there is none

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from updraft.ledger.models import (
@@ -21,6 +21,7 @@ from updraft.ledger.models import (
     StateChangeRow,
     UpstreamAdvisory,
 )
+from updraft.web.gate_subject import names_family
 from updraft.web.links import answer_url, run_url, trigger_url
 
 MAX_EVENTS = 2000
@@ -78,9 +79,24 @@ def _states(session: Session, family: str) -> list[Event]:
             for (at, release, evr, state, repo), rows in grouped.items()]
 
 
+def _asked_about(row: GateAnswer, family: str) -> bool:
+    """The gate asked about `family`: its label names it, or (the release gate, which
+    records no label) its answer chose a version of it."""
+    if names_family(row.family, family):
+        return True
+    return row.kind == "release" and names_family(", ".join(json.loads(row.chosen or "[]")),
+                                                  family)
+
+
 def _gates(session: Session, family: str) -> list[Event]:
     events = []
-    for row in session.scalars(select(GateAnswer).where(GateAnswer.family == family)):
+    # Gates record labels (an N-V-R, "name-V-R (9)", lists): narrowed in SQL, then parsed.
+    maybe = or_(GateAnswer.family.contains(family, autoescape=True),
+                and_(GateAnswer.kind == "release",
+                     GateAnswer.chosen.contains(family, autoescape=True)))
+    for row in session.scalars(select(GateAnswer).where(maybe)):
+        if not _asked_about(row, family):
+            continue
         links = []
         if row.dag_id and row.run_id:
             links = [("run", run_url(row.dag_id, row.run_id)),

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from updraft.ledger.models import GateAnswer, GateRequest
+from updraft.web.gate_subject import family_names
 from updraft.web.links import answer_url, family_url, run_url
 
 
@@ -26,13 +27,20 @@ class Waiting:
     answer: str  # where to answer: the Required Action, or the family page
     run: str  # the waiting run's page, when a run waits
 
+    @property
+    def family_url(self) -> str:
+        """The Family page of the one family the gate asks about ("" for none or several:
+        a gate's `family` is its label, e.g. an N-V-R or a build batch's list)."""
+        names = family_names(self.family)
+        return family_url(names[0]) if len(names) == 1 else ""
+
     def to_json(self, now: datetime) -> dict[str, Any]:
         return {"kind": self.kind, "release": self.release, "target": self.target,
                 "family": self.family, "evr": self.evr, "assigned": list(self.assigned),
                 "since": self.since.isoformat(),
                 "waiting_seconds": int((now - self.since).total_seconds()),
                 "answer_url": self.answer, "run_url": self.run,
-                "family_url": family_url(self.family) if self.family else ""}
+                "family_url": self.family_url}
 
 
 def _assigned(raw: str) -> tuple[str, ...]:

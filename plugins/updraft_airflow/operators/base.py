@@ -31,6 +31,8 @@ from updraft.errors import Transient, UpdraftError
 from updraft_airflow import distribution
 
 if TYPE_CHECKING:
+    from email.message import EmailMessage
+
     from updraft.config.dist import DistConfig
     from updraft.engine.cycle import CycleResult
     from updraft.engine.engine import Engine
@@ -102,6 +104,24 @@ class UpdraftOperator(BaseOperator):
         # it: "" stands for "none" (params.optional reads it so).
         ti.xcom_push(key="report_file", value=summary.get("report_file") or "")
         ti.xcom_push(key="plan_id", value=summary.get("plan_id") or "")
+
+
+class MailingOperator(UpdraftOperator):
+    """An UpdraftOperator that mails through the SMTP connection (`updraft_smtp`: host,
+    TLS and password are the connection's, never logged)."""
+
+    def __init__(self, *, smtp_conn_id: str = "updraft_smtp", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.smtp_conn_id = smtp_conn_id
+
+    def mail(self, config: DistConfig, message: EmailMessage) -> bool:
+        """Send `message` to its To:; False (and nothing sent) when it names nobody."""
+        from updraft_airflow.operators.mail import send
+
+        sent = send(config, message, self.smtp_conn_id)
+        if sent:
+            self.log.info("mailed %r to %s", message["Subject"], message["To"])
+        return sent
 
 
 class StepOperator(PythonOperator):

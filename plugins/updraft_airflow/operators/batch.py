@@ -13,7 +13,7 @@ import json
 from collections.abc import Sequence
 from typing import Any, cast
 
-from airflow.sdk import BaseOperator, Context
+from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from updraft.errors import UpdraftError
@@ -21,8 +21,8 @@ from updraft_airflow import distribution
 from updraft_airflow.assets import BUILD_REQUESTS
 from updraft_airflow.build_gates import NOGO
 from updraft_airflow.gate_record import ledger_url, required
+from updraft_airflow.operators.base import MailingOperator, UpdraftOperator
 from updraft_airflow.operators.build import BuildLandOperator, SignOperator, _overrides
-from updraft_airflow.operators.mail import send
 
 
 def _listed(value: Any) -> list[dict[str, Any]]:
@@ -34,7 +34,7 @@ def _listed(value: Any) -> list[dict[str, Any]]:
     return [item for item in value if item]
 
 
-class HandoverOperator(BaseOperator):
+class HandoverOperator(UpdraftOperator):
     """upstream_sync: the landing's new build requests out as one asset event (extra:
     {"requests": [...]}); skipped (no event) when there are none."""
 
@@ -43,7 +43,7 @@ class HandoverOperator(BaseOperator):
         super().__init__(**kwargs)
         self.land_task_id = land_task_id
 
-    def execute(self, context: Context) -> list[str]:
+    def run(self, context: Context) -> list[str]:
         requests = context["ti"].xcom_pull(task_ids=self.land_task_id, key="requests") or []
         if not requests:
             raise AirflowSkipException("no new build requests from this landing")
@@ -130,27 +130,24 @@ def planned_builds(
     return [{"request": r, "overrides": answers.get(r["name"], {})} for r in chosen]
 
 
-class BatchBuildOperator(BaseOperator):
+class BatchBuildOperator(UpdraftOperator):
     """One chosen request through the builders (mapped: one task per family). A failed
     build does not fail the task: the batch's report says what broke, with its log."""
 
-    template_fields: Sequence[str] = ("request", "overrides")
+    template_fields: Sequence[str] = (*UpdraftOperator.template_fields, "request", "overrides")
     ui_color = "#fbeee6"
 
-    def __init__(
-        self, *, request: Any, overrides: Any = None, config_path: str | None = None, **kwargs: Any
-    ) -> None:
+    def __init__(self, *, request: Any, overrides: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.request, self.overrides = request, overrides
-        self.config_path = config_path
 
-    def execute(self, context: Context) -> dict[str, object]:
+    def run(self, context: Context) -> dict[str, object]:
         from updraft.build.batch import build_one
         from updraft.build.requests import BuildRequest
 
         required(context, self.config_path, "start_gate", option=str(self.request["key"]))
         wanted = BuildRequest.from_json(dict(self.request))
-        engine = distribution.engine(self.config_path, distribution.run_trigger(context))
+        engine = self.engine(context)
         item = build_one(
             engine,
             wanted,
@@ -163,24 +160,15 @@ class BatchBuildOperator(BaseOperator):
         return item.to_json()
 
 
-class BatchReportOperator(BaseOperator):
+class BatchReportOperator(MailingOperator):
     """Notification 2 for the whole batch: built, failed (log tail, link), not started."""
 
-    def __init__(
-        self,
-        *,
-        build_task_id: str = "build",
-        config_path: str | None = None,
-        smtp_conn_id: str = "updraft_smtp",
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *, build_task_id: str = "build", **kwargs: Any) -> None:
         kwargs.setdefault("trigger_rule", "all_done")
         super().__init__(**kwargs)
         self.build_task_id = build_task_id
-        self.config_path = config_path
-        self.smtp_conn_id = smtp_conn_id
 
-    def execute(self, context: Context) -> dict[str, object]:
+    def run(self, context: Context) -> dict[str, object]:
         from updraft.build.batch import BatchItem, batch_report_mail
 
         items = [
@@ -189,11 +177,10 @@ class BatchReportOperator(BaseOperator):
         ]
         if not items:
             raise AirflowSkipException("nothing was built in this batch: no report")
-        config = distribution.load(self.config_path)
+        config = self.config()
         mail = batch_report_mail(config, items)
         self.log.info("builder report:\n%s", mail.get_content())
-        if send(config, mail, self.smtp_conn_id):
-            self.log.info("mailed %r to %s", mail["Subject"], mail["To"])
+        self.mail(config, mail)
         return {
             "built": [i.key for i in items if i.built],
             "failed": [i.key for i in items if not i.built],

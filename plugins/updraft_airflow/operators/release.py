@@ -69,21 +69,21 @@ class ReleaseAnalysisOperator(UpdraftOperator):
 
         run = release_run(self, context, self.release)
         analysis = run.analyse(_tracker(self.bugzilla_conn_id))
-        if not analysis.tracker["reachable"]:
+        if not analysis.tracker.reachable:
             # Fail closed, and loudly: a release manager re-runs once Bugzilla answers.
             raise AirflowFailException(f"Bugzilla could not be asked: "
-                                       f"{analysis.tracker['error']}; nothing is offered for "
+                                       f"{analysis.tracker.error}; nothing is offered for "
                                        "release")
         offered = options(analysis)
         self.log.info("%d of %d packages releasable; %d Bugzilla request(s) for %d bugs",
-                      len(offered), len(analysis.packages), analysis.tracker["requests"],
-                      analysis.tracker["asked"])
+                      len(offered), len(analysis.packages), analysis.tracker.requests,
+                      analysis.tracker.asked)
         return {"release": run.release, "analysis": str(run.analysis_file),
                 "report": str(run.report_file), "options": offered,
                 "held": [{"name": p.name, "candidate": p.candidate, "releasable": p.releasable,
                           "why": [b.reason for b in p.blocked_by][:5]}
                          for p in analysis.packages if p.releasable != p.candidate],
-                "requests": analysis.tracker["requests"]}
+                "requests": analysis.tracker.requests}
 
 
 class ReleaseReportOperator(UpdraftOperator):

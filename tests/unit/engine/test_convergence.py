@@ -247,4 +247,6 @@ def test_a_large_cycle_killed_by_a_timer_is_finished_by_the_next(
         assert len(treekit.repo_hrefs(root / "9/smeupdates-testing/x86_64")) == 60
         assert Engine(trial.config, root).update_repos().nothing_to_do
         assert_healthy(Engine(trial.config, root))
-    assert killed >= 3, (killed, journals)  # the timer really struck
+    # The timer really struck (at least twice: on a loaded machine a run can outpace the
+    # reference it was timed by).
+    assert killed >= 2, (killed, journals)

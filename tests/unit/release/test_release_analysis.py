@@ -43,11 +43,11 @@ def test_the_seed_tree_gives_the_seed_verdicts(tmp_path: Path, seed_built: list)
     assert [(b["bug"], b["package"], b["version"]) for b in
             found["e-smith-apache"]["blocked_by"]] == [(4633, "e-smith-pop3", "2.0.0-1")]
     assert found["clamav"]["kind"] == "upstream"
-    assert analysis.tracker["requests"] == 1 and analysis.tracker["reachable"]
-    assert analysis.bugs[6248]["status"] == "RESOLVED"
-    assert analysis.bugs[6262]["packages"] == ["e-smith-base-5.0.0-16.el6.sme",
-                                               "e-smith-pop3-2.0.0-2.el6.sme"]
-    assert analysis.missing_bugs == [] and analysis.changes_without_bugs[0]["package"] == "clamav"
+    assert analysis.tracker.requests == 1 and analysis.tracker.reachable
+    assert analysis.bugs[6248].status == "RESOLVED"
+    assert list(analysis.bugs[6262].packages) == ["e-smith-base-5.0.0-16.el6.sme",
+                                                  "e-smith-pop3-2.0.0-2.el6.sme"]
+    assert analysis.missing_bugs == [] and analysis.changes_without_bugs[0].package == "clamav"
     assert not analysis.unchecked
 
 
@@ -56,7 +56,7 @@ def test_tracker_down_offers_nothing(tmp_path: Path, seed_built: list) -> None: 
     with BugzillaServer(releasekit.seed_bugs()) as server:
         server.down = True
         analysis = analyse(engine.layout, "9", BugTracker(server.url, api_key=server.api_key))
-    assert not analysis.tracker["reachable"]
+    assert not analysis.tracker.reachable
     assert all(package.releasable is None for package in analysis.packages)
     assert all(package.blocked_by[0].kind == "tracker" for package in analysis.packages)
 
@@ -123,9 +123,9 @@ def test_a_bug_of_another_product_is_flagged_and_a_denied_one_is_unknown(
     bugs[6104]["product"] = "SME Server 8.X"
     with BugzillaServer(bugs, denied={6769}) as server:
         analysis = analyse(engine.layout, "9", BugTracker(server.url, api_key=server.api_key))
-    assert analysis.bugs[6104]["product_mismatch"] is True
-    assert analysis.bugs[6262]["product_mismatch"] is False
-    assert analysis.bugs[6769]["access_denied"] is True
+    assert analysis.bugs[6104].product_mismatch is True
+    assert analysis.bugs[6262].product_mismatch is False
+    assert analysis.bugs[6769].access_denied is True
     apache = by_name(analysis)["e-smith-apache"]
     assert apache["releasable"] is None and apache["unknown_bugs"] == [6769]
     assert "NA – Access Denied" in render(analysis, "html")

@@ -177,3 +177,16 @@ def test_the_announcement_gives_cves_severity_and_the_update_command() -> None:
     assert f"CVE-2017-12150  {CVE['href']}" in body
     assert "Severity:         Important" in body
     assert "  yum update libtevent python-tevent" in body
+
+
+def test_a_fresh_wait_is_said_in_words_not_as_zero_hours() -> None:
+    from datetime import timedelta
+
+    from updraft.upstream.security import Waiting
+
+    def said(waited: timedelta) -> str:
+        return Waiting(link=None, waited=waited).waited_text  # type: ignore[arg-type]
+
+    assert said(timedelta(minutes=12)) == "less than an hour"
+    assert said(timedelta(hours=1)) == "1 hour"
+    assert said(timedelta(days=2, hours=3)) == "2 days 3 hours"
