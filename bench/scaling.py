@@ -1,9 +1,14 @@
 """Growth fit for the benchmarks: the exponent k of time ~ size^k (least squares on logs).
 
-k ~ 1 is linear, k ~ 2 quadratic. Used by bench/planning.py and bench/engine_scale.py;
-on its own it fits figures given on the command line:
+k ~ 1 is linear, k ~ 2 quadratic. Used by bench/planning.py; on its own it fits figures
+given on the command line, e.g. bench/engine.py's at its three sizes (RPMs:seconds):
 
-    .venv/bin/python bench/scaling.py 5000:1.2 20000:4.9 100000:26
+    .venv/bin/python bench/scaling.py 5960:2.7 20860:9.4 104300:46.3
+
+Issue 20's second round (7 December 2026, under load), over 5,960 / 20,860 / 104,300
+RPMs: first full cycle k = 0.99 (2.7 / 9.4 / 46.3 s), no-op cycle k = 0.98
+(59 / 166 / 952 ms; the bare stat walk 0.97), one-family promotion k = 0.88
+(0.53 / 1.26 / 6.45 s), peak RSS above the interpreter k = 0.95 (35 / 122 / 526 MB).
 """
 
 from __future__ import annotations

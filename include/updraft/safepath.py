@@ -11,6 +11,7 @@ file name. Both raise UnsafePath, whose str() is one line naming what was refuse
 from __future__ import annotations
 
 import os
+import re
 import urllib.parse
 from pathlib import Path, PurePosixPath
 
@@ -25,11 +26,14 @@ class UnsafePath(UpdraftError):
         self.what, self.value, self.reason = what, value, reason
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # NUL and the C0 control characters, DEL
+
+
 def _problem(text: str) -> str:
     """Why `text` is no safe relative path (in any of its spellings); "" when it is."""
     if not text:
         return "empty"
-    if any(ord(char) < 32 or ord(char) == 127 for char in text):
+    if _CONTROL.search(text):
         return "contains NUL or a control character"
     if "\\" in text:
         return "contains a backslash"

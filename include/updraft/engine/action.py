@@ -15,6 +15,8 @@ PHASE_ARRIVE, PHASE_RETIRE, PHASE_STAGE, PHASE_LEAVE = 1, 2, 3, 4
 
 def clean(text: str) -> str:
     """Outside data (file and family names) shown on one line: no control characters."""
+    if text.isprintable():  # nearly always: no per-character copy
+        return text
     return "".join(char if char.isprintable() else "?" for char in text)
 
 
@@ -22,7 +24,7 @@ def describe(verb: str, from_repo: str | None, to_repo: str | None, archdir: str
              filename: str, reason: str = "") -> str:
     """One action in seed 000's words; the report and the ledger's history both use it."""
     # A file name is outside data: a newline in it must not forge a report line.
-    filename = "".join(char if char.isprintable() else "?" for char in filename)
+    filename = clean(filename)
     if verb in ("move", "copy"):
         return f"{verb} from {from_repo} to {to_repo} ({filename})"
     if verb == "delete":
@@ -67,7 +69,7 @@ class Action:
     def detail(self) -> str:
         """The dry-run line: the report line plus the paths involved."""
         target = f" -> {self.dst}" if self.dst else ""
-        paths = "".join(c if c.isprintable() else "?" for c in f"{self.src}{target}")
+        paths = clean(f"{self.src}{target}")
         return f"{self.describe()}    [{paths}]"
 
     def explained(self) -> str:

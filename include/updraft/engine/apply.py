@@ -23,7 +23,7 @@ from updraft.engine.faults import checkpoint
 from updraft.engine.journal import Journal
 from updraft.engine.package import sha256_of
 from updraft.engine.placed import Placed, Stamp
-from updraft.safepath import UnsafePath, contained
+from updraft.safepath import UnsafePath, check_relative, contained
 
 log = logging.getLogger(__name__)
 
@@ -167,23 +167,45 @@ def _apply_steps(journal: Journal, root: Path, unit: list[Action], index: dict[i
 
 
 def _check_paths(root: Path, areas: tuple[Path, ...], unit: list[Action]) -> str:
-    """Raise UnsafePath for a path of the unit that leaves its area or passes a link."""
+    """Raise UnsafePath for a path of the unit that leaves its area or passes a link.
+
+    A family's hundred files sit in a few dirs: each dir is resolved once per unit
+    (the file itself is then only a plain name that must not be a link)."""
+    checked: set[tuple[str, Path, str]] = set()
     for action in unit:
         # The source's directory: deleting through a link would delete outside the tree.
         # (An absolute source is a file brought in from outside: an upstream mirror.)
         parent = Path(action.src).parent
-        if not parent.is_absolute() and str(parent) != ".":
+        if not parent.is_absolute() and str(parent) != "." and (
+                ("src", root, str(parent)) not in checked):
             contained(root, str(parent), "source directory")
+            checked.add(("src", root, str(parent)))
         if action.dst is None:
             continue
         target = root / action.dst
         area = next((a for a in areas if target.is_relative_to(a)), None)
         if area is None:
             return f"{action.describe()}: {target} is outside the tree; family left as it was"
-        relative = target.relative_to(area)
-        contained(area, str(relative), "destination")
-        no_link_below(area, relative.parent, first_may_link=area == root)
+        _contained_file(area, target.relative_to(area), area == root, checked)
     return ""
+
+
+def _contained_file(area: Path, relative: Path, first_may_link: bool,
+                    checked: set[tuple[str, Path, str]]) -> None:
+    """What contained(area, relative) checks, its directory resolved once per unit."""
+    check_relative(str(relative), "destination")
+    directory = relative.parent
+    if ("dst", area, str(directory)) not in checked:
+        if str(directory) != ".":
+            try:
+                contained(area, str(directory), "destination")
+            except UnsafePath as exc:  # said of the file, as contained() of it says
+                raise UnsafePath("destination", str(relative), exc.reason) from None
+        no_link_below(area, directory, first_may_link=first_may_link)
+        checked.add(("dst", area, str(directory)))
+    if (area / relative).is_symlink():
+        contained(area, str(relative), "destination")  # says where it leads
+        raise UnsafePath("destination", str(relative), "is a symlink")
 
 
 def no_link_below(area: Path, relative: Path, first_may_link: bool) -> None:

@@ -7,9 +7,10 @@ is a plan with the scan it came from; `plan_digest` names a plan (what a Go appr
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 from updraft.engine.action import Action, Plan, Touched
 from updraft.engine.placed import Placed
@@ -17,6 +18,18 @@ from updraft.engine.plan import Intent
 from updraft.engine.tree import Tree
 
 IntentSource = Callable[[Tree], dict[str, list[Intent]]]
+
+
+@runtime_checkable
+class NamedIntents(Protocol):
+    """An intent source that can say, from the header cache's rows (path -> row, the
+    source name last), which source names its intents can concern: a superset, or None
+    when it cannot tell. Names never interact in a plan, so on a settled release only
+    these names need planning (a one-family promotion plans one name, not the release)."""
+
+    def __call__(self, tree: Tree) -> dict[str, list[Intent]]: ...
+
+    def source_names(self, rows: Mapping[str, tuple]) -> set[str] | None: ...
 
 
 @dataclass

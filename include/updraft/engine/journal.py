@@ -47,12 +47,14 @@ class Journal:
             "plan_id": plan_id, "trigger": trigger, "created": created.isoformat(),
             "digests": digests,
         }
-        # The plan's JSON is spliced in as is: serialised once, not dumped, parsed, dumped.
-        head = f'{json.dumps(fields)[:-1]}, "plan": {plan_json or plan.to_json()}}}'
+        # The plan's JSON is spliced in as is: serialised once, not dumped, parsed, dumped,
+        # and written in parts (a 100k-action plan is tens of MB: no copies of it).
         path = directory / f"{plan_id}.jsonl"
         temporary = path.with_suffix(".tmp")
         with open_private(temporary, "w") as stream:
-            stream.write(head + "\n")
+            stream.write(f'{json.dumps(fields)[:-1]}, "plan": ')
+            stream.write(plan_json or plan.to_json())
+            stream.write("}\n")
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, path)  # a journal is either whole or absent

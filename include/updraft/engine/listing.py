@@ -48,10 +48,18 @@ def from_scan(found: list[tuple[str, int, int, str, str | None, int]],
     so a cycle stats no file twice."""
     listings: dict[Path, Listing] = {path: {} for path in dirs.values()}
     prefixes = {path: str(path) + os.sep for path in dirs.values()}
+    # A stray or an SRPM is in one of these dirs only by its path: looked up once per
+    # directory holding it (the stage's and the SRPMS dirs hold thousands).
+    by_parent: dict[str, Path | None] = {}
     for path, size, mtime_ns, repo, archdir, *_ in found:
         home = dirs.get((repo, archdir)) if archdir else None
-        if home is None:  # a stray or an SRPM: in one of these dirs only by its path
-            home = next((d for d, p in prefixes.items() if path.startswith(p)), None)
+        if home is None:
+            parent = path.rpartition(os.sep)[0] + os.sep
+            if parent in by_parent:
+                home = by_parent[parent]
+            else:
+                home = by_parent[parent] = next(
+                    (d for d, p in prefixes.items() if parent.startswith(p)), None)
             if home is None:
                 continue
         listings[home][path[len(prefixes[home]):]] = (size, mtime_ns // 10**9)
@@ -131,6 +139,8 @@ def add_stale(part: Plan, stale: list[tuple[Touched, str]], pending: list[Touche
 
 def difference(recorded: Listing, now: Listing) -> str:
     """'1 file not listed, 2 listed but gone' — empty when the two agree."""
+    if recorded == now:  # the common case, compared in C
+        return ""
     unlisted = len(now.keys() - recorded.keys())
     gone = len(recorded.keys() - now.keys())
     changed = sum(1 for path in now.keys() & recorded.keys() if now[path] != recorded[path])
@@ -199,13 +209,66 @@ class Listings:
             return False
         return primary is not None and primary.checksum == recorded.primary
 
+    def _clean_key(self, release: str, fingerprint: str) -> str:
+        """What the comparison below depends on besides the scan (whose fingerprint is
+        given): each arch dir's repomd.xml and listing file, by their stat (a rewrite
+        replaces the file: another inode, another ctime)."""
+        parts = [fingerprint]
+        for repo, settings in self.layout.config.repos.items():
+            if settings.stage or not settings.repodata:
+                continue
+            for archdir in self.layout.archdirs(release):
+                target = Touched(release, repo, archdir)
+                for path in (self.layout.repodata_dir(release, repo, archdir)
+                             / "repodata" / "repomd.xml", self._file(target)):
+                    try:
+                        status = os.stat(path)
+                    except OSError:
+                        parts.append("-")
+                        continue
+                    parts.append(f"{status.st_ino}:{status.st_size}:{status.st_mtime_ns}:"
+                                 f"{status.st_ctime_ns}")
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+    def _clean_marks(self) -> dict[str, str]:
+        try:
+            return dict(json.loads((self.directory / "clean.json").read_text()))
+        except (OSError, ValueError, TypeError):
+            return {}
+
+    def _mark_clean(self, release: str, key: str) -> None:
+        marks = {**self._clean_marks(), release: key}
+        path = self.directory / "clean.json"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = temporary_for(path)
+            temporary.write_text(json.dumps(marks))
+            os.replace(temporary, path)
+        except OSError:
+            pass  # only a speed-up: the next cycle compares the listings again
+
     def stale(self, release: str, remember: bool,
               scanned: list[tuple[str, int, int, str, str | None, int]],
-              ) -> list[tuple[Touched, str]]:
+              fingerprint: str = "") -> list[tuple[Touched, str]]:
         """Arch dirs whose files differ from what their repodata was built from, and how.
 
         `remember`: keep a listing read from a primary.xml (False: a read-only check).
-        `scanned`: the release's files as the tree scan just walked them."""
+        `scanned`: the release's files as the tree scan just walked them; `fingerprint`:
+        theirs. Files, listings and repomd.xml files exactly as when they last agreed
+        (the clean mark) agree again: a no-op cycle compares no listing."""
+        key = self._clean_key(release, fingerprint) if fingerprint else ""
+        if key and self._clean_marks().get(release) == key:
+            return []
+        found = self._compare(release, remember, scanned)
+        # Marked only when nothing moved during the comparison (an ISO publish may
+        # rewrite a listing meanwhile), and only by a writer.
+        if key and remember and not found and self._clean_key(release, fingerprint) == key:
+            self._mark_clean(release, key)
+        return found
+
+    def _compare(self, release: str, remember: bool,
+                 scanned: list[tuple[str, int, int, str, str | None, int]],
+                 ) -> list[tuple[Touched, str]]:
         found = []
         published = self.published(release)
         dirs = {(t.repo, t.archdir): self.layout.repodata_dir(release, t.repo, t.archdir)

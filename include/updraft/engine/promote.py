@@ -5,6 +5,7 @@ whole family exactly as the update cycle would after the `cp`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from updraft.engine.evr import DistTag
@@ -59,6 +60,17 @@ class Promotion:
             return {release: []}
         self.already = None
         return {release: [intent]}
+
+    def source_names(self, rows: Mapping[str, tuple]) -> set[str] | None:
+        """The source names `what` can resolve to (a superset; see NamedIntents): a
+        file's cached row names its source; an N-V-R or file name starts with its
+        package's or its family's name and a dash. None when the file has no row."""
+        path = self._as_path()
+        if path is not None:
+            row = rows.get(str(path))
+            return None if row is None else {row[10]}
+        return {row[10] for row in rows.values()
+                if self.what.startswith((f"{row[10]}-", f"{row[3]}-"))}
 
     def _resolve(self, families: dict[FamilyKey, Family],
                  release: str) -> tuple[bool, Intent | None]:

@@ -79,8 +79,13 @@ def rebuild(repo_dir: Path, cache_dir: Path, createrepo: str = "createrepo_c",
     # createrepo_c dies with us: an orphan must not keep writing after a crash.
     command = [
         *DIE_WITH_PARENT, createrepo, "--quiet", "--update", "--keep-all-metadata",
-        "--skip-symlinks", "--cachedir", str(cache_dir), "--outputdir", str(workspace),
+        "--skip-symlinks", "--outputdir", str(workspace),
     ]
+    if live.is_dir():
+        # The checksum cache spares re-hashing a package that moved in from another dir;
+        # a dir's first publish (a first cycle: every package of the tree) would only
+        # fill it, one file per package, at twice createrepo_c's own cost.
+        command[-2:-2] = ["--cachedir", str(cache_dir)]
     listed: Path | None = None
     try:
         if only is not None:  # one file per rebuild: a process publishes several at once

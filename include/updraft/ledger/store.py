@@ -7,6 +7,7 @@ migrations, which ``Ledger.open`` applies.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, fields
@@ -383,14 +384,21 @@ def _alembic_config() -> Config:
     return config
 
 
+@functools.cache
+def _head() -> str | None:
+    """The newest migration this updraft ships: read from the migration scripts once per
+    process (a build opens the ledger four times)."""
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
 def _upgrade(engine: Engine) -> None:
     """Apply pending migrations, once, even when several processes open the ledger."""
-    config = _alembic_config()
-    script = ScriptDirectory.from_config(config)
     with engine.connect() as connection:
         current = MigrationContext.configure(connection).get_current_revision()
-    if current == script.get_current_head():
+    if current == _head():
         return
+    config = _alembic_config()
+    script = ScriptDirectory.from_config(config)
     known = {revision.revision for revision in script.walk_revisions()}
     if current is not None and current not in known:
         raise UpdraftError(

@@ -11,7 +11,7 @@ nothing either.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from updraft.config.dist import DistConfig
 from updraft.engine.coupling import SplitUnit, check_choice, release_units
@@ -89,6 +89,16 @@ class ReleaseIntents:
         target = layout.config.release.target
         self.promotions = [Promotion(layout, package.option, target, release)
                            for package in packages]
+
+    def source_names(self, rows: Mapping[str, tuple]) -> set[str] | None:
+        """Every promotion's names (see NamedIntents); None if one cannot tell."""
+        names: set[str] = set()
+        for promotion in self.promotions:
+            found = promotion.source_names(rows)
+            if found is None:
+                return None
+            names |= found
+        return names
 
     def __call__(self, tree: Tree) -> dict[str, list[Intent]]:
         intents: dict[str, list[Intent]] = {}

@@ -96,8 +96,14 @@ class Bug:
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Bug:
+        return cls.read(raw, bool(raw.get("access_denied")), bool(raw.get("missing")))
+
+    @classmethod
+    def read(cls, raw: dict[str, Any], access_denied: bool, missing: bool) -> Bug:
+        """The fields read by shape (see _bug_from_rest); the two flags as given."""
+        number = raw["id"]
         return cls(
-            id=int(_text(raw["id"])),
+            id=number if type(number) is int else int(_text(number)),
             status=_text(raw.get("status")) or None,
             resolution=_text(raw.get("resolution")),
             product=_text(raw.get("product")),
@@ -106,8 +112,8 @@ class Bug:
             keywords=_words(raw.get("keywords")),
             depends_on=_numbers(raw.get("depends_on")),
             blocks=_numbers(raw.get("blocks")),
-            access_denied=bool(raw.get("access_denied")),
-            missing=bool(raw.get("missing")),
+            access_denied=access_denied,
+            missing=missing,
         )
 
     @classmethod
@@ -274,7 +280,10 @@ class BugTracker:
         import bugzilla
         import requests
 
-        query = {"id": chunk, "permissive": 1, "include_fields": list(FIELDS)}
+        # Comma-separated, as Bugzilla's REST documents (`/rest/bug?id=12434,43421`): a
+        # list would go out as 500 `id=` parameters, each URL-quoted on its own.
+        query = {"id": ",".join(map(str, chunk)), "permissive": 1,
+                 "include_fields": ",".join(FIELDS)}
         try:
             # The backend's search, as query_return_extra() makes it, without what that
             # adds per batch: a str() of the whole answer for a debug line, a Bug object
@@ -336,7 +345,7 @@ def _bug_from_rest(raw: dict[str, Any]) -> Bug:
     `component`, `target_release`) as lists, fields may be null, `keywords` a string.
     Every field is read by shape, never as a Python repr of one (Bug.from_json does).
     """
-    return Bug.from_json({**raw, "access_denied": False, "missing": False})
+    return Bug.read(raw, access_denied=False, missing=False)  # the flags are ours, not REST's
 
 
 def _items(value: Any) -> list[Any]:
@@ -350,6 +359,8 @@ def _items(value: Any) -> list[Any]:
 
 def _text(value: Any) -> str:
     """One text: a list of one is its value, several are joined with ", "."""
+    if type(value) is str:  # what REST answers nearly always: the rule below, at once
+        return value.strip()
     parts = []
     for item in _items(value):
         if isinstance(item, dict):  # a {"name": ...} object, as some deployments nest
@@ -362,6 +373,8 @@ def _text(value: Any) -> str:
 
 def _words(value: Any) -> tuple[str, ...]:
     """Keywords: a list, or one comma-separated string (Bugzilla 4's XML-RPC habit)."""
+    if value is None or (type(value) is list and not value):  # most bugs have none
+        return ()
     words = []
     for item in _items(value):
         words += [word.strip() for word in _text(item).split(",") if word.strip()]
@@ -370,6 +383,8 @@ def _words(value: Any) -> tuple[str, ...]:
 
 def _numbers(value: Any) -> tuple[int, ...]:
     """Bug numbers: a list of ints (or numeric strings); anything else is ignored."""
+    if type(value) is list and all(type(item) is int and item >= 0 for item in value):
+        return tuple(dict.fromkeys(value))  # REST's own form: what the rule below keeps
     numbers = []
     for item in _items(value):
         for part in str(item).replace(",", " ").split():

@@ -165,3 +165,19 @@ def test_stand_in_takes_a_comment_as_bugzilla_documents(bugzilla: BugzillaServer
     refused = requests.post(url, json={"comment": "x"}, params={"api_key": "nope"}, timeout=5)
     assert refused.status_code == 401 and refused.json()["code"] == 306
     assert bugzilla.comments == {6248: ["tested on 9.2"]}
+
+
+def test_the_fast_shapes_read_as_the_general_rule_does() -> None:
+    """REST's own shapes (a str, a list of ints, no keywords) take a short way (issue 20):
+    the same values as the general rule, which every other shape still goes through."""
+    from updraft.release.tracker import _numbers, _text, _words
+
+    assert _text("  VERIFIED ") == "VERIFIED" and _text(["a", " b"]) == "a, b"
+    assert _text("") == "" and _text(None) == ""
+    assert _words([]) == () and _words(None) == () and _words("") == ()
+    assert _words("a, b,a") == ("a", "b") and _words(["security", "x,y"]) == (
+        "security", "x", "y")
+    assert _numbers([3, 3, 1]) == (3, 1) and _numbers([-1, 2]) == (2,)
+    assert _numbers(["4, 5", 6]) == (4, 5, 6) and _numbers([True]) == ()
+    assert Bug.from_json({"id": " 12 ", "status": "NEW"}).id == 12
+    assert Bug.from_json({"id": 12, "status": "NEW", "access_denied": True}).access_denied
