@@ -17,6 +17,7 @@ from tests.kits import treekit
 from tests.kits.signing import SigningKey, sign_rpms
 from updraft.config.dist import DistConfig, load_config
 from updraft.devkit import rpmfactory
+from updraft.devkit.demo_iso import COMPS  # the ISO stage's comps, as the demo writes it
 from updraft.engine.engine import Engine
 from updraft.engine.layout import Layout
 from updraft.iso.run import IsoRun
@@ -50,22 +51,6 @@ echo "SME Server release %{{displayversion}}" > %{{buildroot}}/etc/e-smith-relea
 - Release %{{displayversion}}
 """
 
-COMPS = """<?xml version="1.0" encoding="UTF-8"?>
-<!DOCTYPE comps PUBLIC "-//Red Hat, Inc.//DTD Comps info//EN" "comps.dtd">
-<comps>
-  <group>
-    <id>base</id>
-    <name>Base</name>
-    <description>SME Server base</description>
-    <default>true</default>
-    <uservisible>true</uservisible>
-    <packagelist>
-      <packagereq type="mandatory">e-smith-base</packagereq>
-      <packagereq type="mandatory">smeserver-release</packagereq>
-    </packagelist>
-  </group>
-</comps>
-"""
 
 
 def release_package(store: Path, version: str, release: str, display: str) -> list[Path]:

@@ -9,15 +9,14 @@ top, and one upstream %changelog entry, like a CentOS SRPM of seed 000's initscr
 from __future__ import annotations
 
 import difflib
-import io
 import os
 import subprocess
-import tarfile
 from pathlib import Path
 
 import yaml
 
 from tests.kits.treekit import CONFIG_FILE
+from updraft.devkit.demo_upstream import tarball
 from updraft.devkit.samba_standin import SAMBA_SPEC, TARBALL_FILES
 
 DEFAULT_FILES = {
@@ -48,15 +47,6 @@ def make_patch(old: str, new: str, path: str) -> str:
     lines = difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
                                  fromfile=f"a/{path}", tofile=f"b/{path}")
     return "".join(lines)
-
-
-def _tarball(target: Path, top: str, files: dict[str, str]) -> None:
-    with tarfile.open(target, "w:gz") as tar:
-        for rel, text in sorted(files.items()):
-            data = text.encode()
-            info = tarfile.TarInfo(f"{top}/{rel}")
-            info.size, info.mode, info.mtime = len(data), 0o644, 1357516800
-            tar.addfile(info, io.BytesIO(data))
 
 
 def _spec(name: str, version: str, release: str, patches: dict[str, str],
@@ -108,7 +98,7 @@ def upstream_srpm(directory: Path, name: str = "initscripts", version: str = "9.
     topdir = directory / f".kit-{name}-{version}-{release}"
     for sub in ("SOURCES", "SPECS", "SRPMS"):
         (topdir / sub).mkdir(parents=True, exist_ok=True)
-    _tarball(topdir / "SOURCES" / f"{name}-{version}.tar.gz", f"{name}-{version}",
+    tarball(topdir / "SOURCES" / f"{name}-{version}.tar.gz", f"{name}-{version}",
              DEFAULT_FILES if files is None else files)
     for file, diff in (patches or {}).items():
         (topdir / "SOURCES" / file).write_text(diff)
@@ -150,7 +140,7 @@ def samba_srpm(directory: Path, spec_text: str = SAMBA_SPEC) -> Path:
     top = directory / ".kit-samba"
     for sub in ("SOURCES", "SPECS", "SRPMS"):
         (top / sub).mkdir(parents=True, exist_ok=True)
-    _tarball(top / "SOURCES" / "samba-4.6.2.tar.gz", "samba-4.6.2", TARBALL_FILES)
+    tarball(top / "SOURCES" / "samba-4.6.2.tar.gz", "samba-4.6.2", TARBALL_FILES)
     (top / "SPECS" / "samba.spec").write_text(spec_text)
     done = rpmbuild(["-bs", str(top / "SPECS" / "samba.spec")], top, ".el7")
     assert done.returncode == 0, done.stdout

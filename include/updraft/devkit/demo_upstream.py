@@ -138,7 +138,8 @@ def _initscripts_files() -> dict[str, str]:
     return files
 
 
-def _tarball(target: Path, top: str, files: dict[str, str]) -> None:
+def tarball(target: Path, top: str, files: dict[str, str]) -> None:
+    """A source tarball of `files` (relative path -> text) under `top`/, reproducible."""
     with tarfile.open(target, "w:gz") as tar:
         for relative, text in sorted(files.items()):
             data = text.encode()
@@ -175,7 +176,7 @@ def _rpmbuild(store: Path, name: str, version: str, spec_text: str,
         top = Path(scratch)
         for sub in ("SOURCES", "SPECS", "home"):
             (top / sub).mkdir()
-        _tarball(top / "SOURCES" / f"{name}-{version}.tar.gz", f"{name}-{version}", files)
+        tarball(top / "SOURCES" / f"{name}-{version}.tar.gz", f"{name}-{version}", files)
         spec = top / "SPECS" / f"{name}.spec"
         spec.write_text(spec_text)
         command = ["rpmbuild", "-ba", "--nodeps"]

@@ -88,7 +88,7 @@ def el6_srpm(directory: Path) -> Path:
     top = directory / ".kit-el6"
     for sub in ("SOURCES", "SPECS", "SRPMS"):
         (top / sub).mkdir(parents=True, exist_ok=True)
-    rebasekit._tarball(top / "SOURCES" / "initscripts-9.03.49.tar.gz", "initscripts-9.03.49",
+    rebasekit.tarball(top / "SOURCES" / "initscripts-9.03.49.tar.gz", "initscripts-9.03.49",
                        DEFAULT_FILES)
     (top / "SOURCES" / "initscripts-upstream-fix.patch").write_text(UPSTREAM_FIX)
     real, spec = top / "el6.spec", top / "SPECS" / "initscripts.spec"
