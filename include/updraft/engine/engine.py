@@ -58,6 +58,7 @@ from updraft.report import render
 
 log = logging.getLogger(__name__)
 
+
 def _write_atomically(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
