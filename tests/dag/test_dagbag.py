@@ -34,7 +34,7 @@ def test_every_dag_is_tagged_documented_and_never_catches_up(dagbag, dag_id: str
 
 
 def test_each_dag_file_parses_in_under_a_fifth_of_a_second(dagbag) -> None:
-    # The first file also pays for importing the plugin package; still well under.
+    # The adapter is imported before (the dagbag fixture): these are the files' own costs.
     durations = {stat.file: stat.duration.total_seconds() for stat in dagbag.dagbag_stats}
     assert set(durations) == {f"{dag_id}.py" for dag_id in DAG_IDS}
     assert max(durations.values()) < 0.2, durations
