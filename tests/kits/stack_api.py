@@ -107,7 +107,7 @@ class Api:
     def task(self, run: Run, task_id: str) -> dict[str, Any]:
         return self.ok("GET", f"{run.path}/taskInstances/{task_id}")
 
-    def wait_for_gate(self, run: Run, task_id: str, timeout: float = 180) -> dict[str, Any]:
+    def wait_for_gate(self, run: Run, task_id: str, timeout: float = 360) -> dict[str, Any]:
         """The gate's question once it waits for an answer (subject, body, assignees...)."""
         def look() -> dict[str, Any] | None:
             state = self.task(run, task_id)["state"]
