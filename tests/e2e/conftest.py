@@ -80,3 +80,13 @@ def deployment(tmp_path_factory: pytest.TempPathFactory, clamav_old: BuiltFamily
             stack.stop()
             left = stack.leftovers()
             assert left == {"database": False, "redis_keys": [], "processes": []}, left
+
+
+@pytest.fixture(autouse=True)
+def idle_stack_after(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each e2e test leaves the stack idle for the next: a release run a browser test
+    started (the board's Start button) would otherwise wait at its Go/NoGo and hold
+    release_updates (max_active_runs=1) for test_release_updates' own runs."""
+    yield
+    if "deployment" in request.fixturenames:
+        request.getfixturevalue("deployment").api.end_unfinished_runs()

@@ -132,6 +132,20 @@ class Api:
             return state if state in DONE else None
         return self._poll(look, timeout, f"run {run.dag_id} {run.run_id} to end")
 
+    def end_unfinished_runs(self) -> list[Run]:
+        """Mark every queued or running run failed, and wait until none is left: a run left
+        waiting at a gate would hold a `max_active_runs=1` DAG (release_updates) for the
+        next test, whose own run would queue behind it forever."""
+        def unfinished() -> list[Run]:
+            listing = self.ok("GET", "/api/v2/dags/~/dagRuns",
+                              params={"state": ["queued", "running"], "limit": 100})
+            return [Run(run["dag_id"], run["dag_run_id"]) for run in listing["dag_runs"]]
+        ended = unfinished()
+        for run in ended:
+            self.ok("PATCH", run.path, json={"state": "failed"})
+        self._poll(lambda: True if not unfinished() else None, 60, "unfinished runs to end")
+        return ended
+
     def explain(self, run: Run) -> str:
         """Task states and the failed tasks' log tails, for an assertion message."""
         states = self.task_states(run)
