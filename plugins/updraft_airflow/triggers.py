@@ -14,36 +14,80 @@ from airflow.triggers.base import BaseEventTrigger, BaseTrigger, TriggerEvent
 class TreeDropTrigger(BaseEventTrigger):
     """Fires when files in a release changed and held still for one poll.
 
-    Polls with a stat walk (no header is read; about 0.1 s for a few thousand
-    packages) every `poll_interval` seconds, in a worker thread so the triggerer's
-    event loop never blocks. The decision is updraft.engine.watch.TreeWatch's.
+    Polls with a stat walk (no header is read; about 0.1 s for a few thousand packages),
+    in a worker thread so the triggerer's event loop never blocks; the decision is
+    updraft.engine.watch.TreeWatch's. The file system (inotify, through watchfiles)
+    wakes it as soon as a repo dir changes: it polls once the dir has been quiet for
+    `settle` seconds, and again `settle` seconds later to see the change hold still, so
+    a `cp` is announced in about two `settle`s. `poll_interval` is the backstop where
+    no event comes (NFS, a watch limit reached, a release dir made later).
     """
 
-    def __init__(self, config_path: str, poll_interval: float = 5.0, **kwargs: Any) -> None:
+    def __init__(self, config_path: str, poll_interval: float = 5.0, settle: float = 1.0,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.config_path = config_path
         self.poll_interval = poll_interval
+        self.settle = settle
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return ("updraft_airflow.triggers.TreeDropTrigger",
-                {"config_path": self.config_path, "poll_interval": self.poll_interval})
+                {"config_path": self.config_path, "poll_interval": self.poll_interval,
+                 "settle": self.settle})
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         # Everything that touches the disk runs in a worker thread, the first imports
         # (rpm, createrepo_c, the config) included: the triggerer's loop serves every
         # other trigger meanwhile and never reports itself blocked.
         root, watch = await asyncio.to_thread(_tree_watch, self.config_path)
-        self.log.info("watching %s every %g s", root, self.poll_interval)
-        while True:
+        self.log.info("watching %s every %g s and on every change", root, self.poll_interval)
+        changed = asyncio.Event()
+        listener = asyncio.create_task(self._listen(await asyncio.to_thread(watch.dirs),
+                                                    changed))
+        try:
+            while True:
+                try:
+                    releases = await asyncio.to_thread(watch.poll)
+                except OSError as exc:  # e.g. the tree's filesystem briefly gone: keep watching
+                    self.log.warning("cannot scan %s: %s", root, exc)
+                    releases = []
+                if releases:
+                    self.log.info("changes settled in releases %s", ", ".join(releases))
+                    yield TriggerEvent({"releases": releases, "root": str(root)})
+                await self._wait(changed, self.settle if watch.changing else self.poll_interval)
+        finally:
+            listener.cancel()
+
+    async def _wait(self, changed: asyncio.Event, longest: float) -> None:
+        """Until `longest` has passed, or the file system changed and then was quiet for
+        `settle` seconds (a copy under way keeps it waiting, up to `poll_interval`)."""
+        try:
+            await asyncio.wait_for(changed.wait(), longest)
+        except TimeoutError:
+            return
+        quiet_by = time.monotonic() + self.poll_interval
+        while time.monotonic() < quiet_by:
+            changed.clear()
             try:
-                releases = await asyncio.to_thread(watch.poll)
-            except OSError as exc:  # e.g. the tree's filesystem briefly gone: keep watching
-                self.log.warning("cannot scan %s: %s", root, exc)
-                releases = []
-            if releases:
-                self.log.info("changes settled in releases %s", ", ".join(releases))
-                yield TriggerEvent({"releases": releases, "root": str(root)})
-            await asyncio.sleep(self.poll_interval)
+                await asyncio.wait_for(changed.wait(), self.settle)
+            except TimeoutError:
+                return
+
+    async def _listen(self, dirs: list[Any], changed: asyncio.Event) -> None:
+        """Set `changed` on every batch of file-system events in the repo dirs; without
+        a usable watch the polls alone carry on."""
+        if not dirs:
+            return
+        try:
+            from watchfiles import awatch
+
+            async for _batch in awatch(*dirs, watch_filter=None, debounce=200, step=50):
+                changed.set()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # inotify limits, a vanished dir: polling still works
+            self.log.warning("no file-system events, polling every %g s: %s",
+                             self.poll_interval, exc)
 
 
 def _tree_watch(config_path: str) -> tuple[Any, Any]:

@@ -93,3 +93,42 @@ def test_the_tree_watcher_fires_off_the_event_loop(
     # What Airflow warns about is a loop stalled for more than 0.1 s past its sleep; a
     # generous bound here, since other processes share this machine's two cores.
     assert max(gaps) < 1.0, gaps
+
+
+def test_a_drop_wakes_the_watcher_before_its_poll(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The file system's event, not the backstop poll (a minute here), announces a `cp`:
+    two quiet `settle`s after the copy ends."""
+    config = treekit.sme_config()
+    root = tmp_path / "tree"
+    layout = Layout(config, root)
+    treekit.place(layout, "9", "smetest",
+                  treekit.build(treekit.noarch("e-smith-base", "5.0.0", "14"), tmp_path / "a"))
+    assert Engine(config, root).update_repos().ok
+    dropped = treekit.build(treekit.noarch("e-smith-pop3", "2.0.0", "2"), tmp_path / "b")
+    monkeypatch.setenv("UPDRAFT_ROOT", str(root))
+    path, kwargs = TreeDropTrigger(config_path=str(CONFIG), poll_interval=60.0,
+                                   settle=0.2).serialize()
+    assert kwargs["settle"] == 0.2
+    trigger = import_string(path)(**kwargs)
+    dropped_at: list[float] = []
+
+    def drop() -> None:
+        target = layout.binary_dir("9", "smetest", "i386")
+        for rpm in dropped.binaries:
+            shutil.copy2(rpm, target / rpm.name)
+        dropped_at.append(time.monotonic())
+
+    async def main() -> Any:
+        events = trigger.run()
+        first = asyncio.ensure_future(anext(events))
+        await asyncio.sleep(1.0)  # the first poll has run and the watch is listening
+        await asyncio.to_thread(drop)
+        try:
+            return await asyncio.wait_for(first, 30), time.monotonic()
+        finally:
+            await events.aclose()
+
+    event, fired_at = asyncio.run(main())
+    assert event.payload == {"releases": ["9"], "root": str(root)}
+    assert fired_at - dropped_at[0] < 10, "announced by the minute's poll, not the event"

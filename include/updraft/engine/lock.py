@@ -39,6 +39,22 @@ def tree_lock(state_dir: Path, timeout: float, command: str = "") -> AbstractCon
     return hold(state_dir / "lock", f"tree {state_dir.parent}", timeout, command)
 
 
+def tree_locked(state_dir: Path) -> bool:
+    """A writer holds the tree's lock now (a reader's look: it never waits, never creates
+    the lock file, and holds a shared lock for an instant at most)."""
+    try:
+        handle = os.open(state_dir / "lock", os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(handle)  # closing drops the shared lock, if it was taken
+    return False
+
+
 def repodata_lock(state_dir: Path, label: str, timeout: float,
                   command: str = "") -> AbstractContextManager[None]:
     """Hold the lock of one arch dir's repodata (label `9/smetest/i386`)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,7 @@ from updraft.engine import repodata
 from updraft.engine.action import Touched
 from updraft.engine.cycle import plan_digest
 from updraft.engine.engine import Engine
+from updraft.engine.lock import tree_lock, tree_locked
 from updraft.engine.promote import Promotion
 from updraft.engine.watch import TreeWatch
 from updraft.errors import PlanChanged
@@ -120,3 +122,24 @@ def test_the_watch_announces_a_drop_once_it_holds_still(engine: Engine) -> None:
 
     engine.update_repos()
     assert watch.poll() == [] and watch.poll() == []  # the cycle settled it
+
+
+def test_the_watch_says_nothing_while_a_writer_holds_the_tree(engine: Engine) -> None:
+    """A writer's half-done moves may hold still for a poll (a long re-scan, createrepo_c):
+    they are the engine's own work, never announced; a drop is, once the lock is free."""
+    watch = TreeWatch(engine.layout, engine.settled)
+    assert watch.poll() == []
+    with tree_lock(engine.layout.state_dir, 1.0, "a writer"):
+        assert tree_locked(engine.layout.state_dir)
+        _drop(engine)
+        assert watch.poll() == [] and watch.poll() == [] and watch.poll() == []
+        assert watch.changing  # ...but it looks again soon
+    assert not tree_locked(engine.layout.state_dir)
+    assert watch.poll() == []
+    assert watch.poll() == ["9"]
+    assert not watch.changing
+
+
+def test_a_reader_never_makes_the_lock_file(tmp_path: Path) -> None:
+    assert not tree_locked(tmp_path)
+    assert list(tmp_path.iterdir()) == []
