@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Protocol
 
+from updraft.engine.coupling import coupling_of
 from updraft.engine.layout import Layout
 from updraft.release.bugfacts import BugFacts
 from updraft.release.candidate import ReleaseCandidate, VerifiedVersion
@@ -80,7 +81,11 @@ def analyse(layout: Layout, release: str, tracker: Tracker) -> Analysis:
 
     states = {bug: answer.status for bug, answer in found.items()}
     good = config.bugzilla.releasable_states()
-    verdicts = decide(inventory.packages, states.get, good, requires)
+    def partners(name: str) -> tuple[str, ...]:
+        coupling = coupling_of(config, name)
+        return coupling.partners if coupling else ()
+
+    verdicts = decide(inventory.packages, states.get, good, requires, partners)
     timings["decide"] = time.perf_counter() - clock
     if not tracker_state.reachable:
         for verdict in verdicts:  # not even upstream packages: nobody could check

@@ -12,12 +12,14 @@ with it, and those in turn others. Seed 000's example:
     e-smith-apache 2.0.0-7 cannot: e-smith-pop3 2.0.0-1 holds part of bug 4633.
 
 An unknown bug status (tracker down, access denied, unknown number) never counts as
-verified: fail closed. The computation is pure: statuses in, verdicts out.
+verified: fail closed. Coupled packages (libtevent and samba, rebuilt against it) go
+out all or none: a member whose newest version is not released holds the others back
+whole. The computation is pure: statuses in, verdicts out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from updraft.release.changelog import Entry, new_entries
@@ -54,7 +56,7 @@ class PackageVersions:
 
 @dataclass(frozen=True)
 class Blocker:
-    kind: str  # "unverified", "unknown", "soft", "requires"
+    kind: str  # "unverified", "unknown", "soft", "requires", "coupled"
     reason: str
     bug: int | None = None
     package: str | None = None
@@ -91,6 +93,8 @@ class _Fixpoint:
         self.chosen: dict[str, int | None] = {}
         # (name, label) -> the unreleased changes that held that version back
         self.held: dict[tuple[str, str], list[tuple[int, str, Entry]]] = {}
+        # name -> the coupled partners whose newest version is not released with it
+        self.uncoupled: dict[str, list[str]] = {}
 
     def verified(self, bug: int) -> bool:
         state = self.status(bug)
@@ -149,18 +153,23 @@ class _Fixpoint:
 def decide(packages: Iterable[PackageVersions], status: StatusOf,
            releasable_states: frozenset[str],
            requires_check: Callable[[dict[str, VersionLog]], dict[str, list[str]]] | None = None,
+           partners: Callable[[str], Sequence[str]] | None = None,
            ) -> list[Verdict]:
     """Every package's verdict: its newest candidate, the version that may be released
     (possibly older, or none), and why the newest may not.
 
     `requires_check` gets the release set (name -> version) and returns the broken
     requirements per name (hard dependencies); a version with any is held back and the
-    soft-dependency fixpoint is computed again without it.
+    soft-dependency fixpoint is computed again without it. `partners` names a package's
+    coupled partners (either way round): a unit is released whole or not at all.
     """
     fixpoint = _Fixpoint(packages, status, releasable_states)
     broken: dict[str, list[str]] = {}
+    coupled = _coupled(fixpoint, partners) if partners else {}
     while True:
         fixpoint.solve()
+        if _cut_units(fixpoint, coupled):
+            continue
         if requires_check is None:
             break
         release_set = _release_set(fixpoint)
@@ -171,6 +180,34 @@ def decide(packages: Iterable[PackageVersions], status: StatusOf,
             broken.setdefault(name, []).extend(d for d in deps if d not in broken.get(name, []))
             fixpoint.banned.add((name, release_set[name].label))
     return [_verdict(fixpoint, name, broken.get(name, [])) for name in sorted(fixpoint.packages)]
+
+
+def _coupled(fixpoint: _Fixpoint, partners: Callable[[str], Sequence[str]]) -> dict[str, set[str]]:
+    """name -> its partners among the packages with versions offered, both ways round."""
+    offered = {name for name, package in fixpoint.packages.items() if package.candidates}
+    coupled: dict[str, set[str]] = {}
+    for name in sorted(offered):
+        for partner in partners(name):
+            if partner in offered and partner != name:
+                coupled.setdefault(name, set()).add(partner)
+                coupled.setdefault(partner, set()).add(name)
+    return coupled
+
+
+def _cut_units(fixpoint: _Fixpoint, coupled: dict[str, set[str]]) -> bool:
+    """Hold back, whole, every chosen package whose partner's newest version is not
+    chosen; True when one was (the fixpoint is then solved again without it)."""
+    cut = False
+    for name, others in coupled.items():
+        if fixpoint.chosen.get(name) is None:
+            continue
+        missing = sorted(other for other in others if fixpoint.chosen.get(other) != 0)
+        if missing:
+            fixpoint.uncoupled[name] = missing
+            fixpoint.banned.update((name, version.label)
+                                   for version in fixpoint.packages[name].candidates)
+            cut = True
+    return cut
 
 
 def _release_set(fixpoint: _Fixpoint) -> dict[str, VersionLog]:
@@ -201,6 +238,10 @@ def _verdict(fixpoint: _Fixpoint, name: str, broken: list[str]) -> Verdict:
                     "released", bug, holder, entry.evr or None))
     for dep in broken:
         verdict.blocked_by.append(Blocker("requires", f"breaks or lacks: {dep}"))
+    for partner in fixpoint.uncoupled.get(name, []):
+        verdict.blocked_by.append(Blocker(
+            "coupled", f"coupled with {partner}, whose newest version is not being "
+                       "released: they go together or not at all", package=partner))
     return verdict
 
 

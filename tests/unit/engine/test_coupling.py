@@ -111,5 +111,6 @@ def test_a_release_offers_coupled_families_as_one_unit_all_or_none() -> None:
     assert check_choice(units, ["clamav"]) == ["clamav"]
     with pytest.raises(SplitUnit, match="libtevent \\+ samba \\+ python-tevent go together"):
         check_choice(units, ["clamav", "libtevent"])
-    # samba not offered (not releasable yet): libtevent is its own unit then.
+    # samba not offered (released before): libtevent is its own unit then. (A samba
+    # offered but not releasable holds libtevent back in the analysis: releasability.)
     assert release_units(CONFIG, ["libtevent"]) == [Unit(("libtevent",))]

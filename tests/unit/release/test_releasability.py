@@ -113,3 +113,55 @@ def test_a_broken_requirement_holds_the_version_back_and_frees_the_older_one() -
     found = by_name(decide(SEED, SEED_STATES.get, VERIFIED, requires))
     assert found["e-smith-base"].releasable is None
     assert found["e-smith-base"].broken_requires == ["e-smith-lib >= 2.0.0-2"]
+
+
+COUPLED = [
+    versions("libtevent", "0.9.30-1", [
+        entry(20, "0.9.31-2", "- Update to 0.9.31 [SME: 7001]"),
+        entry(1, "0.9.30-1", "- Roll"),
+    ], ["0.9.31-2"]),
+    versions("samba", "4.6.2-1", [
+        entry(21, "4.6.2-2", "- Rebuild against libtevent 0.9.31 [SME: 7002]"),
+        entry(2, "4.6.2-1", "- Roll"),
+    ], ["4.6.2-2"]),
+    versions("clamav", "0.97.5-2", [
+        entry(22, "0.97.6-1", "- Update [SME: 7003]"),
+        entry(3, "0.97.5-2", "- Roll"),
+    ], ["0.97.6-1"]),
+]
+PARTNERS = {"libtevent": ("samba",)}  # one way round in the config, both ways in effect
+
+
+def test_a_coupled_package_waits_for_its_partner_whole() -> None:
+    """libtevent's bug is verified, samba's rebuild is not: releasing libtevent alone
+    would ship what samba was not rebuilt against. Both wait; clamav goes."""
+    states = {7001: "VERIFIED", 7002: "RESOLVED", 7003: "VERIFIED"}
+    found = by_name(decide(COUPLED, states.get, VERIFIED,
+                           partners=lambda name: PARTNERS.get(name, ())))
+    assert found["libtevent"].releasable is None
+    [why] = [b for b in found["libtevent"].blocked_by if b.kind == "coupled"]
+    assert why.package == "samba" and "together or not at all" in why.reason
+    assert found["samba"].releasable is None
+    assert [b.kind for b in found["samba"].blocked_by] == ["unverified"]
+    assert found["clamav"].releasable is not None
+
+    # The other way round: samba verified, libtevent not; samba waits for libtevent.
+    states = {7001: "RESOLVED", 7002: "VERIFIED", 7003: "VERIFIED"}
+    found = by_name(decide(COUPLED, states.get, VERIFIED,
+                           partners=lambda name: PARTNERS.get(name, ())))
+    assert found["samba"].releasable is None
+    assert [b.package for b in found["samba"].blocked_by if b.kind == "coupled"] == ["libtevent"]
+
+    # Both verified: both go, as one unit.
+    states = {7001: "VERIFIED", 7002: "VERIFIED", 7003: "VERIFIED"}
+    found = by_name(decide(COUPLED, states.get, VERIFIED,
+                           partners=lambda name: PARTNERS.get(name, ())))
+    assert found["libtevent"].releasable is not None and found["samba"].releasable is not None
+
+
+def test_a_partner_with_nothing_offered_does_not_hold_a_coupled_package() -> None:
+    """samba's rebuild was released before: libtevent alone has nothing to wait for."""
+    states = {7001: "VERIFIED", 7003: "VERIFIED"}
+    found = by_name(decide([COUPLED[0], COUPLED[2]], states.get, VERIFIED,
+                           partners=lambda name: PARTNERS.get(name, ())))
+    assert found["libtevent"].releasable is not None
