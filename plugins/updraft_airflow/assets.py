@@ -22,8 +22,10 @@ def repo_asset(release: str, repo: str) -> Asset:
     return Asset(uri=f"updraft://{release}/{repo}", group="updraft")
 
 
-def tree_drops(config_path: str, poll_interval: float = 5.0) -> Asset:
-    """The tree's unsettled changes, watched by the triggerer."""
-    trigger = TreeDropTrigger(config_path=config_path, poll_interval=poll_interval)
+def tree_drops(config_path: str, poll_interval: float = 5.0, settle: float = 0.5) -> Asset:
+    """The tree's unsettled changes, watched by the triggerer: a `cp` is announced about
+    two quiet `settle`s after it ends (a copy under way keeps writing, so it waits)."""
+    trigger = TreeDropTrigger(config_path=config_path, poll_interval=poll_interval,
+                              settle=settle)
     return Asset(name="updraft-tree-drops", uri="updraft://tree/drops", group="updraft",
                  watchers=[AssetWatcher(name="updraft_tree_watch", trigger=trigger)])

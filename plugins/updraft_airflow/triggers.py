@@ -23,7 +23,7 @@ class TreeDropTrigger(BaseEventTrigger):
     no event comes (NFS, a watch limit reached, a release dir made later).
     """
 
-    def __init__(self, config_path: str, poll_interval: float = 5.0, settle: float = 1.0,
+    def __init__(self, config_path: str, poll_interval: float = 5.0, settle: float = 0.5,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.config_path = config_path
