@@ -20,6 +20,7 @@ from tests.kits.httprepo import RepoServer
 from updraft.devkit import demo_upstream, rpmfactory
 from updraft.devkit.mailsink import MailSink
 from updraft.ledger import Ledger
+from updraft.ledger.mirrors import MirrorRecords
 from updraft.ledger.release import ReleaseRecords
 from updraft.release.advisory import read_back
 
@@ -72,7 +73,7 @@ def world(tmp_path: Path, seed: list, extra: list,  # type: ignore[type-arg]
         monkeypatch.setenv("UPDRAFT_ROOT", str(engine.layout.root))
         monkeypatch.setenv("AIRFLOW_CONN_UPDRAFT_BUGZILLA", json.dumps(
             {"conn_type": "bugzilla", "host": bugzilla.url, "password": bugzilla.api_key}))
-        yield {"engine": engine, "bugzilla": bugzilla, "lagging": lagging,
+        yield {"engine": engine, "bugzilla": bugzilla, "lagging": lagging, "synced": synced,
                "lagging_root": lagging_root, "mail": mailbox}
 
 
@@ -148,8 +149,14 @@ def test_go_releases_advises_waits_for_mirrors_mails_and_closes(dagbag, world: d
         records = ReleaseRecords(ledger)
         issued = records.advisories("9")
         decisions = records.decisions()
+        checked = MirrorRecords(ledger).latest()
     finally:
         ledger.close()
+    # wait_mirrors kept every mirror's last check, the lagging one's included (issue 18)
+    assert sorted((c.mirror.split("/")[2], c.repo, c.archdir, c.synced) for c in checked) == [
+        (host, "smeupdates", archdir, True) for host in sorted(
+            (world["lagging"].url.split("/")[2], world["synced"].url.split("/")[2]))
+        for archdir in ("i386", "x86_64")]
     assert [(a.family, a.notes_sent is not None) for a in issued] == [
         ("clamav", True), ("e-smith-base", True)]
     assert [a.bugs_closed is not None for a in issued] == [False, True]
