@@ -25,6 +25,25 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
 _CALL_FAILED = pytest.StashKey[bool]()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that runs Airflow in-process (it uses `airflow_db`) times out by
+    pytest-timeout's thread method. The default signal method arms SIGALRM, and Airflow
+    re-arms and then clears that one process-wide timer whenever it parses a DAG file (its
+    dagbag_import_timeout: the dagbag fixture, and dag.test() itself, which re-parses the
+    bundle) or runs a task with an execution_timeout: the test's deadline was silently
+    gone, and a dag.test() waiting for a gate nobody answers hung for ever. The thread
+    method dumps every thread's stack and ends the session instead."""
+    for item in items:
+        if "airflow_db" not in getattr(item, "fixturenames", ()):
+            continue
+        marker = item.get_closest_marker("timeout")
+        if marker is not None and (len(marker.args) > 1 or "method" in marker.kwargs):
+            continue  # the test chose its method
+        timeout = marker.args[0] if marker is not None and marker.args else (
+            marker.kwargs.get("timeout") if marker is not None else None)
+        item.add_marker(pytest.mark.timeout(timeout=timeout, method="thread"), append=False)
+
+
 @pytest.fixture(autouse=True)
 def _tree_stays_healthy(request: pytest.FixtureRequest,
                         monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:

@@ -27,7 +27,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from updraft.gate_text import md_people
 from updraft.markup import md_code, md_link, md_text
-from updraft_airflow import distribution
+from updraft_airflow import distribution, run_note
 from updraft_airflow.gate_record import (
     APPROVE,
     REJECT,
@@ -94,10 +94,14 @@ class ReleaseGateOperator(RecordedGate, ApprovalOperator):
         config = distribution.load(self.config_path)
         offered = self._offered(context)
         if not offered:
-            raise AirflowSkipException(
-                "nothing is releasable: no Go/NoGo asked, nothing "
-                "released (the release board says why)"
-            )
+            # Skipped is green: the run's note says it released nothing, and why.
+            from updraft.release.choice import nothing_releasable
+
+            analysed = context["ti"].xcom_pull(task_ids=self.analysis_task_id) or {}
+            note = nothing_releasable([held.get("kinds") or [] for held in
+                                       analysed.get("held") or []], config.release.target)
+            run_note.push(context, note)
+            raise AirflowSkipException(note)
         role = config.repos[config.release.target].approval or "release_managers"
         self.assigned_users = assignees(config, role)
         if not self.assigned_users:

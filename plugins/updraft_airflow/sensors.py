@@ -46,7 +46,8 @@ class MirrorSyncSensor(UpdraftOperator, BaseSensorOperator):
         self.log.info("waiting for %d mirrors to carry %s", len(settings.mirrors), masters)
         self.defer(trigger=MirrorSyncTrigger(
             list(settings.mirrors), release, settings.target, masters,
-            settings.mirror_poll, time.time() + settings.mirror_timeout),
+            settings.mirror_poll, time.time() + settings.mirror_timeout,
+            config_path=self.config_path, record=True),
             method_name="execute_complete",
             timeout=timedelta(seconds=settings.mirror_timeout + settings.mirror_poll * 2))
 

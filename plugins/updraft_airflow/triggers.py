@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from airflow.triggers.base import BaseEventTrigger, BaseTrigger, TriggerEvent
+from sqlalchemy.exc import SQLAlchemyError
 
 
 class TreeDropTrigger(BaseEventTrigger):
@@ -103,11 +104,14 @@ class MirrorSyncTrigger(BaseTrigger):
     """Polls every mirror's repomd.xml until each carries the master's revision.
 
     One GET per mirror and arch dir per poll, in a worker thread (urllib); yields
-    `synced` with the last check, or `timeout` with the mirrors still behind.
+    `synced` with the last check, or `timeout` with the mirrors still behind. With
+    `record`, each poll's checks are kept in the ledger of `config_path`'s tree (the Repos
+    page shows them); a ledger that cannot be written is logged, never waited on.
     """
 
     def __init__(self, mirrors: list[str], release: str, repo: str, masters: dict[str, str],
-                 poll_interval: float, deadline: float) -> None:
+                 poll_interval: float, deadline: float, config_path: str | None = None,
+                 record: bool = False) -> None:
         super().__init__()
         self.mirrors = list(mirrors)
         self.release = release
@@ -115,12 +119,15 @@ class MirrorSyncTrigger(BaseTrigger):
         self.masters = dict(masters)
         self.poll_interval = poll_interval
         self.deadline = deadline  # epoch seconds
+        self.config_path = config_path
+        self.record = record  # False in triggers serialized before checks were recorded
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return ("updraft_airflow.triggers.MirrorSyncTrigger",
                 {"mirrors": self.mirrors, "release": self.release, "repo": self.repo,
                  "masters": self.masters, "poll_interval": self.poll_interval,
-                 "deadline": self.deadline})
+                 "deadline": self.deadline, "config_path": self.config_path,
+                 "record": self.record})
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from updraft.release.mirrors import check
@@ -128,6 +135,8 @@ class MirrorSyncTrigger(BaseTrigger):
         while True:
             checks = await asyncio.to_thread(check, tuple(self.mirrors), self.release,
                                              self.repo, self.masters)
+            if self.record:
+                await asyncio.to_thread(self._record, checks)
             behind = [c.line() for c in checks if not c.synced]
             if not behind:
                 yield TriggerEvent({"status": "synced", "lines": [c.line() for c in checks]})
@@ -138,3 +147,20 @@ class MirrorSyncTrigger(BaseTrigger):
                 yield TriggerEvent({"status": "timeout", "lines": behind})
                 return
             await asyncio.sleep(self.poll_interval)
+
+    def _record(self, checks: list[Any]) -> None:
+        """Blocking: the config, the ledger."""
+        from datetime import UTC, datetime
+
+        from updraft.config.dist import resolve_root
+        from updraft.engine.layout import Layout
+        from updraft.errors import UpdraftError
+        from updraft.release.mirrors import record
+        from updraft_airflow import distribution
+
+        try:
+            config = distribution.load(self.config_path)
+            layout = Layout(config, resolve_root(config))
+            record(layout.ledger_url, self.release, self.repo, checks, datetime.now(UTC))
+        except (UpdraftError, OSError, SQLAlchemyError) as exc:
+            self.log.warning("mirror checks not recorded in the ledger: %s", exc)

@@ -15,11 +15,13 @@ from tests.kits import releasekit
 from tests.kits.airflow_env import airflow_db  # noqa: F401 - Airflow's env before it is imported
 from tests.kits.xsskit import HOSTILE, Audit
 from updraft.ledger.gates import GateRecords, Question
+from updraft.ledger.mirrors import MirrorRecords, MirrorSeen
 from updraft.ledger.models import ReleaseAdvisory, UpstreamAdvisory
 from updraft.ledger.store import Ledger
 
 pytestmark = pytest.mark.timeout(180)
 EVIL = HOSTILE["script"] + HOSTILE["svg"]
+MIRROR = "http://mirror.example.org/{release}/{repo}/{arch}"
 USERS = {"releng": ("user", "rel-pw"), "viewer": ("viewer", "view-pw"),
          "admin": ("admin", "adm-pw")}
 
@@ -44,6 +46,10 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 release="9", source="rpmforge", advisory="RHSA-2026:0042", kind="security",
                 title=EVIL, refs=json.dumps([{"type": "cve", "id": "CVE-2026-1234"}]),
                 family="clamav", family_evr="0.97.5-2.rf", repo="smeupdates-testing", at=now))
+        MirrorRecords(ledger).record([  # what hostile mirrors served, as wait_mirrors keeps it
+            MirrorSeen(MIRROR, "9", "smeupdates", "x86_64", "http://m/x86_64", "1", EVIL, "",
+                       now),
+            MirrorSeen(MIRROR, "9", "smeupdates", "i386", "http://m/i386", "1", "", EVIL, now)])
     return engine.layout.root
 
 
@@ -155,6 +161,17 @@ def test_repos_show_revisions_and_counts(client: Any) -> None:
                if d["release"] == "9" and d["repo"] == "smeupdates-testing"
                and d["archdir"] != "SRPMS"]
     assert smetest and all(d["revision"] and d["packages"] > 0 for d in smetest)
+
+
+def test_repos_show_each_mirrors_check_with_hostile_answers_as_text(client: Any) -> None:
+    headers = _headers(client, "viewer")
+    checks = client.get("/updraft/repos.json", headers=headers).json()["mirror_checks"]
+    states = {c["archdir"]: (c["state"], c["theirs"], c["error"]) for c in checks}
+    assert states == {"x86_64": ("behind", EVIL, ""), "i386": ("unreachable", "", EVIL)}
+    page = client.get("/updraft/repos", headers=headers)
+    audit = Audit(page.text)
+    audit.assert_inert()
+    assert EVIL in audit.text and "unreachable" in audit.text and " ago" in audit.text
 
 
 def test_pages_send_the_csp_and_their_script_is_served(client: Any) -> None:

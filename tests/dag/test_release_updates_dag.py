@@ -20,6 +20,7 @@ from tests.kits.httprepo import RepoServer
 from updraft.devkit import demo_upstream, rpmfactory
 from updraft.devkit.mailsink import MailSink
 from updraft.ledger import Ledger
+from updraft.ledger.mirrors import MirrorRecords
 from updraft.ledger.release import ReleaseRecords
 from updraft.release.advisory import read_back
 
@@ -44,9 +45,20 @@ def extra(request: pytest.FixtureRequest) -> list:  # type: ignore[type-arg]
 
 
 @pytest.fixture
-def world(tmp_path: Path, seed_built: list, extra: list,  # type: ignore[type-arg]
+def seed(request: pytest.FixtureRequest, seed_built: list) -> list:  # type: ignore[type-arg]
+    """The seed's families in the tree; "without_clamav" (indirect parametrisation) leaves
+    out the upstream clamav, which names no bug and so is releasable whatever the tracker
+    says of the others."""
+    if getattr(request, "param", None) == "without_clamav":
+        return [(repo, family) for repo, family in seed_built
+                if not family.srpm.name.startswith("clamav-")]
+    return seed_built
+
+
+@pytest.fixture
+def world(tmp_path: Path, seed: list, extra: list,  # type: ignore[type-arg]
           monkeypatch: pytest.MonkeyPatch, mailbox: MailSink) -> Iterator[dict]:  # type: ignore[type-arg]
-    engine = releasekit.seed_tree(tmp_path / "tree", seed_built, extra)
+    engine = releasekit.seed_tree(tmp_path / "tree", seed, extra)
     lagging_root = tmp_path / "lagging"
     shutil.copytree(engine.layout.root / "9", lagging_root / "9")  # the mirror before
     with BugzillaServer(releasekit.seed_bugs()) as bugzilla, \
@@ -61,7 +73,7 @@ def world(tmp_path: Path, seed_built: list, extra: list,  # type: ignore[type-ar
         monkeypatch.setenv("UPDRAFT_ROOT", str(engine.layout.root))
         monkeypatch.setenv("AIRFLOW_CONN_UPDRAFT_BUGZILLA", json.dumps(
             {"conn_type": "bugzilla", "host": bugzilla.url, "password": bugzilla.api_key}))
-        yield {"engine": engine, "bugzilla": bugzilla, "lagging": lagging,
+        yield {"engine": engine, "bugzilla": bugzilla, "lagging": lagging, "synced": synced,
                "lagging_root": lagging_root, "mail": mailbox}
 
 
@@ -137,8 +149,14 @@ def test_go_releases_advises_waits_for_mirrors_mails_and_closes(dagbag, world: d
         records = ReleaseRecords(ledger)
         issued = records.advisories("9")
         decisions = records.decisions()
+        checked = MirrorRecords(ledger).latest()
     finally:
         ledger.close()
+    # wait_mirrors kept every mirror's last check, the lagging one's included (issue 18)
+    assert sorted((c.mirror.split("/")[2], c.repo, c.archdir, c.synced) for c in checked) == [
+        (host, "smeupdates", archdir, True) for host in sorted(
+            (world["lagging"].url.split("/")[2], world["synced"].url.split("/")[2]))
+        for archdir in ("i386", "x86_64")]
     assert [(a.family, a.notes_sent is not None) for a in issued] == [
         ("clamav", True), ("e-smith-base", True)]
     assert [a.bugs_closed is not None for a in issued] == [False, True]
@@ -262,3 +280,27 @@ def test_a_coupled_unit_released_whole_is_one_advisory(dagbag, world: dict) -> N
     assert sorted(a.family for a in issued) == ["clamav", "e-smith-base", "samba"]
     subjects = [m["Subject"].strip() for m in world["mail"].messages()]
     assert not any("Update: libtevent" in s for s in subjects), subjects
+
+
+@pytest.mark.parametrize("seed", ["without_clamav"], indirect=True)
+def test_nothing_releasable_asks_nobody_and_says_so_in_the_note(dagbag, world: dict) -> None:
+    """Issue 18: a run that released nothing because nothing was releasable says so in its
+    note, and is green. (With clamav in the tree it would be offered, the gate asked, and
+    dag.test() would wait for an answer forever.)"""
+    from tests.kits.gatekit import gate_mails, run_note
+
+    root = world["engine"].layout.root
+    before = treekit.rpm_files(root)
+    world["bugzilla"].bugs.update(releasekit.seed_bugs(
+        dict.fromkeys(world["bugzilla"].bugs, "NEW")))
+    run, states = _run(dagbag, None)
+
+    assert run.state == "success", states
+    assert states["analyse"] == "success" and states["go_nogo"] == "skipped", states
+    assert {states[t] for t in ("promote", "advisory", "wait_mirrors", "record")} == {
+        "skipped"}
+    assert treekit.rpm_files(root) == before
+    note = run_note(run) or ""
+    assert ("Nothing releasable: 3 candidates held back (3 with unverified bugs), see the "
+            "release board; nobody was asked, nothing was released") in note, note
+    assert world["mail"].messages() == [] and gate_mails(world["mail"].messages()) == []

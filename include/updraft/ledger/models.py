@@ -300,3 +300,24 @@ class GateRequest(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     decided_by: Mapped[str] = mapped_column(String(NAME), default="")
     via: Mapped[str] = mapped_column(String(NAME), default="")  # the run or the override
+
+
+class MirrorCheckRow(Base):
+    """What a download mirror served at its latest check of one repo's arch dir (the
+    release's wait for the mirrors): its repomd.xml revision, or why it could not be read.
+    One row per mirror, release, repo and arch dir, overwritten by each check."""
+
+    __tablename__ = "mirror_checks"
+    __table_args__ = (UniqueConstraint("mirror", "release", "repo", "archdir"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    mirror: Mapped[str] = mapped_column(String(NAME))  # the configured URL template
+    release: Mapped[str] = mapped_column(String(SHORT))
+    repo: Mapped[str] = mapped_column(String(SHORT))
+    archdir: Mapped[str] = mapped_column(String(SHORT))
+    url: Mapped[str] = mapped_column(Text)  # of its repomd.xml
+    want: Mapped[str] = mapped_column(String(NAME), default="")  # our revision then
+    have: Mapped[str] = mapped_column(String(NAME), default="")  # the mirror's ("": none)
+    error: Mapped[str] = mapped_column(Text, default="")  # one line: why it was not read
+    synced: Mapped[bool] = mapped_column(Boolean, default=False)
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime())

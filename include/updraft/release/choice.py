@@ -36,6 +36,30 @@ def options(analysis: Analysis) -> list[str]:
     return [option(package) for package in analysis.releasable()]
 
 
+# Why a candidate is held back, by Blocker kind (updraft.release.releasability), in the
+# words of a run's note; a candidate counts once per kind.
+_HELD_FOR = {"unverified": "with unverified bugs",
+             "unknown": "with bugs the tracker does not know",
+             "soft": "sharing a bug with a held-back package",
+             "requires": "with unmet Requires"}
+
+
+def nothing_releasable(held: Iterable[Iterable[str]], target: str) -> str:
+    """The run's note when the Go/NoGo offers nothing: "Nothing releasable: 3 candidates
+    held back (3 with unverified bugs), see the release board". `held` holds each held-back
+    candidate's blocker kinds."""
+    kinds = [set(map(str, blockers)) for blockers in held]
+    if not kinds:
+        return (f"Nothing releasable: no candidate newer than {target}; nobody was asked, "
+                "nothing was released")
+    counts = [f"{sum(kind in found for found in kinds)} {words}"
+              for kind, words in _HELD_FOR.items() if any(kind in found for found in kinds)]
+    reasons = f" ({', '.join(counts)})" if counts else ""
+    many = "candidate" if len(kinds) == 1 else "candidates"
+    return (f"Nothing releasable: {len(kinds)} {many} held back{reasons}, see the release "
+            "board; nobody was asked, nothing was released")
+
+
 def units(config: DistConfig, analysis: Analysis) -> list[list[str]]:
     """The offered options grouped as a release takes them: a coupled family with its
     offered partners, every other alone; a unit's members next to each other."""

@@ -1,5 +1,6 @@
-"""The Repos page: contents per repo and arch dir, repodata revision and age, and the
-upstream mirrors' sync state (the ledger's source syncs)."""
+"""The Repos page: contents per repo and arch dir, repodata revision and age, the
+upstream mirrors' sync state (the ledger's source syncs), and the download mirrors'
+(each one's latest check in the ledger, against our repodata revision now)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from updraft.engine.layout import SOURCE_DIR, Layout
+from updraft.ledger import mirrors
 from updraft.ledger.models import SourceSync
 from updraft.web.catalog import Shelf
 
@@ -105,3 +107,42 @@ def syncs(session: Session) -> list[Sync]:
         newest[(row.release, row.source)] = row
     return [Sync(r.release, r.source, r.state, r.started, r.finished, r.revision, r.note)
             for r in newest.values()]
+
+
+# A download mirror's state, from its latest check: it served our repodata revision (as it
+# is now: a mirror that caught up with an older one is behind again), another one, or
+# nothing readable.
+IN_SYNC, BEHIND, UNREACHABLE = "in sync", "behind", "unreachable"
+
+
+@dataclass(frozen=True, slots=True)
+class MirrorState:
+    mirror: str
+    release: str
+    repo: str
+    archdir: str
+    url: str
+    state: str
+    theirs: str
+    ours: str
+    error: str
+    checked: datetime
+
+    def to_json(self, now: datetime) -> dict[str, Any]:
+        return {"mirror": self.mirror, "release": self.release, "repo": self.repo,
+                "archdir": self.archdir, "url": self.url, "state": self.state,
+                "theirs": self.theirs, "ours": self.ours, "error": self.error,
+                "checked": self.checked.isoformat(),
+                "age_seconds": int((now - self.checked).total_seconds())}
+
+
+def mirror_states(session: Session, dirs: list[ArchDir]) -> list[MirrorState]:
+    ours = {(d.release, d.repo, d.archdir): d.revision for d in dirs}
+    states = []
+    for seen in mirrors.latest(session):
+        current = ours.get((seen.release, seen.repo, seen.archdir)) or seen.want
+        state = (UNREACHABLE if seen.error else IN_SYNC if seen.have == current else BEHIND)
+        states.append(MirrorState(seen.mirror, seen.release, seen.repo, seen.archdir,
+                                  seen.url, state, seen.have, current, seen.error,
+                                  seen.checked_at))
+    return states

@@ -67,14 +67,18 @@ class Site:
                 for release in self.config.releases]
         with self.ledger.transaction() as session:
             syncs = repos.syncs(session)
+            checked = repos.mirror_states(session, [d for _, found in dirs for d in found])
         families = repos.families_per_repo(shelves)
         data = {"arch_dirs": [d.to_json(now) for _, found in dirs for d in found],
                 "families": [{"release": r, "repo": p, "count": n}
                              for (r, p), n in families.items()],
                 "upstream_syncs": [s.to_json() for s in syncs],
-                "mirrors": list(self.config.release.mirrors)}
+                "mirrors": list(self.config.release.mirrors),
+                "mirror_checks": [m.to_json(now) for m in checked]}
+        seen = {m.mirror for m in checked}
         context = {"releases": dirs, "families": families, "syncs": syncs,
-                   "mirrors": self.config.release.mirrors}
+                   "mirror_checks": checked,
+                   "unchecked": [m for m in self.config.release.mirrors if m not in seen]}
         return View(context, data)
 
     def board(self, release: str) -> View:

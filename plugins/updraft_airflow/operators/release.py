@@ -85,7 +85,8 @@ class ReleaseAnalysisOperator(UpdraftOperator):
                 "report": str(run.report_file), "options": offered,
                 "units": [unit for unit in grouped if len(unit) > 1],
                 "held": [{"name": p.name, "candidate": p.candidate, "releasable": p.releasable,
-                          "why": [b.reason for b in p.blocked_by][:5]}
+                          "why": [b.reason for b in p.blocked_by][:5],
+                          "kinds": sorted({b.kind for b in p.blocked_by})}
                          for p in analysis.packages if p.releasable != p.candidate],
                 "requests": analysis.tracker.requests}
 
