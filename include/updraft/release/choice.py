@@ -41,7 +41,8 @@ def options(analysis: Analysis) -> list[str]:
 _HELD_FOR = {"unverified": "with unverified bugs",
              "unknown": "with bugs the tracker does not know",
              "soft": "sharing a bug with a held-back package",
-             "requires": "with unmet Requires"}
+             "requires": "with unmet Requires",
+             "coupled": "waiting for a coupled partner"}
 
 
 def nothing_releasable(held: Iterable[Iterable[str]], target: str) -> str:

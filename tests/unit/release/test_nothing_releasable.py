@@ -20,3 +20,8 @@ def test_one_candidate_and_no_candidate() -> None:
     assert nothing_releasable([], "smeupdates") == (
         "Nothing releasable: no candidate newer than smeupdates; nobody was asked, nothing "
         "was released")
+
+
+def test_a_coupled_unit_held_for_its_partner_says_so() -> None:
+    note = nothing_releasable([["coupled"], ["unverified"]], "smeupdates")
+    assert "(1 with unverified bugs, 1 waiting for a coupled partner)" in note
