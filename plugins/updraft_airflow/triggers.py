@@ -82,7 +82,8 @@ class TreeDropTrigger(BaseEventTrigger):
         try:
             from watchfiles import awatch
 
-            async for _batch in awatch(*dirs, watch_filter=None, debounce=200, step=50):
+            async for _batch in awatch(*dirs, watch_filter=None, debounce=200, step=50,
+                                      recursive=False):
                 changed.set()
         except asyncio.CancelledError:
             raise

@@ -9,12 +9,17 @@ again (the scheduled cycle quarantines it when its arrival grace is over).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 from updraft.engine.layout import Layout
 from updraft.engine.lock import tree_locked
 from updraft.engine.tree import fingerprints
+
+DEPTH = 3  # 9/smetest is the top; x86_64/RPMS and i386/Packages/a lie within
+DIRS_WATCHED = 2048  # inotify's default limit is 8192 watches per user
+_NOT_WATCHED = ("repodata", ".repodata", ".olddata", "repoview")
 
 
 class TreeWatch:
@@ -28,11 +33,19 @@ class TreeWatch:
         self.changing = False
 
     def dirs(self) -> list[Path]:
-        """The repo dirs a change can land in (what a file-system watch may listen to;
-        the state dir, written by every cycle, is not among them)."""
-        return [path for release in self.layout.config.releases
-                for repo in self.layout.config.repos
-                if (path := self.layout.repo_dir(release, repo)).is_dir()]
+        """The directories a file-system watch listens to, each on its own (not
+        recursively): every repo dir and the real directories below it, a few levels
+        deep (9/smetest/x86_64/RPMS), never through a symlink (a packager's link to /
+        must not make the watcher walk, or watch, the whole machine), never repodata
+        (written by every publish), at most DIRS_WATCHED. Deeper or later directories
+        are the backstop poll's."""
+        found: list[Path] = []
+        for release in self.layout.config.releases:
+            for repo in self.layout.config.repos:
+                top = self.layout.repo_dir(release, repo)
+                if top.is_dir() and not top.is_symlink():
+                    found += _real_dirs(top, DEPTH, DIRS_WATCHED - len(found))
+        return found
 
     def poll(self) -> list[str]:
         """The releases whose unsettled change has held still since the last poll.
@@ -57,3 +70,24 @@ class TreeWatch:
         self._previous = now
         self._announced.update({release: now[release] for release in ready})
         return ready
+
+
+def _real_dirs(top: Path, depth: int, room: int) -> list[Path]:
+    """top and the directories below it down to `depth`, breadth first, no symlinks."""
+    found: list[Path] = []
+    level = [top]
+    for _ in range(depth + 1):
+        below: list[Path] = []
+        for path in level:
+            if len(found) >= room:
+                return found
+            found.append(path)
+            try:
+                with os.scandir(path) as entries:
+                    below += [Path(entry.path) for entry in entries
+                              if entry.is_dir(follow_symlinks=False)
+                              and entry.name not in _NOT_WATCHED]
+            except OSError:
+                continue
+        level = below
+    return found

@@ -1,0 +1,46 @@
+"""What the tree watcher listens to: the repo dirs and the real directories just below
+them, never through a packager's symlink, never repodata, never more than its cap."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.kits import treekit
+from updraft.engine import watch
+from updraft.engine.layout import Layout
+from updraft.engine.watch import TreeWatch
+
+
+def _watch(root: Path) -> TreeWatch:
+    layout = Layout(treekit.sme_config(), root)
+    layout.create_dirs(["9"])
+    return TreeWatch(layout, dict)
+
+
+def test_the_watch_listens_to_repo_dirs_and_their_arch_dirs(tmp_path: Path) -> None:
+    tree = _watch(tmp_path)
+    (tmp_path / "9/smetest/x86_64/repodata").mkdir(parents=True, exist_ok=True)
+    dirs = {str(path.relative_to(tmp_path)) for path in tree.dirs()}
+    assert {"9/smetest", "9/smetest/x86_64", "9/smeupdates"} <= dirs
+    assert not any(path.endswith("repodata") for path in dirs)
+
+
+def test_a_symlink_to_the_root_is_never_walked_nor_watched(tmp_path: Path) -> None:
+    tree = _watch(tmp_path)
+    os.symlink("/", tmp_path / "9/smetest/evil")
+    os.symlink("/", tmp_path / "9/smetest/x86_64/evil")
+    dirs = tree.dirs()
+    assert all(tmp_path in path.parents or path == tmp_path for path in dirs)
+    assert not any("evil" in path.parts for path in dirs)
+
+
+def test_a_flood_of_directories_is_capped(tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    tree = _watch(tmp_path)
+    for number in range(50):
+        (tmp_path / f"9/smetest/d{number}").mkdir()
+    monkeypatch.setattr(watch, "DIRS_WATCHED", 20)
+    assert len(tree.dirs()) == 20
