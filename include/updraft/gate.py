@@ -19,6 +19,7 @@ import pwd
 import smtplib
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from updraft.config.dist import DistConfig
 from updraft.errors import UpdraftError
@@ -45,7 +46,8 @@ def ask(ledger_url: str, question: Question) -> None:
 
 
 def answer(ledger_url: str, run: str, task_id: str, by: str, chosen: Sequence[str],
-           at: datetime | None = None, comment: str = "") -> Decision:
+           at: datetime | None = None, comment: str = "",
+           form: dict[str, Any] | None = None) -> Decision:
     """Record the answer Airflow's HITL record gave: refused (and not recorded as a
     decision) unless the gate asked in this run and `by` is one of its assigned users."""
     with Ledger.open(ledger_url) as ledger:
@@ -63,7 +65,7 @@ def answer(ledger_url: str, run: str, task_id: str, by: str, chosen: Sequence[st
                 raise GateRefused(f"{task_id}: already answered {', '.join(asked.chosen)} by "
                                   f"{asked.by} in {run}: a second answer is not recorded")
             return asked
-        records.answer(run, task_id, by, chosen, at or now(), comment)
+        records.answer(run, task_id, by, chosen, at or now(), comment, form)
         found = records.answered(run, task_id)
     assert found is not None
     log.info("%s: %s by %s recorded in the ledger", task_id, ", ".join(chosen), by)

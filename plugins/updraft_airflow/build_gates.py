@@ -12,7 +12,7 @@ operator).
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from airflow.providers.standard.operators.hitl import HITLOperator
 from airflow.sdk import Context, Param
@@ -23,9 +23,6 @@ from updraft.markup import md_code, md_fence, md_text
 from updraft_airflow import distribution
 from updraft_airflow.gate_record import REJECT, RecordedGate, comment_param, form
 from updraft_airflow.users import assignees
-
-if TYPE_CHECKING:
-    from updraft.ledger.gates import Decision
 
 NOGO = "NoGo"
 
@@ -204,13 +201,11 @@ class BuildParametersGate(RecordedGate, HITLOperator):
     def timeout_choice(self, context: Context, outcome: str) -> list[str]:
         return [NOGO] if outcome == REJECT else [self.options[0]]
 
-    def _record_answer(self, context: Context, event: dict[str, Any]) -> Decision:
-        # The answered parameters are what the builds read (operators.batch), so they go
-        # to the ledger as the decision's text, never trusted from an XCom.
-        answered = {name: value for name, value in (event.get("params_input") or {}).items()
-                    if name != "comment"}
-        recorded = {**event, "params_input": {"comment": json.dumps(answered, sort_keys=True)}}
-        return super()._record_answer(context, recorded)
+    def recorded_form(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+        # The answered parameters are what the builds read (operators.batch): the ledger
+        # keeps them, never trusted from an XCom; the comment stays the person's words.
+        return {name: value for name, value in (event.get("params_input") or {}).items()
+                if name != "comment"}
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
         self._set_params(self._asking(context))

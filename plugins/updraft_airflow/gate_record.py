@@ -139,6 +139,11 @@ class RecordedGate:
     def timeout_choice(self, context: Context, outcome: str) -> list[str]:
         return [outcome]
 
+    def recorded_form(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+        """The answered form fields the ledger keeps besides the comment (what the steps
+        after the gate read, never from an XCom): none by default."""
+        return {}
+
     def _record_answer(self, context: Context, event: dict[str, Any]) -> Decision:
         from updraft import gate
 
@@ -147,7 +152,8 @@ class RecordedGate:
             return gate.answer(ledger_url(self.config_path, context),
                                distribution.run_trigger(context), context["ti"].task_id,
                                _responder(event), self.recorded_choice(context, event),
-                               at if isinstance(at, datetime) else None, _comment(event))
+                               at if isinstance(at, datetime) else None, _comment(event),
+                               self.recorded_form(context, event))
         except gate.GateRefused as exc:
             raise AirflowFailException(str(exc)) from exc
 

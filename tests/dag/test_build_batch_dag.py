@@ -197,7 +197,7 @@ def test_the_kernel_asks_parameters_and_builds_with_the_answer(
     responder = Responder([
         ("start_gate", [KERNEL]),
         ("parameters_gate", "Build with these parameters",
-         {"kernel": answered, "comment": None}),
+         {"kernel": answered, "comment": "no docs on the build hosts"}),
         ("sign_gate", "NoGo"),
     ])
     run = _batch(dagbag, responder, [{"nvr": "kernel-2.6.32-573.el6"}])
@@ -217,5 +217,32 @@ def test_the_kernel_asks_parameters_and_builds_with_the_answer(
     assert not list(layout.state_dir.glob("builds/**/kernel-doc-*.rpm"))  # --without docs
     with Ledger.open(layout.ledger_url) as ledger:
         [decision] = GateRecords(ledger).decisions("build_parameters")
-    assert json.loads(decision.comment) == {"kernel": answered}
+    # The parameters are the ledger's form, the comment stays the packager's words.
+    assert decision.form == {"kernel": answered}
+    assert decision.comment == "no docs on the build hosts"
     assert decision.by == "packager"
+
+
+def test_a_nogo_to_the_parameters_says_the_packagers_words(
+    dagbag, clamav_tree: Path, mailbox: MailSink
+) -> None:
+    """The run's note of a NoGo at the parameters gate is "NoGo by packager: <comment>",
+    never the parameters' JSON; nothing is built."""
+    from tests.kits.gatekit import run_note
+
+    layout = Layout(treekit.sme_config(), clamav_tree)
+    buildkit.srpm(layout.state_dir / "mirror" / "9" / "centos" / "Source", "kernel",
+                  "2.6.32", "573", dist=".el6", probe=True)
+    responder = Responder([
+        ("start_gate", [KERNEL]),
+        ("parameters_gate", "NoGo",
+         {"kernel": {"without": ["debug"]}, "comment": "wait for the 574 errata"}),
+    ])
+    run = _batch(dagbag, responder, [{"nvr": "kernel-2.6.32-573.el6"}])
+    states = _states(run)
+    assert run.state == "success", states
+    assert states["parameters_gate"] == "skipped", states
+    note = run_note(run) or ""
+    assert note.endswith("NoGo by packager: wait for the 574 errata"), note
+    assert "without" not in note
+    assert not list(layout.state_dir.glob("builds/**/kernel-*.rpm"))

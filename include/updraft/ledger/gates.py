@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -60,6 +61,7 @@ class Decision:
     asked_at: datetime | None = None
     dag_id: str = ""
     run_id: str = ""
+    form: dict[str, Any] = field(default_factory=dict)  # answered fields but the comment
 
     @property
     def answered(self) -> bool:
@@ -102,7 +104,15 @@ def _decision(row: GateAnswer) -> Decision:
                     tuple(json.loads(row.chosen)), row.digest, row.comment, row.release,
                     row.target, row.family, tuple(json.loads(row.assigned)),
                     bool(row.timed_out), row.shown or "", row.deadline, row.asked_at,
-                    row.dag_id, row.run_id)
+                    row.dag_id, row.run_id, _form(row.form))
+
+
+def _form(raw: str | None) -> dict[str, Any]:
+    try:
+        found = json.loads(raw or "{}")
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 class GateRecords:
@@ -134,11 +144,12 @@ class GateRecords:
             return _decision(row) if row else None
 
     def answer(self, run: str, task_id: str, by: str, chosen: Iterable[str], at: datetime,
-               comment: str = "") -> None:
+               comment: str = "", form: dict[str, Any] | None = None) -> None:
         with self.ledger.transaction() as session:
             row = _open_question(session, run, task_id, "answer")
             row.by, row.chosen, row.answered_at = by, json.dumps(list(chosen)), at
             row.comment = comment
+            row.form = json.dumps(form or {}, sort_keys=True)
 
     def time_out(self, run: str, task_id: str, outcome: Iterable[str], at: datetime,
                  comment: str) -> None:

@@ -271,7 +271,7 @@ class GateAnswer(Base):
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     by: Mapped[str] = mapped_column(String(NAME), default="")
     chosen: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of options
-    comment: Mapped[str] = mapped_column(Text, default="")  # params input, override reason
+    comment: Mapped[str] = mapped_column(Text, default="")  # the answer's comment, override reason
     void: Mapped[bool] = mapped_column(Boolean, default=False)
     # What the gate showed (its body, bounded), when its silence becomes the outcome, when
     # its assignees were reminded, and whether the answer is that outcome (migration 0006).
@@ -279,6 +279,9 @@ class GateAnswer(Base):
     deadline: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     remind_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The answered form fields besides the comment, JSON (the special build parameters)
+    # (migration 0008).
+    form: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
     timed_out: Mapped[bool] = mapped_column(Boolean, default=False)
 
 

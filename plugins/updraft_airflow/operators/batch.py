@@ -9,7 +9,6 @@ reads its gate's answer from the ledger (gate_record.required), never from an XC
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -124,7 +123,7 @@ def planned_builds(
         decision = gate.require(ledger_url(config_path, {"ti": ti}), run, gate_task_id, None)
         if NOGO in decision.chosen:
             raise AirflowSkipException(f"NoGo by {decision.by}: nothing is built")
-        answers = json.loads(decision.comment or "{}")
+        answers = decision.form
     if not chosen:
         raise AirflowSkipException("nothing chosen")
     return [{"request": r, "overrides": answers.get(r["name"], {})} for r in chosen]

@@ -27,7 +27,7 @@ from updraft.ledger import (
 )
 from updraft.ledger.models import Base
 
-HEAD = "0007"  # the newest migration
+HEAD = "0008"  # the newest migration
 
 PG_ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 T0 = datetime(2026, 11, 21, 20, 30, 1, tzinfo=UTC)
