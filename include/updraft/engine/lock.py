@@ -34,9 +34,16 @@ def _holder_text(handle: int) -> str:
             f"({holder.get('command')}, since {holder.get('since')})")
 
 
+# A reader's look (tree_locked) holds the tree's lock shared for an instant: a writer
+# waits at least this long, so one that tries at that instant (even with lock_timeout 0,
+# "do not wait for another writer") is never turned away by the watcher.
+LOOK_GRACE = 0.2
+
+
 def tree_lock(state_dir: Path, timeout: float, command: str = "") -> AbstractContextManager[None]:
     """Hold the tree's write lock; wait up to `timeout` seconds for another holder."""
-    return hold(state_dir / "lock", f"tree {state_dir.parent}", timeout, command)
+    return hold(state_dir / "lock", f"tree {state_dir.parent}", max(timeout, LOOK_GRACE),
+                command)
 
 
 def tree_locked(state_dir: Path) -> bool:
