@@ -50,7 +50,9 @@ def tree_locked(state_dir: Path) -> bool:
     """A writer holds the tree's lock now (a reader's look: it never waits, never creates
     the lock file, and holds a shared lock for an instant at most)."""
     try:
-        handle = os.open(state_dir / "lock", os.O_RDONLY)
+        # O_NONBLOCK: a FIFO put there must not hang the look (opening one for reading
+        # waits for a writer); on a regular file it changes nothing, flock included.
+        handle = os.open(state_dir / "lock", os.O_RDONLY | os.O_NONBLOCK)
     except OSError:
         return False
     try:

@@ -66,3 +66,21 @@ def test_a_watchers_look_never_makes_a_writer_give_up(tmp_path: Path) -> None:
             pass
     finally:
         released.join()
+
+
+def test_a_fifo_for_the_lock_file_never_hangs_the_watchers_look(tmp_path: Path) -> None:
+    """Opening a FIFO for reading waits for a writer: the look must not (the watcher's
+    thread would hang, and with it every drop's announcement)."""
+    import threading
+
+    from updraft.engine.lock import tree_locked
+
+    os.mkfifo(tmp_path / "lock")
+    answers: list[bool] = []
+    look = threading.Thread(target=lambda: answers.append(tree_locked(tmp_path)),
+                            daemon=True)
+    look.start()
+    look.join(5)
+    if look.is_alive():  # let it go: open the FIFO's other end
+        os.close(os.open(tmp_path / "lock", os.O_WRONLY | os.O_NONBLOCK))
+    assert answers == [False]
