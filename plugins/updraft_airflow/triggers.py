@@ -43,21 +43,42 @@ class TreeDropTrigger(BaseEventTrigger):
         root, watch = await asyncio.to_thread(_tree_watch, self.config_path)
         self.log.info("watching %s every %g s and on every change", root, self.poll_interval)
         changed = asyncio.Event()
-        listener = asyncio.create_task(self._listen(await asyncio.to_thread(watch.dirs),
-                                                    changed))
+        listened = await asyncio.to_thread(watch.listened)
+        listening = self._start(listened, changed)
         try:
             while True:
                 try:
-                    releases = await asyncio.to_thread(watch.poll)
+                    releases, now = await asyncio.to_thread(_look, watch)
                 except OSError as exc:  # e.g. the tree's filesystem briefly gone: keep watching
                     self.log.warning("cannot scan %s: %s", root, exc)
-                    releases = []
+                    releases, now = [], listened
+                if now != listened:
+                    # A directory made, or removed and made again: a watch lives and dies
+                    # with its directory, so the listener starts over on the dirs as they are.
+                    await self._stop(*listening)
+                    listened = now
+                    listening = self._start(listened, changed)
                 if releases:
                     self.log.info("changes settled in releases %s", ", ".join(releases))
                     yield TriggerEvent({"releases": releases, "root": str(root)})
                 await self._wait(changed, self.settle if watch.changing else self.poll_interval)
         finally:
-            listener.cancel()
+            await self._stop(*listening)
+
+    def _start(self, listened: list[tuple[Any, int]],
+               changed: asyncio.Event) -> tuple[asyncio.Event, asyncio.Task[None]]:
+        stop = asyncio.Event()
+        dirs = [path for path, _ in listened]
+        return stop, asyncio.create_task(self._listen(dirs, changed, stop))
+
+    @staticmethod
+    async def _stop(stop: asyncio.Event, listener: asyncio.Task[None]) -> None:
+        """Ends the listener within a watch step (its thread sees `stop`), watches gone."""
+        stop.set()
+        try:
+            await asyncio.wait_for(listener, 5)
+        except TimeoutError:  # wait_for has cancelled it
+            pass
 
     async def _wait(self, changed: asyncio.Event, longest: float) -> None:
         """Until `longest` has passed, or the file system changed and then was quiet for
@@ -74,7 +95,8 @@ class TreeDropTrigger(BaseEventTrigger):
             except TimeoutError:
                 return
 
-    async def _listen(self, dirs: list[Any], changed: asyncio.Event) -> None:
+    async def _listen(self, dirs: list[Any], changed: asyncio.Event,
+                      stop: asyncio.Event) -> None:
         """Set `changed` on every batch of file-system events in the repo dirs; without
         a usable watch the polls alone carry on."""
         if not dirs:
@@ -83,13 +105,18 @@ class TreeDropTrigger(BaseEventTrigger):
             from watchfiles import awatch
 
             async for _batch in awatch(*dirs, watch_filter=None, debounce=200, step=50,
-                                      recursive=False):
+                                      recursive=False, stop_event=stop):
                 changed.set()
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # inotify limits, a vanished dir: polling still works
             self.log.warning("no file-system events, polling every %g s: %s",
                              self.poll_interval, exc)
+
+
+def _look(watch: Any) -> tuple[list[str], list[tuple[Any, int]]]:
+    """Blocking: the releases to announce, and the dirs to listen to now."""
+    return watch.poll(), watch.listened()
 
 
 def _tree_watch(config_path: str) -> tuple[Any, Any]:

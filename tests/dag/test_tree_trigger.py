@@ -132,3 +132,47 @@ def test_a_drop_wakes_the_watcher_before_its_poll(
     event, fired_at = asyncio.run(main())
     assert event.payload == {"releases": ["9"], "root": str(root)}
     assert fired_at - dropped_at[0] < 10, "announced by the minute's poll, not the event"
+
+
+def test_a_dir_deleted_and_made_again_is_watched_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A packager removes a directory of the tree and makes it again (or one is made
+    after the watcher started): its inotify watch went with the old one, so a drop into
+    it must not wait for the backstop poll (a minute here)."""
+    config = treekit.sme_config()
+    root = tmp_path / "tree"
+    layout = Layout(config, root)
+    treekit.place(layout, "9", "smetest",
+                  treekit.build(treekit.noarch("e-smith-base", "5.0.0", "14"), tmp_path / "a"))
+    assert Engine(config, root).update_repos().ok
+    incoming = layout.binary_dir("9", "smetest", "i386") / "incoming"
+    incoming.mkdir()
+    dropped = treekit.build(treekit.noarch("e-smith-pop3", "2.0.0", "2"), tmp_path / "b")
+    monkeypatch.setenv("UPDRAFT_ROOT", str(root))
+    path, kwargs = TreeDropTrigger(config_path=str(CONFIG), poll_interval=60.0,
+                                   settle=0.2).serialize()
+    trigger = import_string(path)(**kwargs)
+    dropped_at: list[float] = []
+
+    def drop() -> None:
+        for rpm in dropped.binaries:
+            shutil.copy2(rpm, incoming / rpm.name)
+        dropped_at.append(time.monotonic())
+
+    async def main() -> Any:
+        events = trigger.run()
+        first = asyncio.ensure_future(anext(events))
+        await asyncio.sleep(1.0)  # the first poll has run and the watch is listening
+        incoming.rmdir()
+        await asyncio.sleep(1.0)  # the watcher saw it go (nothing to announce)
+        incoming.mkdir()
+        await asyncio.sleep(1.0)
+        await asyncio.to_thread(drop)
+        try:
+            return await asyncio.wait_for(first, 90), time.monotonic()
+        finally:
+            await events.aclose()
+
+    event, fired_at = asyncio.run(main())
+    assert event.payload == {"releases": ["9"], "root": str(root)}
+    assert fired_at - dropped_at[0] < 10, "announced by the minute's poll, not the event"

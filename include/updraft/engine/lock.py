@@ -34,16 +34,25 @@ def _holder_text(handle: int) -> str:
             f"({holder.get('command')}, since {holder.get('since')})")
 
 
+# A reader's look (tree_locked) holds the tree's lock shared for an instant: a writer
+# waits at least this long, so one that tries at that instant (even with lock_timeout 0,
+# "do not wait for another writer") is never turned away by the watcher.
+LOOK_GRACE = 0.2
+
+
 def tree_lock(state_dir: Path, timeout: float, command: str = "") -> AbstractContextManager[None]:
     """Hold the tree's write lock; wait up to `timeout` seconds for another holder."""
-    return hold(state_dir / "lock", f"tree {state_dir.parent}", timeout, command)
+    return hold(state_dir / "lock", f"tree {state_dir.parent}", max(timeout, LOOK_GRACE),
+                command)
 
 
 def tree_locked(state_dir: Path) -> bool:
     """A writer holds the tree's lock now (a reader's look: it never waits, never creates
     the lock file, and holds a shared lock for an instant at most)."""
     try:
-        handle = os.open(state_dir / "lock", os.O_RDONLY)
+        # O_NONBLOCK: a FIFO put there must not hang the look (opening one for reading
+        # waits for a writer); on a regular file it changes nothing, flock included.
+        handle = os.open(state_dir / "lock", os.O_RDONLY | os.O_NONBLOCK)
     except OSError:
         return False
     try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from stat import S_ISDIR
 
 from updraft.engine.layout import Layout
 from updraft.engine.lock import tree_locked
@@ -38,13 +39,23 @@ class TreeWatch:
         deep (9/smetest/x86_64/RPMS), never through a symlink (a packager's link to /
         must not make the watcher walk, or watch, the whole machine), never repodata
         (written by every publish), at most DIRS_WATCHED. Deeper or later directories
-        are the backstop poll's."""
-        found: list[Path] = []
+        are the backstop poll's, until `listened` says the set changed."""
+        return [path for path, _ in self.listened()]
+
+    def listened(self) -> list[tuple[Path, int]]:
+        """`dirs` with each one's inode: a directory removed and made again under the same
+        name is another directory, whose watch must be set anew (the old one went with
+        the old directory)."""
+        found: list[tuple[Path, int]] = []
         for release in self.layout.config.releases:
             for repo in self.layout.config.repos:
                 top = self.layout.repo_dir(release, repo)
-                if top.is_dir() and not top.is_symlink():
-                    found += _real_dirs(top, DEPTH, DIRS_WATCHED - len(found))
+                try:
+                    stat = top.lstat()
+                except OSError:
+                    continue
+                if S_ISDIR(stat.st_mode):
+                    found += _real_dirs(top, stat.st_ino, DEPTH, DIRS_WATCHED - len(found))
         return found
 
     def poll(self) -> list[str]:
@@ -72,19 +83,20 @@ class TreeWatch:
         return ready
 
 
-def _real_dirs(top: Path, depth: int, room: int) -> list[Path]:
-    """top and the directories below it down to `depth`, breadth first, no symlinks."""
-    found: list[Path] = []
-    level = [top]
+def _real_dirs(top: Path, inode: int, depth: int, room: int) -> list[tuple[Path, int]]:
+    """top and the directories below it down to `depth`, breadth first, no symlinks,
+    each with its inode."""
+    found: list[tuple[Path, int]] = []
+    level = [(top, inode)]
     for _ in range(depth + 1):
-        below: list[Path] = []
-        for path in level:
+        below: list[tuple[Path, int]] = []
+        for path, number in level:
             if len(found) >= room:
                 return found
-            found.append(path)
+            found.append((path, number))
             try:
                 with os.scandir(path) as entries:
-                    below += [Path(entry.path) for entry in entries
+                    below += [(Path(entry.path), entry.inode()) for entry in entries
                               if entry.is_dir(follow_symlinks=False)
                               and entry.name not in _NOT_WATCHED]
             except OSError:

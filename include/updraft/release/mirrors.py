@@ -6,14 +6,18 @@ mirror's with one small HTTP GET per arch dir, parsed by createrepo_c. Each chec
 recorded in the ledger (updraft.ledger.mirrors) for the Repos page.
 
 A mirror's answer is hostile data: its repomd.xml is read up to REPOMD_LIMIT bytes
-within a deadline (a slow drip is cut off, not waited out), its revision kept to one
-short line, and an error to one line.
+within a deadline (a slow drip is cut off, not waited out, headers included), its
+revision kept to one short line, and an error to one line. A redirect is followed only
+on the mirror's own host: another host's answer is not this mirror's state, and a mirror
+must not aim the check at any address it likes.
 """
 
 from __future__ import annotations
 
 import http.client
+import socket
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -21,6 +25,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import createrepo_c as cr
 
@@ -75,15 +81,22 @@ def repomd_url(template: str, release: str, repo: str, archdir: str) -> str:
 def fetch_revision(url: str, timeout: float = 30.0) -> tuple[str | None, str]:
     """The revision a mirror's repomd.xml carries, or (None, why not, one line).
 
-    Takes at most about twice `timeout`: the whole answer must arrive within it, and
-    each read waits at most that long."""
+    Takes at most about `timeout`: the whole answer (status line, headers, body, across
+    redirects) must arrive within it."""
     deadline = time.monotonic() + timeout
+    watchdog = _Watchdog(deadline)
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as answer:  # config
+        with _opener(watchdog, url).open(url, timeout=timeout) as answer:  # config
             body = _read_bounded(answer, deadline)
+        if watchdog.expired:  # the cut connection looked like the end of the answer
+            raise _Refused("cut at the deadline")
     except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError,
             _Refused) as exc:
-        return None, one_line(_why(exc), ERROR_LIMIT)
+        why = (f"repomd.xml not served within the deadline ({timeout:g} s)"
+               if watchdog.expired else _why(exc))
+        return None, one_line(why, ERROR_LIMIT)
+    finally:
+        watchdog.close()
     with tempfile.NamedTemporaryFile(suffix="-repomd.xml") as copy:
         copy.write(body)
         copy.flush()
@@ -91,6 +104,86 @@ def fetch_revision(url: str, timeout: float = 30.0) -> tuple[str | None, str]:
             return one_line(revision_of(Path(copy.name)), REVISION_LIMIT), ""
         except (cr.CreaterepoCError, ValueError) as exc:
             return None, one_line(f"unreadable repomd.xml ({exc})", ERROR_LIMIT)
+
+
+class _Watchdog:
+    """Shuts every connection of one fetch down at its deadline. urllib's timeout bounds
+    each read, not the answer: a status line and headers dripped a byte at a time would
+    hold the check (a triggerer thread) for ever. It shuts down its own duplicate of each
+    socket (the same connection, TLS or not; never a number reused by another)."""
+
+    def __init__(self, deadline: float) -> None:
+        self.expired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(max(deadline - time.monotonic(), 0.0), self._cut)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def watch(self, connection: socket.socket) -> None:
+        copy = connection.dup()
+        with self._lock:
+            self._sockets.append(copy)
+            if self.expired:
+                _shut(copy)
+
+    def _cut(self) -> None:
+        with self._lock:
+            self.expired = True
+            for copy in self._sockets:
+                _shut(copy)
+
+    def close(self) -> None:
+        self._timer.cancel()
+        with self._lock:
+            for copy in self._sockets:
+                copy.close()
+            self._sockets.clear()
+
+
+def _shut(connection: socket.socket) -> None:
+    try:
+        connection.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # already closed by its peer
+
+
+def _watched(watchdog: _Watchdog, http_class: Any) -> Any:
+    """`http_class`, its sockets handed to `watchdog` as they are made."""
+    def make(*args: Any, **kwargs: Any) -> Any:
+        connection = http_class(*args, **kwargs)
+        create = connection._create_connection
+
+        def created(*args: Any, **kwargs: Any) -> socket.socket:
+            made = create(*args, **kwargs)
+            watchdog.watch(made)
+            return made
+
+        connection._create_connection = created
+        return connection
+    return make
+
+
+def _opener(watchdog: _Watchdog, url: str) -> urllib.request.OpenerDirector:
+    host = urlsplit(url).hostname
+
+    class Http(urllib.request.HTTPHandler):
+        def do_open(self, http_class: Any, req: Any, **kwargs: Any) -> Any:
+            return super().do_open(_watched(watchdog, http_class), req, **kwargs)
+
+    class Https(urllib.request.HTTPSHandler):
+        def do_open(self, http_class: Any, req: Any, **kwargs: Any) -> Any:
+            return super().do_open(_watched(watchdog, http_class), req, **kwargs)
+
+    class SameHost(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any,
+                             newurl: str) -> Any:
+            target = urlsplit(newurl)
+            if target.scheme not in ("http", "https") or target.hostname != host:
+                raise _Refused(f"redirected to another host ({newurl})")
+            return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+    return urllib.request.build_opener(Http, Https, SameHost)
 
 
 def _why(exc: Exception) -> str:
@@ -109,6 +202,8 @@ def _read_bounded(answer: http.client.HTTPResponse, deadline: float) -> bytes:
         if time.monotonic() > deadline:
             raise _Refused(f"repomd.xml not served within the deadline ({size} bytes came)")
         pieces.append(piece)
+    if answer.length:  # the connection ended before the Content-Length it announced
+        raise _Refused(f"repomd.xml cut short ({size} bytes came, {answer.length} missing)")
     return b"".join(pieces)
 
 

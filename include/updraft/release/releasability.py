@@ -166,6 +166,8 @@ def decide(packages: Iterable[PackageVersions], status: StatusOf,
     fixpoint = _Fixpoint(packages, status, releasable_states)
     broken: dict[str, list[str]] = {}
     coupled = _coupled(fixpoint, partners) if partners else {}
+    if partners:
+        _wait_for_rebuilds(fixpoint, partners)
     while True:
         fixpoint.solve()
         if _cut_units(fixpoint, coupled):
@@ -192,6 +194,22 @@ def _coupled(fixpoint: _Fixpoint, partners: Callable[[str], Sequence[str]]) -> d
                 coupled.setdefault(name, set()).add(partner)
                 coupled.setdefault(partner, set()).add(name)
     return coupled
+
+
+def _wait_for_rebuilds(fixpoint: _Fixpoint, partners: Callable[[str], Sequence[str]]) -> None:
+    """Hold back, whole, every package whose partner (rebuilt against it, the config's
+    way round) has a newer version not offered yet (its rebuild still in smetest): the
+    partner that would go with it, or stay released, is not the one built against it.
+    `_coupled` cannot see such a partner, having nothing offered or not its newest."""
+    for name, package in fixpoint.packages.items():
+        if not package.candidates:
+            continue
+        pending = sorted({partner for partner in partners(name) if partner != name
+                          and partner in fixpoint.packages
+                          and fixpoint.packages[partner].watched})
+        if pending:
+            fixpoint.uncoupled[name] = pending
+            fixpoint.banned.update((name, version.label) for version in package.candidates)
 
 
 def _cut_units(fixpoint: _Fixpoint, coupled: dict[str, set[str]]) -> bool:

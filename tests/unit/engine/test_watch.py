@@ -44,3 +44,43 @@ def test_a_flood_of_directories_is_capped(tmp_path: Path,
         (tmp_path / f"9/smetest/d{number}").mkdir()
     monkeypatch.setattr(watch, "DIRS_WATCHED", 20)
     assert len(tree.dirs()) == 20
+
+
+def test_a_watchers_look_never_makes_a_writer_give_up(tmp_path: Path) -> None:
+    """The watcher's look (tree_locked) takes the lock shared for an instant: a writer
+    that tries at that instant, even one told not to wait (lock_timeout 0), still gets
+    the tree. Here the look is held open a little, as an instant on a loaded machine."""
+    import fcntl
+    import threading
+
+    from updraft.engine.lock import tree_lock
+
+    with tree_lock(tmp_path, 0):  # the lock file exists, as after any writer
+        pass
+    look = os.open(tmp_path / "lock", os.O_RDONLY)
+    fcntl.flock(look, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    released = threading.Timer(0.03, os.close, (look,))
+    released.start()
+    try:
+        with tree_lock(tmp_path, 0, "an impatient writer"):
+            pass
+    finally:
+        released.join()
+
+
+def test_a_fifo_for_the_lock_file_never_hangs_the_watchers_look(tmp_path: Path) -> None:
+    """Opening a FIFO for reading waits for a writer: the look must not (the watcher's
+    thread would hang, and with it every drop's announcement)."""
+    import threading
+
+    from updraft.engine.lock import tree_locked
+
+    os.mkfifo(tmp_path / "lock")
+    answers: list[bool] = []
+    look = threading.Thread(target=lambda: answers.append(tree_locked(tmp_path)),
+                            daemon=True)
+    look.start()
+    look.join(5)
+    if look.is_alive():  # let it go: open the FIFO's other end
+        os.close(os.open(tmp_path / "lock", os.O_WRONLY | os.O_NONBLOCK))
+    assert answers == [False]

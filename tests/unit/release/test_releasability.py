@@ -165,3 +165,52 @@ def test_a_partner_with_nothing_offered_does_not_hold_a_coupled_package() -> Non
     found = by_name(decide([COUPLED[0], COUPLED[2]], states.get, VERIFIED,
                            partners=lambda name: PARTNERS.get(name, ())))
     assert found["libtevent"].releasable is not None
+
+
+SAMBA_REBUILD_IN_SMETEST = versions("samba", "4.6.2-1", [
+    entry(21, "4.6.2-2", "- Rebuild against libtevent 0.9.31 [SME: 7002]"),
+    entry(2, "4.6.2-1", "- Roll"),
+], [], ["4.6.2-2"])
+
+
+def test_a_partner_whose_rebuild_is_still_in_smetest_holds_the_coupled_package() -> None:
+    """samba was rebuilt (so libtevent could move up to the candidates) but the rebuild is
+    not offered yet (smetest): libtevent alone would ship what the released samba was not
+    built against. It waits; samba's rebuild, once offered, goes with it."""
+    states = {7001: "VERIFIED", 7002: "VERIFIED", 7003: "VERIFIED"}
+    found = by_name(decide([COUPLED[0], SAMBA_REBUILD_IN_SMETEST, COUPLED[2]], states.get,
+                           VERIFIED, partners=lambda name: PARTNERS.get(name, ())))
+    assert found["libtevent"].releasable is None
+    assert [b.package for b in found["libtevent"].blocked_by if b.kind == "coupled"] == [
+        "samba"]
+    assert found["clamav"].releasable is not None
+    # An older samba offered, its rebuild newer in smetest: still not the one built
+    # against this libtevent.
+    older_offered = versions("samba", "4.6.2-1", [
+        entry(22, "4.6.2-3", "- Rebuild against libtevent 0.9.31 [SME: 7002]"),
+        entry(21, "4.6.2-2", "- Fix [SME: 7004]"),
+        entry(2, "4.6.2-1", "- Roll"),
+    ], ["4.6.2-2"], ["4.6.2-3"])
+    found = by_name(decide([COUPLED[0], older_offered], {**states, 7004: "VERIFIED"}.get,
+                           VERIFIED, partners=lambda name: PARTNERS.get(name, ())))
+    assert found["libtevent"].releasable is None and found["samba"].releasable is None
+
+
+def test_units_chain_and_cycle_all_or_none() -> None:
+    """A with B, B with C (and C with A): one unverified member holds all three; a member
+    whose releasable version is an older one holds the unit too."""
+    chain = [
+        versions(name, "1-1", [entry(20, "1-3", f"- Fix [SME: {bug}]"),
+                               entry(10, "1-2", f"- Older [SME: {bug + 100}]"),
+                               entry(1, "1-1", "- Roll")], ["1-3", "1-2"])
+        for name, bug in (("a", 8001), ("b", 8002), ("c", 8003))]
+    every = {8001: "VERIFIED", 8002: "VERIFIED", 8003: "VERIFIED", 8101: "VERIFIED",
+             8102: "VERIFIED", 8103: "VERIFIED"}
+    for links in ({"a": ("b",), "b": ("c",)}, {"a": ("b",), "b": ("c",), "c": ("a",)}):
+        found = by_name(decide(chain, every.get, VERIFIED,
+                               partners=lambda name, links=links: links.get(name, ())))
+        assert all(found[n].releasable is found[n].candidate for n in "abc")
+        for late in (8001, 8003):  # an end of the chain; its older version is verified
+            found = by_name(decide(chain, {**every, late: "RESOLVED"}.get, VERIFIED,
+                                   partners=lambda name, links=links: links.get(name, ())))
+            assert [found[n].releasable for n in "abc"] == [None, None, None], (links, late)
