@@ -10,7 +10,9 @@ import hashlib
 import logging
 import os
 import time
+from array import array
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 
 from updraft.engine.family import source_name
@@ -68,64 +70,79 @@ class Tree:
 _WORKSPACES = (".repodata", ".olddata")
 
 
-def _rpm_paths(top: Path, skip: set[str]) -> tuple[list[os.DirEntry[str]], list[_Odd]]:
-    """All *.rpm files below top (skipping repodata and nested repos), and every entry
-    that must not be there (see _rpm_dirs)."""
-    groups, odd = _rpm_dirs(top, skip)
-    return [entry for _, found in groups for entry in found], odd
+_Odd = tuple[str, str]  # (path, why it is refused)
 
 
-def _rpm_dirs(top: Path, skip: set[str],
-              ) -> tuple[list[tuple[str, list[os.DirEntry[str]]]], list[_Odd]]:
-    """The *.rpm files below top (skipping repodata and nested repos) per directory, and
-    every entry that must not be there: a symlink (createrepo_c would follow it
-    unchecked), a *.rpm that is not a regular file (a FIFO would block whoever opens
-    it), a *.rpm whose name has control characters. Hidden files count: createrepo_c
-    publishes them too."""
-    groups: list[tuple[str, list[os.DirEntry[str]]]] = []
+def _rpm_files(top: str, skip: set[str], repo: str = "", places: dict[str, str] | None = None,
+               stat: bool = True) -> tuple[list, list[_Odd]]:
+    """The *.rpm files below top (skipping repodata and nested repos), and every entry
+    that must not be there: a symlink (createrepo_c would follow it unchecked), a *.rpm
+    that is not a regular file (a FIFO would block whoever opens it), a *.rpm whose
+    name has control characters. Hidden files count: createrepo_c publishes them too.
+
+    `stat`: each file as a _Found (its stat, `repo`, its arch dir from `places`), else
+    its path. Each file is stat'ed right as its directory is read, in one loop: a
+    cycle walks 40,000 files, and holding a repo's entries to stat them later costs a
+    third more than the stat walk itself."""
+    found: list = []
+    append = found.append
     odd: list[_Odd] = []
-    pending = [str(top)]
+    # A regular file is one of the skipped paths only in a skipped path's parent dir.
+    parents = {os.path.dirname(path) for path in skip}
+    pending = [top]
     while pending:
         current = pending.pop()
         try:
-            entries = list(os.scandir(current))
+            listing = os.scandir(current)
         except (FileNotFoundError, NotADirectoryError):
             continue
-        found: list[os.DirEntry[str]] = []
-        groups.append((current, found))
-        for entry in entries:
-            name = entry.name
-            if entry.is_file(follow_symlinks=False) and name.endswith(".rpm"):
-                # The common case first (a regular *.rpm: not a link, no dir), with
-                # the same outcome as the chain below.
-                if not name.startswith(_WORKSPACES) and entry.path not in skip:
-                    if name.isprintable():
-                        found.append(entry)
+        place = places.get(current) if places else None
+        checked = current in parents
+        with listing:
+            for entry in listing:
+                name = entry.name
+                # The common case first: a regular, plainly named *.rpm.
+                if (entry.is_file(follow_symlinks=False) and name.endswith(".rpm")
+                        and name.isprintable() and not name.startswith(_WORKSPACES)
+                        and not (checked and entry.path in skip)):
+                    if stat:
+                        status = entry.stat(follow_symlinks=False)
+                        append((entry.path, status.st_size, status.st_mtime_ns, repo, place,
+                                status.st_ctime_ns))
                     else:
-                        odd.append((entry.path, "the file name has control characters"))
-                continue
-            if name.startswith(_WORKSPACES) or entry.path in skip:
-                continue
-            if entry.is_symlink():
-                odd.append((entry.path, f"a symbolic link (to {_link_target(entry.path)}): "
-                                        "a release tree holds files, not links"))
-            elif entry.is_dir(follow_symlinks=False):
-                if entry.name.endswith(".rpm"):
-                    odd.append((entry.path, "a directory named like a package"))
-                elif entry.name not in _SKIPPED_DIRS:
+                        append(entry.path)
+                    continue
+                kind = _other_entry(entry, skip)
+                if kind is _DESCEND:
                     pending.append(entry.path)
-            elif not entry.name.endswith(".rpm"):
-                continue
-            elif not entry.is_file(follow_symlinks=False):
-                odd.append((entry.path, "not a regular file (a FIFO, socket or device)"))
-            elif not entry.name.isprintable():
-                odd.append((entry.path, "the file name has control characters"))
-            else:
-                found.append(entry)
-    return groups, odd
+                elif kind is not None:
+                    odd.append((entry.path, kind))
+    return found, odd
 
 
-_Odd = tuple[str, str]  # (path, why it is refused)
+_DESCEND = "descend"
+
+
+def _other_entry(entry: os.DirEntry[str], skip: set[str]) -> str | None:
+    """What the walk makes of an entry that is no plainly named regular *.rpm: _DESCEND
+    into a dir, the reason it is refused, or None (not the walk's business)."""
+    name = entry.name
+    if entry.is_file(follow_symlinks=False) and name.endswith(".rpm"):
+        if not name.startswith(_WORKSPACES) and entry.path not in skip:
+            return "the file name has control characters"  # the only other reason
+        return None
+    if name.startswith(_WORKSPACES) or entry.path in skip:
+        return None
+    if entry.is_symlink():
+        return (f"a symbolic link (to {_link_target(entry.path)}): a release tree holds "
+                "files, not links")
+    if entry.is_dir(follow_symlinks=False):
+        if name.endswith(".rpm"):
+            return "a directory named like a package"
+        return None if name in _SKIPPED_DIRS else _DESCEND
+    if name.endswith(".rpm"):  # neither a dir nor a regular file
+        return "not a regular file (a FIFO, socket or device)"
+    return None
 
 
 def _link_target(path: str) -> str:
@@ -143,9 +160,9 @@ def scanned_files(layout: Layout, top: Path) -> list[str]:
     list, so nothing the tree never checked reaches repodata."""
     others = {str(layout.repo_dir(release, repo)) for release in layout.config.releases
               for repo in layout.config.repos} | {str(layout.state_dir)}
-    entries, _ = _rpm_paths(top, others - {str(top)})
+    paths, _ = _rpm_files(str(top), others - {str(top)}, stat=False)
     prefix = len(str(top)) + 1
-    return sorted(entry.path[prefix:] for entry in entries)
+    return sorted(path[prefix:] for path in paths)
 
 
 def _linked_top(layout: Layout, top: str) -> _Odd | None:
@@ -194,10 +211,11 @@ def scan(
     scanned: list[str] = []
     for release in chosen:
         release_tree = tree.releases[release] = ReleaseTree(release)
-        found, tops = _walk(layout, release)
+        found, tops, refused = _walk(layout, release)
         scanned += tops
         release_tree.fingerprint = fingerprint(layout, found)
-        found = _refuse_odd(found, release_tree)
+        if refused:
+            found = _refuse_odd(found, release_tree)
         tree.files_seen += len(found)
         release_tree.found = found
         if settled and settled.get(release) == release_tree.fingerprint and names is None:
@@ -216,8 +234,6 @@ def scan(
 
 def _refuse_odd(found: list[_Found], release_tree: ReleaseTree) -> list[_Found]:
     """Set aside the entries the walk refused (size -1): bad files, never read."""
-    if not any(item[1] == -1 for item in found):
-        return found
     files = []
     for item in found:
         path, size, _, repo, reason, _ = item
@@ -237,8 +253,9 @@ def fingerprints(layout: Layout, releases: list[str] | None = None) -> dict[str,
             for release in releases or layout.config.releases}
 
 
-def _walk(layout: Layout, release: str) -> tuple[list[_Found], list[str]]:
-    """Every *.rpm of a release's repos with its stat; and the repo dirs walked."""
+def _walk(layout: Layout, release: str) -> tuple[list[_Found], list[str], int]:
+    """Every *.rpm of a release's repos with its stat; the repo dirs walked; and how
+    many entries were refused (last in the list, with size -1)."""
     every_repo_dir = {
         str(layout.repo_dir(other, repo))
         for other in layout.config.releases for repo in layout.config.repos
@@ -254,20 +271,14 @@ def _walk(layout: Layout, release: str) -> tuple[list[_Found], list[str]]:
         if linked is not None:
             odd.setdefault(linked[0], (repo, linked[1]))
             continue  # never walk (nor later write) through a link out of the tree
-        places = _archdir_of(layout, release, repo)
-        groups, refused = _rpm_dirs(Path(top), every_repo_dir - {top})
-        append = found.append
-        for directory, entries in groups:  # one tight loop per dir: 40,000 files a cycle
-            place = places.get(directory)
-            for entry in entries:
-                stat = entry.stat(follow_symlinks=False)
-                append((entry.path, stat.st_size, stat.st_mtime_ns, repo, place,
-                        stat.st_ctime_ns))
+        files, refused = _rpm_files(top, every_repo_dir - {top}, repo,
+                                    _archdir_of(layout, release, repo))
+        found += files
         for path, reason in refused:
             odd.setdefault(path, (repo, reason))
     # Refused entries take part in the fingerprint: a release holding one never settles.
     found += [(path, -1, 0, repo, reason, 0) for path, (repo, reason) in odd.items()]
-    return found, tops
+    return found, tops, len(odd)
 
 
 # (path, size, mtime_ns, repo, archdir, ctime_ns). The ctime is part of a file's identity:
@@ -280,12 +291,14 @@ def fingerprint(layout: Layout, found: list[_Found]) -> str:
     """Identifies a release's files (path, size, mtime, ctime) under this exact config.
 
     Unsorted: directory order only changes when directories change, and a different
-    order merely costs a plan, never skips one.
+    order merely costs a plan, never skips one. Each column is hashed whole, joined or
+    packed in C: a no-op cycle formats no number (40,000 files, 30 ms otherwise).
     """
     digest = hashlib.sha256(layout.config.model_dump_json().encode())
-    digest.update("\n".join(f"{p}\0{size}\0{mtime}\0{ctime}"
-                            for p, size, mtime, _, _, ctime in found)
-                  .encode())
+    # No path holds a NUL; an undecodable name keeps its bytes (surrogateescape).
+    digest.update("\0".join(map(itemgetter(0), found)).encode(errors="surrogateescape"))
+    for column in (1, 2, 5):  # size, mtime_ns, ctime_ns: signed 64-bit each
+        digest.update(array("q", map(itemgetter(column), found)).tobytes())
     return digest.hexdigest()
 
 
