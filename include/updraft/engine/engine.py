@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +49,7 @@ from updraft.engine.listing import Listings, add_stale
 from updraft.engine.lock import tree_lock
 from updraft.engine.placed import Placed, Stamp
 from updraft.engine.plan import Intent, plan_release
+from updraft.engine.publisher import Publisher
 from updraft.engine.recorder import record_applied
 from updraft.engine.repodata import PendingRepodata
 from updraft.engine.tree import ReleaseTree, scan
@@ -304,9 +305,13 @@ class Engine:
                      override: bool = False) -> CycleResult:
         if dry_run:
             return self.preview(releases, intents, grant=grant, override=override)
-        result = self.apply(releases, intents, grant=grant, override=override)
-        clock = time.perf_counter()
-        result.rebuilt = self.publish(result.unpublished)
+        # createrepo_c starts once the apply's journal is finished, while the tree is
+        # settled (updraft.engine.publisher); `timings["repodata"]`: the wait after it.
+        with Publisher(self._publish_one) as publisher:
+            result = self.apply(releases, intents, grant=grant, override=override,
+                                published=publisher.start)
+            clock = time.perf_counter()
+            result.rebuilt = publisher.finish(result.unpublished)
         result.unpublished = []
         result.timings["repodata"] = time.perf_counter() - clock
         log.info("timings: %s", ", ".join(f"{k} {v:.3f} s" for k, v in result.timings.items()))
@@ -328,11 +333,14 @@ class Engine:
     @storage_errors
     def apply(self, releases: Sequence[str] | None = None,
               intents: IntentSource | None = None, approved: str | None = None,
-              grant: bool = False, scoped: bool = False, override: bool = False) -> CycleResult:
+              grant: bool = False, scoped: bool = False, override: bool = False,
+              published: Callable[[list[Touched]], None] | None = None) -> CycleResult:
         """Plan and apply under the tree lock; repodata is left for `publish`.
 
         `approved` is the digest of a plan a human approved: if the tree has changed
         since, nothing is applied and PlanChanged says so. `grant` and `scoped`: see plan.
+        `published`: given the dirs marked pending once the plan's journal is finished
+        (before the tree is settled), to start publishing them (update_repos).
         """
         check_state_dir(self.layout.state_dir)
         with tree_lock(self.layout.state_dir, self.config.lock_timeout, self.trigger):
@@ -355,6 +363,8 @@ class Engine:
                 result = CycleResult(plan=plan)
             else:
                 result = self._execute(plan)
+                if published is not None:
+                    published(self.repodata.pending())
                 clock = time.perf_counter()
                 # Record the tree as settled (the watcher stays quiet): the releases the
                 # plan changed; the others keep the marks this plan confirmed.
@@ -405,14 +415,13 @@ class Engine:
         """createrepo_c on every given arch dir, one per core: they are independent."""
         if not targets:
             return []
-
-        def one(target: Touched) -> Touched:
-            check_publish_dir(self.layout, target)  # createrepo_c follows links
-            self.repodata.publish(target)
-            return target
-
         with ThreadPoolExecutor(max_workers=min(len(targets), os.cpu_count() or 1)) as pool:
-            return list(pool.map(one, targets))
+            return list(pool.map(self._publish_one, targets))
+
+    def _publish_one(self, target: Touched) -> Touched:
+        check_publish_dir(self.layout, target)  # createrepo_c follows links
+        self.repodata.publish(target)
+        return target
 
     def _report(self, result: CycleResult) -> None:
         """Render the Repository Update report; keep a copy for mail and the record."""
