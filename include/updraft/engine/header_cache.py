@@ -13,6 +13,7 @@ import marshal
 import os
 import sys
 from collections.abc import Iterable
+from operator import itemgetter
 from pathlib import Path
 from typing import NamedTuple
 
@@ -120,16 +121,19 @@ class HeaderCache:
     @property
     def _seen(self) -> set[str]:
         for found in self._unseen:
-            self._seen_set.update(item[0] for item in found)
+            self._seen_set.update(map(itemgetter(0), found))
         self._unseen.clear()
         return self._seen_set
 
+    def _unseen_rows(self, under: tuple[str, ...]) -> list[str]:
+        """Paths of cached rows under these dirs that the scan did not see: a set
+        difference in C first (40,000 rows), the few left then filtered by dir."""
+        return [path for path in self.rows().keys() - self._seen if path.startswith(under)]
+
     def vanished(self, prefixes: Iterable[str]) -> list[Hit]:
         """Cached files under these dirs that the scan no longer saw."""
-        under = tuple(prefixes)
         entries = self.rows()
-        seen = self._seen
-        return [_hit(entries[p]) for p in entries if p not in seen and p.startswith(under)]
+        return [_hit(entries[path]) for path in self._unseen_rows(tuple(prefixes))]
 
     def put(self, path: str, size: int, stamp: tuple[int, int], facts: PackageFacts) -> None:
         # Interned: the 48 packages of a family share their source's strings, hard links
@@ -154,9 +158,7 @@ class HeaderCache:
     def _stale(self) -> list[str]:
         if not self._scanned:
             return []
-        entries = self.rows()
-        seen = self._seen
-        return [p for p in entries if p not in seen and p.startswith(self._scanned)]
+        return self._unseen_rows(self._scanned)
 
     def flush(self) -> bool:
         """Write what `save` noted; False when the file could not be written (a caller

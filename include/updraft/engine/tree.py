@@ -313,12 +313,13 @@ def _resolve(layout: Layout, found: list[_Found], release: str, cache: HeaderCac
     rows = cache.rows()
     cached: list[tuple[_Found, tuple]] = []
     missed: list[_Found] = []
-    for item in found:
-        row = rows.get(item[0])
-        if row is None or row[1] != item[1] or row[2] != _stamp(item):
-            missed.append(item)
+    get, hit, miss = rows.get, cached.append, missed.append
+    for item in found:  # _stamp(item) inline: one call less on each of 40,000 files
+        row = get(item[0])
+        if row is None or row[1] != item[1] or row[2] != (item[2], item[5]):
+            miss(item)
         else:
-            cached.append((item, row))
+            hit((item, row))
     cache.keep(found)
     grace = layout.config.arrival_grace
     read = read_all([Path(item[0]) for item in missed])
