@@ -193,8 +193,8 @@ def _check_paths(root: Path, areas: tuple[Path, ...], unit: list[Action]) -> str
         spelled, _, name = action.dst.rpartition("/")
         place = places.get(spelled) if name not in ("", ".", "..") else None
         if place is not None:  # root / dst is place's dir / name: nothing to normalise
-            area, directory = place
-            _contained_name(area, name if directory == "." else f"{directory}/{name}")
+            known, directory = place
+            _contained_name(known, name if directory == "." else f"{directory}/{name}")
             continue
         target = root / action.dst
         area = next((a for a in areas if target.is_relative_to(a)), None)
