@@ -221,7 +221,7 @@ class Engine:
             if held or release_tree.held:  # kept names an incremental plan would not see
                 held_releases.add(release)
             flag = frozen(self.layout, release)  # nor is its repodata republished
-            found = (listings.stale(release, remember, release_tree.found,
+            found = (listings.stale(release, remember, release_tree.walk.found,
                                     release_tree.fingerprint) if stale else [])
             add_stale(part, found, pending,
                       frozen_repos=flag.repos if flag else ())

@@ -13,7 +13,6 @@ import marshal
 import os
 import sys
 from collections.abc import Iterable
-from operator import itemgetter
 from pathlib import Path
 from typing import NamedTuple
 
@@ -57,7 +56,7 @@ class HeaderCache:
         self._entries: dict[str, Row] | None = None
         self._fresh: dict[str, Row] = {}
         self._seen_set: set[str] = set()
-        self._unseen: list[Iterable[tuple]] = []  # walks not yet in _seen_set (see keep)
+        self._unseen: list[Iterable[str]] = []  # walks not yet in _seen_set (see keep)
         self._facts: dict[tuple, PackageFacts] = {}
         # Paths given rows by `adopt`: changed files to an incremental scan, unread.
         self.adopted: set[str] = set()
@@ -113,15 +112,15 @@ class HeaderCache:
         self.adopted.update(adopted)
         return len(adopted)
 
-    def keep(self, found: Iterable[tuple]) -> None:
-        """Mark the files of a walk (tuples, the path first) as seen by this scan; taken
-        into account only when asked for (a no-op cycle never asks)."""
-        self._unseen.append(found)
+    def keep(self, paths: Iterable[str]) -> None:
+        """Mark the files of a walk (their paths) as seen by this scan; taken into
+        account only when asked for (a no-op cycle never asks)."""
+        self._unseen.append(paths)
 
     @property
     def _seen(self) -> set[str]:
         for found in self._unseen:
-            self._seen_set.update(map(itemgetter(0), found))
+            self._seen_set.update(found)
         self._unseen.clear()
         return self._seen_set
 

@@ -6,26 +6,19 @@ into smeupdates-testing/). Facts come from headers, never from file names.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
 import time
-from array import array
 from dataclasses import dataclass, field
-from operator import itemgetter
 from pathlib import Path
 
 from updraft.engine.family import source_name
 from updraft.engine.header_cache import HeaderCache
 from updraft.engine.header_reader import read_all
-from updraft.engine.layout import SOURCE_DIR, Layout
+from updraft.engine.layout import Layout
 from updraft.engine.package import BadPackage, PackageFacts, PackageFile, UnsafeHeader
-from updraft.safepath import UnsafePath, contained
+from updraft.engine.walk import Found, Walk, fingerprint, walk_release
 
 log = logging.getLogger(__name__)
-
-_SKIPPED_DIRS = {"repodata", "repoview"}
-
 
 @dataclass(frozen=True, slots=True)
 class BadFile:
@@ -54,9 +47,14 @@ class ReleaseTree:
     arriving: list[Path] = field(default_factory=list)
     refused: int = 0  # links and other entries the walk refused (they are in `bad`)
     held: list[str] = field(default_factory=list)  # content conflicts the plan found
-    # Every *.rpm the walk saw: (path, size, mtime_ns, repo, arch dir or None, ctime_ns). The
-    # repodata listings are compared with it, so a cycle stats each file once.
-    found: list[tuple[str, int, int, str, str | None, int]] = field(default_factory=list)
+    # Every *.rpm the walk saw. The repodata listings are compared with it, so a cycle
+    # stats each file once.
+    walk: Walk = field(default_factory=Walk)
+
+    @property
+    def found(self) -> list[Found]:
+        """(path, size, mtime_ns, repo, arch dir or None, ctime_ns) of each file walked."""
+        return self.walk.found()
 
 
 @dataclass
@@ -64,127 +62,6 @@ class Tree:
     releases: dict[str, ReleaseTree]
     headers_read: int = 0
     files_seen: int = 0
-
-
-# createrepo_c's own workspaces; everything else, hidden or not, createrepo_c publishes.
-_WORKSPACES = (".repodata", ".olddata")
-
-
-_Odd = tuple[str, str]  # (path, why it is refused)
-
-
-def _rpm_files(top: str, skip: set[str], repo: str = "", places: dict[str, str] | None = None,
-               stat: bool = True) -> tuple[list, list[_Odd]]:
-    """The *.rpm files below top (skipping repodata and nested repos), and every entry
-    that must not be there: a symlink (createrepo_c would follow it unchecked), a *.rpm
-    that is not a regular file (a FIFO would block whoever opens it), a *.rpm whose
-    name has control characters. Hidden files count: createrepo_c publishes them too.
-
-    `stat`: each file as a _Found (its stat, `repo`, its arch dir from `places`), else
-    its path. Each file is stat'ed right as its directory is read, in one loop: a
-    cycle walks 40,000 files, and holding a repo's entries to stat them later costs a
-    third more than the stat walk itself."""
-    found: list = []
-    append = found.append
-    odd: list[_Odd] = []
-    # A regular file is one of the skipped paths only in a skipped path's parent dir.
-    parents = {os.path.dirname(path) for path in skip}
-    pending = [top]
-    while pending:
-        current = pending.pop()
-        try:
-            listing = os.scandir(current)
-        except (FileNotFoundError, NotADirectoryError):
-            continue
-        place = places.get(current) if places else None
-        checked = current in parents
-        with listing:
-            for entry in listing:
-                name = entry.name
-                # The common case first: a regular, plainly named *.rpm.
-                if (entry.is_file(follow_symlinks=False) and name.endswith(".rpm")
-                        and name.isprintable() and not name.startswith(_WORKSPACES)
-                        and not (checked and entry.path in skip)):
-                    if stat:
-                        status = entry.stat(follow_symlinks=False)
-                        append((entry.path, status.st_size, status.st_mtime_ns, repo, place,
-                                status.st_ctime_ns))
-                    else:
-                        append(entry.path)
-                    continue
-                kind = _other_entry(entry, skip)
-                if kind is _DESCEND:
-                    pending.append(entry.path)
-                elif kind is not None:
-                    odd.append((entry.path, kind))
-    return found, odd
-
-
-_DESCEND = "descend"
-
-
-def _other_entry(entry: os.DirEntry[str], skip: set[str]) -> str | None:
-    """What the walk makes of an entry that is no plainly named regular *.rpm: _DESCEND
-    into a dir, the reason it is refused, or None (not the walk's business)."""
-    name = entry.name
-    if entry.is_file(follow_symlinks=False) and name.endswith(".rpm"):
-        if not name.startswith(_WORKSPACES) and entry.path not in skip:
-            return "the file name has control characters"  # the only other reason
-        return None
-    if name.startswith(_WORKSPACES) or entry.path in skip:
-        return None
-    if entry.is_symlink():
-        return (f"a symbolic link (to {_link_target(entry.path)}): a release tree holds "
-                "files, not links")
-    if entry.is_dir(follow_symlinks=False):
-        if name.endswith(".rpm"):
-            return "a directory named like a package"
-        return None if name in _SKIPPED_DIRS else _DESCEND
-    if name.endswith(".rpm"):  # neither a dir nor a regular file
-        return "not a regular file (a FIFO, socket or device)"
-    return None
-
-
-def _link_target(path: str) -> str:
-    try:
-        return repr(os.readlink(path))
-    except OSError:
-        return "?"
-
-
-def scanned_files(layout: Layout, top: Path) -> list[str]:
-    """The *.rpm files below `top` (an arch dir) that the scan reads, relative to it.
-
-    createrepo_c indexes *.rpm files in `repodata/`, `repoview/` and hidden workspace-like
-    dirs too, and follows links; the scan reads none of those. Publishing passes it this
-    list, so nothing the tree never checked reaches repodata."""
-    others = {str(layout.repo_dir(release, repo)) for release in layout.config.releases
-              for repo in layout.config.repos} | {str(layout.state_dir)}
-    paths, _ = _rpm_files(str(top), others - {str(top)}, stat=False)
-    prefix = len(str(top)) + 1
-    return sorted(path[prefix:] for path in paths)
-
-
-def _linked_top(layout: Layout, top: str) -> _Odd | None:
-    """A link on the way from the root to a repo dir that leads out of the tree (the
-    release dir may be a link inside it: the ISO's `10 -> 10.0`)."""
-    try:
-        contained(layout.root, os.path.relpath(top, layout.root), "repository directory")
-    except UnsafePath as exc:
-        current = layout.root
-        for part in Path(top).relative_to(layout.root).parts:
-            current = current / part
-            if current.is_symlink():
-                return str(current), f"{exc.reason}: a release tree holds files, not links"
-        return top, exc.reason
-    return None
-
-
-def _archdir_of(layout: Layout, release: str, repo: str) -> dict[str, str]:
-    places = {str(layout.source_dir(release, repo)): SOURCE_DIR}
-    for archdir in layout.archdirs(release):
-        places[str(layout.binary_dir(release, repo, archdir))] = archdir
-    return places
 
 
 def scan(
@@ -211,18 +88,17 @@ def scan(
     scanned: list[str] = []
     for release in chosen:
         release_tree = tree.releases[release] = ReleaseTree(release)
-        found, tops, refused = _walk(layout, release)
+        walk, tops = walk_release(layout, release)
         scanned += tops
-        release_tree.fingerprint = fingerprint(layout, found)
-        if refused:
-            found = _refuse_odd(found, release_tree)
-        tree.files_seen += len(found)
-        release_tree.found = found
+        release_tree.walk = walk
+        release_tree.fingerprint = fingerprint(layout, walk)
+        _refuse_odd(walk, release_tree)
+        tree.files_seen += walk.kept
+        cache.keep(walk.kept_paths())
         if settled and settled.get(release) == release_tree.fingerprint and names is None:
-            release_tree.unchanged = True
-            cache.keep(found)
+            release_tree.unchanged = True  # its files as tuples are never made
         else:
-            _resolve(layout, found, release, cache, tree, release_tree,
+            _resolve(layout, walk.found(), release, cache, tree, release_tree,
                      incremental=bool(settled and release in settled), tops=tops,
                      names=names)
         _note_missing_repodata(layout, release_tree)
@@ -232,77 +108,16 @@ def scan(
     return tree
 
 
-def _refuse_odd(found: list[_Found], release_tree: ReleaseTree) -> list[_Found]:
-    """Set aside the entries the walk refused (size -1): bad files, never read."""
-    files = []
-    for item in found:
-        path, size, _, repo, reason, _ = item
-        if size == -1:
-            log.warning("refused %r: %s", path, reason)
-            release_tree.bad.append(BadFile(Path(path), release_tree.release, repo,
-                                            reason or "refused"))
-        else:
-            files.append(item)
-    release_tree.refused = len(found) - len(files)
-    return files
+def _refuse_odd(walk: Walk, release_tree: ReleaseTree) -> None:
+    """Set aside the entries the walk refused: bad files, never read."""
+    for path, repo, reason in walk.refused:
+        log.warning("refused %r: %s", path, reason)
+        release_tree.bad.append(BadFile(Path(path), release_tree.release, repo,
+                                        reason or "refused"))
+    release_tree.refused = len(walk.refused)
 
 
-def fingerprints(layout: Layout, releases: list[str] | None = None) -> dict[str, str]:
-    """Release -> fingerprint of its files, by a stat walk alone (no header is read)."""
-    return {release: fingerprint(layout, _walk(layout, release)[0])
-            for release in releases or layout.config.releases}
-
-
-def _walk(layout: Layout, release: str) -> tuple[list[_Found], list[str], int]:
-    """Every *.rpm of a release's repos with its stat; the repo dirs walked; and how
-    many entries were refused (last in the list, with size -1)."""
-    every_repo_dir = {
-        str(layout.repo_dir(other, repo))
-        for other in layout.config.releases for repo in layout.config.repos
-    }
-    every_repo_dir.add(str(layout.state_dir))
-    found: list[_Found] = []
-    tops: list[str] = []
-    odd: dict[str, tuple[str, str]] = {}
-    for repo in layout.config.repos:
-        top = str(layout.repo_dir(release, repo))
-        tops.append(top + os.sep)
-        linked = _linked_top(layout, top)
-        if linked is not None:
-            odd.setdefault(linked[0], (repo, linked[1]))
-            continue  # never walk (nor later write) through a link out of the tree
-        files, refused = _rpm_files(top, every_repo_dir - {top}, repo,
-                                    _archdir_of(layout, release, repo))
-        found += files
-        for path, reason in refused:
-            odd.setdefault(path, (repo, reason))
-    # Refused entries take part in the fingerprint: a release holding one never settles.
-    found += [(path, -1, 0, repo, reason, 0) for path, (repo, reason) in odd.items()]
-    return found, tops, len(odd)
-
-
-# (path, size, mtime_ns, repo, archdir, ctime_ns). The ctime is part of a file's identity:
-# its owner can put other bytes under the same size and mtime (`touch -r`), never back
-# the ctime, so a file rewritten in place is read again (and a gated repo holds it).
-_Found = tuple[str, int, int, str, "str | None", int]
-
-
-def fingerprint(layout: Layout, found: list[_Found]) -> str:
-    """Identifies a release's files (path, size, mtime, ctime) under this exact config.
-
-    Unsorted: directory order only changes when directories change, and a different
-    order merely costs a plan, never skips one. Each column is hashed whole, joined or
-    packed in C: a no-op cycle formats no number (40,000 files, 30 ms otherwise).
-    """
-    digest = hashlib.sha256(layout.config.model_dump_json().encode())
-    # No path holds a NUL; an undecodable name keeps its bytes (surrogateescape).
-    digest.update("\0".join(map(itemgetter(0), found)).encode(errors="surrogateescape"))
-    for column in (1, 2, 5):  # size, mtime_ns, ctime_ns: signed 64-bit each
-        digest.update(array("q", map(itemgetter(column), found)).tobytes())
-    return digest.hexdigest()
-
-
-def _resolve(layout: Layout, found: list[_Found], release: str, cache: HeaderCache,
+def _resolve(layout: Layout, found: list[Found], release: str, cache: HeaderCache,
              tree: Tree, release_tree: ReleaseTree, incremental: bool, tops: list[str],
              names: set[str] | None = None) -> None:
     """Header facts for the scanned files: from the cache, or read (and verified) anew.
@@ -311,8 +126,8 @@ def _resolve(layout: Layout, found: list[_Found], release: str, cache: HeaderCac
     source names that changed since (new, changed or vanished files) are kept.
     """
     rows = cache.rows()
-    cached: list[tuple[_Found, tuple]] = []
-    missed: list[_Found] = []
+    cached: list[tuple[Found, tuple]] = []
+    missed: list[Found] = []
     get, hit, miss = rows.get, cached.append, missed.append
     for item in found:  # _stamp(item) inline: one call less on each of 40,000 files
         row = get(item[0])
@@ -320,7 +135,6 @@ def _resolve(layout: Layout, found: list[_Found], release: str, cache: HeaderCac
             miss(item)
         else:
             hit((item, row))
-    cache.keep(found)
     grace = layout.config.arrival_grace
     read = read_all([Path(item[0]) for item in missed])
     changed = {_read(item, release, cache, tree, release_tree, grace, outcome)
@@ -346,12 +160,12 @@ def _arriving(path: Path, grace: float) -> bool:
     return time.time() - changed < grace
 
 
-def _stamp(item: _Found) -> tuple[int, int]:
+def _stamp(item: Found) -> tuple[int, int]:
     """What a cached header row is keyed on besides the size: mtime and ctime."""
     return item[2], item[5]
 
 
-def _read(item: _Found, release: str, cache: HeaderCache, tree: Tree,
+def _read(item: Found, release: str, cache: HeaderCache, tree: Tree,
           release_tree: ReleaseTree, grace: float, outcome: PackageFacts | BadPackage) -> str:
     """Take one new or changed file's header (read by read_all); return its source
     name ("" if bad)."""

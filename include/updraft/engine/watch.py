@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from updraft.engine.layout import Layout
-from updraft.engine.tree import fingerprints
+from updraft.engine.walk import fingerprints
 
 
 class TreeWatch:
