@@ -143,6 +143,9 @@ class Engine:
             baseline = {**settled, **{r: "" for r in chosen or self.config.releases
                                       if r not in self._held}}
         following = self._cache.successor() if after_apply and self._cache else None
+        # The last plan's cache is done with: its record of the files it saw (40,000
+        # paths and a set of them) is not held through this scan.
+        self._cache = None
         cache = following or HeaderCache(self.layout.state_dir / "headers.marshal",
                                           deferred=True)
         if placed is not None:  # the files just placed are the sources' bytes: no re-read
