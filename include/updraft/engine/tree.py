@@ -20,6 +20,7 @@ from updraft.engine.walk import Found, Walk, fingerprint, walk_release
 
 log = logging.getLogger(__name__)
 
+
 @dataclass(frozen=True, slots=True)
 class BadFile:
     """A *.rpm that is corrupt, truncated or not an RPM at all."""
