@@ -308,8 +308,9 @@ class Engine:
                      override: bool = False) -> CycleResult:
         if dry_run:
             return self.preview(releases, intents, grant=grant, override=override)
-        # createrepo_c starts once the apply's journal is finished, while the tree is
-        # settled (updraft.engine.publisher); `timings["repodata"]`: the wait after it.
+        # createrepo_c starts once the apply's files are in place, while the ledger
+        # records them and the tree is settled (updraft.engine.publisher);
+        # `timings["repodata"]`: the wait after the apply.
         with Publisher(self._publish_one) as publisher:
             result = self.apply(releases, intents, grant=grant, override=override,
                                 published=publisher.start)
@@ -342,8 +343,9 @@ class Engine:
 
         `approved` is the digest of a plan a human approved: if the tree has changed
         since, nothing is applied and PlanChanged says so. `grant` and `scoped`: see plan.
-        `published`: given the dirs marked pending once the plan's journal is finished
-        (before the tree is settled), to start publishing them (update_repos).
+        `published`: given the dirs marked pending as soon as the plan's files are in
+        place (before the ledger records them and the tree is settled), to start
+        publishing them (update_repos).
         """
         check_state_dir(self.layout.state_dir)
         with tree_lock(self.layout.state_dir, self.config.lock_timeout, self.trigger):
@@ -365,9 +367,7 @@ class Engine:
                 log.info("nothing to apply (scan and plan %.3f s)", planned)
                 result = CycleResult(plan=plan)
             else:
-                result = self._execute(plan)
-                if published is not None:
-                    published(self.repodata.pending())
+                result = self._execute(plan, published)
                 clock = time.perf_counter()
                 # Record the tree as settled (the watcher stays quiet): the releases the
                 # plan changed; the others keep the marks this plan confirmed.
@@ -445,7 +445,8 @@ class Engine:
             finished.append(journal.plan_id)
         return finished
 
-    def _execute(self, plan: Plan) -> CycleResult:
+    def _execute(self, plan: Plan,
+                 published: Callable[[list[Touched]], None] | None = None) -> CycleResult:
         # Unique per application (the same plan may be applied again another day).
         # The plan is serialised once: for its digest and for the journal.
         text = plan.to_json()
@@ -462,9 +463,10 @@ class Engine:
         journal = Journal.create(self.journal_dir, plan_id, self.trigger, plan, digests,
                                  plan_json=text, stamps=stamps)
         del text  # written: not held through the apply
-        return self._finish(journal)
+        return self._finish(journal, published)
 
-    def _finish(self, journal: Journal) -> CycleResult:
+    def _finish(self, journal: Journal,
+                published: Callable[[list[Touched]], None] | None = None) -> CycleResult:
         clock = time.perf_counter()
         outcome = apply_journal(journal, self.layout.root, self.layout.state_dir)
         # What entered or left a gated repo (idempotent: a resumed journal does it again).
@@ -474,6 +476,8 @@ class Engine:
         timings = {"apply": time.perf_counter() - clock}
         # Marking an arch dir whose unit failed is harmless: its repodata reflects the disk.
         self.repodata.mark(journal.plan.touched)
+        if published is not None:  # the ledger and the repodata do not wait on each other
+            published(self.repodata.pending())
         clock = time.perf_counter()
         if "ledger" not in journal.done:
             record_applied(self.layout, journal, outcome.applied)
