@@ -35,7 +35,7 @@ import createrepo_c as cr
 from updraft.config.dist import load_config, resolve_root
 from updraft.devkit.rpmfactory import FamilySpec, build_family
 from updraft.engine.engine import Engine
-from updraft.engine.tree import fingerprints
+from updraft.engine.walk import fingerprints
 
 REPO = Path(__file__).resolve().parent.parent
 HOME = REPO / "airflow-home"

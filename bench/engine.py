@@ -295,8 +295,9 @@ def main() -> None:
         "(one after the other, as typed by hand; the engine runs one per core)"
     )
     print(
-        f"engine work besides createrepo_c {overhead * 1000:8.1f} ms   "
-        "(scan, plan, journal, verified copies, ledger)"
+        f"until the apply returned          {overhead * 1000:8.1f} ms   "
+        "(scan, plan, journal, verified copies, ledger, settling; createrepo_c starts "
+        "before the settling)"
     )
 
 

@@ -63,10 +63,20 @@ def recording(monkeypatch: pytest.MonkeyPatch) -> Iterator[Trees]:
                 trees.left[Path(self.layout.root)] = files_of(self.layout.root)
         return wrapper
 
+    def after_cycle(method: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(self: Engine, releases: Any = None, dry_run: bool = False,
+                    *args: Any, **kwargs: Any) -> Any:
+            if dry_run:  # writes nothing
+                return method(self, releases, dry_run, *args, **kwargs)
+            return after(method)(self, releases, dry_run, *args, **kwargs)
+        return wrapper
+
     monkeypatch.setattr(Layout, "__init__", init)
-    # The ends of every engine write: apply and land (both report), publish.
+    # The ends of every engine write: apply and land (both report), publish, and a
+    # whole cycle (its createrepo_c runs may end after its apply reported).
     monkeypatch.setattr(Engine, "_report", after(Engine._report))
     monkeypatch.setattr(Engine, "publish", after(Engine.publish))
+    monkeypatch.setattr(Engine, "update_repos", after_cycle(Engine.update_repos))
     yield trees
 
 

@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +49,7 @@ from updraft.engine.listing import Listings, add_stale
 from updraft.engine.lock import tree_lock
 from updraft.engine.placed import Placed, Stamp
 from updraft.engine.plan import Intent, plan_release
+from updraft.engine.publisher import Publisher
 from updraft.engine.recorder import record_applied
 from updraft.engine.repodata import PendingRepodata
 from updraft.engine.tree import ReleaseTree, scan
@@ -142,6 +143,9 @@ class Engine:
             baseline = {**settled, **{r: "" for r in chosen or self.config.releases
                                       if r not in self._held}}
         following = self._cache.successor() if after_apply and self._cache else None
+        # The last plan's cache is done with: its record of the files it saw (40,000
+        # paths and a set of them) is not held through this scan.
+        self._cache = None
         cache = following or HeaderCache(self.layout.state_dir / "headers.marshal",
                                           deferred=True)
         if placed is not None:  # the files just placed are the sources' bytes: no re-read
@@ -220,7 +224,7 @@ class Engine:
             if held or release_tree.held:  # kept names an incremental plan would not see
                 held_releases.add(release)
             flag = frozen(self.layout, release)  # nor is its repodata republished
-            found = (listings.stale(release, remember, release_tree.found,
+            found = (listings.stale(release, remember, release_tree.walk.found,
                                     release_tree.fingerprint) if stale else [])
             add_stale(part, found, pending,
                       frozen_repos=flag.repos if flag else ())
@@ -304,9 +308,14 @@ class Engine:
                      override: bool = False) -> CycleResult:
         if dry_run:
             return self.preview(releases, intents, grant=grant, override=override)
-        result = self.apply(releases, intents, grant=grant, override=override)
-        clock = time.perf_counter()
-        result.rebuilt = self.publish(result.unpublished)
+        # createrepo_c starts once the apply's files are in place, while the ledger
+        # records them and the tree is settled (updraft.engine.publisher);
+        # `timings["repodata"]`: the wait after the apply.
+        with Publisher(self._publish_one) as publisher:
+            result = self.apply(releases, intents, grant=grant, override=override,
+                                published=publisher.start)
+            clock = time.perf_counter()
+            result.rebuilt = publisher.finish(result.unpublished)
         result.unpublished = []
         result.timings["repodata"] = time.perf_counter() - clock
         log.info("timings: %s", ", ".join(f"{k} {v:.3f} s" for k, v in result.timings.items()))
@@ -328,11 +337,15 @@ class Engine:
     @storage_errors
     def apply(self, releases: Sequence[str] | None = None,
               intents: IntentSource | None = None, approved: str | None = None,
-              grant: bool = False, scoped: bool = False, override: bool = False) -> CycleResult:
+              grant: bool = False, scoped: bool = False, override: bool = False,
+              published: Callable[[list[Touched]], None] | None = None) -> CycleResult:
         """Plan and apply under the tree lock; repodata is left for `publish`.
 
         `approved` is the digest of a plan a human approved: if the tree has changed
         since, nothing is applied and PlanChanged says so. `grant` and `scoped`: see plan.
+        `published`: given the dirs marked pending as soon as the plan's files are in
+        place (before the ledger records them and the tree is settled), to start
+        publishing them (update_repos).
         """
         check_state_dir(self.layout.state_dir)
         with tree_lock(self.layout.state_dir, self.config.lock_timeout, self.trigger):
@@ -354,7 +367,7 @@ class Engine:
                 log.info("nothing to apply (scan and plan %.3f s)", planned)
                 result = CycleResult(plan=plan)
             else:
-                result = self._execute(plan)
+                result = self._execute(plan, published)
                 clock = time.perf_counter()
                 # Record the tree as settled (the watcher stays quiet): the releases the
                 # plan changed; the others keep the marks this plan confirmed.
@@ -405,14 +418,13 @@ class Engine:
         """createrepo_c on every given arch dir, one per core: they are independent."""
         if not targets:
             return []
-
-        def one(target: Touched) -> Touched:
-            check_publish_dir(self.layout, target)  # createrepo_c follows links
-            self.repodata.publish(target)
-            return target
-
         with ThreadPoolExecutor(max_workers=min(len(targets), os.cpu_count() or 1)) as pool:
-            return list(pool.map(one, targets))
+            return list(pool.map(self._publish_one, targets))
+
+    def _publish_one(self, target: Touched) -> Touched:
+        check_publish_dir(self.layout, target)  # createrepo_c follows links
+        self.repodata.publish(target)
+        return target
 
     def _report(self, result: CycleResult) -> None:
         """Render the Repository Update report; keep a copy for mail and the record."""
@@ -433,7 +445,8 @@ class Engine:
             finished.append(journal.plan_id)
         return finished
 
-    def _execute(self, plan: Plan) -> CycleResult:
+    def _execute(self, plan: Plan,
+                 published: Callable[[list[Touched]], None] | None = None) -> CycleResult:
         # Unique per application (the same plan may be applied again another day).
         # The plan is serialised once: for its digest and for the journal.
         text = plan.to_json()
@@ -450,9 +463,10 @@ class Engine:
         journal = Journal.create(self.journal_dir, plan_id, self.trigger, plan, digests,
                                  plan_json=text, stamps=stamps)
         del text  # written: not held through the apply
-        return self._finish(journal)
+        return self._finish(journal, published)
 
-    def _finish(self, journal: Journal) -> CycleResult:
+    def _finish(self, journal: Journal,
+                published: Callable[[list[Touched]], None] | None = None) -> CycleResult:
         clock = time.perf_counter()
         outcome = apply_journal(journal, self.layout.root, self.layout.state_dir)
         # What entered or left a gated repo (idempotent: a resumed journal does it again).
@@ -462,6 +476,8 @@ class Engine:
         timings = {"apply": time.perf_counter() - clock}
         # Marking an arch dir whose unit failed is harmless: its repodata reflects the disk.
         self.repodata.mark(journal.plan.touched)
+        if published is not None:  # the ledger and the repodata do not wait on each other
+            published(self.repodata.pending())
         clock = time.perf_counter()
         if "ledger" not in journal.done:
             record_applied(self.layout, journal, outcome.applied)

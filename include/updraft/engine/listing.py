@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -248,18 +249,19 @@ class Listings:
             pass  # only a speed-up: the next cycle compares the listings again
 
     def stale(self, release: str, remember: bool,
-              scanned: list[tuple[str, int, int, str, str | None, int]],
+              scanned: Callable[[], list[tuple[str, int, int, str, str | None, int]]],
               fingerprint: str = "") -> list[tuple[Touched, str]]:
         """Arch dirs whose files differ from what their repodata was built from, and how.
 
         `remember`: keep a listing read from a primary.xml (False: a read-only check).
-        `scanned`: the release's files as the tree scan just walked them; `fingerprint`:
-        theirs. Files, listings and repomd.xml files exactly as when they last agreed
-        (the clean mark) agree again: a no-op cycle compares no listing."""
+        `scanned`: gives the release's files as the tree scan just walked them (asked
+        for only when a listing is compared); `fingerprint`: theirs. Files, listings
+        and repomd.xml files exactly as when they last agreed (the clean mark) agree
+        again: a no-op cycle compares no listing."""
         key = self._clean_key(release, fingerprint) if fingerprint else ""
         if key and self._clean_marks().get(release) == key:
             return []
-        found = self._compare(release, remember, scanned)
+        found = self._compare(release, remember, scanned())
         # Marked only when nothing moved during the comparison (an ISO publish may
         # rewrite a listing meanwhile), and only by a writer.
         if key and remember and not found and self._clean_key(release, fingerprint) == key:

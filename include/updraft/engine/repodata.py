@@ -29,7 +29,7 @@ from updraft.engine.faults import checkpoint
 from updraft.engine.layout import Layout
 from updraft.engine.listing import Listings
 from updraft.engine.lock import repodata_lock
-from updraft.engine.tree import scanned_files
+from updraft.engine.walk import scanned_files
 from updraft.errors import UpdraftError
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from stat import S_ISDIR
 
 from updraft.engine.layout import Layout
 from updraft.engine.lock import tree_locked
-from updraft.engine.tree import fingerprints
+from updraft.engine.walk import fingerprints
 
 DEPTH = 3  # 9/smetest is the top; x86_64/RPMS and i386/Packages/a lie within
 DIRS_WATCHED = 2048  # inotify's default limit is 8192 watches per user
