@@ -7,7 +7,6 @@ finished by the next one before it plans anything new.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import time
@@ -28,9 +27,9 @@ from updraft.engine.cycle import (
     plan_digest,
     union,
 )
+from updraft.engine.durable import write_atomically
 from updraft.engine.evr import DistTag
 from updraft.engine.family import group_families
-from updraft.engine.faults import checkpoint
 from updraft.engine.guard import check_publish_dir, check_state_dir, storage_errors
 from updraft.engine.header_cache import HeaderCache
 from updraft.engine.hold import (
@@ -52,19 +51,13 @@ from updraft.engine.plan import Intent, plan_release
 from updraft.engine.publisher import Publisher
 from updraft.engine.recorder import record_applied
 from updraft.engine.repodata import PendingRepodata
+from updraft.engine.settled import SettledMarks
 from updraft.engine.tree import ReleaseTree, scan
 from updraft.errors import PlanChanged
 from updraft.iso.freeze import frozen, hold_for_iso
 from updraft.report import render
 
 log = logging.getLogger(__name__)
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(text)
-    os.replace(temporary, path)
 
 
 @dataclass(frozen=True)
@@ -96,6 +89,8 @@ class Engine:
         self.layout = Layout(config, root)
         self.trigger = trigger
         self.repodata = PendingRepodata(self.layout, command=trigger)
+        # settled.json, written in one order with the header cache (SettledMarks.settle)
+        self._marks = SettledMarks(self.layout)
         self._held: set[str] = set()  # releases the last plan held actions of (ISO freeze)
         # The header cache of the last plan under the current tree lock: the plan right
         # after an apply shares its rows rather than loading the file a second time.
@@ -110,7 +105,7 @@ class Engine:
 
     @property
     def settled_file(self) -> Path:
-        return self.layout.state_dir / "settled.json"
+        return self._marks.file
 
     @property
     def reports_dir(self) -> Path:
@@ -157,7 +152,8 @@ class Engine:
                                 None if intents and names is None else baseline, cache,
                                 stale=not after_apply,
                                 gates=_Gates(grant, scoped, override), names=names)
-        self._settle(settled, planned, cache, write=not (applying and planned.plan.actions))
+        self._marks.settle(settled, planned, cache,
+                           write=not (applying and planned.plan.actions))
         self._cache = cache
         self._held = planned.held
         self._quiet = {release for release, release_tree in planned.tree.releases.items()
@@ -239,40 +235,6 @@ class Engine:
                 consistent[release] = release_tree.fingerprint
         return Planned(plan, tree, consistent, held_releases)
 
-    def _settle(self, settled: dict[str, str], planned: Planned, cache: HeaderCache,
-                write: bool = True) -> None:
-        """Write the header cache and the settled marks, crash-safely in this order:
-        1. drop the marks of releases whose cached rows are about to change,
-        2. write the cache, 3. mark the releases this scan found consistent.
-        A kill between any two steps leaves marks only on views the cache holds.
-        Both are only optimisations: a full or read-only disk still plans."""
-        tree = planned.tree
-        if cache.dirty:
-            kept = {release: mark for release, mark in settled.items()
-                    if release not in tree.releases or tree.releases[release].unchanged}
-            if kept != settled:
-                if not self._write_settled(kept):
-                    return  # the old marks must not meet a new cache
-                checkpoint()
-                settled = kept
-            # Not written (`write`): the file keeps rows of the old view only, which the
-            # marks kept describe; marking what this scan found consistent stays safe.
-            if write and not cache.flush():
-                return  # the marks kept still describe the cache as it is
-        now = {release: mark for release, mark in settled.items()
-               if release not in tree.releases or tree.releases[release].unchanged}
-        now.update(planned.consistent)
-        if now != settled:
-            self._write_settled(now)
-
-    def _write_settled(self, marks: dict[str, str]) -> bool:
-        try:
-            _write_atomically(self.settled_file, json.dumps(marks))
-        except OSError as exc:
-            log.warning("cannot record the settled releases: %s", exc)
-            return False
-        return True
-
     def _gate_view(self, granted: Sequence[Intent]) -> GateView:
         gated = frozenset(gated_repos(self.config))
         return GateView(gated, frozenset((i.repo, i.family) for i in granted if i.repo in gated))
@@ -297,10 +259,7 @@ class Engine:
 
     def settled(self) -> dict[str, str]:
         """Release -> fingerprint of its files when a scan last found it consistent."""
-        try:
-            return dict(json.loads(self.settled_file.read_text()))
-        except (OSError, ValueError):
-            return {}
+        return self._marks.read()
 
     @storage_errors
     def update_repos(self, releases: Sequence[str] | None = None, dry_run: bool = False,
@@ -435,7 +394,7 @@ class Engine:
             return
         name = result.plan_id or f"publish-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
         result.report_file = self.reports_dir / f"{name}.txt"
-        _write_atomically(result.report_file, result.report)
+        write_atomically(result.report_file, result.report)
 
     def _resume(self) -> list[str]:
         finished = []
