@@ -12,11 +12,10 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 from updraft.config.dist import DistConfig
-from updraft.engine.action import Action, Plan, Touched
+from updraft.engine.action import Plan, Touched
 from updraft.engine.apply import apply_journal, source_digests
 from updraft.engine.coupling import hold_coupled, ledger_reasons
 from updraft.engine.cycle import (
@@ -28,45 +27,26 @@ from updraft.engine.cycle import (
     union,
 )
 from updraft.engine.durable import write_atomically
-from updraft.engine.evr import DistTag
-from updraft.engine.family import group_families
+from updraft.engine.gating import Gates, arrivals_held
 from updraft.engine.guard import check_publish_dir, check_state_dir, storage_errors
 from updraft.engine.header_cache import HeaderCache
-from updraft.engine.hold import (
-    Admitted,
-    GateView,
-    bar_entries,
-    bind_builds,
-    gated_repos,
-    hold_arrivals,
-    scope_plan,
-    touched_by,
-)
+from updraft.engine.hold import Admitted, bar_entries, bind_builds, scope_plan, touched_by
 from updraft.engine.journal import Journal
 from updraft.engine.layout import Layout
 from updraft.engine.listing import Listings, add_stale
 from updraft.engine.lock import tree_lock
 from updraft.engine.placed import Placed, Stamp
-from updraft.engine.plan import Intent, plan_release
+from updraft.engine.plan import plan_release
 from updraft.engine.publisher import Publisher
 from updraft.engine.recorder import record_applied
 from updraft.engine.repodata import PendingRepodata
 from updraft.engine.settled import SettledMarks
-from updraft.engine.tree import ReleaseTree, scan
+from updraft.engine.tree import scan
 from updraft.errors import PlanChanged
 from updraft.iso.freeze import frozen, hold_for_iso
 from updraft.report import render
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class _Gates:
-    """How a plan treats gated repos (see Engine.plan)."""
-
-    grant: bool = False
-    scoped: bool = False
-    override: bool = False
 
 
 def _intent_names(intents: IntentSource | None, cache: HeaderCache) -> set[str] | None:
@@ -151,7 +131,7 @@ class Engine:
         planned = self._planned(chosen, intents,
                                 None if intents and names is None else baseline, cache,
                                 stale=not after_apply,
-                                gates=_Gates(grant, scoped, override), names=names)
+                                gates=Gates(grant, scoped, override), names=names)
         self._marks.settle(settled, planned, cache,
                            write=not (applying and planned.plan.actions))
         self._cache = cache
@@ -178,14 +158,14 @@ class Engine:
         return self._planned(chosen, intents, baseline, cache, listings, remember=False,
                              stale=stale,
                              trusted=None if intents or replan else self.settled(),
-                             gates=_Gates(grant, scoped, override), names=names)
+                             gates=Gates(grant, scoped, override), names=names)
 
     def _planned(self, chosen: list[str] | None, intents: IntentSource | None,
                  baseline: dict[str, str] | None, cache: HeaderCache,
                  listings: Listings | None = None, remember: bool = True,
                  trusted: dict[str, str] | None = None, stale: bool = True,
-                 gates: _Gates | None = None, names: set[str] | None = None) -> Planned:
-        gates = gates or _Gates()
+                 gates: Gates | None = None, names: set[str] | None = None) -> Planned:
+        gates = gates or Gates()
         listings = listings or Listings(self.layout)
         tree = scan(self.layout, chosen, cache=cache, settled=baseline, names=names)
         for release, release_tree in tree.releases.items():
@@ -202,9 +182,9 @@ class Engine:
         held_releases: set[str] = set()
         for release, release_tree in tree.releases.items():
             chosen_intents = wanted.get(release, [])
-            view = (GateView() if gates.override
-                    else self._gate_view(chosen_intents if gates.grant else []))
-            holds, admitted = self._holds(release_tree, view, remember)
+            view = gates.view(self.config, chosen_intents)
+            holds, admitted = arrivals_held(self.config, self.layout, release_tree, view,
+                                            remember)
             part = plan_release(release_tree, self.layout, chosen_intents, view)
             if admitted is not None:  # the engine's own moves pass the gate too
                 part = bar_entries(part, release_tree, self.layout, admitted, view)
@@ -234,28 +214,6 @@ class Engine:
                     and not release_tree.held):  # a conflict is reported every cycle
                 consistent[release] = release_tree.fingerprint
         return Planned(plan, tree, consistent, held_releases)
-
-    def _gate_view(self, granted: Sequence[Intent]) -> GateView:
-        gated = frozenset(gated_repos(self.config))
-        return GateView(gated, frozenset((i.repo, i.family) for i in granted if i.repo in gated))
-
-    def _holds(self, release_tree: ReleaseTree, view: GateView,
-               remember: bool = True) -> tuple[list[Action], Admitted | None]:
-        """Arrivals in gated repos without a Go are held (updraft.engine.hold)."""
-        if not view.gated:
-            return [], None
-        # Loaded even for an unchanged release: a gated repo is admitted at first sight
-        # (remembered by writers only: a preview or `updraft check` writes nothing).
-        admitted = Admitted.load(self.layout, [release_tree.release], save=remember)
-        if release_tree.unchanged:
-            return [], admitted
-        arrivals = [p for p in release_tree.files if p.repo in view.gated and not
-                    admitted.admits(release_tree.release, p, self.layout.relative(
-                        Path(p.path)))]
-        if not arrivals:
-            return [], admitted
-        families = group_families(release_tree.files, DistTag(self.config.dist_tag_pattern))
-        return hold_arrivals(release_tree, self.layout, families, admitted, view), admitted
 
     def settled(self) -> dict[str, str]:
         """Release -> fingerprint of its files when a scan last found it consistent."""
