@@ -1,12 +1,13 @@
 """Engine: one run of the update cycle — scan, plan, apply, ledger, repodata, report.
 
 Planning is pure and printable (dry run); applying is journaled so a run that dies is
-finished by the next one before it plans anything new.
+finished by the next one before it plans anything new. The Engine orders the steps; its
+nouns live beside it: the settled marks (settled.py), the gates a plan is made under
+(gating.py), a plan carried out through its journal (runner.py).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import time
@@ -16,7 +17,6 @@ from pathlib import Path
 
 from updraft.config.dist import DistConfig
 from updraft.engine.action import Plan, Touched
-from updraft.engine.apply import apply_journal, source_digests
 from updraft.engine.coupling import hold_coupled, ledger_reasons
 from updraft.engine.cycle import (
     CycleResult,
@@ -30,16 +30,16 @@ from updraft.engine.durable import write_atomically
 from updraft.engine.gating import Gates, arrivals_held
 from updraft.engine.guard import check_publish_dir, check_state_dir, storage_errors
 from updraft.engine.header_cache import HeaderCache
-from updraft.engine.hold import Admitted, bar_entries, bind_builds, scope_plan, touched_by
+from updraft.engine.hold import bar_entries, bind_builds, scope_plan, touched_by
 from updraft.engine.journal import Journal
 from updraft.engine.layout import Layout
 from updraft.engine.listing import Listings, add_stale
 from updraft.engine.lock import tree_lock
-from updraft.engine.placed import Placed, Stamp
+from updraft.engine.placed import Placed
 from updraft.engine.plan import plan_release
 from updraft.engine.publisher import Publisher
-from updraft.engine.recorder import record_applied
 from updraft.engine.repodata import PendingRepodata
+from updraft.engine.runner import PlanRunner
 from updraft.engine.settled import SettledMarks
 from updraft.engine.tree import scan
 from updraft.errors import PlanChanged
@@ -71,6 +71,9 @@ class Engine:
         self.repodata = PendingRepodata(self.layout, command=trigger)
         # settled.json, written in one order with the header cache (SettledMarks.settle)
         self._marks = SettledMarks(self.layout)
+        # Journals written, applied, recorded; it marks the dirs it changed pending in
+        # the very `repodata` the engine publishes from.
+        self._runner = PlanRunner(config, self.layout, trigger, self.repodata)
         self._held: set[str] = set()  # releases the last plan held actions of (ISO freeze)
         # The header cache of the last plan under the current tree lock: the plan right
         # after an apply shares its rows rather than loading the file a second time.
@@ -81,7 +84,7 @@ class Engine:
 
     @property
     def journal_dir(self) -> Path:
-        return self.layout.state_dir / "journal"
+        return self._runner.journal_dir
 
     @property
     def settled_file(self) -> Path:
@@ -267,7 +270,7 @@ class Engine:
         check_state_dir(self.layout.state_dir)
         with tree_lock(self.layout.state_dir, self.config.lock_timeout, self.trigger):
             self._cache = None  # rows of an earlier lock hold may be stale
-            resumed = self._resume()
+            resumed = self._runner.resume()
             self.layout.create_dirs(list(releases or self.config.releases))
             clock = time.perf_counter()
             plan = self.plan(releases, intents, grant=grant, scoped=scoped, override=override,
@@ -284,7 +287,7 @@ class Engine:
                 log.info("nothing to apply (scan and plan %.3f s)", planned)
                 result = CycleResult(plan=plan)
             else:
-                result = self._execute(plan, published)
+                result = self._runner.execute(plan, published)
                 clock = time.perf_counter()
                 # Record the tree as settled (the watcher stays quiet): the releases the
                 # plan changed; the others keep the marks this plan confirmed.
@@ -308,14 +311,14 @@ class Engine:
         check_state_dir(self.layout.state_dir)
         with tree_lock(self.layout.state_dir, self.config.lock_timeout, self.trigger):
             self._cache = None  # rows of an earlier lock hold may be stale
-            resumed = self._resume()
+            resumed = self._runner.resume()
             self.layout.create_dirs(list(releases))
             result = CycleResult(plan=landing)
             if not landing.empty:
-                result = self._execute(landing)
+                result = self._runner.execute(landing)
                 follow = self.plan(releases)
                 if not follow.empty:
-                    after = self._execute(follow)
+                    after = self._runner.execute(follow)
                     result.plan = Plan(landing.actions + after.plan.actions,
                                        union(landing.touched, after.plan.touched),
                                        landing.warnings + after.plan.warnings)
@@ -353,53 +356,3 @@ class Engine:
         name = result.plan_id or f"publish-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
         result.report_file = self.reports_dir / f"{name}.txt"
         write_atomically(result.report_file, result.report)
-
-    def _resume(self) -> list[str]:
-        finished = []
-        for journal in Journal.pending(self.journal_dir):
-            log.warning("finishing plan %s left by an interrupted run", journal.plan_id)
-            self._finish(journal)
-            finished.append(journal.plan_id)
-        return finished
-
-    def _execute(self, plan: Plan,
-                 published: Callable[[list[Touched]], None] | None = None) -> CycleResult:
-        # Unique per application (the same plan may be applied again another day).
-        # The plan is serialised once: for its digest and for the journal.
-        text = plan.to_json()
-        digest = hashlib.sha256(text.encode()).hexdigest()
-        plan_id = hashlib.sha256(f"{digest}{time.time_ns()}".encode()).hexdigest()[:16]
-        # One line here: the caller logs each action once, with its reason.
-        log.info("plan %s: applying %d actions of %d families", plan_id, len(plan.actions),
-                 len({(a.release, a.family) for a in plan.actions}))
-        if log.isEnabledFor(logging.DEBUG):  # 10,000 lines built for nobody otherwise
-            for line in plan.actions:
-                log.debug("plan %s: %s", plan_id, line.detail())
-        stamps: dict[str, Stamp] = {}
-        digests = source_digests(self.layout.root, plan.actions, stamps)
-        journal = Journal.create(self.journal_dir, plan_id, self.trigger, plan, digests,
-                                 plan_json=text, stamps=stamps)
-        del text  # written: not held through the apply
-        return self._finish(journal, published)
-
-    def _finish(self, journal: Journal,
-                published: Callable[[list[Touched]], None] | None = None) -> CycleResult:
-        clock = time.perf_counter()
-        outcome = apply_journal(journal, self.layout.root, self.layout.state_dir)
-        # What entered or left a gated repo (idempotent: a resumed journal does it again).
-        admitted = Admitted.load(self.layout, self.config.releases)
-        admitted.follow(outcome.applied)
-        admitted.save()
-        timings = {"apply": time.perf_counter() - clock}
-        # Marking an arch dir whose unit failed is harmless: its repodata reflects the disk.
-        self.repodata.mark(journal.plan.touched)
-        if published is not None:  # the ledger and the repodata do not wait on each other
-            published(self.repodata.pending())
-        clock = time.perf_counter()
-        if "ledger" not in journal.done:
-            record_applied(self.layout, journal, outcome.applied)
-            journal.mark("ledger")
-        journal.finish()
-        timings["ledger"] = time.perf_counter() - clock
-        return CycleResult(plan=journal.plan, plan_id=journal.plan_id, applied=outcome.applied,
-                           failures=outcome.failures, timings=timings, placed=outcome.placed)
