@@ -2,5 +2,6 @@
 
 `Engine` (engine.py) is the facade the CLI and the DAGs share; the modules beside it are
 its parts, from the domain model (evr, package, family, layout, policy) through planning
-(tree, retention, plan, placement, hold, conflict) to the side effects (journal, apply,
-repodata, lock, durable) and the checks (check, check_rules, guard, listing, watch)."""
+(tree, settled, retention, plan, placement, hold, gating, conflict) to the side effects
+(journal, runner, apply, repodata, lock, durable) and the checks (check, check_rules,
+guard, listing, watch)."""

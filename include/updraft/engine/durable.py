@@ -1,4 +1,5 @@
-"""Durable: what makes a rename survive a crash (the journal's and the downloads')."""
+"""Durable: what makes a rename survive a crash (the journal's and the downloads'), and
+the plain write-aside-and-rename of files that need no fsync."""
 
 from __future__ import annotations
 
@@ -41,3 +42,14 @@ def alive(pid: int) -> bool:
     except PermissionError:  # another user's process: alive
         return True
     return True
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace a file's text whole (written aside, renamed over it): a reader, or a run
+    after a kill, finds the old text or the new, never a part.
+
+    Not fsynced: for files a run can do without (the settled marks, a report's copy)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(text)
+    os.replace(temporary, path)

@@ -1,24 +1,22 @@
 """Engine: one run of the update cycle — scan, plan, apply, ledger, repodata, report.
 
 Planning is pure and printable (dry run); applying is journaled so a run that dies is
-finished by the next one before it plans anything new.
+finished by the next one before it plans anything new. The Engine orders the steps; its
+nouns live beside it: the settled marks (settled.py), the gates a plan is made under
+(gating.py), a plan carried out through its journal (runner.py).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 from updraft.config.dist import DistConfig
-from updraft.engine.action import Action, Plan, Touched
-from updraft.engine.apply import apply_journal, source_digests
+from updraft.engine.action import Plan, Touched
 from updraft.engine.coupling import hold_coupled, ledger_reasons
 from updraft.engine.cycle import (
     CycleResult,
@@ -28,52 +26,27 @@ from updraft.engine.cycle import (
     plan_digest,
     union,
 )
-from updraft.engine.evr import DistTag
-from updraft.engine.family import group_families
-from updraft.engine.faults import checkpoint
+from updraft.engine.durable import write_atomically
+from updraft.engine.gating import Gates, arrivals_held
 from updraft.engine.guard import check_publish_dir, check_state_dir, storage_errors
 from updraft.engine.header_cache import HeaderCache
-from updraft.engine.hold import (
-    Admitted,
-    GateView,
-    bar_entries,
-    bind_builds,
-    gated_repos,
-    hold_arrivals,
-    scope_plan,
-    touched_by,
-)
+from updraft.engine.hold import bar_entries, bind_builds, scope_plan, touched_by
 from updraft.engine.journal import Journal
 from updraft.engine.layout import Layout
 from updraft.engine.listing import Listings, add_stale
 from updraft.engine.lock import tree_lock
-from updraft.engine.placed import Placed, Stamp
-from updraft.engine.plan import Intent, plan_release
+from updraft.engine.placed import Placed
+from updraft.engine.plan import plan_release
 from updraft.engine.publisher import Publisher
-from updraft.engine.recorder import record_applied
 from updraft.engine.repodata import PendingRepodata
-from updraft.engine.tree import ReleaseTree, scan
+from updraft.engine.runner import PlanRunner
+from updraft.engine.settled import SettledMarks
+from updraft.engine.tree import scan
 from updraft.errors import PlanChanged
 from updraft.iso.freeze import frozen, hold_for_iso
 from updraft.report import render
 
 log = logging.getLogger(__name__)
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(text)
-    os.replace(temporary, path)
-
-
-@dataclass(frozen=True)
-class _Gates:
-    """How a plan treats gated repos (see Engine.plan)."""
-
-    grant: bool = False
-    scoped: bool = False
-    override: bool = False
 
 
 def _intent_names(intents: IntentSource | None, cache: HeaderCache) -> set[str] | None:
@@ -96,6 +69,11 @@ class Engine:
         self.layout = Layout(config, root)
         self.trigger = trigger
         self.repodata = PendingRepodata(self.layout, command=trigger)
+        # settled.json, written in one order with the header cache (SettledMarks.settle)
+        self._marks = SettledMarks(self.layout)
+        # Journals written, applied, recorded; it marks the dirs it changed pending in
+        # the very `repodata` the engine publishes from.
+        self._runner = PlanRunner(config, self.layout, trigger, self.repodata)
         self._held: set[str] = set()  # releases the last plan held actions of (ISO freeze)
         # The header cache of the last plan under the current tree lock: the plan right
         # after an apply shares its rows rather than loading the file a second time.
@@ -106,11 +84,11 @@ class Engine:
 
     @property
     def journal_dir(self) -> Path:
-        return self.layout.state_dir / "journal"
+        return self._runner.journal_dir
 
     @property
     def settled_file(self) -> Path:
-        return self.layout.state_dir / "settled.json"
+        return self._marks.file
 
     @property
     def reports_dir(self) -> Path:
@@ -156,8 +134,9 @@ class Engine:
         planned = self._planned(chosen, intents,
                                 None if intents and names is None else baseline, cache,
                                 stale=not after_apply,
-                                gates=_Gates(grant, scoped, override), names=names)
-        self._settle(settled, planned, cache, write=not (applying and planned.plan.actions))
+                                gates=Gates(grant, scoped, override), names=names)
+        self._marks.settle(settled, planned, cache,
+                           write=not (applying and planned.plan.actions))
         self._cache = cache
         self._held = planned.held
         self._quiet = {release for release, release_tree in planned.tree.releases.items()
@@ -182,14 +161,14 @@ class Engine:
         return self._planned(chosen, intents, baseline, cache, listings, remember=False,
                              stale=stale,
                              trusted=None if intents or replan else self.settled(),
-                             gates=_Gates(grant, scoped, override), names=names)
+                             gates=Gates(grant, scoped, override), names=names)
 
     def _planned(self, chosen: list[str] | None, intents: IntentSource | None,
                  baseline: dict[str, str] | None, cache: HeaderCache,
                  listings: Listings | None = None, remember: bool = True,
                  trusted: dict[str, str] | None = None, stale: bool = True,
-                 gates: _Gates | None = None, names: set[str] | None = None) -> Planned:
-        gates = gates or _Gates()
+                 gates: Gates | None = None, names: set[str] | None = None) -> Planned:
+        gates = gates or Gates()
         listings = listings or Listings(self.layout)
         tree = scan(self.layout, chosen, cache=cache, settled=baseline, names=names)
         for release, release_tree in tree.releases.items():
@@ -206,9 +185,9 @@ class Engine:
         held_releases: set[str] = set()
         for release, release_tree in tree.releases.items():
             chosen_intents = wanted.get(release, [])
-            view = (GateView() if gates.override
-                    else self._gate_view(chosen_intents if gates.grant else []))
-            holds, admitted = self._holds(release_tree, view, remember)
+            view = gates.view(self.config, chosen_intents)
+            holds, admitted = arrivals_held(self.config, self.layout, release_tree, view,
+                                            remember)
             part = plan_release(release_tree, self.layout, chosen_intents, view)
             if admitted is not None:  # the engine's own moves pass the gate too
                 part = bar_entries(part, release_tree, self.layout, admitted, view)
@@ -239,68 +218,9 @@ class Engine:
                 consistent[release] = release_tree.fingerprint
         return Planned(plan, tree, consistent, held_releases)
 
-    def _settle(self, settled: dict[str, str], planned: Planned, cache: HeaderCache,
-                write: bool = True) -> None:
-        """Write the header cache and the settled marks, crash-safely in this order:
-        1. drop the marks of releases whose cached rows are about to change,
-        2. write the cache, 3. mark the releases this scan found consistent.
-        A kill between any two steps leaves marks only on views the cache holds.
-        Both are only optimisations: a full or read-only disk still plans."""
-        tree = planned.tree
-        if cache.dirty:
-            kept = {release: mark for release, mark in settled.items()
-                    if release not in tree.releases or tree.releases[release].unchanged}
-            if kept != settled:
-                if not self._write_settled(kept):
-                    return  # the old marks must not meet a new cache
-                checkpoint()
-                settled = kept
-            # Not written (`write`): the file keeps rows of the old view only, which the
-            # marks kept describe; marking what this scan found consistent stays safe.
-            if write and not cache.flush():
-                return  # the marks kept still describe the cache as it is
-        now = {release: mark for release, mark in settled.items()
-               if release not in tree.releases or tree.releases[release].unchanged}
-        now.update(planned.consistent)
-        if now != settled:
-            self._write_settled(now)
-
-    def _write_settled(self, marks: dict[str, str]) -> bool:
-        try:
-            _write_atomically(self.settled_file, json.dumps(marks))
-        except OSError as exc:
-            log.warning("cannot record the settled releases: %s", exc)
-            return False
-        return True
-
-    def _gate_view(self, granted: Sequence[Intent]) -> GateView:
-        gated = frozenset(gated_repos(self.config))
-        return GateView(gated, frozenset((i.repo, i.family) for i in granted if i.repo in gated))
-
-    def _holds(self, release_tree: ReleaseTree, view: GateView,
-               remember: bool = True) -> tuple[list[Action], Admitted | None]:
-        """Arrivals in gated repos without a Go are held (updraft.engine.hold)."""
-        if not view.gated:
-            return [], None
-        # Loaded even for an unchanged release: a gated repo is admitted at first sight
-        # (remembered by writers only: a preview or `updraft check` writes nothing).
-        admitted = Admitted.load(self.layout, [release_tree.release], save=remember)
-        if release_tree.unchanged:
-            return [], admitted
-        arrivals = [p for p in release_tree.files if p.repo in view.gated and not
-                    admitted.admits(release_tree.release, p, self.layout.relative(
-                        Path(p.path)))]
-        if not arrivals:
-            return [], admitted
-        families = group_families(release_tree.files, DistTag(self.config.dist_tag_pattern))
-        return hold_arrivals(release_tree, self.layout, families, admitted, view), admitted
-
     def settled(self) -> dict[str, str]:
         """Release -> fingerprint of its files when a scan last found it consistent."""
-        try:
-            return dict(json.loads(self.settled_file.read_text()))
-        except (OSError, ValueError):
-            return {}
+        return self._marks.read()
 
     @storage_errors
     def update_repos(self, releases: Sequence[str] | None = None, dry_run: bool = False,
@@ -350,7 +270,7 @@ class Engine:
         check_state_dir(self.layout.state_dir)
         with tree_lock(self.layout.state_dir, self.config.lock_timeout, self.trigger):
             self._cache = None  # rows of an earlier lock hold may be stale
-            resumed = self._resume()
+            resumed = self._runner.resume()
             self.layout.create_dirs(list(releases or self.config.releases))
             clock = time.perf_counter()
             plan = self.plan(releases, intents, grant=grant, scoped=scoped, override=override,
@@ -367,7 +287,7 @@ class Engine:
                 log.info("nothing to apply (scan and plan %.3f s)", planned)
                 result = CycleResult(plan=plan)
             else:
-                result = self._execute(plan, published)
+                result = self._runner.execute(plan, published)
                 clock = time.perf_counter()
                 # Record the tree as settled (the watcher stays quiet): the releases the
                 # plan changed; the others keep the marks this plan confirmed.
@@ -391,14 +311,14 @@ class Engine:
         check_state_dir(self.layout.state_dir)
         with tree_lock(self.layout.state_dir, self.config.lock_timeout, self.trigger):
             self._cache = None  # rows of an earlier lock hold may be stale
-            resumed = self._resume()
+            resumed = self._runner.resume()
             self.layout.create_dirs(list(releases))
             result = CycleResult(plan=landing)
             if not landing.empty:
-                result = self._execute(landing)
+                result = self._runner.execute(landing)
                 follow = self.plan(releases)
                 if not follow.empty:
-                    after = self._execute(follow)
+                    after = self._runner.execute(follow)
                     result.plan = Plan(landing.actions + after.plan.actions,
                                        union(landing.touched, after.plan.touched),
                                        landing.warnings + after.plan.warnings)
@@ -435,54 +355,4 @@ class Engine:
             return
         name = result.plan_id or f"publish-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
         result.report_file = self.reports_dir / f"{name}.txt"
-        _write_atomically(result.report_file, result.report)
-
-    def _resume(self) -> list[str]:
-        finished = []
-        for journal in Journal.pending(self.journal_dir):
-            log.warning("finishing plan %s left by an interrupted run", journal.plan_id)
-            self._finish(journal)
-            finished.append(journal.plan_id)
-        return finished
-
-    def _execute(self, plan: Plan,
-                 published: Callable[[list[Touched]], None] | None = None) -> CycleResult:
-        # Unique per application (the same plan may be applied again another day).
-        # The plan is serialised once: for its digest and for the journal.
-        text = plan.to_json()
-        digest = hashlib.sha256(text.encode()).hexdigest()
-        plan_id = hashlib.sha256(f"{digest}{time.time_ns()}".encode()).hexdigest()[:16]
-        # One line here: the caller logs each action once, with its reason.
-        log.info("plan %s: applying %d actions of %d families", plan_id, len(plan.actions),
-                 len({(a.release, a.family) for a in plan.actions}))
-        if log.isEnabledFor(logging.DEBUG):  # 10,000 lines built for nobody otherwise
-            for line in plan.actions:
-                log.debug("plan %s: %s", plan_id, line.detail())
-        stamps: dict[str, Stamp] = {}
-        digests = source_digests(self.layout.root, plan.actions, stamps)
-        journal = Journal.create(self.journal_dir, plan_id, self.trigger, plan, digests,
-                                 plan_json=text, stamps=stamps)
-        del text  # written: not held through the apply
-        return self._finish(journal, published)
-
-    def _finish(self, journal: Journal,
-                published: Callable[[list[Touched]], None] | None = None) -> CycleResult:
-        clock = time.perf_counter()
-        outcome = apply_journal(journal, self.layout.root, self.layout.state_dir)
-        # What entered or left a gated repo (idempotent: a resumed journal does it again).
-        admitted = Admitted.load(self.layout, self.config.releases)
-        admitted.follow(outcome.applied)
-        admitted.save()
-        timings = {"apply": time.perf_counter() - clock}
-        # Marking an arch dir whose unit failed is harmless: its repodata reflects the disk.
-        self.repodata.mark(journal.plan.touched)
-        if published is not None:  # the ledger and the repodata do not wait on each other
-            published(self.repodata.pending())
-        clock = time.perf_counter()
-        if "ledger" not in journal.done:
-            record_applied(self.layout, journal, outcome.applied)
-            journal.mark("ledger")
-        journal.finish()
-        timings["ledger"] = time.perf_counter() - clock
-        return CycleResult(plan=journal.plan, plan_id=journal.plan_id, applied=outcome.applied,
-                           failures=outcome.failures, timings=timings, placed=outcome.placed)
+        write_atomically(result.report_file, result.report)
