@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -76,6 +77,31 @@ def test_a_settled_tree_stops_after_the_plan(
     assert states["apply"] == "skipped" and states["mail"] == "skipped"
     assert mailbox.messages() == []
     assert _asset_events(run.run_id) == {}
+
+
+def test_a_consistent_tree_without_marks_is_marked_by_the_plan(
+    dagbag, clamav_tree: Path, mailbox: MailSink
+) -> None:
+    """Marks that describe other files than the tree's (an upgrade changed the
+    fingerprint; a `cp` taken back out): nothing to do, so apply is skipped, and the plan
+    task marks the tree settled itself; else every cycle would plan it in full and the
+    tree watcher could not tell the next drop from it. A dry run marks nothing."""
+    from updraft.engine.engine import Engine
+    from updraft.engine.walk import fingerprints
+
+    engine = Engine(treekit.sme_config(), clamav_tree)
+    stale = {release: "0" * 64 for release in engine.settled()}
+    engine.settled_file.write_text(json.dumps(stale))
+
+    run = dagbag.get_dag("update_repos").test(run_conf={"dry_run": True})
+    assert _states(run)["apply"] == "skipped"
+    assert engine.settled() == stale
+
+    run = dagbag.get_dag("update_repos").test(run_conf={"dry_run": False})
+    states = _states(run)
+    assert states["plan"] == "success" and states["apply"] == "skipped", states
+    assert engine.settled() == fingerprints(engine.layout)
+    assert mailbox.messages() == []
 
 
 def test_dry_run_changes_nothing(dagbag, clamav_tree: Path, mailbox: MailSink) -> None:

@@ -48,6 +48,10 @@ class CycleResult:
     resumed: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
     placed: Placed | None = None  # what the apply placed: the next scan reads none of it
+    # Releases a preview found consistent that no settled mark says so of (e.g. after an
+    # upgrade changed the fingerprint): a writer marks them with Engine.settle, or every
+    # cycle would plan them in full and the tree watcher could not tell a drop.
+    unmarked: list[str] = field(default_factory=list)
 
     @property
     def nothing_to_do(self) -> bool:

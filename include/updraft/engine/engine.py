@@ -246,13 +246,25 @@ class Engine:
                 intents: IntentSource | None = None, grant: bool = False,
                 scoped: bool = False, override: bool = False) -> CycleResult:
         """The plan as it stands, changing nothing (no lock: a reader may be stale)."""
-        plan = self.pure_plan(releases, intents, grant=grant, scoped=scoped,
-                              override=override).plan
+        planned = self.pure_plan(releases, intents, grant=grant, scoped=scoped,
+                                 override=override)
+        plan, settled = planned.plan, self.settled()
         return CycleResult(
             plan=plan, dry_run=True, report=render(self.config, plan),
             resumed=[journal.plan_id for journal in Journal.pending(self.journal_dir)],
             unpublished=self.repodata.pending(),
+            unmarked=sorted(release for release, mark in planned.consistent.items()
+                            if settled.get(release) != mark),
         )
+
+    @storage_errors
+    def settle(self, releases: Sequence[str]) -> None:
+        """Scan under the tree lock and mark what is consistent, moving nothing: what a
+        cycle whose plan was empty does (its apply step, which would, does not run)."""
+        check_state_dir(self.layout.state_dir)
+        with tree_lock(self.layout.state_dir, self.config.lock_timeout, self.trigger):
+            self.plan(releases)
+        self._cache = None
 
     @storage_errors
     def apply(self, releases: Sequence[str] | None = None,

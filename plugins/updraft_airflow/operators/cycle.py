@@ -17,7 +17,7 @@ from updraft_airflow.operators.cycle_log import log_cycle
 
 if TYPE_CHECKING:
     from updraft.config.dist import DistConfig
-    from updraft.engine.cycle import IntentSource
+    from updraft.engine.cycle import CycleResult, IntentSource
     from updraft.engine.engine import Engine
 
 log = logging.getLogger(__name__)
@@ -56,13 +56,13 @@ class _RepoCycleOperator(UpdraftOperator):
             raise AirflowFailException(f"promoting {package}: no target repo given")
         return Promotion(engine.layout, package, target, params.optional(self.release))
 
-    def _preview(self, engine: Engine, intents: IntentSource | None) -> dict[str, object]:
+    def _preview(self, engine: Engine, intents: IntentSource | None) -> CycleResult:
         # What a Go would apply: the family's actions, into the gated repo too.
         scoped = intents is not None and self.scoped_promotion
         result = engine.preview(self._releases(), intents, grant=True, scoped=scoped)
         _log_already(self, intents)
         log_cycle(self.log, result)
-        return result.summary()
+        return result
 
 
 def _log_already(operator: BaseOperator, intents: object) -> None:
@@ -73,15 +73,30 @@ def _log_already(operator: BaseOperator, intents: object) -> None:
 
 
 class RepoPlanOperator(_RepoCycleOperator):
-    """Plans a cycle or a promotion: changes nothing and takes no lock.
+    """Plans a cycle or a promotion: moves nothing.
 
     Returns the cycle's summary (XCom): counts, families, the plan digest (what a Go
     approves) and a preview of the report. Every action is in the log with its reason.
+    A cycle (not a dry run) that finds a release consistent with no settled mark saying
+    so marks it, under the tree lock: the apply step that would is skipped when there
+    is nothing to do, and unmarked, the release would be planned in full every cycle.
     """
 
     def run(self, context: Context) -> dict[str, object]:
+        from updraft.errors import LockTimeout
+
         engine = self.engine(context)
-        return self._preview(engine, self._promotion(engine, context))
+        intents = self._promotion(engine, context)
+        result = self._preview(engine, intents)
+        dry_run = params.flag((context.get("params") or {}).get("dry_run", False), "dry_run")
+        if intents is None and result.unmarked and not dry_run:
+            try:
+                engine.settle(result.unmarked)
+                self.log.info("consistent, now marked settled: release %s",
+                              ", ".join(result.unmarked))
+            except LockTimeout as exc:  # a writer is at work: it will mark them itself
+                self.log.warning("settled marks left to the next cycle: %s", exc)
+        return result.summary()
 
 
 class RepoApplyOperator(_RepoCycleOperator):
@@ -110,7 +125,7 @@ class RepoApplyOperator(_RepoCycleOperator):
         engine = self.engine(context)
         intents = self._promotion(engine, context)
         if params.flag(self.plan_only, "dry_run"):
-            return self._preview(engine, intents)
+            return self._preview(engine, intents).summary()
         approved, granted = self._authorise(context, engine.config)
         scoped = intents is not None and self.scoped_promotion
         result = engine.apply(self._releases(), intents, approved=approved, grant=granted,

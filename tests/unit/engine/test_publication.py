@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import threading
 from pathlib import Path
@@ -143,3 +144,19 @@ def test_the_watch_says_nothing_while_a_writer_holds_the_tree(engine: Engine) ->
 def test_a_reader_never_makes_the_lock_file(tmp_path: Path) -> None:
     assert not tree_locked(tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_preview_names_the_consistent_releases_no_mark_describes(engine: Engine) -> None:
+    """A preview writes no mark; it names the releases a writer may mark, and settle()
+    marks them (moving nothing)."""
+    marks = engine.settled()
+    engine.settled_file.write_text(json.dumps({**marks, "9": "0" * 64}))
+    before = treekit.rpm_files(engine.layout.root)
+
+    assert engine.preview().unmarked == ["9"]
+    assert engine.settled()["9"] == "0" * 64  # the preview wrote nothing
+
+    engine.settle(["9"])
+    assert engine.settled() == marks
+    assert engine.preview().unmarked == []
+    assert treekit.rpm_files(engine.layout.root) == before
