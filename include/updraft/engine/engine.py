@@ -170,11 +170,14 @@ class Engine:
                  gates: Gates | None = None, names: set[str] | None = None) -> Planned:
         gates = gates or Gates()
         listings = listings or Listings(self.layout)
+        # Read before the scan: update_repos publishes while the tree is settled, and a
+        # dir whose publish ends mid-scan (walked without repodata, its mark then gone)
+        # would look unpublished and its release never settle (a spurious cycle).
+        pending = self.repodata.pending()
         tree = scan(self.layout, chosen, cache=cache, settled=baseline, names=names)
         for release, release_tree in tree.releases.items():
             if trusted and trusted.get(release) == release_tree.fingerprint:
                 release_tree.unchanged = True  # every file scanned, none to plan
-        pending = self.repodata.pending()
         for release, release_tree in tree.releases.items():
             # Repodata already marked for publishing needs no plan to get it written.
             release_tree.without_repodata -= {(t.repo, t.archdir) for t in pending

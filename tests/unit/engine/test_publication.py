@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.kits import treekit
+from updraft.engine import engine as engine_module
 from updraft.engine import repodata
 from updraft.engine.action import Touched
 from updraft.engine.cycle import plan_digest
@@ -160,3 +161,27 @@ def test_a_preview_names_the_consistent_releases_no_mark_describes(engine: Engin
     assert engine.settled() == marks
     assert engine.preview().unmarked == []
     assert treekit.rpm_files(engine.layout.root) == before
+
+
+def test_a_publish_ending_during_the_settling_scan_leaves_the_release_settled(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """update_repos publishes while the tree is settled: a dir walked before its first
+    repodata is in place, whose mark is gone by the time the plan looks at the marks, is
+    no unpublished dir (its release was left unsettled and the watcher announced it)."""
+    target = Touched("9", "smetest", "i386")
+    shutil.rmtree(engine.layout.repodata_dir("9", "smetest", "i386"))
+    engine.repodata.mark([target])
+    real_scan = engine_module.scan
+
+    def scan_while_publishing(*args: object, **kwargs: object) -> object:
+        tree = real_scan(*args, **kwargs)
+        engine.repodata.publish(target)  # the publisher's thread ends meanwhile
+        return tree
+
+    monkeypatch.setattr(engine_module, "scan", scan_while_publishing)
+    engine.settled_file.write_text("{}")
+
+    engine.settle(["9"])
+
+    assert engine.repodata.pending() == []
+    assert "9" in engine.settled()
