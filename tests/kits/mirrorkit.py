@@ -3,6 +3,8 @@ hostile mirror), and the URL template of a RepoServer (tests/kits/httprepo.py)."
 
 from __future__ import annotations
 
+import socket
+import threading
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -27,3 +29,15 @@ def write_repomd(root: Path, release: str, repo: str, archdir: str, revision: st
                     '<repomd xmlns="http://linux.duke.edu/metadata/repo">\n'
                     f"  <revision>{escape(revision)}</revision>\n</repomd>\n")
     return path
+
+
+def stop_listener(listener: socket.socket, server: threading.Thread) -> None:
+    """Stop a raw test server for good: a close() alone leaves its thread blocked in
+    accept() holding the socket, which keeps listening on its port, so a later test's
+    client that meets that port gets this server's answer."""
+    try:
+        listener.shutdown(socket.SHUT_RDWR)  # wakes the accept()
+    except OSError:
+        pass
+    server.join(5)
+    listener.close()

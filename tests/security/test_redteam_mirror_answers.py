@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.kits.httprepo import RepoServer
-from tests.kits.mirrorkit import template, write_repomd
+from tests.kits.mirrorkit import stop_listener, template, write_repomd
 from updraft.release import mirrors
 
 pytestmark = pytest.mark.timeout(60)
@@ -49,10 +49,11 @@ def header_drip() -> Iterator[str]:
                 return
             threading.Thread(target=one, args=(connection,), daemon=True).start()
 
-    threading.Thread(target=serve, daemon=True).start()
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
     yield f"http://127.0.0.1:{listener.getsockname()[1]}/{{release}}/{{repo}}/{{arch}}"
     stop.set()
-    listener.close()
+    stop_listener(listener, server)
 
 
 def test_a_mirror_dripping_its_headers_is_cut_off_at_the_deadline(header_drip: str) -> None:
@@ -101,3 +102,4 @@ def test_a_redirect_to_another_host_is_not_that_mirrors_state(tmp_path: Path) ->
     assert same.synced  # the real mirror, asked directly
     assert not check.synced and check.have is None
     assert "redirect" in check.error and "localhost" in check.error
+

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.kits.httprepo import RepoServer
-from tests.kits.mirrorkit import repomd_path, template, write_repomd
+from tests.kits.mirrorkit import repomd_path, stop_listener, template, write_repomd
 from updraft.engine.engine import Engine
 from updraft.ledger import Ledger
 from updraft.ledger.mirrors import MirrorRecords
@@ -46,9 +46,10 @@ def garbage() -> Iterator[str]:
                 connection.recv(4096)
                 connection.sendall(f"{MARKUP}\r\n\r\n".encode())
 
-    threading.Thread(target=serve, daemon=True).start()
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
     yield f"http://127.0.0.1:{listener.getsockname()[1]}/{{release}}/{{repo}}/{{arch}}"
-    listener.close()
+    stop_listener(listener, server)
 
 
 def test_each_check_is_recorded_per_mirror_and_arch_dir(
@@ -132,3 +133,4 @@ def test_a_huge_or_slow_or_garbled_answer_is_cut_off(
         recorded = MirrorRecords(ledger).latest()
     assert len(recorded) == 4 and not any(s.synced for s in recorded)
     assert all(len(s.error) <= 300 for s in recorded)
+
