@@ -31,9 +31,13 @@ demo: install
 
 # On a terminal the script runs as its own foreground job (bash -m): Ctrl-C reaches it and
 # not make, so a clean stop ends `make run` with exit 0 instead of make's "Interrupt".
+# Without a terminal (`make run &`, nohup, a CI job) the shell starts its background
+# jobs with SIGINT ignored, which no trap can undo: env gives it back (a make started so
+# passes the ignore on), or the stop's SIGINT to airflow standalone was ignored and each
+# component waited out its 30 s.
 run: demo
-	@if [ -t 0 ]; then bash -mc 'bash scripts/standalone.sh; exit $$?'; \
-	else bash scripts/standalone.sh; fi
+	@if [ -t 0 ]; then env --default-signal=INT bash -mc 'bash scripts/standalone.sh; exit $$?'; \
+	else env --default-signal=INT bash scripts/standalone.sh; fi
 
 test: install
 	$(VENV)/bin/ruff check .
