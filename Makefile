@@ -39,10 +39,15 @@ run: demo
 	@if [ -t 0 ]; then env --default-signal=INT bash -mc 'bash scripts/standalone.sh; exit $$?'; \
 	else env --default-signal=INT bash scripts/standalone.sh; fi
 
+# Everything but the e2e stack on TEST_WORKERS processes (most tests wait on rpmbuild,
+# createrepo_c, gpg or Airflow), then the e2e stack alone: its six processes and browser
+# want the machine to themselves.
+TEST_WORKERS ?= 2
 test: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) -m "not e2e"
+	$(PY) -m pytest -q -p no:cacheprovider -m e2e tests/e2e
 
 # The crash suites (tests/crash) with many more kills: UPDRAFT_CRASH_TRIALS=N scales every
 # suite's kills by N/10 (200: about 20 times `make test`'s), UPDRAFT_CRASH_SEED picks others.

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.kits import isokit, treehealth, treekit, upstreamkit
+from tests.kits import crash, isokit, treehealth, treekit, upstreamkit
 from tests.kits.signing import SigningKey, make_key
 from updraft.devkit.rpmfactory import BuiltFamily
 from updraft.engine.engine import Engine
@@ -42,6 +44,34 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         timeout = marker.args[0] if marker is not None and marker.args else (
             marker.kwargs.get("timeout") if marker is not None else None)
         item.add_marker(pytest.mark.timeout(timeout=timeout, method="thread"), append=False)
+
+
+# -- the crash suites' figures, from this process and from every xdist worker ------------
+
+_WORKERS_CRASH_FIGURES: list[dict[str, Any]] = []
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    handed = getattr(session.config, "workeroutput", None)
+    if handed is not None:  # an xdist worker: its controller prints the figures
+        handed["crash"] = crash.figures()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    _WORKERS_CRASH_FIGURES.extend(getattr(node, "workeroutput", {}).get("crash", []))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    every = crash.figures() + _WORKERS_CRASH_FIGURES
+    if not every:
+        return
+    text = crash.summary(every)
+    terminalreporter.write_sep("-", f"crash suites (seed {crash.seed()})")
+    terminalreporter.write_line(text)
+    report = os.environ.get("UPDRAFT_CRASH_REPORT")
+    if report:
+        Path(report).write_text(f"seed {crash.seed()}\n{text}\n")
 
 
 @pytest.fixture(autouse=True)

@@ -1,8 +1,8 @@
-"""The crash suites' shared seeded trees, built once per session, and their figures."""
+"""The crash suites' shared seeded trees, built once per session (their figures are
+printed by tests/conftest.py, which the xdist controller loads too)."""
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -44,14 +44,3 @@ def settled_tree(clamav_old: BuiltFamily,
     treekit.place(layout, "9", "smeupdates-testing", clamav_old)
     assert Engine(layout.config, root).update_repos().ok
     return root
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if not kit.OUTCOMES:
-        return
-    text = kit.summary()
-    terminalreporter.write_sep("-", f"crash suites (seed {kit.seed()})")
-    terminalreporter.write_line(text)
-    report = os.environ.get("UPDRAFT_CRASH_REPORT")
-    if report:
-        Path(report).write_text(f"seed {kit.seed()}\n{text}\n")

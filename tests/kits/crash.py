@@ -386,14 +386,19 @@ def record(outcome: Outcome) -> Outcome:
     return outcome
 
 
-def summary() -> str:
-    lines = []
-    for outcome in OUTCOMES:
-        lines.append(f"{outcome.name}: {len(outcome.trials)} kills ({outcome.doubled} double, "
-                     f"{outcome.repodata_kills} in repodata) of {outcome.checkpoints} "
-                     "checkpoints, all converged")
-    total = sum(len(o.trials) for o in OUTCOMES)
-    doubled = sum(o.doubled for o in OUTCOMES)
-    repodata = sum(o.repodata_kills for o in OUTCOMES)
+def figures() -> list[dict[str, int | str]]:
+    """This process's suites as plain values: an xdist worker hands them to the
+    controller, which prints every worker's."""
+    return [{"name": o.name, "kills": len(o.trials), "doubled": o.doubled,
+             "repodata": o.repodata_kills, "checkpoints": o.checkpoints} for o in OUTCOMES]
+
+
+def summary(every: list[dict[str, int | str]]) -> str:
+    ordered = sorted(every, key=lambda f: str(f["name"]))
+    lines = [f"{f['name']}: {f['kills']} kills ({f['doubled']} double, {f['repodata']} in "
+             f"repodata) of {f['checkpoints']} checkpoints, all converged" for f in ordered]
+    total = sum(int(f["kills"]) for f in every)
+    doubled = sum(int(f["doubled"]) for f in every)
+    repodata = sum(int(f["repodata"]) for f in every)
     return "\n".join([*lines, f"total: {total} kills ({doubled} double, {repodata} in "
-                               f"repodata) over {len(OUTCOMES)} suites, all converged"])
+                               f"repodata) over {len(every)} suites, all converged"])

@@ -3,21 +3,26 @@
 Every gpg and rpmsign run gets its own GNUPGHOME and HOME (no ~/.gnupg, no ~/.rpmmacros)
 and the gpg-agent it starts is stopped again, so no agent outlives a test. gpg puts the
 agent's sockets in the GNUPGHOME here (there is no /run/user/<uid>), and a socket path
-may not exceed 107 bytes: keep `directory` short (pytest's tmp_path is fine).
+may not exceed 107 bytes: a key whose `directory` is deep (an xdist worker's tmp_path is
+ten bytes deeper) gets its home in a short dir of its own, as updraft's signer does.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
+import shutil
 import struct
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+_MAX_HOME = 80  # as updraft.build.signing: gpg-agent's sockets and lock files fit
 _LEAD = 96  # bytes of the legacy rpm lead before the signature header
 _HEADER_MAGIC = b"\x8e\xad\xe8\x01"
 # Signature header tags holding an OpenPGP signature packet: header-only RSA/DSA (what
@@ -44,7 +49,12 @@ def make_key(directory: Path, name: str = "Upstream Test",
     given, else without passphrase."""
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "key"
     uid = f"{name} <{slug}@example.org>"
+    directory.mkdir(parents=True, exist_ok=True)  # the public key goes there
     home = directory / f"{slug}.gnupg"
+    if len(str(home)) > _MAX_HOME:
+        short = tempfile.mkdtemp(prefix="updraft-testkey-")
+        atexit.register(shutil.rmtree, short, True)
+        home = Path(short) / f"{slug}.gnupg"
     home.mkdir(mode=0o700, parents=True)
     home.chmod(0o700)  # gpg warns about "unsafe permissions" otherwise
     # "Passphrase:" is a key parameter: it must follow Key-Type, unlike %no-protection.
