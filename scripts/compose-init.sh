@@ -36,14 +36,14 @@ echo "updraft init: connection updraft_smtp -> $UPDRAFT_SMTP_HOST:$UPDRAFT_SMTP_
 airflow connections delete updraft_smtp >/dev/null 2>&1 || true
 airflow connections add updraft_smtp --conn-type smtp \
   --conn-host "$UPDRAFT_SMTP_HOST" --conn-port "$UPDRAFT_SMTP_PORT" \
-  --conn-login "${UPDRAFT_SMTP_USER:-}" --conn-password "${UPDRAFT_SMTP_PASSWORD:-}" \
+  --conn-login="${UPDRAFT_SMTP_USER:-}" --conn-password="${UPDRAFT_SMTP_PASSWORD:-}" \
   --conn-extra "{\"from_email\": \"$UPDRAFT_MAIL_FROM\", \"disable_ssl\": $disable_ssl, \"disable_tls\": $disable_tls}" \
   >/dev/null
 if [[ -n ${UPDRAFT_BUGZILLA_URL:-} ]]; then
   echo "updraft init: connection updraft_bugzilla -> $UPDRAFT_BUGZILLA_URL"
   airflow connections delete updraft_bugzilla >/dev/null 2>&1 || true
   airflow connections add updraft_bugzilla --conn-type generic \
-    --conn-host "$UPDRAFT_BUGZILLA_URL" --conn-password "${UPDRAFT_BUGZILLA_API_KEY:-}" >/dev/null
+    --conn-host "$UPDRAFT_BUGZILLA_URL" --conn-password="${UPDRAFT_BUGZILLA_API_KEY:-}" >/dev/null
 fi
 # updraft_gpg is deliberately not here: it lives in the signer's environment only.
 
@@ -74,7 +74,7 @@ PYTHON
   fi
   airflow users create --username "$name" --role "$role" --firstname "$name" \
     --lastname "($titles)" --email "$name@${UPDRAFT_MAIL_DOMAIN:-localhost}" \
-    --password "$password" >/dev/null
+    --password="$password" >/dev/null
   echo "  created $name ($role: $titles)"
 done < <(PYTHONPATH="$AIRFLOW__CORE__PLUGINS_FOLDER" python -m updraft_airflow.users \
            --admin "$_AIRFLOW_WWW_USER_USERNAME" --format tsv)
