@@ -19,7 +19,7 @@ from updraft.safepath import UnsafePath, contained
 
 SKIPPED_DIRS = {"repodata", "repoview"}
 # createrepo_c's own workspaces; everything else, hidden or not, createrepo_c publishes.
-_WORKSPACES = (".repodata", ".olddata")
+WORKSPACES = (".repodata", ".olddata")
 
 _Odd = tuple[str, str]  # (path, why it is refused)
 # (path, size, mtime_ns, repo, archdir, ctime_ns). The ctime is part of a file's identity:
@@ -105,7 +105,7 @@ def _rpm_files(top: str, skip: set[str], walk: Walk | None = None, repo: str = "
                     path = prefix + name
                     # The common case first: a regular, plainly named *.rpm.
                     if (entry.is_file(follow_symlinks=False) and name.endswith(".rpm")
-                            and name.isprintable() and not name.startswith(_WORKSPACES)
+                            and name.isprintable() and not name.startswith(WORKSPACES)
                             and not (checked and path in skip)):
                         append(path)
                         if walk is not None:
@@ -133,10 +133,10 @@ def _other_entry(entry: os.DirEntry[str], path: str, skip: set[str]) -> str | No
     business)."""
     name = entry.name
     if entry.is_file(follow_symlinks=False) and name.endswith(".rpm"):
-        if not name.startswith(_WORKSPACES) and path not in skip:
+        if not name.startswith(WORKSPACES) and path not in skip:
             return "the file name has control characters"  # the only other reason
         return None
-    if name.startswith(_WORKSPACES) or path in skip:
+    if name.startswith(WORKSPACES) or path in skip:
         return None
     if entry.is_symlink():
         return (f"a symbolic link (to {_link_target(path)}): a release tree holds "

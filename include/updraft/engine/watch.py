@@ -16,15 +16,10 @@ from stat import S_ISDIR
 
 from updraft.engine.layout import Layout
 from updraft.engine.lock import tree_locked
-from updraft.engine.walk import fingerprints
+from updraft.engine.walk import SKIPPED_DIRS, WORKSPACES, fingerprints
 
 DEPTH = 3  # 9/smetest is the top; x86_64/RPMS and i386/Packages/a lie within
 DIRS_WATCHED = 2048  # inotify's default limit is 8192 watches per user
-_NOT_WATCHED = ("repodata", "repoview")
-# createrepo_c's and the publisher's workspaces (.repodata.updraft-<pid>): written by
-# every publish and gone moments later; a watch set on one dies with it, and watchfiles
-# then stops listening altogether ("no file-system events").
-_WORKSPACES = (".repodata", ".olddata")
 
 
 class TreeWatch:
@@ -102,8 +97,11 @@ def _real_dirs(top: Path, inode: int, depth: int, room: int) -> list[tuple[Path,
                 with os.scandir(path) as entries:
                     below += [(Path(entry.path), entry.inode()) for entry in entries
                               if entry.is_dir(follow_symlinks=False)
-                              and entry.name not in _NOT_WATCHED
-                              and not entry.name.startswith(_WORKSPACES)]
+                              # What the walk skips; a publish's workspace
+                              # (.repodata.updraft-<pid>) is gone within the second,
+                              # and a watch dying with it stopped watchfiles listening.
+                              and entry.name not in SKIPPED_DIRS
+                              and not entry.name.startswith(WORKSPACES)]
             except OSError:
                 continue
         level = below
