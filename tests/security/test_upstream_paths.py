@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
+import re
 import urllib.parse
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,6 +21,7 @@ import pytest
 
 from tests.kits import upstreamkit
 from tests.kits.signing import SigningKey
+from updraft import safepath
 from updraft.devkit.rpmfactory import BuiltFamily
 from updraft.ledger import Ledger
 from updraft.ledger.upstream import UpstreamRecords
@@ -214,3 +217,29 @@ def test_contained_refuses_a_symlinked_parent_and_plain_name_a_directory(
         with pytest.raises(UnsafePath):
             plain_name(bad, "name")
     assert plain_name("libstdc++-4.4.7-4.el6.i686.rpm", "name").startswith("libstdc++")
+
+
+def test_plain_names_fast_path_agrees_with_the_general_checks() -> None:
+    """Every name the quick pattern lets through, the general checks let through too;
+    what it does not match still gets them (refused or passed as before)."""
+    alphabet = "aZ09._+~^-%/\\:\n\t\x00 .."
+    chance = random.Random(20)
+    names = ["".join(chance.choice(alphabet) for _ in range(chance.randrange(0, 6)))
+             for _ in range(5000)]
+    names += ["noarch", "x86_64", "1.0~rc1^git2", "4.el6.sme", "..", ".hidden", "a-",
+              "-a", "a%2e", "C:x", "_", "+", "libstdc++-4.4.7-4.el6.src.rpm"]
+    fast = safepath._PLAIN
+    for name in names:
+        try:
+            safepath._PLAIN = re.compile(r"(?!)")  # the general checks alone
+            general: str | None = plain_name(name, "name")
+        except UnsafePath:
+            general = None
+        finally:
+            safepath._PLAIN = fast
+        if fast.fullmatch(name):
+            assert general == name, name
+            assert plain_name(name, "name") == name
+        elif general is None:
+            with pytest.raises(UnsafePath):
+                plain_name(name, "name")
