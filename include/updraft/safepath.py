@@ -88,9 +88,15 @@ def contained(area: Path, relative: str, what: str) -> Path:
 _PLAIN = re.compile(r"[A-Za-z0-9_+~^][A-Za-z0-9._+~^-]*")
 
 
+def is_plain(name: str) -> bool:
+    """Whether `name` is one plain file name by the quick pattern alone: True means
+    plain_name would pass it; False means only that the general checks must decide."""
+    return _PLAIN.fullmatch(name) is not None
+
+
 def plain_name(name: str, what: str) -> str:
     """`name` when it is one plain file name (no directory part, not '.' or '..')."""
-    if _PLAIN.fullmatch(name):
+    if is_plain(name):
         return name
     if name in ("", ".", ".."):
         raise UnsafePath(what, name, "is no file name")

@@ -23,7 +23,7 @@ from updraft.engine.faults import checkpoint
 from updraft.engine.journal import Journal
 from updraft.engine.package import sha256_of
 from updraft.engine.placed import Placed, Stamp
-from updraft.safepath import UnsafePath, check_relative, contained
+from updraft.safepath import UnsafePath, check_relative, contained, is_plain
 
 log = logging.getLogger(__name__)
 
@@ -227,7 +227,8 @@ def _contained_file(area: Path, relative: Path, first_may_link: bool,
 
 def _contained_name(area: Path, relative: str) -> None:
     """_contained_file for a file whose directory this unit already checked."""
-    check_relative(relative, "destination")
+    if not is_plain(os.path.basename(relative)):  # else its directory part is checked
+        check_relative(relative, "destination")
     if _is_link(os.path.join(area, relative)):
         contained(area, relative, "destination")  # says where it leads
         raise UnsafePath("destination", relative, "is a symlink")
@@ -274,7 +275,8 @@ def _place(source: Path, target: Path, expected: tuple[int, str] | None,
             errno.EEXIST, f"a different file of this name is already there (sha256 "
             f"{_digest_or_kind(target)[:16]}, this one {digest[:16]}): both kept; remove "
             "the wrong one", str(target))
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if not os.path.isdir(target.parent):  # one stat; mkdir would fail on most files
+        target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.name}.updraft-tmp")
     if temporary.exists():
         temporary.unlink()
@@ -295,7 +297,7 @@ def _place(source: Path, target: Path, expected: tuple[int, str] | None,
             temporary.unlink(missing_ok=True)  # a full disk keeps no half copy
             raise
     placed = os.lstat(temporary)  # before the check: a later change moves its ctime
-    _verify(temporary, size, digest, stamp)
+    _verify(temporary, size, digest, stamp, placed)
     os.replace(temporary, target)
     checkpoint("apply: file placed")
     # The rename moved the ctime too: the stat after it, if nothing else changed.
@@ -347,8 +349,12 @@ def _copy_durably(source: Path, temporary: Path) -> None:
     checkpoint()
 
 
-def _verify(copy: Path, size: int, digest: str, stamp: Stamp | None = None) -> None:
-    status = copy.stat()
+def _verify(copy: Path, size: int, digest: str, stamp: Stamp | None = None,
+            status: os.stat_result | None = None) -> None:
+    """`status`: the copy's lstat just taken (a link or copy we made: a regular file)."""
+    status = status or os.lstat(copy)
+    if not stat.S_ISREG(status.st_mode):  # swapped for a link meanwhile: never placed
+        raise VerifyError(errno.EIO, "copy is not a regular file", str(copy))
     if status.st_size != size:
         raise VerifyError(errno.EIO, "copy has the wrong size", str(copy))
     if stamp is not None and (status.st_ino, status.st_size, status.st_mtime_ns) == stamp[:3]:
