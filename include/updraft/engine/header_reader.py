@@ -13,6 +13,7 @@ import logging
 import multiprocessing
 import os
 import threading
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -27,19 +28,19 @@ _CHUNK = 256
 Outcome = PackageFacts | BadPackage
 
 
-def _one(path: Path) -> Outcome:
+def _one(path: str | Path) -> Outcome:
     try:
         return read_facts(path)
     except BadPackage as exc:
         return exc
 
 
-def _many(paths: list[Path]) -> list[Outcome]:
+def _many(paths: Sequence[str | Path]) -> list[Outcome]:
     return [_one(path) for path in paths]
 
 
-def read_all(paths: list[Path], workers: int | None = None) -> list[Outcome]:
-    """Facts or BadPackage per path, in order."""
+def read_all(paths: Sequence[str | Path], workers: int | None = None) -> list[Outcome]:
+    """Facts or BadPackage per path (str: no Path made and pickled per file), in order."""
     workers = workers or os.cpu_count() or 1
     if workers < 2 or len(paths) < POOL_THRESHOLD:
         return _many(paths)

@@ -96,7 +96,7 @@ def _reader() -> rpm.TransactionSet:
     return _TS
 
 
-def read_facts(path: Path) -> PackageFacts:
+def read_facts(path: str | Path) -> PackageFacts:
     """Read and verify one package: header digests by rpm, payload digest against the
     digest rpm recorded in the header; raise BadPackage with the reason."""
     ts = _reader()
@@ -163,7 +163,7 @@ def checked_facts(facts: PackageFacts) -> PackageFacts:
     return facts
 
 
-def _check_payload(path: Path, fd: int, header: rpm.hdr) -> None:
+def _check_payload(path: str | Path, fd: int, header: rpm.hdr) -> None:
     digests = header[rpm.RPMTAG_PAYLOADDIGEST]
     algo = _DIGEST_ALGOS.get(header[rpm.RPMTAG_PAYLOADDIGESTALGO] or 0)
     if not digests or algo is None:
@@ -176,7 +176,7 @@ def _check_payload(path: Path, fd: int, header: rpm.hdr) -> None:
         raise BadPackage("payload digest mismatch (truncated or corrupted download)")
 
 
-def _check_with_rpmkeys(path: Path) -> None:
+def _check_with_rpmkeys(path: str | Path) -> None:
     result = subprocess.run(
         ["rpmkeys", "--checksig", "--nosignature", str(path)],
         capture_output=True, text=True, check=False,

@@ -137,7 +137,7 @@ def _resolve(layout: Layout, found: list[Found], release: str, cache: HeaderCach
         else:
             hit((item, row))
     grace = layout.config.arrival_grace
-    read = read_all([Path(item[0]) for item in missed])
+    read = read_all([item[0] for item in missed])
     changed = {_read(item, release, cache, tree, release_tree, grace, outcome)
                for item, outcome in zip(missed, read, strict=True)}
     if incremental:
