@@ -2,8 +2,9 @@
 
 Actions are applied per unit (one family of one release, or one bad file): first every
 copy of the unit (hardlink on one filesystem, else copy + fsync + rename), each
-verified by size and sha256 against the journal; only when all of them are in place
-are the unit's sources deleted. A failing unit leaves its files untouched and the
+verified against the journal: a hard link by being the very inode journaled, unchanged
+(size, mtime); a copy by size and sha256; only when all of them are in place are the
+unit's sources deleted. A failing unit leaves its files untouched and the
 other units go on. Re-running a journal after a crash finishes it.
 """
 
@@ -39,6 +40,10 @@ class ContentConflict(OSError):
 # Size of a journaled source that is no regular file (a link, FIFO or directory the scan
 # refused): it is never opened, only renamed aside whole.
 NOT_A_FILE = -1
+# The journaled digest of a file the engine owns: not hashed up front (the scan verified
+# its bytes, and a hard link to that very inode, unchanged since its stamp, is those
+# bytes); hashed only if it must be copied after all (another filesystem).
+BY_INODE = "=inode"
 
 
 @dataclass
@@ -68,10 +73,15 @@ def source_digests(root: Path, actions: list[Action],
 
 def _identity(path: Path, stamps: dict[str, Stamp] | None = None,
               key: str = "") -> tuple[int, str]:
-    """(size, sha256) of a regular file; of anything else, what it is (never opened:
-    a FIFO would block the reader, a link would be followed)."""
+    """(size, sha256) of a regular file, (size, BY_INODE) of one of ours when `stamps`
+    takes its stamp; of anything else, what it is (never opened: a FIFO would block the
+    reader, a link would be followed)."""
     status = os.lstat(path)
     if stat.S_ISREG(status.st_mode):
+        if stamps is not None and status.st_uid == os.geteuid():
+            stamps[key] = (status.st_ino, status.st_size, status.st_mtime_ns,
+                           status.st_ctime_ns)
+            return status.st_size, BY_INODE
         digest = sha256_of(path)
         if stamps is not None:
             after = os.lstat(path)  # unchanged while it was read, or no stamp at all
@@ -269,12 +279,12 @@ def _place(source: Path, target: Path, expected: tuple[int, str] | None,
         _move_aside(source, target, digest)
         return None
     if os.path.lexists(target):
-        if _already_there(source, target, size, digest):
+        if _already_there(source, target, size, digest, stamp):
             return None
         raise ContentConflict(
             errno.EEXIST, f"a different file of this name is already there (sha256 "
-            f"{_digest_or_kind(target)[:16]}, this one {digest[:16]}): both kept; remove "
-            "the wrong one", str(target))
+            f"{_digest_or_kind(target)[:16]}, this one {_shown(source, digest)[:16]}): "
+            "both kept; remove the wrong one", str(target))
     if not os.path.isdir(target.parent):  # one stat; mkdir would fail on most files
         target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.name}.updraft-tmp")
@@ -291,13 +301,18 @@ def _place(source: Path, target: Path, expected: tuple[int, str] | None,
     except OSError as exc:
         if exc.errno != errno.EXDEV:
             raise
+        digest = _digest_now(source, digest, stamp)
         try:
             _copy_durably(source, temporary)
         except OSError:
             temporary.unlink(missing_ok=True)  # a full disk keeps no half copy
             raise
     placed = os.lstat(temporary)  # before the check: a later change moves its ctime
-    _verify(temporary, size, digest, stamp, placed)
+    try:
+        _verify(temporary, size, digest, stamp, placed)
+    except VerifyError:
+        temporary.unlink(missing_ok=True)  # never left beside the packages
+        raise
     os.replace(temporary, target)
     checkpoint("apply: file placed")
     # The rename moved the ctime too: the stat after it, if nothing else changed.
@@ -307,18 +322,48 @@ def _place(source: Path, target: Path, expected: tuple[int, str] | None,
     return after if same else None
 
 
-def _already_there(source: Path, target: Path, size: int, digest: str) -> bool:
+def _already_there(source: Path, target: Path, size: int, digest: str,
+                   stamp: Stamp | None) -> bool:
     """The same inode, or the same bytes (a copy finished before a crash)."""
     there = os.lstat(target)
     if not stat.S_ISREG(there.st_mode):
         return False
     if source.exists() and os.path.samefile(source, target):
         return True
-    return there.st_size == size and sha256_of(target) == digest
+    return there.st_size == size and sha256_of(target) == _digest_now(source, digest, stamp)
+
+
+def _digest_now(source: Path, digest: str, stamp: Stamp | None) -> str:
+    """The journaled digest; for BY_INODE, the source's sha256 taken now, provided it is
+    still the inode journaled, unchanged (inode, size, mtime) before and after the read:
+    linking it elsewhere moved only its ctime."""
+    if digest != BY_INODE:
+        return digest
+    if stamp is None or _stamp_of(source) != stamp[:3]:
+        raise VerifyError(errno.EIO, "source changed since the plan", str(source))
+    now = sha256_of(source)
+    if _stamp_of(source) != stamp[:3]:
+        raise VerifyError(errno.EIO, "source changed while it was read", str(source))
+    return now
+
+
+def _stamp_of(path: Path) -> tuple[int, int, int]:
+    status = os.lstat(path)
+    return status.st_ino, status.st_size, status.st_mtime_ns
 
 
 def _digest_or_kind(target: Path) -> str:
     return _identity(target)[1]
+
+
+def _shown(source: Path, digest: str) -> str:
+    """The source's digest for a message: journaled, or read now (BY_INODE)."""
+    if digest != BY_INODE:
+        return digest
+    try:
+        return _identity(source)[1]
+    except OSError:
+        return "?"
 
 
 def _move_aside(source: Path, target: Path, kind: str) -> None:
@@ -359,6 +404,8 @@ def _verify(copy: Path, size: int, digest: str, stamp: Stamp | None = None,
         raise VerifyError(errno.EIO, "copy has the wrong size", str(copy))
     if stamp is not None and (status.st_ino, status.st_size, status.st_mtime_ns) == stamp[:3]:
         return  # the digested inode itself, its mtime untouched since: the same bytes
+    if digest == BY_INODE:  # linked, but not to the inode the journal stamped
+        raise VerifyError(errno.EIO, "source changed since the plan", str(copy))
     if sha256_of(copy) != digest:
         raise VerifyError(errno.EIO, "copy does not match the source's sha256", str(copy))
 

@@ -1,0 +1,137 @@
+"""What the journal says of each source, and what an apply checks before placing it.
+
+The engine's own files are journaled by inode (the scan verified their bytes; a hard
+link to that very inode, unchanged, is those bytes): no sha256 is taken up front. A file
+of another user is hashed and copied; a copy made after all (another filesystem) hashes
+the source then, and only while it is still the inode journaled. A source changed after
+the journal is never placed: its family is left as it was.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from updraft.engine import apply as apply_module
+from updraft.engine import runner as runner_module
+from updraft.engine.apply import BY_INODE
+from updraft.engine.engine import Engine
+from updraft.engine.journal import Journal
+
+DROP = "clamav-0.97.6-1.el4.rf.i386.rpm"
+NOBODY = 65534
+
+
+def _drop(engine: Engine) -> Path:
+    root = engine.layout.root
+    dropped = root / "9/smeupdates-testing" / DROP
+    shutil.copy(root / "9/smetest/i386/RPMS" / DROP, dropped)
+    return dropped
+
+
+def _journals(monkeypatch: pytest.MonkeyPatch,
+              before: Callable[[Journal], None] | None = None) -> list[Journal]:
+    """The journals applied, as the apply reads them; `before(journal)` runs first."""
+    seen: list[Journal] = []
+    real = runner_module.apply_journal
+
+    def applying(journal: Journal, *args: object) -> object:
+        seen.append(journal)
+        if before:
+            before(journal)
+        return real(journal, *args)
+
+    monkeypatch.setattr(runner_module, "apply_journal", applying)
+    return seen
+
+
+class _OtherFilesystem:
+    """The os module as the apply sees it when every target is on another filesystem
+    (only the apply's: createrepo_c's swap links its files as usual)."""
+
+    def __init__(self, seen: list[str] | None = None) -> None:
+        self.seen = seen if seen is not None else []
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(os, name)
+
+    def link(self, source: object, target: object) -> None:
+        self.seen.append(str(target))
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_our_files_are_journaled_by_inode_and_a_packagers_by_sha256(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    dropped = _drop(engine)
+    os.chown(dropped, NOBODY, NOBODY)  # a packager's `cp`
+    expected, size = _sha256(dropped), dropped.stat().st_size
+    journals = _journals(monkeypatch)
+
+    result = engine.update_repos()
+
+    assert result.ok, result.failures
+    digests = journals[0].digests
+    assert digests["9/smeupdates-testing/" + DROP] == (size, expected)
+    ours = {src: value for src, value in digests.items() if "smeupdates-testing/" not in src}
+    assert ours and all(value and value[1] == BY_INODE for value in ours.values())
+    placed = engine.layout.root / "9/smeupdates-testing/i386/RPMS" / DROP
+    assert _sha256(placed) == expected
+    assert placed.stat().st_uid == os.geteuid()  # a copy of ours, not their inode
+
+
+def test_a_copy_after_all_hashes_the_journaled_inode_then(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another filesystem: every placement is a copy, checked against the source's
+    sha256 taken at that moment (the source still the inode journaled)."""
+    expected = _sha256(_drop(engine))
+    linked: list[str] = []
+    monkeypatch.setattr(apply_module, "os", _OtherFilesystem(linked))
+
+    result = engine.update_repos()
+
+    assert result.ok, result.failures
+    root = engine.layout.root
+    placed = root / "9/smeupdates-testing/i386/RPMS" / DROP
+    assert placed.is_file() and placed.stat().st_nlink == 1
+    assert _sha256(placed) == expected
+    assert any(DROP in target for target in linked)  # tried, then copied
+
+
+@pytest.mark.parametrize("filesystem, reason", [
+    ("same", "copy has the wrong size"), ("other", "source changed since the plan")])
+def test_a_source_changed_after_the_journal_is_not_placed(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch, filesystem: str, reason: str) -> None:
+    dropped = _drop(engine)
+    original = dropped.read_bytes()
+
+    def rewritten(journal: Journal) -> None:
+        assert journal.digests["9/smeupdates-testing/" + DROP][1] == BY_INODE
+        with open(dropped, "ab") as stream:  # the same inode, other bytes
+            stream.write(b"tampered")
+
+    _journals(monkeypatch, rewritten)
+    if filesystem == "other":
+        monkeypatch.setattr(apply_module, "os", _OtherFilesystem())
+
+    result = engine.update_repos()
+
+    assert not result.ok
+    assert any(DROP in failure and reason in failure and "family left as it was" in failure
+               for failure in result.failures), result.failures
+    assert dropped.read_bytes() == original + b"tampered"  # nothing lost
+    arch_dir = engine.layout.root / "9/smeupdates-testing/i386/RPMS"
+    assert not (arch_dir / DROP).exists()
+    assert not list(arch_dir.glob(".*.updraft-tmp"))
+    dropped.unlink()  # the tampered file taken away by hand: the tree settles again
+    monkeypatch.undo()
+    assert engine.update_repos().ok
