@@ -15,7 +15,7 @@ import logging
 import os
 import shutil
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,9 +40,9 @@ class ContentConflict(OSError):
 # Size of a journaled source that is no regular file (a link, FIFO or directory the scan
 # refused): it is never opened, only renamed aside whole.
 NOT_A_FILE = -1
-# The journaled digest of a file the engine owns: not hashed up front (the scan verified
-# its bytes, and a hard link to that very inode, unchanged since its stamp, is those
-# bytes); hashed only if it must be copied after all (another filesystem).
+# The journaled digest of a file the engine owns, at the very stat the scan read and
+# verified it at: not hashed up front (a hard link to that very inode, unchanged since,
+# is those bytes); hashed only if it must be copied after all (another filesystem).
 BY_INODE = "=inode"
 
 
@@ -54,38 +54,43 @@ class ApplyResult:
 
 
 
+# The (size, mtime_ns, ctime_ns) the scan read and verified a file at, by its path
+# relative to the tree root; None for a file it did not read.
+Scanned = Callable[[str], tuple[int, int, int] | None]
 
-def source_digests(root: Path, actions: list[Action],
-                   stamps: dict[str, Stamp] | None = None) -> dict[str, tuple[int, str] | None]:
+
+def source_digests(root: Path, actions: list[Action], stamps: dict[str, Stamp] | None = None,
+                   scanned: Scanned | None = None) -> dict[str, tuple[int, str] | None]:
     """Size and sha256 of every file the plan copies, taken before anything changes
-    (each source once, however many copies it fills); `stamps` gets each one's stat."""
+    (each source once, however many copies it fills); `stamps` gets each one's stat.
+    A file of ours still at the very stat the scan verified it at gets BY_INODE."""
     digests: dict[str, tuple[int, str] | None] = {}
     for action in actions:
         if action.dst is None or action.src in digests:
             continue
         path = root / action.src
         try:
-            digests[action.src] = _identity(path, stamps, action.src)
+            digests[action.src] = _identity(path, stamps, action.src, scanned)
         except OSError:
             digests[action.src] = None  # vanished since the scan: its unit will fail
     return digests
 
 
 def _identity(path: Path, stamps: dict[str, Stamp] | None = None,
-              key: str = "") -> tuple[int, str]:
-    """(size, sha256) of a regular file, (size, BY_INODE) of one of ours when `stamps`
-    takes its stamp; of anything else, what it is (never opened: a FIFO would block the
-    reader, a link would be followed)."""
+              key: str = "", scanned: Scanned | None = None) -> tuple[int, str]:
+    """(size, sha256) of a regular file, or (size, BY_INODE) of one of ours the scan
+    verified as it is now; of anything else, what it is (never opened: a FIFO would
+    block the reader, a link would be followed)."""
     status = os.lstat(path)
     if stat.S_ISREG(status.st_mode):
-        if stamps is not None and status.st_uid == os.geteuid():
-            stamps[key] = (status.st_ino, status.st_size, status.st_mtime_ns,
-                           status.st_ctime_ns)
+        stamp = (status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
+        if (stamps is not None and scanned is not None and status.st_uid == os.geteuid()
+                and scanned(key) == stamp[1:]):
+            stamps[key] = stamp
             return status.st_size, BY_INODE
         digest = sha256_of(path)
         if stamps is not None:
             after = os.lstat(path)  # unchanged while it was read, or no stamp at all
-            stamp = (status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
             if (after.st_ino, after.st_size, after.st_mtime_ns, after.st_ctime_ns) == stamp:
                 stamps[key] = stamp
         return status.st_size, digest

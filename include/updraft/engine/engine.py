@@ -17,6 +17,7 @@ from pathlib import Path
 
 from updraft.config.dist import DistConfig
 from updraft.engine.action import Plan, Touched
+from updraft.engine.apply import Scanned
 from updraft.engine.coupling import hold_coupled, ledger_reasons
 from updraft.engine.cycle import (
     CycleResult,
@@ -221,6 +222,11 @@ class Engine:
                 consistent[release] = release_tree.fingerprint
         return Planned(plan, tree, consistent, held_releases)
 
+    def _scanned(self) -> Scanned:
+        """The stat the last plan's scan read each file's header at (apply.Scanned)."""
+        cache, root = self._cache, str(self.layout.root) + os.sep
+        return lambda relative: cache.key_of(root + relative) if cache else None
+
     def settled(self) -> dict[str, str]:
         """Release -> fingerprint of its files when a scan last found it consistent."""
         return self._marks.read()
@@ -302,7 +308,7 @@ class Engine:
                 log.info("nothing to apply (scan and plan %.3f s)", planned)
                 result = CycleResult(plan=plan)
             else:
-                result = self._runner.execute(plan, published)
+                result = self._runner.execute(plan, published, self._scanned())
                 clock = time.perf_counter()
                 # Record the tree as settled (the watcher stays quiet): the releases the
                 # plan changed; the others keep the marks this plan confirmed.
@@ -333,7 +339,7 @@ class Engine:
                 result = self._runner.execute(landing)
                 follow = self.plan(releases)
                 if not follow.empty:
-                    after = self._runner.execute(follow)
+                    after = self._runner.execute(follow, scanned=self._scanned())
                     result.plan = Plan(landing.actions + after.plan.actions,
                                        union(landing.touched, after.plan.touched),
                                        landing.warnings + after.plan.warnings)

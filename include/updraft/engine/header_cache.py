@@ -89,6 +89,12 @@ class HeaderCache:
             self._in_sync = True  # what loading the file gives, rows or none
         return self._entries
 
+    def key_of(self, path: str) -> tuple[int, int, int] | None:
+        """(size, mtime_ns, ctime_ns) this scan or an earlier one read the file's header
+        at (and verified its payload), rows noted but not yet written included."""
+        row = self._fresh.get(path) or self.rows().get(path)
+        return None if row is None else (row[1], *row[2])
+
     def facts_of(self, row: Row) -> PackageFacts:
         # Hardlinked copies (stage, noarch) share one facts object.
         key = row[3:10]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from updraft.config.dist import DistConfig
 from updraft.engine.action import Plan, Touched
-from updraft.engine.apply import apply_journal, source_digests
+from updraft.engine.apply import Scanned, apply_journal, source_digests
 from updraft.engine.cycle import CycleResult
 from updraft.engine.hold import Admitted
 from updraft.engine.journal import Journal
@@ -53,7 +53,9 @@ class PlanRunner:
         return finished
 
     def execute(self, plan: Plan,
-                published: Callable[[list[Touched]], None] | None = None) -> CycleResult:
+                published: Callable[[list[Touched]], None] | None = None,
+                scanned: Scanned | None = None) -> CycleResult:
+        """`scanned`: the stat the plan's scan verified each file at (apply.Scanned)."""
         # Unique per application (the same plan may be applied again another day).
         # The plan is serialised once: for its digest and for the journal.
         text = plan.to_json()
@@ -66,7 +68,7 @@ class PlanRunner:
             for line in plan.actions:
                 log.debug("plan %s: %s", plan_id, line.detail())
         stamps: dict[str, Stamp] = {}
-        digests = source_digests(self.layout.root, plan.actions, stamps)
+        digests = source_digests(self.layout.root, plan.actions, stamps, scanned)
         journal = Journal.create(self.journal_dir, plan_id, self.trigger, plan, digests,
                                  plan_json=text, stamps=stamps)
         del text  # written: not held through the apply

@@ -135,3 +135,32 @@ def test_a_source_changed_after_the_journal_is_not_placed(
     dropped.unlink()  # the tampered file taken away by hand: the tree settles again
     monkeypatch.undo()
     assert engine.update_repos().ok
+
+
+def test_a_file_changed_since_the_scan_read_it_is_hashed_not_trusted_by_inode(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the very stat the scan verified a file at is taken as its bytes."""
+    dropped = _drop(engine)
+    real = runner_module.source_digests
+
+    def after_the_scan(*args: object, **kwargs: object) -> object:
+        with open(dropped, "ab") as stream:  # ours, same inode, other bytes
+            stream.write(b"x")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(runner_module, "source_digests", after_the_scan)
+    journals = _journals(monkeypatch)
+
+    engine.update_repos()
+
+    value = journals[0].digests["9/smeupdates-testing/" + DROP]
+    assert value is not None and value[1] != BY_INODE and len(value[1]) == 64
+    others = [v for src, v in journals[0].digests.items() if "smeupdates-testing/" not in src]
+    assert others and all(v and v[1] == BY_INODE for v in others)
+    placed = engine.layout.root / "9/smeupdates-testing/i386/RPMS" / DROP
+    if placed.exists():  # a copy of what was journaled, or nothing: never unverified
+        assert _sha256(placed) == value[1]
+    for stray in (placed, dropped):
+        stray.unlink(missing_ok=True)
+    monkeypatch.undo()
+    assert engine.update_repos().ok
