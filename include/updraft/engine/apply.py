@@ -22,7 +22,7 @@ from pathlib import Path
 from updraft.engine.action import Action
 from updraft.engine.faults import checkpoint
 from updraft.engine.journal import Journal
-from updraft.engine.package import sha256_of
+from updraft.engine.package import BadPackage, read_facts, sha256_of
 from updraft.engine.placed import Placed, Stamp
 from updraft.safepath import UnsafePath, check_relative, contained, is_plain
 
@@ -42,7 +42,8 @@ class ContentConflict(OSError):
 NOT_A_FILE = -1
 # The journaled digest of a file the engine owns, at the very stat the scan read and
 # verified it at: not hashed up front (a hard link to that very inode, unchanged since,
-# is those bytes); hashed only if it must be copied after all (another filesystem).
+# is those bytes). Placed otherwise (a copy, or by a resumed run, which has no stamps),
+# the bytes placed must read and verify as the build the plan saw.
 BY_INODE = "=inode"
 
 
@@ -154,7 +155,7 @@ def _apply_steps(journal: Journal, root: Path, unit: list[Action], index: dict[i
         stamp = journal.stamps.get(action.src)
         try:
             placed = _place(root / action.src, root / action.dst,
-                            journal.digests.get(action.src), stamp)
+                            journal.digests.get(action.src), stamp, action.build)
             if placed is not None and stamp is not None and action.verb != "quarantine":
                 journal.placed.note(action.src, action.dst, stamp, placed)
             if action.verb == "quarantine":
@@ -271,12 +272,13 @@ def no_link_below(area: Path, relative: Path, first_may_link: bool) -> None:
 
 
 def _place(source: Path, target: Path, expected: tuple[int, str] | None,
-           stamp: Stamp | None = None) -> os.stat_result | None:
+           stamp: Stamp | None = None, build: str = "") -> os.stat_result | None:
     """Make `target` a verified copy of `source` (idempotent); never replace a different
     file that is already there. `stamp`: the source's (inode, size, mtime_ns) when its
-    digest was taken; a hard link to that very inode, unchanged since, is not hashed
-    again (a copy always is). Returns the placed file's stat, taken before it was
-    verified (None when nothing was placed)."""
+    digest was taken, in this run; a hard link to that very inode, unchanged since, is
+    not hashed again (a copy always is). `build`: the header digest the plan saw, what a
+    BY_INODE source placed otherwise is checked against. Returns the placed file's stat,
+    taken before it was verified (None when nothing was placed)."""
     if expected is None:
         raise FileNotFoundError(errno.ENOENT, "source vanished before the plan", str(source))
     size, digest = expected
@@ -284,7 +286,7 @@ def _place(source: Path, target: Path, expected: tuple[int, str] | None,
         _move_aside(source, target, digest)
         return None
     if os.path.lexists(target):
-        if _already_there(source, target, size, digest, stamp):
+        if _already_there(source, target, size, digest, build):
             return None
         raise ContentConflict(
             errno.EEXIST, f"a different file of this name is already there (sha256 "
@@ -306,7 +308,6 @@ def _place(source: Path, target: Path, expected: tuple[int, str] | None,
     except OSError as exc:
         if exc.errno != errno.EXDEV:
             raise
-        digest = _digest_now(source, digest, stamp)
         try:
             _copy_durably(source, temporary)
         except OSError:
@@ -314,7 +315,7 @@ def _place(source: Path, target: Path, expected: tuple[int, str] | None,
             raise
     placed = os.lstat(temporary)  # before the check: a later change moves its ctime
     try:
-        _verify(temporary, size, digest, stamp, placed)
+        _verify(temporary, size, digest, stamp, placed, build)
     except VerifyError:
         temporary.unlink(missing_ok=True)  # never left beside the packages
         raise
@@ -327,34 +328,28 @@ def _place(source: Path, target: Path, expected: tuple[int, str] | None,
     return after if same else None
 
 
-def _already_there(source: Path, target: Path, size: int, digest: str,
-                   stamp: Stamp | None) -> bool:
+def _already_there(source: Path, target: Path, size: int, digest: str, build: str) -> bool:
     """The same inode, or the same bytes (a copy finished before a crash)."""
     there = os.lstat(target)
     if not stat.S_ISREG(there.st_mode):
         return False
     if source.exists() and os.path.samefile(source, target):
         return True
-    return there.st_size == size and sha256_of(target) == _digest_now(source, digest, stamp)
+    if there.st_size != size:
+        return False
+    return _is_build(target, build) if digest == BY_INODE else sha256_of(target) == digest
 
 
-def _digest_now(source: Path, digest: str, stamp: Stamp | None) -> str:
-    """The journaled digest; for BY_INODE, the source's sha256 taken now, provided it is
-    still the inode journaled, unchanged (inode, size, mtime) before and after the read:
-    linking it elsewhere moved only its ctime."""
-    if digest != BY_INODE:
-        return digest
-    if stamp is None or _stamp_of(source) != stamp[:3]:
-        raise VerifyError(errno.EIO, "source changed since the plan", str(source))
-    now = sha256_of(source)
-    if _stamp_of(source) != stamp[:3]:
-        raise VerifyError(errno.EIO, "source changed while it was read", str(source))
-    return now
-
-
-def _stamp_of(path: Path) -> tuple[int, int, int]:
-    status = os.lstat(path)
-    return status.st_ino, status.st_size, status.st_mtime_ns
+def _is_build(path: Path, build: str) -> bool:
+    """Whether the package at `path` reads and verifies (header digests, payload digest)
+    as the very build the plan saw: what a BY_INODE source's bytes are checked against
+    once they are not that inode (a copy, or a run resumed without this run's stamps)."""
+    if not build:
+        return False
+    try:
+        return read_facts(path).digest == build
+    except BadPackage:
+        return False
 
 
 def _digest_or_kind(target: Path) -> str:
@@ -400,7 +395,7 @@ def _copy_durably(source: Path, temporary: Path) -> None:
 
 
 def _verify(copy: Path, size: int, digest: str, stamp: Stamp | None = None,
-            status: os.stat_result | None = None) -> None:
+            status: os.stat_result | None = None, build: str = "") -> None:
     """`status`: the copy's lstat just taken (a link or copy we made: a regular file)."""
     status = status or os.lstat(copy)
     if not stat.S_ISREG(status.st_mode):  # swapped for a link meanwhile: never placed
@@ -409,8 +404,11 @@ def _verify(copy: Path, size: int, digest: str, stamp: Stamp | None = None,
         raise VerifyError(errno.EIO, "copy has the wrong size", str(copy))
     if stamp is not None and (status.st_ino, status.st_size, status.st_mtime_ns) == stamp[:3]:
         return  # the digested inode itself, its mtime untouched since: the same bytes
-    if digest == BY_INODE:  # linked, but not to the inode the journal stamped
-        raise VerifyError(errno.EIO, "source changed since the plan", str(copy))
+    if digest == BY_INODE:
+        if not _is_build(copy, build):
+            raise VerifyError(errno.EIO, "not the build the plan verified (its header or "
+                              "payload changed since)", str(copy))
+        return
     if sha256_of(copy) != digest:
         raise VerifyError(errno.EIO, "copy does not match the source's sha256", str(copy))
 

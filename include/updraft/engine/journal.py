@@ -46,8 +46,6 @@ class Journal:
         fields = {
             "plan_id": plan_id, "trigger": trigger, "created": created.isoformat(),
             "digests": digests,
-            # What a BY_INODE digest is checked against when a resumed run places it.
-            "stamps": stamps or {},
         }
         # The plan's JSON is spliced in as is: serialised once, not dumped, parsed, dumped,
         # and written in parts (a 100k-action plan is tens of MB: no copies of it).
@@ -75,12 +73,10 @@ class Journal:
             except (ValueError, KeyError):
                 break  # a torn last line from a crash: that step is simply redone
         digests = {src: (tuple(value) if value else None) for src, value in head["digests"].items()}
-        stamps = {src: tuple(value) for src, value in head.get("stamps", {}).items()}
         return cls(
             path=path, plan_id=head["plan_id"], trigger=head["trigger"],
             created=datetime.fromisoformat(head["created"]),
             plan=Plan.from_json(json.dumps(head["plan"])), digests=digests, done=done,
-            stamps=stamps,
         )
 
     @classmethod

@@ -23,6 +23,7 @@ from updraft.engine import runner as runner_module
 from updraft.engine.apply import BY_INODE
 from updraft.engine.engine import Engine
 from updraft.engine.journal import Journal
+from updraft.engine.package import BadPackage, read_facts
 
 DROP = "clamav-0.97.6-1.el4.rf.i386.rpm"
 NOBODY = 65534
@@ -108,7 +109,7 @@ def test_a_copy_after_all_hashes_the_journaled_inode_then(
 
 
 @pytest.mark.parametrize("filesystem, reason", [
-    ("same", "copy has the wrong size"), ("other", "source changed since the plan")])
+    ("same", "copy has the wrong size"), ("other", "copy has the wrong size")])
 def test_a_source_changed_after_the_journal_is_not_placed(
         engine: Engine, monkeypatch: pytest.MonkeyPatch, filesystem: str, reason: str) -> None:
     dropped = _drop(engine)
@@ -164,3 +165,99 @@ def test_a_file_changed_since_the_scan_read_it_is_hashed_not_trusted_by_inode(
         stray.unlink(missing_ok=True)
     monkeypatch.undo()
     assert engine.update_repos().ok
+
+
+class _Killed(BaseException):
+    """The process dying right after its journal was written."""
+
+
+def _tamper_keeping_mtime(path: Path) -> None:
+    """Same inode, same size, other payload bytes, the mtime put back (`rsync --inplace
+    -t`, or a rewrite and `touch -d`): only the ctime tells."""
+    before = os.stat(path)
+    with open(path, "r+b") as stream:
+        stream.seek(-64, os.SEEK_END)
+        chunk = stream.read(16)
+        stream.seek(-64, os.SEEK_END)
+        stream.write(bytes(byte ^ 0xFF for byte in chunk))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    with pytest.raises(BadPackage):
+        read_facts(path)  # what the scan would refuse
+
+
+def _settle_without(engine: Engine, *strays: Path) -> None:
+    for stray in strays:
+        stray.unlink(missing_ok=True)
+    assert engine.update_repos().ok
+
+
+def test_a_copy_of_bytes_changed_after_the_journal_is_refused(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another filesystem: the copy must read and verify as the build the plan saw;
+    bytes rewritten after the journal, the mtime put back, are not placed."""
+    dropped = _drop(engine)
+    _journals(monkeypatch, lambda journal: _tamper_keeping_mtime(dropped))
+    monkeypatch.setattr(apply_module, "os", _OtherFilesystem())
+
+    result = engine.update_repos()
+
+    assert any(DROP in failure and "not the build the plan verified" in failure
+               for failure in result.failures), result.failures
+    placed = engine.layout.root / "9/smeupdates-testing/i386/RPMS" / DROP
+    assert not placed.exists() and dropped.exists()  # refused, nothing lost
+    monkeypatch.undo()
+    _settle_without(engine, dropped)
+
+
+def test_a_resumed_run_checks_what_it_links_against_the_planned_build(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A run that dies after its journal; the source rewritten before the next run
+    (the mtime put back): the resume, which has no stamps, reads what it placed."""
+    dropped = _drop(engine)
+    placed = engine.layout.root / "9/smeupdates-testing/i386/RPMS" / DROP
+
+    def dying(journal: Journal) -> None:
+        journal.close()
+        raise _Killed
+
+    _journals(monkeypatch, dying)
+    with pytest.raises(_Killed):
+        engine.update_repos()
+    monkeypatch.undo()
+    _tamper_keeping_mtime(dropped)
+
+    resumed = Engine(engine.config, engine.layout.root).update_repos()
+
+    assert resumed.resumed
+    refused = [r.getMessage() for r in caplog.records if "not applied" in r.getMessage()]
+    assert any(DROP in line and "not the build the plan verified" in line
+               for line in refused), refused
+    assert not placed.exists() and dropped.exists()
+    _settle_without(engine, dropped)
+
+
+def test_a_resumed_copy_in_place_needs_no_source_to_be_the_planned_build(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Killed right after a copy was renamed into place, before its step was noted; the
+    source then removed by hand: the resume finds the copy is the build and goes on."""
+    dropped = _drop(engine)
+    placed = engine.layout.root / "9/smeupdates-testing/i386/RPMS" / DROP
+    checkpoint = apply_module.checkpoint
+
+    def dying(where: str = "") -> None:
+        if where == "apply: file placed" and placed.exists():
+            raise _Killed
+        checkpoint(where)
+
+    monkeypatch.setattr(apply_module, "checkpoint", dying)
+    monkeypatch.setattr(apply_module, "os", _OtherFilesystem())
+    with pytest.raises(_Killed):
+        engine.update_repos()
+    monkeypatch.undo()
+    dropped.unlink()
+
+    resumed = Engine(engine.config, engine.layout.root).update_repos()
+
+    assert resumed.ok and resumed.resumed, resumed.failures
+    assert read_facts(placed).name == "clamav"
