@@ -2,9 +2,10 @@
 
 Actions are applied per unit (one family of one release, or one bad file): first every
 copy of the unit (hardlink on one filesystem, else copy + fsync + rename), each
-verified against the journal: a hard link by being the very inode journaled, unchanged
-(size, mtime); a copy by size and sha256; only when all of them are in place are the
-unit's sources deleted. A failing unit leaves its files untouched and the
+verified against the journal: a hard link to a package journaled by inode by being that
+very inode, unchanged (size, mtime); placed otherwise, by reading and verifying as the
+build the plan saw; any other file by size and sha256. Only when all of them are in
+place are the unit's sources deleted. A failing unit leaves its files untouched and the
 other units go on. Re-running a journal after a crash finishes it.
 """
 
@@ -52,7 +53,6 @@ class ApplyResult:
     applied: list[Action] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     placed: Placed = field(default_factory=Placed)
-
 
 
 # The (size, mtime_ns, ctime_ns) the scan read and verified a file at, by its path
@@ -276,8 +276,8 @@ def _place(source: Path, target: Path, expected: tuple[int, str] | None,
     """Make `target` a verified copy of `source` (idempotent); never replace a different
     file that is already there. `stamp`: the source's (inode, size, mtime_ns) when its
     digest was taken, in this run; a hard link to that very inode, unchanged since, is
-    not hashed again (a copy always is). `build`: the header digest the plan saw, what a
-    BY_INODE source placed otherwise is checked against. Returns the placed file's stat,
+    not checked again (a copy always is). `build`: the header digest the plan saw, what
+    a BY_INODE source placed otherwise is checked against. Returns the placed file's stat,
     taken before it was verified (None when nothing was placed)."""
     if expected is None:
         raise FileNotFoundError(errno.ENOENT, "source vanished before the plan", str(source))
