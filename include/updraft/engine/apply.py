@@ -66,12 +66,16 @@ def source_digests(root: Path, actions: list[Action], stamps: dict[str, Stamp] |
     (each source once, however many copies it fills); `stamps` gets each one's stat.
     A file of ours still at the very stat the scan verified it at gets BY_INODE."""
     digests: dict[str, tuple[int, str] | None] = {}
+    # By inode only where every placement of it names its build (what a copy or a
+    # resumed run checks it against): a hold, added to a plan unbound, is hashed.
+    unbound = {action.src for action in actions if action.dst is not None and not action.build}
     for action in actions:
         if action.dst is None or action.src in digests:
             continue
         path = root / action.src
         try:
-            digests[action.src] = _identity(path, stamps, action.src, scanned)
+            digests[action.src] = _identity(path, stamps, action.src,
+                                            None if action.src in unbound else scanned)
         except OSError:
             digests[action.src] = None  # vanished since the scan: its unit will fail
     return digests
@@ -153,9 +157,13 @@ def _apply_steps(journal: Journal, root: Path, unit: list[Action], index: dict[i
         if action.dst is None or step in journal.done:
             continue
         stamp = journal.stamps.get(action.src)
+        # The stamp as the source should be now: only this apply's links moved its ctime.
+        expected = stamp and (*stamp[:3], journal.ctimes.get(action.src, stamp[3]))
         try:
             placed = _place(root / action.src, root / action.dst,
-                            journal.digests.get(action.src), stamp, action.build)
+                            journal.digests.get(action.src), expected, action.build)
+            if placed is not None and stamp is not None and placed.st_ino == stamp[0]:
+                journal.ctimes[action.src] = placed.st_ctime_ns
             if placed is not None and stamp is not None and action.verb != "quarantine":
                 journal.placed.note(action.src, action.dst, stamp, placed)
             if action.verb == "quarantine":
@@ -298,7 +306,13 @@ def _place(source: Path, target: Path, expected: tuple[int, str] | None,
     if temporary.exists():
         temporary.unlink()
     try:
-        if os.lstat(source).st_uid != os.geteuid():
+        status = os.lstat(source)
+        if stamp is not None and stamp != (status.st_ino, status.st_size,
+                                           status.st_mtime_ns, status.st_ctime_ns):
+            # Changed since its stamp (its ctime tells, even with the mtime put back):
+            # what is placed is checked by its bytes, not by being that inode.
+            stamp = None
+        if status.st_uid != os.geteuid():
             # Another user's file (a packager's `cp`): a hard link would leave them the
             # owner of what is published, free to rewrite it in place in every repo
             # and the stage at once. The engine places its own copy.

@@ -33,6 +33,9 @@ class Journal:
     # Not journaled: (inode, size, mtime_ns, ctime_ns) of each source when its digest was taken, so
     # a hard link to that very inode needs no second sha256 (a resumed run has none).
     stamps: dict[str, Stamp] = field(default_factory=dict)
+    # Not journaled: the ctime a stamped source has now (this apply's own links and
+    # renames of it move its ctime); any other change to it is caught by its ctime.
+    ctimes: dict[str, int] = field(default_factory=dict)
     placed: Placed = field(default_factory=Placed)  # what this apply placed (not journaled)
     _fd: int | None = field(default=None, repr=False, compare=False)
 

@@ -261,3 +261,40 @@ def test_a_resumed_copy_in_place_needs_no_source_to_be_the_planned_build(
 
     assert resumed.ok and resumed.resumed, resumed.failures
     assert read_facts(placed).name == "clamav"
+
+
+def test_bytes_rewritten_after_the_journal_with_the_mtime_put_back_are_not_linked(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Same filesystem, same run: the source's ctime moved since its stamp (not by this
+    apply's own links), so its link is checked as the planned build and refused."""
+    dropped = _drop(engine)
+    _journals(monkeypatch, lambda journal: _tamper_keeping_mtime(dropped))
+
+    result = engine.update_repos()
+
+    assert any(DROP in failure and "not the build the plan verified" in failure
+               for failure in result.failures), result.failures
+    placed = engine.layout.root / "9/smeupdates-testing/i386/RPMS" / DROP
+    assert not placed.exists() and dropped.exists()
+    monkeypatch.undo()
+    _settle_without(engine, dropped)
+
+
+def test_a_hold_across_filesystems_is_placed(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hold is added to a plan without a build: its source is hashed, never journaled
+    by inode, so its copy (the state dir on another filesystem) is checked by sha256."""
+    root = engine.layout.root
+    arrived = root / "9/smeupdates/i386/RPMS" / DROP
+    shutil.copy(root / "9/smetest/i386/RPMS" / DROP, arrived)  # no Go: held
+    journals = _journals(monkeypatch)
+    monkeypatch.setattr(apply_module, "os", _OtherFilesystem())
+
+    result = engine.update_repos()
+
+    assert result.ok, result.failures
+    hold = next(action for action in journals[0].plan.actions if action.verb == "hold")
+    assert len(journals[0].digests[hold.src][1]) == 64  # a sha256, not BY_INODE
+    assert not arrived.exists()
+    monkeypatch.undo()
+    assert engine.update_repos().ok
