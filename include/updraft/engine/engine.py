@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from updraft.config.dist import DistConfig
-from updraft.engine.action import Plan, Touched
+from updraft.engine.action import Action, Plan, Touched
 from updraft.engine.apply import Scanned
 from updraft.engine.coupling import hold_coupled, ledger_reasons
 from updraft.engine.cycle import (
@@ -40,9 +40,11 @@ from updraft.engine.placed import Placed
 from updraft.engine.plan import plan_release
 from updraft.engine.publisher import Publisher
 from updraft.engine.repodata import PendingRepodata
+from updraft.engine.rewalk import changed_dirs, rewalk
 from updraft.engine.runner import PlanRunner
 from updraft.engine.settled import SettledMarks
 from updraft.engine.tree import scan
+from updraft.engine.walk import Walk
 from updraft.errors import PlanChanged
 from updraft.iso.freeze import frozen, hold_for_iso
 from updraft.report import render
@@ -82,6 +84,9 @@ class Engine:
         # Releases the last plan found consistent: an apply of that plan changed none
         # of their files, so the plan after it need not scan them again.
         self._quiet: set[str] = set()
+        # The last plan's walks of the releases it may change: the scan after its apply
+        # reads again only the dirs the apply changed (updraft.engine.rewalk).
+        self._walks: dict[str, Walk] = {}
 
     @property
     def journal_dir(self) -> Path:
@@ -98,7 +103,8 @@ class Engine:
     def plan(self, releases: Sequence[str] | None = None,
              intents: IntentSource | None = None, after_apply: bool = False,
              grant: bool = False, scoped: bool = False, override: bool = False,
-             placed: Placed | None = None, applying: bool = False) -> Plan:
+             placed: Placed | None = None, applying: bool = False,
+             moved: Sequence[Action] | None = None) -> Plan:
         """Plan under the tree lock, and remember what this very scan found consistent.
 
         Only writers call this: the header cache and the settled marks are written here,
@@ -108,7 +114,8 @@ class Engine:
         exactly the plan it showed); `override`: an emergency override (recorded by the
         caller) opens every gate for this plan. `applying`: a plan with actions is
         about to be applied, and the plan after it writes the header cache (written
-        here too, it would be written twice).
+        here too, it would be written twice). `moved`: after an apply, the actions it
+        applied (the last plan's walks are then read again only where they changed).
         """
         chosen = [self.config.check_release(r) for r in releases] if releases else None
         settled = self.settled()
@@ -130,19 +137,35 @@ class Engine:
         if placed is not None:  # the files just placed are the sources' bytes: no re-read
             cache.adopt(placed.adoptions(self.layout.root))
         names = _intent_names(intents, cache)
+        walks = self._rewalked(moved) if after_apply and moved is not None else None
+        self._walks = {}
         # Right after an apply, the dirs it changed are pending and the others were
         # compared with their listings by the plan just applied.
         planned = self._planned(chosen, intents,
                                 None if intents and names is None else baseline, cache,
                                 stale=not after_apply,
-                                gates=Gates(grant, scoped, override), names=names)
+                                gates=Gates(grant, scoped, override), names=names,
+                                walks=walks)
         self._marks.settle(settled, planned, cache,
                            write=not (applying and planned.plan.actions))
         self._cache = cache
         self._held = planned.held
         self._quiet = {release for release, release_tree in planned.tree.releases.items()
                        if release_tree.unchanged or release in planned.consistent}
+        self._walks = {release: release_tree.walk
+                       for release, release_tree in planned.tree.releases.items()
+                       if release not in self._quiet}
         return planned.plan
+
+    def _rewalked(self, moved: Sequence[Action]) -> dict[str, Walk]:
+        """The last plan's walks brought up to date after applying `moved`."""
+        root, walks = str(self.layout.root), {}
+        for release, walk in self._walks.items():
+            mine = [action for action in moved if action.release == release]
+            again = rewalk(self.layout, release, walk, changed_dirs(walk, root, mine))
+            if again is not None:
+                walks[release] = again
+        return walks
 
     def pure_plan(self, releases: Sequence[str] | None = None,
                   intents: IntentSource | None = None, full: bool = False,
@@ -168,14 +191,16 @@ class Engine:
                  baseline: dict[str, str] | None, cache: HeaderCache,
                  listings: Listings | None = None, remember: bool = True,
                  trusted: dict[str, str] | None = None, stale: bool = True,
-                 gates: Gates | None = None, names: set[str] | None = None) -> Planned:
+                 gates: Gates | None = None, names: set[str] | None = None,
+                 walks: dict[str, Walk] | None = None) -> Planned:
         gates = gates or Gates()
         listings = listings or Listings(self.layout)
         # Read before the scan: update_repos publishes while the tree is settled, and a
         # dir whose publish ends mid-scan (walked without repodata, its mark then gone)
         # would look unpublished and its release never settle (a spurious cycle).
         pending = self.repodata.pending()
-        tree = scan(self.layout, chosen, cache=cache, settled=baseline, names=names)
+        tree = scan(self.layout, chosen, cache=cache, settled=baseline, names=names,
+                    walks=walks)
         for release, release_tree in tree.releases.items():
             if trusted and trusted.get(release) == release_tree.fingerprint:
                 release_tree.unchanged = True  # every file scanned, none to plan
@@ -290,7 +315,7 @@ class Engine:
         """
         check_state_dir(self.layout.state_dir)
         with tree_lock(self.layout.state_dir, self.config.lock_timeout, self.trigger):
-            self._cache = None  # rows of an earlier lock hold may be stale
+            self._cache, self._walks = None, {}  # an earlier lock hold's may be stale
             resumed = self._runner.resume()
             self.layout.create_dirs(list(releases or self.config.releases))
             clock = time.perf_counter()
@@ -315,12 +340,13 @@ class Engine:
                 changed = [r for r in releases or self.config.releases
                            if r not in self._quiet]
                 if result.ok and changed:
-                    self.plan(changed, after_apply=True, placed=result.placed)
+                    self.plan(changed, after_apply=True, placed=result.placed,
+                              moved=plan.actions)
                 result.timings["settle"] = time.perf_counter() - clock
             result.resumed = resumed
             result.timings["plan"] = planned
             result.unpublished = self.repodata.pending()
-        self._cache = None
+        self._cache, self._walks = None, {}
         self._report(result)
         return result
 
@@ -331,7 +357,7 @@ class Engine:
         consistent and one report covers both."""
         check_state_dir(self.layout.state_dir)
         with tree_lock(self.layout.state_dir, self.config.lock_timeout, self.trigger):
-            self._cache = None  # rows of an earlier lock hold may be stale
+            self._cache, self._walks = None, {}  # an earlier lock hold's may be stale
             resumed = self._runner.resume()
             self.layout.create_dirs(list(releases))
             result = CycleResult(plan=landing)
@@ -347,10 +373,10 @@ class Engine:
                     result.failures += after.failures
                 changed = [r for r in releases if r not in self._quiet]
                 if result.ok and changed:
-                    self.plan(changed, after_apply=True)
+                    self.plan(changed, after_apply=True, moved=follow.actions)
             result.resumed = resumed
             result.unpublished = self.repodata.pending()
-        self._cache = None
+        self._cache, self._walks = None, {}
         self._report(result)
         return result
 

@@ -71,6 +71,7 @@ def scan(
     cache: HeaderCache | None = None,
     settled: dict[str, str] | None = None,
     names: set[str] | None = None,
+    walks: dict[str, Walk] | None = None,
 ) -> Tree:
     """Scan the releases' repos. Unchanged files (path, size, mtime) read no header.
 
@@ -78,7 +79,8 @@ def scan(
     it consistent. A release still at that fingerprint is marked unchanged (not even a
     header is looked up); otherwise only the source names whose files changed since
     then need planning, and the release tree says which. `names`: source names to plan
-    besides the changed ones (a promotion's), on a settled release too.
+    besides the changed ones (a promotion's), on a settled release too. `walks`: a
+    release's walk as it stands already (updraft.engine.rewalk), not walked again.
     """
     # Only the engine's plan writes the cache (passing its own), together with the
     # settled marks: a cache written by any other reader would hide its new files from
@@ -89,7 +91,8 @@ def scan(
     scanned: list[str] = []
     for release in chosen:
         release_tree = tree.releases[release] = ReleaseTree(release)
-        walk, tops = walk_release(layout, release)
+        walk = (walks or {}).get(release) or walk_release(layout, release)[0]
+        tops = walk.tops
         scanned += tops
         release_tree.walk = walk
         release_tree.fingerprint = fingerprint(layout, walk)

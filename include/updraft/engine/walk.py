@@ -38,7 +38,10 @@ class Walk:
         self.sizes = array("q")
         self.mtimes = array("q")
         self.ctimes = array("q")
+        self.inodes = array("Q")  # which names an apply's links and unlinks touched
         self.runs: list[tuple[int, str, str | None]] = []  # (first index, repo, arch dir)
+        self.dirs: list[str] = []  # the directory of each run
+        self.tops: list[str] = []  # the repo dirs walked, each ending in a separator
         self.refused: list[tuple[str, str, str]] = []
         self.kept = 0
         self._found: list[Found] | None = None
@@ -67,6 +70,7 @@ class Walk:
             self.sizes.append(-1)
             self.mtimes.append(0)
             self.ctimes.append(0)
+            self.inodes.append(0)
 
 
 def _rpm_files(top: str, skip: set[str], walk: Walk | None = None, repo: str = "",
@@ -77,51 +81,66 @@ def _rpm_files(top: str, skip: set[str], walk: Walk | None = None, repo: str = "
     name has control characters. Hidden files count: createrepo_c publishes them too.
 
     With a `walk`, each file goes into it with its stat, `repo` and its arch dir from
-    `places`, stat'ed right as its directory is read, in one loop: holding a repo's
-    entries to stat them later cost a third more than the stat walk itself."""
+    `places` (read_dir)."""
     found: list[str] = walk.paths if walk is not None else []
-    append = found.append
     odd: list[_Odd] = []
-    # A regular file is one of the skipped paths only in a skipped path's parent dir.
-    parents = {os.path.dirname(path) for path in skip}
     pending = [top]
     while pending:
         current = pending.pop()
-        # Read through a descriptor: each stat then resolves one name (fstatat), not
-        # the whole path again (a tenth of the walk).
-        try:
-            handle = os.open(current, os.O_RDONLY | os.O_DIRECTORY)
-        except (FileNotFoundError, NotADirectoryError):
-            continue
-        prefix = current + os.sep
-        checked = current in parents
-        if walk is not None:
-            walk.runs.append((len(found), repo, places.get(current) if places else None))
-            sizes, mtimes, ctimes = walk.sizes.append, walk.mtimes.append, walk.ctimes.append
-        try:
-            with os.scandir(handle) as listing:
-                for entry in listing:
-                    name = entry.name
-                    path = prefix + name
-                    # The common case first: a regular, plainly named *.rpm.
-                    if (entry.is_file(follow_symlinks=False) and name.endswith(".rpm")
-                            and name.isprintable() and not name.startswith(WORKSPACES)
-                            and not (checked and path in skip)):
-                        append(path)
-                        if walk is not None:
-                            status = entry.stat(follow_symlinks=False)
-                            sizes(status.st_size)
-                            mtimes(status.st_mtime_ns)
-                            ctimes(status.st_ctime_ns)
-                        continue
-                    kind = _other_entry(entry, path, skip)
-                    if kind is _DESCEND:
-                        pending.append(path)
-                    elif kind is not None:
-                        odd.append((path, kind))
-        finally:
-            os.close(handle)
+        place = places.get(current) if places else None
+        pending += read_dir(current, skip, odd, walk, repo, place, found) or ()
     return found, odd
+
+
+def read_dir(current: str, skip: set[str], odd: list[_Odd], walk: Walk | None = None,
+             repo: str = "", place: str | None = None,
+             found: list[str] | None = None) -> list[str] | None:
+    """One directory of the walk: its files go into `walk` (a run of their own) or
+    `found`, its odd entries into `odd`; returns the subdirs to walk (None: no such
+    dir). Each file is stat'ed right as its directory is read, in one loop: holding a
+    repo's entries to stat them later cost a third more than the stat walk itself."""
+    found = walk.paths if walk is not None else found if found is not None else []
+    append = found.append
+    descend: list[str] = []
+    # Read through a descriptor: each stat then resolves one name (fstatat), not the
+    # whole path again (a tenth of the walk).
+    try:
+        handle = os.open(current, os.O_RDONLY | os.O_DIRECTORY)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    prefix = current + os.sep
+    # A regular file is one of the skipped paths only in a skipped path's parent dir.
+    checked = any(os.path.dirname(path) == current for path in skip)
+    if walk is not None:
+        walk.runs.append((len(found), repo, place))
+        walk.dirs.append(current)
+        sizes, mtimes, ctimes = walk.sizes.append, walk.mtimes.append, walk.ctimes.append
+        inodes = walk.inodes.append
+    try:
+        with os.scandir(handle) as listing:
+            for entry in listing:
+                name = entry.name
+                path = prefix + name
+                # The common case first: a regular, plainly named *.rpm.
+                if (entry.is_file(follow_symlinks=False) and name.endswith(".rpm")
+                        and name.isprintable() and not name.startswith(WORKSPACES)
+                        and not (checked and path in skip)):
+                    append(path)
+                    if walk is not None:
+                        status = entry.stat(follow_symlinks=False)
+                        sizes(status.st_size)
+                        mtimes(status.st_mtime_ns)
+                        ctimes(status.st_ctime_ns)
+                        inodes(status.st_ino)
+                    continue
+                kind = _other_entry(entry, path, skip)
+                if kind is _DESCEND:
+                    descend.append(path)
+                elif kind is not None:
+                    odd.append((path, kind))
+    finally:
+        os.close(handle)
+    return descend
 
 
 _DESCEND = "descend"
@@ -157,17 +176,20 @@ def _link_target(path: str) -> str:
         return "?"
 
 
-def scanned_files(layout: Layout, top: Path) -> list[str]:
-    """The *.rpm files below `top` (an arch dir) that the scan reads, relative to it.
+def scanned_files(layout: Layout, top: Path) -> dict[str, tuple[int, int, int]]:
+    """The *.rpm files below `top` (an arch dir) that the scan reads, relative to it,
+    each with its size, mtime and ctime (ns) as the walk saw it.
 
     createrepo_c indexes *.rpm files in `repodata/`, `repoview/` and hidden workspace-like
     dirs too, and follows links; the scan reads none of those. Publishing passes it this
     list, so nothing the tree never checked reaches repodata."""
     others = {str(layout.repo_dir(release, repo)) for release in layout.config.releases
               for repo in layout.config.repos} | {str(layout.state_dir)}
-    paths, _ = _rpm_files(str(top), others - {str(top)})
+    walk = Walk()
+    _rpm_files(str(top), others - {str(top)}, walk)
     prefix = len(str(top)) + 1
-    return sorted(path[prefix:] for path in paths)
+    return {path[prefix:]: (size, mtime, ctime) for path, size, mtime, ctime in
+            zip(walk.paths, walk.sizes, walk.mtimes, walk.ctimes, strict=True)}
 
 
 def _linked_top(layout: Layout, top: str) -> _Odd | None:
@@ -192,15 +214,21 @@ def _archdir_of(layout: Layout, release: str, repo: str) -> dict[str, str]:
     return places
 
 
-def walk_release(layout: Layout, release: str) -> tuple[Walk, list[str]]:
-    """Every *.rpm of a release's repos with its stat; and the repo dirs walked."""
+def repo_dirs(layout: Layout) -> set[str]:
+    """Every repo dir of every release, and the state dir: no walk enters another's."""
     every_repo_dir = {
         str(layout.repo_dir(other, repo))
         for other in layout.config.releases for repo in layout.config.repos
     }
     every_repo_dir.add(str(layout.state_dir))
+    return every_repo_dir
+
+
+def walk_release(layout: Layout, release: str) -> tuple[Walk, list[str]]:
+    """Every *.rpm of a release's repos with its stat; and the repo dirs walked."""
+    every_repo_dir = repo_dirs(layout)
     walk = Walk()
-    tops: list[str] = []
+    tops = walk.tops
     odd: dict[str, tuple[str, str]] = {}
     for repo in layout.config.repos:
         top = str(layout.repo_dir(release, repo))

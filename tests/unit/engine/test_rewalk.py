@@ -1,0 +1,152 @@
+"""The scan that settles a release after an apply reads again only the dirs the apply
+changed (issue 20: it walked the whole release a second time, beside createrepo_c).
+Its walk must be the very walk a full one gives, or give up and let a full walk run;
+a change it cannot see (a packager's `cp` during the apply) costs the next cycle a
+plan, never a skipped one."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from updraft.devkit.rpmfactory import BuiltFamily
+from updraft.engine import tree
+from updraft.engine.action import Action
+from updraft.engine.engine import Engine
+from updraft.engine.layout import Layout
+from updraft.engine.package import read_facts
+from updraft.engine.rewalk import changed_dirs, rewalk
+from updraft.engine.walk import Walk, fingerprint, fingerprints, walk_release
+
+CLAMAV_I386 = "clamav-0.97.6-1.el4.rf.i386.rpm"
+
+
+def _moved(src: str, dst: str) -> Action:
+    return Action(verb="move", release="9", family="clamav", family_evr="0.97.6-1",
+                  package="clamav", filename=os.path.basename(dst), archdir="i386",
+                  src=src, dst=dst, from_repo="smetest", to_repo="smeupdates-testing",
+                  phase=1, remove_src=True)
+
+
+def _columns(walk: Walk) -> tuple:
+    return (walk.paths, list(walk.sizes), list(walk.mtimes), list(walk.ctimes),
+            list(walk.inodes), walk.runs, walk.dirs, walk.tops, walk.kept)
+
+
+@pytest.fixture
+def walks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The releases walked in full, in order."""
+    walked: list[str] = []
+
+    def counting(layout: Layout, release: str) -> tuple[Walk, list[str]]:
+        walked.append(release)
+        return walk_release(layout, release)
+
+    monkeypatch.setattr(tree, "walk_release", counting)
+    return walked
+
+
+def test_a_promotion_settles_on_the_walk_a_full_one_gives(engine: Engine,
+                                                          walks: list[str]) -> None:
+    root = engine.layout.root
+    shutil.copy(root / "9/smetest/i386/RPMS" / CLAMAV_I386, root / "9/smeupdates-testing/")
+
+    result = engine.update_repos()
+
+    assert result.ok and any(a.to_repo == "stage" for a in result.applied)
+    assert walks == ["9", "10"]  # the plan's walk; the settling scan walked nothing whole
+    assert engine.settled()["9"] == fingerprints(engine.layout, ["9"])["9"]
+    walks.clear()
+    assert engine.update_repos().nothing_to_do
+    assert walks == ["9", "10"] and engine.pure_plan(full=True, replan=True).plan.empty
+
+
+def test_a_rewalk_is_the_full_walk_after_links_and_unlinks(engine: Engine) -> None:
+    """A move (link, then unlink) whose inode has a name elsewhere, and a delete."""
+    layout, root = engine.layout, engine.layout.root
+    src = "9/smetest/i386/RPMS/" + CLAMAV_I386
+    dst = "9/smeupdates-testing/i386/RPMS/" + CLAMAV_I386
+    os.link(root / src, root / "9/smeupdates/i386/RPMS" / CLAMAV_I386)  # another name
+    gone = next((root / "9/smetest/x86_64/RPMS").glob("clamav-*.rpm"))
+    before, _ = walk_release(layout, "9")
+    os.link(root / src, root / dst)
+    os.unlink(root / src)
+    gone.unlink()
+    deleted = _moved(str(gone.relative_to(root)), "")
+    dirs = changed_dirs(before, str(root), [_moved(src, dst), deleted])
+    again = rewalk(layout, "9", before, dirs)
+    now, _ = walk_release(layout, "9")
+
+    assert str(root / "9/smeupdates/i386/RPMS") in dirs  # named by no action
+    assert again is not None
+    assert _columns(again) == _columns(now)
+    assert fingerprint(layout, again) == fingerprint(layout, now)
+
+
+def test_a_rewalk_leaves_a_changed_inode_elsewhere_to_the_next_walk(engine: Engine) -> None:
+    """The other names of an inode, found by the walk's inode column: without them the
+    settled walk would keep their old ctime (here: a name only that column can tell)."""
+    layout, root = engine.layout, engine.layout.root
+    src = root / "9/smetest/i386/RPMS" / CLAMAV_I386
+    other = root / "9/smeupdates/i386/RPMS" / CLAMAV_I386
+    os.link(src, other)
+    before, _ = walk_release(layout, "9")
+    dst = "9/smeupdates-testing/i386/RPMS/" + CLAMAV_I386
+    os.link(src, root / dst)
+    dirs = changed_dirs(before, str(root), [_moved(str(src.relative_to(root)), dst)])
+
+    assert str(other.parent) in dirs
+    assert _columns(rewalk(layout, "9", before, dirs)) == _columns(walk_release(layout, "9")[0])
+
+
+def test_a_rewalk_gives_up_where_only_a_full_walk_can_tell(engine: Engine) -> None:
+    layout, root = engine.layout, engine.layout.root
+    before, _ = walk_release(layout, "9")
+    testing = root / "9/smeupdates-testing"
+    (testing / "i386/RPMS/extra").mkdir()  # a new subdir in a changed dir
+    assert rewalk(layout, "9", before, {str(testing / "i386/RPMS")}) is None
+    new_dir = testing / "i386/RPMS/extra"  # a changed dir the old walk never saw
+    assert rewalk(layout, "9", before, {str(new_dir)}) is None
+    (root / "9/smetest/evil.rpm").symlink_to("/etc/passwd")
+    refusing, _ = walk_release(layout, "9")
+    assert refusing.refused
+    assert rewalk(layout, "9", refusing, set()) is None
+    shutil.rmtree(testing / "i386/RPMS/extra")
+    assert rewalk(layout, "9", before, {str(testing / "SRPMS")}) is not None
+
+
+def test_a_cp_during_the_apply_is_planned_by_the_next_cycle(
+    engine: Engine, clamav_new: BuiltFamily, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dir the apply did not change keeps its walk from before the apply: a file a
+    packager copied there meanwhile is missing from the settled fingerprint, so the next
+    walk differs from it, and the next cycle reads and plans the file."""
+    root = engine.layout.root
+    source = next(path for path in clamav_new.files() if path.name.endswith(".src.rpm"))
+    foreign = engine.layout.source_dir("9", "smeupdates") / source.name
+    assert foreign.parent.is_dir()  # walked before the apply
+    runner = engine._runner
+    execute = runner.execute
+
+    def with_a_cp(*args, **kwargs):
+        result = execute(*args, **kwargs)
+        shutil.copy(source, foreign)
+        return result
+
+    monkeypatch.setattr(runner, "execute", with_a_cp)
+    shutil.copy(root / "9/smetest/i386/RPMS" / CLAMAV_I386, root / "9/smeupdates-testing/")
+    assert engine.update_repos().ok
+    monkeypatch.undo()
+    assert foreign.exists()
+    assert engine.settled().get("9") != fingerprints(engine.layout, ["9"])["9"]
+
+    read: list[str] = []
+    monkeypatch.setattr(tree, "read_all", lambda paths: [
+        read.append(str(path)) or read_facts(path) for path in paths])
+    engine.update_repos()
+
+    assert str(foreign) in read
+    assert engine.settled().get("9") == fingerprints(engine.layout, ["9"])["9"]
+    assert engine.pure_plan(full=True, replan=True).plan.empty
