@@ -175,13 +175,13 @@ class PendingRepodata:
         """Rebuild one arch dir's repodata from what is on disk now; clear its mark."""
         repo_dir = self.layout.repodata_dir(target.release, target.repo, target.archdir)
         with self._lock(target):
-            only = scanned_files(self.layout, repo_dir)  # what the tree scan reads
+            handed = scanned_files(self.layout, repo_dir)  # what the tree scan reads
             admitted = self._admitted(target, repo_dir)
             if admitted is not None:
-                only = sorted(set(only) & set(admitted))
-            rebuild(repo_dir, self.layout.state_dir / "createrepo-cache", only=only)
+                handed = {path: handed[path] for path in set(handed) & set(admitted)}
+            rebuild(repo_dir, self.layout.state_dir / "createrepo-cache", only=list(handed))
             try:
-                Listings(self.layout).record(target, repo_dir)
+                Listings(self.layout).record(target, repo_dir, handed)
             except (OSError, RuntimeError, ValueError) as exc:
                 # The repodata is published; without a listing the next cycle reads the
                 # primary.xml again (and republishes if it cannot).
