@@ -23,6 +23,7 @@ from typing import IO, NamedTuple
 from updraft.engine.durable import temporary_for
 from updraft.engine.family import source_name
 from updraft.engine.faults import checkpoint
+from updraft.engine.gcpause import gc_paused
 from updraft.engine.package import PackageFacts
 from updraft.engine.placed import Key
 from updraft.private import open_private, private_dir
@@ -88,7 +89,8 @@ class HeaderCache:
         if self._entries is None:
             self._entries = {}
             try:
-                self._entries = _load(self.path)
+                with gc_paused():  # 40,000 rows: no cycles for the collector to find
+                    self._entries = _load(self.path)
             except (OSError, EOFError, ValueError, TypeError, AttributeError, KeyError):
                 pass  # no cache yet, or an unreadable one: headers get read again
             self._in_sync = True  # what loading the file gives, rows or none

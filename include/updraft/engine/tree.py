@@ -145,8 +145,10 @@ def _resolve(layout: Layout, found: list[Found], release: str, cache: HeaderCach
                for item, outcome in zip(missed, read, strict=True)}
     if incremental:
         changed |= {hit.source for hit in cache.vanished(tops)}
-        if cache.adopted:  # placed by the apply just done: changed, though not read
-            changed |= {row[10] for item, row in cached if item[0] in cache.adopted}
+        # Placed by the apply just done: changed, though not read. Looked up by the
+        # placed paths, not over every file (a name of another release's placing may
+        # join in: planning more names than changed is exact too).
+        changed |= {rows[path][10] for path in cache.adopted if path in rows}
         changed |= names or set()
         release_tree.changed_names = changed - {""}
         cached = [(item, row) for item, row in cached if row[10] in changed]
