@@ -239,9 +239,10 @@ def test_a_cycle_keeps_its_state_private_and_the_tree_public(tmp_path: Path, cla
         assert engine.update_repos().ok
     state = layout.state_dir
     assert _mode(state) == 0o700
-    private = [state / "ledger.sqlite", state / "headers.marshal", state / "lock",
+    private = [state / "ledger.sqlite", *state.glob("headers/*.marshal"), state / "lock",
                *state.glob("journal/**/*.jsonl"), *state.glob("locks/**/*.lock")]
-    assert (state / "headers.marshal").exists() and len(private) > 4
+    assert (state / "headers" / "9+smetest.marshal").exists() and len(private) > 4
+    assert _mode(state / "headers") == 0o700
     assert {str(p.relative_to(state)): _mode(p) for p in private} == {
         str(p.relative_to(state)): 0o600 for p in private}
     published = [*layout.root.glob("9/*/*/repodata/repomd.xml"),

@@ -55,7 +55,7 @@ log = logging.getLogger(__name__)
 def _intent_names(intents: IntentSource | None, cache: HeaderCache) -> set[str] | None:
     """The source names a promotion can concern (None: plan its releases in full)."""
     if isinstance(intents, NamedIntents):
-        return intents.source_names(cache.rows())
+        return intents.source_names(cache.view())
     return None
 
 
@@ -132,8 +132,7 @@ class Engine:
         # The last plan's cache is done with: its record of the files it saw (40,000
         # paths and a set of them) is not held through this scan.
         self._cache = None
-        cache = following or HeaderCache(self.layout.state_dir / "headers.marshal",
-                                          deferred=True)
+        cache = following or HeaderCache.of(self.layout.state_dir, self.layout.root)
         if placed is not None:  # the files just placed are the sources' bytes: no re-read
             cache.adopt(placed.adoptions(self.layout.root))
         names = _intent_names(intents, cache)
@@ -179,7 +178,7 @@ class Engine:
         (that cycle's plan was empty) unless `replan`. `stale`: compare each arch dir
         with the listing its repodata was built from."""
         chosen = [self.config.check_release(r) for r in releases] if releases else None
-        cache = HeaderCache(self.layout.state_dir / "headers.marshal", deferred=True)
+        cache = HeaderCache.of(self.layout.state_dir, self.layout.root)
         names = None if full else _intent_names(intents, cache)
         baseline = None if (intents and names is None) or full else self.settled()
         return self._planned(chosen, intents, baseline, cache, listings, remember=False,

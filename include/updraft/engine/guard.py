@@ -16,7 +16,7 @@ from updraft.engine.layout import Layout
 from updraft.errors import StorageError, StorageFull, storage_error
 from updraft.safepath import UnsafePath, contained
 
-_STATE_ENTRIES = ("lock", "locks", "journal", "quarantine", "reports", "headers.marshal",
+_STATE_ENTRIES = ("lock", "locks", "journal", "quarantine", "reports", "headers", "headers.marshal",
                   "settled.json", "createrepo-cache", "ledger.sqlite", "iso")
 
 P = ParamSpec("P")

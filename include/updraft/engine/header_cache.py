@@ -1,22 +1,28 @@
 """Header cache: header facts by path, size, mtime and ctime: an unchanged tree reads none.
 
-A private file in the state dir, in marshal format: Python's fastest loader (40,000
-rows in ~15 ms), which the no-op and one-family cycles depend on. The rows are written
-and read in chunks, each a length and a marshal image: one image of every row (20 MB
-beside the 36 MB of rows at 21,000 RPMs) was a promotion's peak of memory. A cache that
-cannot be read (another Python version, a torn write) is simply rebuilt by reading
-headers; one in the single-image format 3 is still read.
+Private files in the state dir, in marshal format: Python's fastest loader, which the
+no-op and one-family cycles depend on. The rows are kept in shards, one file per
+directory right under the tree's root (a release: `headers/9.marshal`), loaded and
+written only when a scan needs that shard: a promotion in release 9 neither loads nor
+writes release 10's rows (half the rows at 21,000 RPMs, ~35 ms each way). Each file is
+written and read in chunks, each a length and a marshal image: one image of every row
+(20 MB beside the 36 MB of rows) was a promotion's peak of memory. A shard that cannot
+be read (another Python version, a torn write) is simply rebuilt by reading headers; the
+single file of earlier versions (`headers.marshal`, chunked or format 3) is read once
+and written out as shards.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
 import logging
 import marshal
 import os
+import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping, ValuesView
 from pathlib import Path
 from typing import IO, NamedTuple
 
@@ -34,6 +40,13 @@ _FORMAT = 3  # 2: rows carry the header digest; 3: keyed on (mtime_ns, ctime_ns)
 _CHUNKED = b"updraft header cache 4\n"  # format 3's rows, in chunks
 _CHUNK_ROWS = 4096
 _LENGTH = 8  # bytes of each chunk's length, little-endian
+# A shard: the rows under one dir two levels below the root (a release's repo, or the
+# stage of a release); its file is named after that dir (9+smeupdates.marshal) when
+# each part is a plain name, else by a hash of it.
+_DEPTH = 2
+_PART = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
+_PLAIN_SHARD = re.compile(rf"{_PART}(?:\+{_PART})*")
+_SUFFIX = ".marshal"
 
 Row = tuple  # (path, size, (mtime_ns, ctime_ns), name, epoch, version, release, arch,
 #               sourcerpm, digest, source)
@@ -55,51 +68,150 @@ def _hit(entry: Row) -> Hit:
 class HeaderCache:
     """`deferred`: `save` only notes what to write; `flush` writes it. The engine writes
     the cache only once it knows which settled marks the new rows invalidate (a mark
-    must never outlive the file view it was taken on), and a read-only planner never."""
+    must never outlive the file view it was taken on), and a read-only planner never.
+    `root`: the tree's root; the first directory of a path under it names its shard."""
 
-    def __init__(self, path: Path, deferred: bool = False) -> None:
-        self.path = path
+    def __init__(self, directory: Path, root: str, deferred: bool = False,
+                 legacy: Path | None = None) -> None:
+        self.directory = directory
+        self.root = root.rstrip(os.sep) + os.sep
+        self.legacy = legacy  # the one file of earlier versions, read when no shard is
         self.deferred = deferred
         self._scanned: tuple[str, ...] = ()
-        self._entries: dict[str, Row] | None = None
+        self._shards: dict[str, dict[str, Row]] = {}  # loaded shards, by name
+        self._dirty: set[str] = set()  # shards to write though no row changed (legacy)
+        self._legacy_read = False
         self._fresh: dict[str, Row] = {}
         self._seen_set: set[str] = set()
         self._unseen: list[Iterable[str]] = []  # walks not yet in _seen_set (see keep)
         self._facts: dict[tuple, PackageFacts] = {}
         # Paths given rows by `adopt`: changed files to an incremental scan, unread.
         self.adopted: set[str] = set()
-        self._in_sync = False  # the rows in memory are the file's (loaded or written)
+        self._in_sync = False  # the rows in memory are the files' (loaded or written)
+
+    @classmethod
+    def of(cls, state_dir: Path, root: Path, deferred: bool = True) -> HeaderCache:
+        """The header cache of a tree (its state dir)."""
+        return cls(state_dir / "headers", str(root), deferred, state_dir / "headers.marshal")
 
     def successor(self) -> HeaderCache | None:
         """A cache for the next scan by the same writer, under the same tree lock,
-        sharing these rows instead of loading the file again; None unless the rows are
-        what the file holds (written, or nothing to write) plus the rows noted but not
+        sharing these rows instead of loading the files again; None unless the rows are
+        what the files hold (written, or nothing to write) plus the rows noted but not
         written (a plan about to be applied: the plan after it writes them)."""
-        if self._entries is None or not self._in_sync:
+        if not self._shards or not self._in_sync:
             return None
-        following = HeaderCache(self.path, self.deferred)
-        following._entries, following._facts, following._in_sync = self._entries, self._facts, True
+        following = HeaderCache(self.directory, self.root, self.deferred, self.legacy)
+        following._shards, following._facts, following._in_sync = self._shards, self._facts, True
+        following._dirty = set(self._dirty)
         if self._fresh:
-            self._entries.update(self._fresh)
+            for path, row in self._fresh.items():
+                self.shard(self.shard_of(path))[path] = row
             following._fresh = dict(self._fresh)
         return following
 
+    def shard_of(self, path: str) -> str:
+        """The shard a file's row is kept in: its dir's first two parts under the root."""
+        if not path.startswith(self.root):
+            return ""
+        return os.sep.join(os.path.dirname(path[len(self.root):]).split(os.sep)[:_DEPTH])
+
+    def _names_under(self, prefix: str) -> set[str]:
+        """The shards that can hold rows of files under a dir (ending in a separator)."""
+        if not prefix.startswith(self.root):
+            return {""}
+        parts = [part for part in prefix[len(self.root):].split(os.sep) if part]
+        if len(parts) >= _DEPTH:
+            return {os.sep.join(parts[:_DEPTH])}
+        head = os.sep.join(parts)  # a shallow dir: every shard below it
+        self.rows()
+        return {name for name in self._shards
+                if not head or name == head or name.startswith(head + os.sep)}
+
+    def _file(self, name: str) -> Path:
+        stem = name.replace(os.sep, "+")
+        if name and os.sep.join(stem.split("+")) == name and _PLAIN_SHARD.fullmatch(stem):
+            return self.directory / f"{stem}{_SUFFIX}"
+        hashed = hashlib.sha256(name.encode(errors="surrogateescape")).hexdigest()[:32]
+        return self.directory / f"~{hashed}{_SUFFIX}"
+
+    def shard(self, name: str) -> dict[str, Row]:
+        """One shard's rows by path, loaded on first use."""
+        rows = self._shards.get(name)
+        if rows is not None:
+            return rows
+        self._in_sync = self._in_sync or not self._shards
+        if (not self._legacy_read and self.legacy is not None
+                and not self.directory.is_dir() and self.legacy.exists()):
+            self._legacy_read = True
+            self._adopt_legacy()
+            return self._shards.setdefault(name, {})
+        rows = {}
+        with contextlib.suppress(OSError, EOFError, ValueError, TypeError, AttributeError,
+                                 KeyError):  # none yet, or unreadable: headers are read again
+            with gc_paused():  # 20,000 rows: no cycles for the collector to find
+                rows = _load(self._file(name))
+        return self._shards.setdefault(name, rows)
+
+    def _adopt_legacy(self) -> None:
+        """Split the single file of earlier versions into shards, written at the next
+        flush (which then removes it)."""
+        rows: dict[str, Row] = {}
+        with contextlib.suppress(OSError, EOFError, ValueError, TypeError, AttributeError,
+                                 KeyError):
+            with gc_paused():
+                rows = _load(self.legacy) if self.legacy else {}
+        for path, row in rows.items():
+            name = self.shard_of(path)
+            if name not in self._shards:
+                self._dirty.add(name)
+            self._shards.setdefault(name, {})[path] = row
+        self._dirty.add("")  # the legacy file goes at the next flush, even if empty
+
     def rows(self) -> dict[str, Row]:
-        """Every cached row by path."""
-        if self._entries is None:
-            self._entries = {}
-            try:
-                with gc_paused():  # 40,000 rows: no cycles for the collector to find
-                    self._entries = _load(self.path)
-            except (OSError, EOFError, ValueError, TypeError, AttributeError, KeyError):
-                pass  # no cache yet, or an unreadable one: headers get read again
-            self._in_sync = True  # what loading the file gives, rows or none
-        return self._entries
+        """Every cached row by path (every shard loaded)."""
+        if not self.directory.is_dir():
+            self.shard("")  # the legacy file's rows, if there is one
+        else:
+            for entry in os.scandir(self.directory):
+                stem = entry.name[:-len(_SUFFIX)]
+                if not entry.name.endswith(_SUFFIX):
+                    continue
+                if _PLAIN_SHARD.fullmatch(stem):
+                    self.shard(stem.replace("+", os.sep))
+                elif stem.startswith("~"):
+                    self._hashed_shard(Path(entry.path))
+        merged: dict[str, Row] = {}
+        for rows in self._shards.values():
+            merged.update(rows)
+        return merged
+
+    def _hashed_shard(self, path: Path) -> None:
+        """Load a shard whose name is kept hashed (found by its first row's path)."""
+        with contextlib.suppress(OSError, EOFError, ValueError, TypeError, AttributeError,
+                                 KeyError):
+            first = next(iter(_load(path)), None)
+            if first is not None and self._file(self.shard_of(first)) == path:
+                self.shard(self.shard_of(first))
+
+    def rows_under(self, prefixes: Iterable[str]) -> dict[str, Row]:
+        """The rows of the shards holding these dirs (merged unless one shard)."""
+        names = {name for prefix in prefixes for name in self._names_under(prefix)}
+        if len(names) == 1:
+            return self.shard(names.pop())
+        merged: dict[str, Row] = {}
+        for name in names:
+            merged.update(self.shard(name))
+        return merged
+
+    def view(self) -> Mapping[str, Row]:
+        """Every row by path, a shard loaded only when a path in it is looked up."""
+        return _View(self)
 
     def key_of(self, path: str) -> tuple[int, int, int] | None:
         """(size, mtime_ns, ctime_ns) this scan or an earlier one read the file's header
         at (and verified its payload), rows noted but not yet written included."""
-        row = self._fresh.get(path) or self.rows().get(path)
+        row = self._fresh.get(path) or self.shard(self.shard_of(path)).get(path)
         return None if row is None else (row[1], *row[2])
 
     def facts_of(self, row: Row) -> PackageFacts:
@@ -114,13 +226,13 @@ class HeaderCache:
         """Rows for files an apply placed (updraft.engine.placed): each takes its source's row,
         only if that row is of the bytes digested (its key then), under the placed
         file's key now. Returns how many were adopted."""
-        entries = self.rows()
         adopted = {}
         for path, source, digested, now in placed:
-            row = entries.get(source)
+            row = self.shard(self.shard_of(source)).get(source)
             if row is not None and (row[1], *row[2]) == digested:
                 adopted[path] = (path, now[0], (now[1], now[2]), *row[3:])
-        entries.update(adopted)  # after every check: a source's own new row comes last
+        for path, row in adopted.items():  # after every check: a source's own new row last
+            self.shard(self.shard_of(path))[path] = row
         self._fresh.update(adopted)
         self.adopted.update(adopted)
         return len(adopted)
@@ -139,13 +251,17 @@ class HeaderCache:
 
     def _unseen_rows(self, under: tuple[str, ...]) -> list[str]:
         """Paths of cached rows under these dirs that the scan did not see: a set
-        difference in C first (40,000 rows), the few left then filtered by dir."""
-        return [path for path in self.rows().keys() - self._seen if path.startswith(under)]
+        difference in C first (20,000 rows a shard), the few left then filtered by dir."""
+        seen = self._seen
+        names = {name for prefix in under for name in self._names_under(prefix)}
+        return [path for name in sorted(names)
+                for path in self.shard(name).keys() - seen if path.startswith(under)]
 
     def vanished(self, prefixes: Iterable[str]) -> list[Hit]:
         """Cached files under these dirs that the scan no longer saw."""
-        entries = self.rows()
-        return [_hit(entries[path]) for path in self._unseen_rows(tuple(prefixes))]
+        under = tuple(prefixes)
+        return [_hit(self.shard(self.shard_of(path))[path])
+                for path in self._unseen_rows(under)]
 
     def put(self, path: str, size: int, stamp: tuple[int, int], facts: PackageFacts) -> None:
         # Interned: the 48 packages of a family share their source's strings, hard links
@@ -164,8 +280,8 @@ class HeaderCache:
 
     @property
     def dirty(self) -> bool:
-        """Whether `flush` would change the file (new rows, or rows of vanished files)."""
-        return bool(self._fresh or self._stale())
+        """Whether `flush` would change the files (new rows, or rows of vanished files)."""
+        return bool(self._fresh or self._dirty or self._stale())
 
     def _stale(self) -> list[str]:
         if not self._scanned:
@@ -173,32 +289,72 @@ class HeaderCache:
         return self._unseen_rows(self._scanned)
 
     def flush(self) -> bool:
-        """Write what `save` noted; False when the file could not be written (a caller
-        then must not mark anything settled on the view it failed to keep)."""
-        entries = self.rows()
+        """Write what `save` noted, only the shards it changes; False when a file could
+        not be written (a caller then must not mark anything settled on the view it
+        failed to keep)."""
         stale = self._stale()
-        if not self._fresh and not stale:
+        if not self._fresh and not stale and not self._dirty:
             return True
         self._in_sync = False
-        entries.update(self._fresh)
+        changed = set(self._dirty)
+        for path, row in self._fresh.items():
+            name = self.shard_of(path)
+            self.shard(name)[path] = row
+            changed.add(name)
         for path in stale:
-            del entries[path]
+            name = self.shard_of(path)
+            del self._shards[name][path]
+            changed.add(name)
         self._fresh.clear()
-        temporary = temporary_for(self.path)
         try:
-            private_dir(self.path.parent)
-            with open_private(temporary, "wb") as stream:
-                _dump(entries, stream)
-            os.replace(temporary, self.path)
+            private_dir(self.directory)
+            for name in sorted(changed):
+                self._write(name)
+            if self.legacy is not None and "" in self._dirty:
+                self.legacy.unlink(missing_ok=True)
         except OSError as exc:
             # A cache is only a speed-up: a full or read-only disk must not stop a scan.
             log.warning("header cache not saved (%s): the next scan reads headers again", exc)
-            with contextlib.suppress(OSError):  # a read-only disk refuses even this
-                temporary.unlink()
             return False
+        self._dirty.clear()
         self._in_sync = True
         checkpoint()
         return True
+
+    def _write(self, name: str) -> None:
+        target = self._file(name)
+        rows = self._shards.get(name, {})
+        if not rows:
+            target.unlink(missing_ok=True)
+            return
+        temporary = temporary_for(target)
+        try:
+            with open_private(temporary, "wb") as stream:
+                _dump(rows, stream)
+            os.replace(temporary, target)
+        except OSError:
+            with contextlib.suppress(OSError):  # a read-only disk refuses even this
+                temporary.unlink()
+            raise
+
+
+class _View(Mapping[str, Row]):
+    """HeaderCache.view: a lookup loads one shard; a pass over every row loads them all."""
+
+    def __init__(self, cache: HeaderCache) -> None:
+        self._cache = cache
+
+    def __getitem__(self, path: str) -> Row:
+        return self._cache.shard(self._cache.shard_of(path))[path]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._cache.rows())
+
+    def __len__(self) -> int:
+        return len(self._cache.rows())
+
+    def values(self) -> ValuesView[Row]:  # every row, without a lookup each
+        return self._cache.rows().values()
 
 
 def _dump(entries: dict[str, Row], stream: IO[bytes]) -> None:

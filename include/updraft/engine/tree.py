@@ -85,7 +85,7 @@ def scan(
     # Only the engine's plan writes the cache (passing its own), together with the
     # settled marks: a cache written by any other reader would hide its new files from
     # the next incremental plan.
-    cache = cache or HeaderCache(layout.state_dir / "headers.marshal", deferred=True)
+    cache = cache or HeaderCache.of(layout.state_dir, layout.root)
     chosen = releases or list(layout.config.releases)
     tree = Tree(releases={})
     scanned: list[str] = []
@@ -129,7 +129,7 @@ def _resolve(layout: Layout, found: list[Found], release: str, cache: HeaderCach
     Incremental: the release was consistent at its last scan, so only files of the
     source names that changed since (new, changed or vanished files) are kept.
     """
-    rows = cache.rows()
+    rows = cache.rows_under(tops)  # this release's shard
     cached: list[tuple[Found, tuple]] = []
     missed: list[Found] = []
     get, hit, miss = rows.get, cached.append, missed.append

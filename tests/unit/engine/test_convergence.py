@@ -82,12 +82,16 @@ def test_a_preview_writes_no_settled_mark_nor_header_cache(engine: Engine) -> No
     root = engine.layout.root
     shutil.copy(root / "9/smetest/i386/RPMS/clamav-0.97.6-1.el4.rf.i386.rpm",
                 root / "9/smeupdates-testing/")
-    cache = engine.layout.state_dir / "headers.marshal"
-    marks, rows = engine.settled_file.read_bytes(), cache.read_bytes()
+    cache = engine.layout.state_dir / "headers"
+
+    def shards() -> dict[str, bytes]:
+        return {shard.name: shard.read_bytes() for shard in cache.iterdir()}
+
+    marks, rows = engine.settled_file.read_bytes(), shards()
 
     assert not engine.preview().plan.empty
 
-    assert engine.settled_file.read_bytes() == marks and cache.read_bytes() == rows
+    assert engine.settled_file.read_bytes() == marks and shards() == rows and rows
 
 
 def test_death_while_planning_leaves_the_tree_to_be_planned(

@@ -1,8 +1,10 @@
 """A cycle that applies a plan writes the header cache once, after the apply (issue 20):
-the plan before it leaves its new rows to the plan after it."""
+the plan before it leaves its new rows to the plan after it. The rows are kept in one
+shard per release: a cycle loads and writes only the shards of the releases it plans."""
 
 from __future__ import annotations
 
+import marshal
 import os
 import shutil
 from pathlib import Path
@@ -11,53 +13,96 @@ import pytest
 
 from updraft.engine import header_cache
 from updraft.engine.engine import Engine
+from updraft.engine.header_cache import HeaderCache
+
+DROP = "clamav-0.97.6-1.el4.rf.i386.rpm"
 
 
-def test_a_cp_cycle_writes_the_header_cache_once(engine: Engine,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    cache = engine.layout.state_dir / "headers.marshal"
+def _cache(engine: Engine) -> HeaderCache:
+    return HeaderCache.of(engine.layout.state_dir, engine.layout.root)
+
+
+def _drop(engine: Engine) -> None:
+    root = engine.layout.root
+    shutil.copy(root / "9/smetest/i386/RPMS" / DROP, root / "9/smeupdates-testing/")
+
+
+def test_a_cp_cycle_writes_its_release_shard_once(engine: Engine,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    shards = engine.layout.state_dir / "headers"
     writes: list[str] = []
     real = os.replace
 
     def counting(source: str | Path, target: str | Path) -> None:
-        if Path(target) == cache:
-            writes.append(str(source))
+        if Path(target).parent == shards:
+            writes.append(Path(target).name)
         real(source, target)
 
     monkeypatch.setattr(header_cache.os, "replace", counting)
     root = engine.layout.root
-    shutil.copy(root / "9/smetest/i386/RPMS/clamav-0.97.6-1.el4.rf.i386.rpm",
-                root / "9/smeupdates-testing/")
+    _drop(engine)
     assert engine.update_repos().applied
-    assert len(writes) == 1
+    # Once each, only the shards of the repos the cycle changed: smeupdates-testing got
+    # the family, the stage mirrors it, smetest lost its only one (its shard is removed);
+    # release 10's not at all.
+    assert sorted(writes) == ["9+smeupdates-testing.marshal", "stage+9.marshal"]
+    assert not (shards / "9+smetest.marshal").exists()
     monkeypatch.undo()
-    rows = header_cache.HeaderCache(cache).rows()
-    assert str(root / "9/smeupdates-testing/clamav-0.97.6-1.el4.rf.i386.rpm") not in rows
-    assert str(root / "9/smeupdates-testing/i386/RPMS/clamav-0.97.6-1.el4.rf.i386.rpm") in rows
+    rows = _cache(engine).rows()
+    assert str(root / "9/smeupdates-testing" / DROP) not in rows
+    assert str(root / "9/smeupdates-testing/i386/RPMS" / DROP) in rows
     assert engine.update_repos().nothing_to_do
 
 
-def test_the_cache_is_written_and_read_in_chunks_and_reads_format_3(
-        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Chunks of rows (here of 5) read back as every row; a format-3 file (one image)
-    written before is read as it is; a chunk cut short is a cache to rebuild."""
-    import marshal
+def test_a_promotion_loads_only_its_release_shard(engine: Engine,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    other = engine.layout.state_dir / "headers" / "10+smeos.marshal"
+    with open(other, "wb") as stream:  # a shard this cycle must not need
+        header_cache._dump({}, stream)
+    loaded: list[str] = []
+    load = header_cache._load
 
-    cache = engine.layout.state_dir / "headers.marshal"
-    rows = header_cache.HeaderCache(cache).rows()
+    def counting(path: Path) -> dict:
+        loaded.append(path.name)
+        return load(path)
+
+    monkeypatch.setattr(header_cache, "_load", counting)
+    _drop(engine)
+    assert engine.update_repos().applied
+    assert loaded and all(name.startswith(("9+", "stage+9")) for name in loaded)
+    assert len(loaded) == len(set(loaded))
+
+
+def test_the_shards_are_read_in_chunks_and_the_old_single_file_once(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunks of rows (here of 5) read back as every row; the single file of earlier
+    versions (chunked, or format 3: one image) is read when there are no shards, and
+    written out as shards by the next cycle; a chunk cut short is a shard to rebuild."""
+    state = engine.layout.state_dir
+    shards, legacy = state / "headers", state / "headers.marshal"
+    rows = _cache(engine).rows()
     assert len(rows) > 10
     monkeypatch.setattr(header_cache, "_CHUNK_ROWS", 5)
-    with open(cache, "wb") as stream:
-        header_cache._dump(rows, stream)
-    assert cache.read_bytes().startswith(header_cache._CHUNKED)
-    assert header_cache.HeaderCache(cache).rows() == rows
+    for shard in shards.iterdir():
+        with open(shard, "wb") as stream:  # every row in each shard: still read right
+            header_cache._dump(rows, stream)
+    assert _cache(engine).rows() == rows
 
-    cache.write_bytes(marshal.dumps({"format": 3, "rows": rows}))
-    assert header_cache.HeaderCache(cache).rows() == rows
-
-    with open(cache, "wb") as stream:
+    shutil.rmtree(shards)
+    legacy.write_bytes(marshal.dumps({"format": 3, "rows": rows}))
+    assert _cache(engine).rows() == rows
+    with open(legacy, "wb") as stream:
         header_cache._dump(rows, stream)
-    cache.write_bytes(cache.read_bytes()[:-3])
-    assert header_cache.HeaderCache(cache).rows() == {}
+    assert _cache(engine).rows() == rows
     monkeypatch.undo()
+    _drop(engine)
+    assert engine.update_repos().applied
+    assert not legacy.exists() and (shards / "9+smeupdates-testing.marshal").exists()
+    assert engine.update_repos().nothing_to_do
+
+    torn = shards / "9+smeupdates-testing.marshal"
+    torn.write_bytes(torn.read_bytes()[:-3])
+    assert not any(path.startswith(str(engine.layout.root / "9/smeupdates-testing"))
+                   for path in _cache(engine).rows())
     assert engine.update_repos().nothing_to_do  # a settled tree needs no header at all
+    assert engine.pure_plan(full=True, replan=True).plan.empty
