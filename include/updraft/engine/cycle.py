@@ -27,6 +27,10 @@ class NamedIntents(Protocol):
     when it cannot tell. Names never interact in a plan, so on a settled release only
     these names need planning (a one-family promotion plans one name, not the release)."""
 
+    # The one release the intents can concern (None: any): other releases are planned
+    # as a cycle plans them (one still at its settled mark, not at all).
+    release: str | None
+
     def __call__(self, tree: Tree) -> dict[str, list[Intent]]: ...
 
     def source_names(self, rows: Mapping[str, tuple]) -> set[str] | None: ...

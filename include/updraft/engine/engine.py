@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -52,10 +52,15 @@ from updraft.report import render
 log = logging.getLogger(__name__)
 
 
-def _intent_names(intents: IntentSource | None, cache: HeaderCache) -> set[str] | None:
-    """The source names a promotion can concern (None: plan its releases in full)."""
+def _intent_names(intents: IntentSource | None, cache: HeaderCache,
+                  releases: Iterable[str]) -> dict[str, set[str]] | None:
+    """Release -> the source names a promotion can concern there (None: plan its
+    releases in full)."""
     if isinstance(intents, NamedIntents):
-        return intents.source_names(cache.view())
+        names = intents.source_names(cache.view())
+        if names is not None:
+            return {release: names for release in releases
+                    if intents.release in (None, release)}
     return None
 
 
@@ -135,7 +140,7 @@ class Engine:
         cache = following or HeaderCache.of(self.layout.state_dir, self.layout.root)
         if placed is not None:  # the files just placed are the sources' bytes: no re-read
             cache.adopt(placed.adoptions(self.layout.root))
-        names = _intent_names(intents, cache)
+        names = _intent_names(intents, cache, chosen or self.config.releases)
         walks = self._rewalked(moved) if after_apply and moved is not None else None
         self._walks = {}
         # Right after an apply, the dirs it changed are pending and the others were
@@ -179,7 +184,8 @@ class Engine:
         with the listing its repodata was built from."""
         chosen = [self.config.check_release(r) for r in releases] if releases else None
         cache = HeaderCache.of(self.layout.state_dir, self.layout.root)
-        names = None if full else _intent_names(intents, cache)
+        names = None if full else _intent_names(intents, cache,
+                                                chosen or self.config.releases)
         baseline = None if (intents and names is None) or full else self.settled()
         return self._planned(chosen, intents, baseline, cache, listings, remember=False,
                              stale=stale,
@@ -190,7 +196,7 @@ class Engine:
                  baseline: dict[str, str] | None, cache: HeaderCache,
                  listings: Listings | None = None, remember: bool = True,
                  trusted: dict[str, str] | None = None, stale: bool = True,
-                 gates: Gates | None = None, names: set[str] | None = None,
+                 gates: Gates | None = None, names: dict[str, set[str]] | None = None,
                  walks: dict[str, Walk] | None = None) -> Planned:
         gates = gates or Gates()
         listings = listings or Listings(self.layout)

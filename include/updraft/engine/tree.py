@@ -70,7 +70,7 @@ def scan(
     releases: list[str] | None = None,
     cache: HeaderCache | None = None,
     settled: dict[str, str] | None = None,
-    names: set[str] | None = None,
+    names: dict[str, set[str]] | None = None,
     walks: dict[str, Walk] | None = None,
 ) -> Tree:
     """Scan the releases' repos. Unchanged files (path, size, mtime) read no header.
@@ -78,8 +78,8 @@ def scan(
     `settled` maps a release to the fingerprint of its files when its last scan found
     it consistent. A release still at that fingerprint is marked unchanged (not even a
     header is looked up); otherwise only the source names whose files changed since
-    then need planning, and the release tree says which. `names`: source names to plan
-    besides the changed ones (a promotion's), on a settled release too. `walks`: a
+    then need planning, and the release tree says which. `names`: by release, source
+    names to plan besides the changed ones (a promotion's), on a settled release too. `walks`: a
     release's walk as it stands already (updraft.engine.rewalk), not walked again.
     """
     # Only the engine's plan writes the cache (passing its own), together with the
@@ -99,12 +99,13 @@ def scan(
         _refuse_odd(walk, release_tree)
         tree.files_seen += walk.kept
         cache.keep(walk.kept_paths())
-        if settled and settled.get(release) == release_tree.fingerprint and names is None:
+        named = None if names is None else names.get(release)
+        if settled and settled.get(release) == release_tree.fingerprint and named is None:
             release_tree.unchanged = True  # its files as tuples are never made
         else:
             _resolve(layout, walk.found(), release, cache, tree, release_tree,
                      incremental=bool(settled and release in settled), tops=tops,
-                     names=names)
+                     names=named)
         _note_missing_repodata(layout, release_tree)
     if not all(release_tree.unchanged for release_tree in tree.releases.values()):
         cache.save(scanned)

@@ -112,6 +112,7 @@ class ReleaseIntents:
 
     def __init__(self, layout: Layout, release: str, packages: list[ReleaseCandidate]) -> None:
         target = layout.config.release.target
+        self.release: str | None = release
         self.promotions = [Promotion(layout, package.option, target, release)
                            for package in packages]
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.kits import treekit
+from updraft.devkit.rpmfactory import BuiltFamily
 from updraft.engine.engine import Engine
 from updraft.engine.family import source_name
 from updraft.engine.promote import Promotion
@@ -59,3 +60,20 @@ def test_a_file_without_a_cached_row_plans_the_release_in_full(settled: Engine,
     outside.write_bytes(b"not in the tree")
     promotion = Promotion(settled.layout, str(outside), "smeupdates-testing", "9")
     assert promotion.source_names({}) is None
+
+
+def test_a_promotion_in_one_release_leaves_a_settled_one_unread(
+    settled: Engine, clamav_new: BuiltFamily
+) -> None:
+    """The same name in another release is not planned there: the promotion names
+    release 9, and release 10, still at its mark, is not even looked up."""
+    treekit.place(settled.layout, "10", "smetest", clamav_new)
+    assert settled.update_repos().ok and settled.update_repos().nothing_to_do
+    promotion = Promotion(settled.layout, "clamav-0.97.6-1.el4.rf", "smeupdates-testing", "9")
+
+    narrow = settled.pure_plan(intents=promotion)
+
+    full = settled.pure_plan(intents=promotion, full=True)
+    assert narrow.plan.actions and narrow.plan.to_json() == full.plan.to_json()
+    assert narrow.tree.releases["10"].unchanged and not narrow.tree.releases["10"].files
+    assert any(source_name(p.facts) == "clamav" for p in full.tree.releases["10"].files)
