@@ -51,6 +51,10 @@ from updraft.report import render
 
 log = logging.getLogger(__name__)
 
+# A plan moving more files than this is followed by whole walks, not rewalks: finding
+# the dirs it changed would cost more than walking (a first cycle places 17,000 links).
+_REWALKED_AT_MOST = 5000
+
 
 def _intent_names(intents: IntentSource | None, cache: HeaderCache,
                   releases: Iterable[str]) -> dict[str, set[str]] | None:
@@ -163,7 +167,9 @@ class Engine:
 
     def _rewalked(self, moved: Sequence[Action]) -> dict[str, Walk]:
         """The last plan's walks brought up to date after applying `moved`."""
-        root, walks = str(self.layout.root), {}
+        root, walks = str(self.layout.root), dict[str, Walk]()
+        if len(moved) > _REWALKED_AT_MOST:
+            return walks  # a first cycle's plan: most dirs changed, walked whole again
         for release, walk in self._walks.items():
             mine = [action for action in moved if action.release == release]
             again = rewalk(self.layout, release, walk, changed_dirs(walk, root, mine))

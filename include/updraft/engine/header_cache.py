@@ -111,10 +111,16 @@ class HeaderCache:
         return following
 
     def shard_of(self, path: str) -> str:
-        """The shard a file's row is kept in: its dir's first two parts under the root."""
-        if not path.startswith(self.root):
+        """The shard a file's row is kept in: its dir's first two parts under the root
+        (found by two `find`s: a first cycle asks for 100,000 paths)."""
+        root = self.root
+        if not path.startswith(root):
             return ""
-        return os.sep.join(os.path.dirname(path[len(self.root):]).split(os.sep)[:_DEPTH])
+        first = path.find(os.sep, len(root))
+        if first < 0:
+            return ""  # a file right under the root
+        second = path.find(os.sep, first + 1)
+        return path[len(root):first if second < 0 else second]
 
     def _names_under(self, prefix: str) -> set[str]:
         """The shards that can hold rows of files under a dir (ending in a separator)."""

@@ -50,6 +50,7 @@ class _Differ:
         self.release = tree.release
         self.root = str(layout.root) + os.sep
         self.dirs: dict[tuple[str, str], str] = {}
+        self.insides: dict[tuple[str, str], str] = {}  # repodata dir + separator
         self.plan = Plan()
         self.sortable: list[tuple[tuple, Action]] = []
         self.archdir_rank = layout.archdir_rank(tree.release)
@@ -108,7 +109,10 @@ class _Differ:
         settings = self.config.repos[repo]
         if settings.stage or not settings.repodata:
             return
-        inside = str(self.layout.repodata_dir(self.release, repo, archdir)) + os.sep
+        inside = self.insides.get((repo, archdir))
+        if inside is None:  # a Path made once per arch dir, not once per action
+            inside = self.insides[(repo, archdir)] = str(
+                self.layout.repodata_dir(self.release, repo, archdir)) + os.sep
         if (self.root + path).startswith(inside):
             self.plan.touched.append(Touched(self.release, repo, archdir))
 

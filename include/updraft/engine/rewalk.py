@@ -20,6 +20,17 @@ from updraft.engine.action import Action
 from updraft.engine.layout import Layout
 from updraft.engine.walk import Walk, read_dir, repo_dirs
 
+# Above this share of a walk's files in changed dirs, a release is walked again whole.
+MOST = 0.9
+
+
+def _share(walk: Walk, dirs: set[str]) -> float:
+    """The share of the walk's files that lie in these dirs."""
+    ends = [start for start, _, _ in walk.runs[1:]] + [walk.kept]
+    inside = sum(end - start for (start, _, _), directory, end
+                 in zip(walk.runs, walk.dirs, ends, strict=True) if directory in dirs)
+    return inside / max(walk.kept, 1)
+
 
 def changed_dirs(walk: Walk, root: str, actions: Iterable[Action]) -> set[str]:
     """The dirs of a walk that these applied actions changed: each dir an action names
@@ -46,6 +57,8 @@ def rewalk(layout: Layout, release: str, old: Walk, dirs: set[str]) -> Walk | No
     dirs = {directory for directory in dirs if (directory + os.sep).startswith(inside)}
     if old.refused or not old.tops or not dirs <= set(old.dirs):
         return None
+    if _share(old, dirs) > MOST:
+        return None  # a first cycle changed nearly every dir: a plain walk is cheaper
     every_repo_dir = repo_dirs(layout)
     skips = {repo: every_repo_dir - {str(layout.repo_dir(release, repo))}
              for repo in layout.config.repos}

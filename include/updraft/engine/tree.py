@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import logging
 import time
+from array import array
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import count
 from pathlib import Path
 
 from updraft.engine.family import source_name
@@ -93,17 +96,19 @@ def scan(
         release_tree = tree.releases[release] = ReleaseTree(release)
         walk = (walks or {}).get(release) or walk_release(layout, release)[0]
         tops = walk.tops
-        scanned += tops
         release_tree.walk = walk
         release_tree.fingerprint = fingerprint(layout, walk)
         _refuse_odd(walk, release_tree)
         tree.files_seen += walk.kept
-        cache.keep(walk.kept_paths())
         named = None if names is None else names.get(release)
         if settled and settled.get(release) == release_tree.fingerprint and named is None:
-            release_tree.unchanged = True  # its files as tuples are never made
+            # Its files as tuples are never made, nor its cached rows loaded: the files
+            # are those its rows were last found consistent with (none vanished since).
+            release_tree.unchanged = True
         else:
-            _resolve(layout, walk.found(), release, cache, tree, release_tree,
+            scanned += tops
+            cache.keep(walk.kept_paths())
+            _resolve(layout, walk, release, cache, tree, release_tree,
                      incremental=bool(settled and release in settled), tops=tops,
                      names=named)
         _note_missing_repodata(layout, release_tree)
@@ -122,28 +127,35 @@ def _refuse_odd(walk: Walk, release_tree: ReleaseTree) -> None:
     release_tree.refused = len(walk.refused)
 
 
-def _resolve(layout: Layout, found: list[Found], release: str, cache: HeaderCache,
+def _resolve(layout: Layout, walk: Walk, release: str, cache: HeaderCache,
              tree: Tree, release_tree: ReleaseTree, incremental: bool, tops: list[str],
              names: set[str] | None = None) -> None:
     """Header facts for the scanned files: from the cache, or read (and verified) anew.
 
     Incremental: the release was consistent at its last scan, so only files of the
-    source names that changed since (new, changed or vanished files) are kept.
+    source names that changed since (new, changed or vanished files) are kept. The
+    walk's columns are matched with the rows as they are: a tuple is made only for a
+    file read or kept (a promotion keeps one name's files of 20,000).
     """
-    rows = cache.rows_under(tops)  # this release's shard
-    cached: list[tuple[Found, tuple]] = []
-    missed: list[Found] = []
-    get, hit, miss = rows.get, cached.append, missed.append
-    for item in found:  # _stamp(item) inline: one call less on each of 40,000 files
-        row = get(item[0])
-        if row is None or row[1] != item[1] or row[2] != (item[2], item[5]):
-            miss(item)
+    rows = cache.rows_under(tops)  # this release's shards
+    hits: list[tuple] = []  # the cached row of each file that still has it,
+    numbers = array("q")  # and that file's place in the walk
+    missed: list[int] = []
+    get, hit, place, miss = rows.get, hits.append, numbers.append, missed.append
+    for number, path, size, mtime, ctime in zip(count(), walk.kept_paths(), walk.sizes,
+                                                walk.mtimes, walk.ctimes):
+        row = get(path)
+        if row is None or row[1] != size or row[2] != (mtime, ctime):
+            miss(number)
         else:
-            hit((item, row))
+            hit(row)
+            place(number)
     grace = layout.config.arrival_grace
-    read = read_all([item[0] for item in missed])
+    unread = list(walk.items(missed))
+    read = read_all([item[0] for item in unread])
     changed = {_read(item, release, cache, tree, release_tree, grace, outcome)
-               for item, outcome in zip(missed, read, strict=True)}
+               for item, outcome in zip(unread, read, strict=True)}
+    chosen: Iterable[int] = range(len(hits))
     if incremental:
         changed |= {hit.source for hit in cache.vanished(tops)}
         # Placed by the apply just done: changed, though not read. Looked up by the
@@ -152,8 +164,10 @@ def _resolve(layout: Layout, found: list[Found], release: str, cache: HeaderCach
         changed |= {rows[path][10] for path in cache.adopted if path in rows}
         changed |= names or set()
         release_tree.changed_names = changed - {""}
-        cached = [(item, row) for item, row in cached if row[10] in changed]
-    for (path, size, mtime_ns, repo, archdir, _), row in cached:
+        chosen = [index for index, row in enumerate(hits) if row[10] in changed]
+    kept = [hits[index] for index in chosen]
+    for (path, size, mtime_ns, repo, archdir, _), row in zip(
+            walk.items(numbers[index] for index in chosen), kept, strict=True):
         release_tree.files.append(
             PackageFile(path, release, repo, archdir, cache.facts_of(row), size, mtime_ns))
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 from array import array
+from collections.abc import Iterable, Iterator
 from itertools import repeat
 from pathlib import Path
 
@@ -44,19 +45,28 @@ class Walk:
         self.tops: list[str] = []  # the repo dirs walked, each ending in a separator
         self.refused: list[tuple[str, str, str]] = []
         self.kept = 0
-        self._found: list[Found] | None = None
 
     def found(self) -> list[Found]:
-        """The kept files as tuples (made once, on first use)."""
-        if self._found is None:
-            found: list[Found] = []
-            ends = [start for start, _, _ in self.runs[1:]] + [self.kept]
-            for (start, repo, place), end in zip(self.runs, ends, strict=True):
-                found += zip(self.paths[start:end], self.sizes[start:end],
-                             self.mtimes[start:end], repeat(repo, end - start),
-                             repeat(place, end - start), self.ctimes[start:end], strict=True)
-            self._found = found
-        return self._found
+        """The kept files as tuples, made anew each time (a walk is kept through an
+        apply: 40,000 tuples held with it would be the cycle's peak of memory)."""
+        found: list[Found] = []
+        ends = [start for start, _, _ in self.runs[1:]] + [self.kept]
+        for (start, repo, place), end in zip(self.runs, ends, strict=True):
+            found += zip(self.paths[start:end], self.sizes[start:end],
+                         self.mtimes[start:end], repeat(repo, end - start),
+                         repeat(place, end - start), self.ctimes[start:end], strict=True)
+        return found
+
+    def items(self, numbers: Iterable[int]) -> Iterator[Found]:
+        """The kept files at these places in the walk (increasing), as tuples."""
+        ends = [start for start, _, _ in self.runs[1:]] + [self.kept]
+        run = 0
+        for number in numbers:
+            while number >= ends[run]:
+                run += 1
+            _, repo, place = self.runs[run]
+            yield (self.paths[number], self.sizes[number], self.mtimes[number], repo, place,
+                   self.ctimes[number])
 
     def kept_paths(self) -> list[str]:
         return self.paths if not self.refused else self.paths[:self.kept]

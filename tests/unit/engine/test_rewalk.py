@@ -12,6 +12,7 @@ import shutil
 import pytest
 
 from updraft.devkit.rpmfactory import BuiltFamily
+from updraft.engine import rewalk as rewalk_module
 from updraft.engine import tree
 from updraft.engine.action import Action
 from updraft.engine.engine import Engine
@@ -48,8 +49,11 @@ def walks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return walked
 
 
-def test_a_promotion_settles_on_the_walk_a_full_one_gives(engine: Engine,
-                                                          walks: list[str]) -> None:
+def test_a_promotion_settles_on_the_walk_a_full_one_gives(
+    engine: Engine, walks: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # This small tree is all one family: every dir changes (a real tree rewalks a few).
+    monkeypatch.setattr(rewalk_module, "MOST", 1.0)
     root = engine.layout.root
     shutil.copy(root / "9/smetest/i386/RPMS" / CLAMAV_I386, root / "9/smeupdates-testing/")
 
@@ -136,6 +140,7 @@ def test_a_cp_during_the_apply_is_planned_by_the_next_cycle(
         return result
 
     monkeypatch.setattr(runner, "execute", with_a_cp)
+    monkeypatch.setattr(rewalk_module, "MOST", 1.0)  # a tree of one family: see above
     shutil.copy(root / "9/smetest/i386/RPMS" / CLAMAV_I386, root / "9/smeupdates-testing/")
     assert engine.update_repos().ok
     monkeypatch.undo()
@@ -150,3 +155,11 @@ def test_a_cp_during_the_apply_is_planned_by_the_next_cycle(
     assert str(foreign) in read
     assert engine.settled().get("9") == fingerprints(engine.layout, ["9"])["9"]
     assert engine.pure_plan(full=True, replan=True).plan.empty
+
+
+def test_a_release_whose_dirs_nearly_all_changed_is_walked_whole(engine: Engine) -> None:
+    """Reading again nine dirs in ten and copying the tenth costs more than a walk."""
+    layout = engine.layout
+    before, _ = walk_release(layout, "9")
+    assert rewalk(layout, "9", before, set(before.dirs)) is None
+    assert rewalk(layout, "9", before, set(before.dirs[:1])) is not None
