@@ -243,8 +243,13 @@ class Engine:
             if held or release_tree.held:  # kept names an incremental plan would not see
                 held_releases.add(release)
             flag = frozen(self.layout, release)  # nor is its repodata republished
-            found = (listings.stale(release, remember, release_tree.walk.found,
-                                    release_tree.fingerprint) if stale else [])
+            # An arch dir published anyway (pending, touched by the plan, or frozen)
+            # need not be compared.
+            skip = {*pending, *part.touched}
+            if flag:
+                skip |= {t for t in listings.published(release) if t.repo in flag.repos}
+            found = (listings.stale(release, remember, release_tree.walk,
+                                    release_tree.fingerprint, skip) if stale else [])
             add_stale(part, found, pending,
                       frozen_repos=flag.repos if flag else ())
             plan.extend(part)

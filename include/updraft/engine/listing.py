@@ -19,7 +19,7 @@ import json
 import lzma
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -29,6 +29,7 @@ import createrepo_c as cr
 from updraft.engine.action import Plan, Touched
 from updraft.engine.durable import temporary_for
 from updraft.engine.layout import Layout
+from updraft.engine.walk import Walk
 
 # relative path -> (size, mtime in whole seconds: what primary.xml's time_file keeps)
 Listing = dict[str, tuple[int, int]]
@@ -274,13 +275,7 @@ class Listings:
                 target = Touched(release, repo, archdir)
                 for path in (self.layout.repodata_dir(release, repo, archdir)
                              / "repodata" / "repomd.xml", self._file(target)):
-                    try:
-                        status = os.stat(path)
-                    except OSError:
-                        parts.append("-")
-                        continue
-                    parts.append(f"{status.st_ino}:{status.st_size}:{status.st_mtime_ns}:"
-                                 f"{status.st_ctime_ns}")
+                    parts.append(_stat_of(path))
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
     def _clean_marks(self) -> dict[str, str]:
@@ -289,8 +284,9 @@ class Listings:
         except (OSError, ValueError, TypeError):
             return {}
 
-    def _mark_clean(self, release: str, key: str) -> None:
-        marks = {**self._clean_marks(), release: key}
+    def _mark_clean(self, agreed: dict[str, str]) -> None:
+        """Keep clean marks: a release's (by its name), an arch dir's (by its label)."""
+        marks = {**self._clean_marks(), **agreed}
         path = self.directory / "clean.json"
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -300,52 +296,123 @@ class Listings:
         except OSError:
             pass  # only a speed-up: the next cycle compares the listings again
 
-    def stale(self, release: str, remember: bool,
-              scanned: Callable[[], list[tuple[str, int, int, str, str | None, int]]],
-              fingerprint: str = "") -> list[tuple[Touched, str]]:
+    def stale(self, release: str, remember: bool, walk: Walk, fingerprint: str = "",
+              skip: Collection[Touched] = ()) -> list[tuple[Touched, str]]:
         """Arch dirs whose files differ from what their repodata was built from, and how.
 
         `remember`: keep a listing read from a primary.xml (False: a read-only check).
-        `scanned`: gives the release's files as the tree scan just walked them (asked
-        for only when a listing is compared); `fingerprint`: theirs. Files, listings
-        and repomd.xml files exactly as when they last agreed (the clean mark) agree
-        again: a no-op cycle compares no listing."""
+        `walk`: the release's files as the tree scan just walked them; `fingerprint`:
+        theirs. `skip`: arch dirs not to compare (published anyway: pending, or touched
+        by the plan). Files, listings and repomd.xml files exactly as when they last
+        agreed (the clean mark) agree again: a no-op cycle compares no listing; after a
+        change, only the arch dirs whose files, listing or repomd.xml changed are
+        compared (each arch dir has a clean mark of its own)."""
         key = self._clean_key(release, fingerprint) if fingerprint else ""
-        if key and self._clean_marks().get(release) == key:
+        marks = self._clean_marks()
+        if key and marks.get(release) == key:
             return []
-        found = self._compare(release, remember, scanned())
+        found, agreed = self._compare(release, remember, walk, skip, marks)
         # Marked only when nothing moved during the comparison (an ISO publish may
         # rewrite a listing meanwhile), and only by a writer.
-        if key and remember and not found and self._clean_key(release, fingerprint) == key:
-            self._mark_clean(release, key)
+        if (key and not found and not skip and len(agreed) == len(self.published(release))
+                and self._clean_key(release, fingerprint) == key):
+            agreed[release] = key
+        if remember and any(marks.get(label) != mark for label, mark in agreed.items()):
+            self._mark_clean(agreed)
         return found
 
-    def _compare(self, release: str, remember: bool,
-                 scanned: list[tuple[str, int, int, str, str | None, int]],
-                 ) -> list[tuple[Touched, str]]:
-        found = []
+    def _compare(self, release: str, remember: bool, walk: Walk,
+                 skip: Collection[Touched], marks: dict[str, str],
+                 ) -> tuple[list[tuple[Touched, str]], dict[str, str]]:
+        """(the arch dirs that differ and how; label -> clean mark of those that agree)."""
+        found, agreed = [], {}
         published = self.published(release)
-        dirs = {(t.repo, t.archdir): self.layout.repodata_dir(release, t.repo, t.archdir)
-                for t in published}
-        now = from_scan(scanned, dirs)
+        dirs = {target: self.layout.repodata_dir(release, target.repo, target.archdir)
+                for target in published}
+        runs = _runs_of(walk, dirs)
         for target in published:
-            repo_dir = dirs[(target.repo, target.archdir)]
-            recorded = self.recorded(target)
-            if recorded is not None and not self._current(recorded, repo_dir):
-                recorded = None  # rewritten by another writer (an ISO publish): read it
-            if recorded is None:  # published before listings existed: ask its primary
-                try:
-                    primary = read_primary(repo_dir) or {}
-                except (OSError, RuntimeError, ValueError) as exc:
-                    found.append((target, f"repodata unreadable: {exc}"))
-                    continue
-                if remember:
-                    self.record(target, repo_dir)
-                listed = {href: (entry.size, entry.mtime) for href, entry in primary.items()}
-            else:
-                listed = recorded.files
-            listing = now[repo_dir]
-            why = difference(listed, listing)
+            if target in skip:
+                continue
+            repo_dir = dirs[target]
+            key = self._target_key(target, repo_dir, walk, runs[target])
+            if marks.get(target.label) == key:
+                agreed[target.label] = key
+                continue
+            why = self._differs(target, repo_dir, remember,
+                                _listing_of(walk, runs[target], str(repo_dir) + os.sep))
             if why:
                 found.append((target, why))
-        return found
+            elif self._target_key(target, repo_dir, walk, runs[target]) == key:
+                agreed[target.label] = key
+        return found, agreed
+
+    def _differs(self, target: Touched, repo_dir: Path, remember: bool,
+                 listing: Listing) -> str:
+        """How the arch dir's files (`listing`) differ from what its repodata lists."""
+        recorded = self.recorded(target)
+        if recorded is not None and not self._current(recorded, repo_dir):
+            recorded = None  # rewritten by another writer (an ISO publish): read it
+        if recorded is None:  # published before listings existed: ask its primary
+            try:
+                primary = read_primary(repo_dir) or {}
+            except (OSError, RuntimeError, ValueError) as exc:
+                return f"repodata unreadable: {exc}"
+            if remember:
+                self.record(target, repo_dir)
+            listed = {href: (entry.size, entry.mtime) for href, entry in primary.items()}
+        else:
+            listed = recorded.files
+        return difference(listed, listing)
+
+    def _target_key(self, target: Touched, repo_dir: Path, walk: Walk,
+                    runs: list[tuple[int, int, str]]) -> str:
+        """An arch dir's clean mark: its files as walked (each run's dir, paths, size,
+        mtime and ctime, hashed whole), its repomd.xml and its listing file by stat."""
+        digest = hashlib.sha256(f"{repo_dir}\0".encode(errors="surrogateescape"))
+        for start, end, directory in runs:
+            digest.update(f"{directory}\0".encode(errors="surrogateescape"))
+            digest.update("\0".join(walk.paths[start:end]).encode(errors="surrogateescape"))
+            for column in (walk.sizes, walk.mtimes, walk.ctimes):
+                digest.update(column[start:end].tobytes())
+        for path in (repo_dir / "repodata" / "repomd.xml", self._file(target)):
+            digest.update(_stat_of(path).encode())
+        return digest.hexdigest()
+
+
+def _stat_of(path: Path) -> str:
+    """A file's identity for a clean mark ("-" when it is not there)."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return "-"
+    return f"{status.st_ino}:{status.st_size}:{status.st_mtime_ns}:{status.st_ctime_ns}"
+
+
+def _runs_of(walk: Walk, dirs: dict[Touched, Path]) -> dict[Touched, list[tuple[int, int, str]]]:
+    """Each arch dir's runs of the walk (start, end, the run's dir): a run of an arch
+    dir's package dir by its place, any other (a flat drop, a subdir) by its path."""
+    runs: dict[Touched, list[tuple[int, int, str]]] = {target: [] for target in dirs}
+    by_place = {(target.repo, target.archdir): target for target in dirs}
+    prefixes = [(str(path) + os.sep, target) for target, path in dirs.items()]
+    ends = [start for start, _, _ in walk.runs[1:]] + [walk.kept]
+    for (start, repo, place), directory, end in zip(walk.runs, walk.dirs, ends, strict=True):
+        if start == end:
+            continue
+        target = by_place.get((repo, place)) if place else None
+        if target is None:
+            inside = directory + os.sep
+            target = next((t for prefix, t in prefixes if inside.startswith(prefix)), None)
+        if target is not None:
+            runs[target].append((start, end, directory))
+    return runs
+
+
+def _listing_of(walk: Walk, runs: list[tuple[int, int, str]], prefix: str) -> Listing:
+    """An arch dir's files as its listing keeps them, from the walk's columns."""
+    cut = len(prefix)
+    listing: Listing = {}
+    for start, end, _ in runs:
+        listing.update((path[cut:], (size, mtime_ns // 10**9)) for path, size, mtime_ns
+                       in zip(walk.paths[start:end], walk.sizes[start:end],
+                              walk.mtimes[start:end], strict=True))
+    return listing
