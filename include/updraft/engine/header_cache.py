@@ -69,7 +69,7 @@ class HeaderCache:
     """`deferred`: `save` only notes what to write; `flush` writes it. The engine writes
     the cache only once it knows which settled marks the new rows invalidate (a mark
     must never outlive the file view it was taken on), and a read-only planner never.
-    `root`: the tree's root; the first directory of a path under it names its shard."""
+    `root`: the tree's root; the first two dirs of a path under it name its shard."""
 
     def __init__(self, directory: Path, root: str, deferred: bool = False,
                  legacy: Path | None = None) -> None:
@@ -169,10 +169,8 @@ class HeaderCache:
                 rows = _load(self.legacy) if self.legacy else {}
         for path, row in rows.items():
             name = self.shard_of(path)
-            if name not in self._shards:
-                self._dirty.add(name)
+            self._dirty.add(name)
             self._shards.setdefault(name, {})[path] = row
-        self._dirty.add("")  # the legacy file goes at the next flush, even if empty
 
     def rows(self) -> dict[str, Row]:
         """Every cached row by path (every shard loaded)."""
@@ -316,7 +314,7 @@ class HeaderCache:
             private_dir(self.directory)
             for name in sorted(changed):
                 self._write(name)
-            if self.legacy is not None and "" in self._dirty:
+            if self.legacy is not None:  # its rows are in the shards now (or were stale)
                 self.legacy.unlink(missing_ok=True)
         except OSError as exc:
             # A cache is only a speed-up: a full or read-only disk must not stop a scan.
