@@ -21,6 +21,7 @@ import logging
 import marshal
 import os
 import re
+import struct
 import sys
 from collections.abc import Iterable, Iterator, Mapping, ValuesView
 from pathlib import Path
@@ -37,7 +38,8 @@ from updraft.private import open_private, private_dir
 log = logging.getLogger(__name__)
 
 _FORMAT = 3  # 2: rows carry the header digest; 3: keyed on (mtime_ns, ctime_ns)
-_CHUNKED = b"updraft header cache 4\n"  # format 3's rows, in chunks
+_CHUNKED = b"updraft header cache 4\n"  # format 3's rows, in chunks (the old single file)
+_PACKED = b"updraft header cache 5\n"  # a shard's rows, stamps packed, in chunks
 _CHUNK_ROWS = 4096
 _LENGTH = 8  # bytes of each chunk's length, little-endian
 # A shard: the rows under one dir two levels below the root (a release's repo, or the
@@ -48,8 +50,13 @@ _PART = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
 _PLAIN_SHARD = re.compile(rf"{_PART}(?:\+{_PART})*")
 _SUFFIX = ".marshal"
 
-Row = tuple  # (path, size, (mtime_ns, ctime_ns), name, epoch, version, release, arch,
-#               sourcerpm, digest, source)
+Row = tuple  # (path, stamp, name, epoch, version, release, arch, sourcerpm, digest, source)
+# A row's stamp: size, mtime_ns and ctime_ns packed in 24 bytes, one object where a tuple
+# of three ints took four (~115 bytes a row less: 3 MB of a promotion's 20,000 rows).
+STAMP = struct.Struct("<qqq")
+FACTS = slice(2, 9)  # the PackageFacts fields of a row
+NAME = 2  # the package's name
+SOURCE = 9  # the source package name: what an incremental plan selects by
 
 
 class Hit(NamedTuple):
@@ -62,7 +69,12 @@ def _shared(text: str | None) -> str | None:
 
 
 def _hit(entry: Row) -> Hit:
-    return Hit(entry[3:10], entry[10])
+    return Hit(entry[FACTS], entry[SOURCE])
+
+
+def _packed(row: tuple) -> Row:
+    """A row of the old single file (size, (mtime_ns, ctime_ns) unpacked) as a row now."""
+    return (row[0], STAMP.pack(row[1], *row[2]), *row[3:])
 
 
 class HeaderCache:
@@ -216,11 +228,11 @@ class HeaderCache:
         """(size, mtime_ns, ctime_ns) this scan or an earlier one read the file's header
         at (and verified its payload), rows noted but not yet written included."""
         row = self._fresh.get(path) or self.shard(self.shard_of(path)).get(path)
-        return None if row is None else (row[1], *row[2])
+        return None if row is None else STAMP.unpack(row[1])
 
     def facts_of(self, row: Row) -> PackageFacts:
         # Hardlinked copies (stage, noarch) share one facts object.
-        key = row[3:10]
+        key = row[FACTS]
         found = self._facts.get(key)
         if found is None:
             found = self._facts[key] = PackageFacts(*key)
@@ -233,8 +245,8 @@ class HeaderCache:
         adopted = {}
         for path, source, digested, now in placed:
             row = self.shard(self.shard_of(source)).get(source)
-            if row is not None and (row[1], *row[2]) == digested:
-                adopted[path] = (path, now[0], (now[1], now[2]), *row[3:])
+            if row is not None and row[1] == STAMP.pack(*digested):
+                adopted[path] = (path, STAMP.pack(*now), *row[2:])
         for path, row in adopted.items():  # after every check: a source's own new row last
             self.shard(self.shard_of(path))[path] = row
         self._fresh.update(adopted)
@@ -271,7 +283,7 @@ class HeaderCache:
         # Interned: the 48 packages of a family share their source's strings, hard links
         # their build's digest; marshal writes a shared string once and loads it back
         # shared (interned), so the file and the rows in memory shrink by a third.
-        self._fresh[path] = (path, size, stamp, _shared(facts.name), facts.epoch,
+        self._fresh[path] = (path, STAMP.pack(size, *stamp), _shared(facts.name), facts.epoch,
                              _shared(facts.version), _shared(facts.release),
                              _shared(facts.arch), _shared(facts.sourcerpm),
                              _shared(facts.digest), _shared(source_name(facts)))
@@ -362,7 +374,7 @@ class _View(Mapping[str, Row]):
 
 
 def _dump(entries: dict[str, Row], stream: IO[bytes]) -> None:
-    stream.write(_CHUNKED)
+    stream.write(_PACKED)
     rows = iter(entries.values())
     while chunk := list(itertools.islice(rows, _CHUNK_ROWS)):
         image = marshal.dumps(chunk)
@@ -371,12 +383,15 @@ def _dump(entries: dict[str, Row], stream: IO[bytes]) -> None:
 
 
 def _load(path: Path) -> dict[str, Row]:
-    """The rows by path; a chunk cut short or longer than the file raises EOFError."""
+    """The rows by path (the old single file's, chunked or format 3, made rows of now);
+    a chunk cut short or longer than the file raises EOFError."""
     with open(path, "rb") as stream:
-        if stream.read(len(_CHUNKED)) != _CHUNKED:
+        magic = stream.read(len(_PACKED))
+        if magic not in (_PACKED, _CHUNKED):
             stored = marshal.loads(path.read_bytes())  # format 3: one image
-            return stored["rows"] if stored.get("format") == _FORMAT else {}
-        left = os.fstat(stream.fileno()).st_size - len(_CHUNKED)
+            rows = stored["rows"] if stored.get("format") == _FORMAT else {}
+            return {found: _packed(row) for found, row in rows.items()}
+        left = os.fstat(stream.fileno()).st_size - len(magic)
         entries: dict[str, Row] = {}
         while prefix := stream.read(_LENGTH):
             size = int.from_bytes(prefix, "little")
@@ -384,5 +399,7 @@ def _load(path: Path) -> dict[str, Row]:
             if len(prefix) < _LENGTH or left < 0:
                 raise EOFError(f"{path}: a chunk is cut short")
             chunk = marshal.loads(stream.read(size))
+            if magic == _CHUNKED:
+                chunk = [_packed(row) for row in chunk]
             entries.update(zip([row[0] for row in chunk], chunk, strict=True))
         return entries

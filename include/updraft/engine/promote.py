@@ -10,6 +10,7 @@ from pathlib import Path
 
 from updraft.engine.evr import DistTag
 from updraft.engine.family import Family, FamilyKey, Slot, group_families
+from updraft.engine.header_cache import NAME, SOURCE
 from updraft.engine.layout import Layout
 from updraft.engine.plan import Intent, current_holdings
 from updraft.engine.tree import Tree
@@ -68,9 +69,9 @@ class Promotion:
         path = self._as_path()
         if path is not None:
             row = rows.get(str(path))
-            return None if row is None else {row[10]}
-        return {row[10] for row in rows.values()
-                if self.what.startswith((f"{row[10]}-", f"{row[3]}-"))}
+            return None if row is None else {row[SOURCE]}
+        return {row[SOURCE] for row in rows.values()
+                if self.what.startswith((f"{row[SOURCE]}-", f"{row[NAME]}-"))}
 
     def _resolve(self, families: dict[FamilyKey, Family],
                  release: str) -> tuple[bool, Intent | None]:

@@ -15,7 +15,7 @@ from itertools import count
 from pathlib import Path
 
 from updraft.engine.family import source_name
-from updraft.engine.header_cache import HeaderCache
+from updraft.engine.header_cache import SOURCE, STAMP, HeaderCache
 from updraft.engine.header_reader import read_all
 from updraft.engine.layout import Layout
 from updraft.engine.package import BadPackage, PackageFacts, PackageFile, UnsafeHeader
@@ -142,10 +142,11 @@ def _resolve(layout: Layout, walk: Walk, release: str, cache: HeaderCache,
     numbers = array("q")  # and that file's place in the walk
     missed: list[int] = []
     get, hit, place, miss = rows.get, hits.append, numbers.append, missed.append
+    pack = STAMP.pack
     for number, path, size, mtime, ctime in zip(count(), walk.kept_paths(), walk.sizes,
                                                 walk.mtimes, walk.ctimes):
         row = get(path)
-        if row is None or row[1] != size or row[2] != (mtime, ctime):
+        if row is None or row[1] != pack(size, mtime, ctime):
             miss(number)
         else:
             hit(row)
@@ -161,10 +162,10 @@ def _resolve(layout: Layout, walk: Walk, release: str, cache: HeaderCache,
         # Placed by the apply just done: changed, though not read. Looked up by the
         # placed paths, not over every file (a name of another release's placing may
         # join in: planning more names than changed is exact too).
-        changed |= {rows[path][10] for path in cache.adopted if path in rows}
+        changed |= {rows[path][SOURCE] for path in cache.adopted if path in rows}
         changed |= names or set()
         release_tree.changed_names = changed - {""}
-        chosen = [index for index, row in enumerate(hits) if row[10] in changed]
+        chosen = [index for index, row in enumerate(hits) if row[SOURCE] in changed]
     kept = [hits[index] for index in chosen]
     for (path, size, mtime_ns, repo, archdir, _), row in zip(
             walk.items(numbers[index] for index in chosen), kept, strict=True):

@@ -88,11 +88,19 @@ def test_the_shards_are_read_in_chunks_and_the_old_single_file_once(
             header_cache._dump(rows, stream)
     assert _cache(engine).rows() == rows
 
+    # The old file's rows: size and (mtime_ns, ctime_ns) unpacked, as earlier versions wrote.
+    unpacked = {}
+    for path, row in rows.items():
+        size, mtime_ns, ctime_ns = header_cache.STAMP.unpack(row[1])
+        unpacked[path] = (path, size, (mtime_ns, ctime_ns), *row[2:])
     shutil.rmtree(shards)
-    legacy.write_bytes(marshal.dumps({"format": 3, "rows": rows}))
+    legacy.write_bytes(marshal.dumps({"format": 3, "rows": unpacked}))
     assert _cache(engine).rows() == rows
-    with open(legacy, "wb") as stream:
-        header_cache._dump(rows, stream)
+    with open(legacy, "wb") as stream:  # format 4: the old rows in chunks
+        stream.write(header_cache._CHUNKED)
+        for start in range(0, len(unpacked), 5):
+            image = marshal.dumps(list(unpacked.values())[start:start + 5])
+            stream.write(len(image).to_bytes(header_cache._LENGTH, "little") + image)
     assert _cache(engine).rows() == rows
     monkeypatch.undo()
     _drop(engine)
