@@ -115,7 +115,7 @@ class HeaderCache:
             return None
         following = HeaderCache(self.directory, self.root, self.deferred, self.legacy)
         following._shards, following._facts, following._in_sync = self._shards, self._facts, True
-        following._dirty = set(self._dirty)
+        following._dirty, following._legacy_read = set(self._dirty), self._legacy_read
         if self._fresh:
             for path, row in self._fresh.items():
                 self.shard(self.shard_of(path))[path] = row
@@ -159,11 +159,13 @@ class HeaderCache:
         if rows is not None:
             return rows
         self._in_sync = self._in_sync or not self._shards
-        if (not self._legacy_read and self.legacy is not None
-                and not self.directory.is_dir() and self.legacy.exists()):
+        if not self._legacy_read and self.legacy is not None and self.legacy.exists():
+            # Until every shard split from it is written (the flush that writes the last
+            # removes it), the old file still holds the rows of the shards not yet written.
             self._legacy_read = True
             self._adopt_legacy()
-            return self._shards.setdefault(name, {})
+            if name in self._shards:
+                return self._shards[name]
         rows = {}
         with contextlib.suppress(OSError, EOFError, ValueError, TypeError, AttributeError,
                                  KeyError):  # none yet, or unreadable: headers are read again
@@ -172,17 +174,23 @@ class HeaderCache:
         return self._shards.setdefault(name, rows)
 
     def _adopt_legacy(self) -> None:
-        """Split the single file of earlier versions into shards, written at the next
-        flush (which then removes it)."""
+        """Split the single file of earlier versions into the shards that have no file
+        yet (a shard file is newer: written from it, or since), all written at the next
+        flush, which then removes it. A migration cut short (a kill, a full disk) is
+        thus taken up again by the next scan, and no row of it is lost meanwhile."""
         rows: dict[str, Row] = {}
         with contextlib.suppress(OSError, EOFError, ValueError, TypeError, AttributeError,
                                  KeyError):
             with gc_paused():
                 rows = _load(self.legacy) if self.legacy else {}
+        written: dict[str, bool] = {}
         for path, row in rows.items():
             name = self.shard_of(path)
-            self._dirty.add(name)
-            self._shards.setdefault(name, {})[path] = row
+            if name not in written:
+                written[name] = name in self._shards or self._file(name).exists()
+            if not written[name]:
+                self._dirty.add(name)
+                self._shards.setdefault(name, {})[path] = row
 
     def rows(self) -> dict[str, Row]:
         """Every cached row by path (every shard loaded)."""
@@ -326,7 +334,7 @@ class HeaderCache:
             private_dir(self.directory)
             for name in sorted(changed):
                 self._write(name)
-            if self.legacy is not None:  # its rows are in the shards now (or were stale)
+            if self._legacy_read and self.legacy is not None:  # every shard of it written
                 self.legacy.unlink(missing_ok=True)
         except OSError as exc:
             # A cache is only a speed-up: a full or read-only disk must not stop a scan.

@@ -70,6 +70,8 @@ def rewalk(layout: Layout, release: str, old: Walk, dirs: set[str]) -> Walk | No
     ends = [start for start, _, _ in old.runs[1:]] + [old.kept]
     for (start, repo, place), directory, end in zip(old.runs, old.dirs, ends, strict=True):
         if directory in dirs:
+            if os.path.islink(directory):
+                return None  # made a link during the apply: the whole walk refuses it
             odd: list[tuple[str, str]] = []
             below = read_dir(directory, skips[repo], odd, new, repo, place)
             if below is None or odd or set(below) != children.get(directory, set()):

@@ -22,6 +22,15 @@ def _cache(engine: Engine) -> HeaderCache:
     return HeaderCache.of(engine.layout.state_dir, engine.layout.root)
 
 
+def _stamp(path: str) -> bytes | None:
+    """A file's stamp as a row keeps it (None: gone)."""
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return header_cache.STAMP.pack(status.st_size, status.st_mtime_ns, status.st_ctime_ns)
+
+
 def _drop(engine: Engine) -> None:
     root = engine.layout.root
     shutil.copy(root / "9/smetest/i386/RPMS" / DROP, root / "9/smeupdates-testing/")
@@ -113,4 +122,42 @@ def test_the_shards_are_read_in_chunks_and_the_old_single_file_once(
     assert not any(path.startswith(str(engine.layout.root / "9/smeupdates-testing"))
                    for path in _cache(engine).rows())
     assert engine.update_repos().nothing_to_do  # a settled tree needs no header at all
+    assert engine.pure_plan(full=True, replan=True).plan.empty
+
+
+def test_a_migration_cut_short_loses_no_row(engine: Engine,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full disk while the old single file is written out as shards: the shards not
+    yet written keep their rows in the old file, which stays until the last is written
+    (a settled release's rows gone would let it keep its mark on a view no cache holds:
+    found by a review)."""
+    state = engine.layout.state_dir
+    rows = _cache(engine).rows()
+    unpacked = {}
+    for path, row in rows.items():  # an earlier version's single file
+        size, mtime_ns, ctime_ns = header_cache.STAMP.unpack(row[1])
+        unpacked[path] = (path, size, (mtime_ns, ctime_ns), *row[2:])
+    shutil.rmtree(state / "headers")
+    legacy = state / "headers.marshal"
+    legacy.write_bytes(marshal.dumps({"format": 3, "rows": unpacked}))
+    real = os.replace
+
+    def full(source: str | Path, target: str | Path) -> None:
+        if Path(target).name == "9+smeupdates-testing.marshal":  # stage+9 comes after
+            raise OSError(28, "No space left on device")
+        real(source, target)
+
+    monkeypatch.setattr(header_cache.os, "replace", full)
+    touched = next((engine.layout.root / "9/smetest/SRPMS").glob("*.rpm"))
+    os.utime(touched)  # a change: release 9 is scanned, the old file read, shards written
+    engine.update_repos()
+    monkeypatch.undo()
+
+    assert legacy.exists()
+    kept = _cache(engine).rows()
+    unchanged = [path for path, row in rows.items() if _stamp(path) == row[1]]
+    assert unchanged and all(path in kept for path in unchanged)
+    assert engine.update_repos().ok
+    assert not legacy.exists()
+    assert engine.update_repos().nothing_to_do
     assert engine.pure_plan(full=True, replan=True).plan.empty

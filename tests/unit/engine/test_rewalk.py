@@ -119,6 +119,10 @@ def test_a_rewalk_gives_up_where_only_a_full_walk_can_tell(engine: Engine) -> No
     assert rewalk(layout, "9", refusing, set()) is None
     shutil.rmtree(testing / "i386/RPMS/extra")
     assert rewalk(layout, "9", before, {str(testing / "SRPMS")}) is not None
+    # A changed dir made a link meanwhile: never read through (found by a review).
+    (testing / "SRPMS").rename(testing / "elsewhere")
+    (testing / "SRPMS").symlink_to(testing / "elsewhere")
+    assert rewalk(layout, "9", before, {str(testing / "SRPMS")}) is None
 
 
 def test_a_cp_during_the_apply_is_planned_by_the_next_cycle(
