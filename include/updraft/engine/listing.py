@@ -311,11 +311,10 @@ class Listings:
         marks = self._clean_marks()
         if key and marks.get(release) == key:
             return []
-        found, agreed = self._compare(release, remember, walk, skip, marks)
-        # Marked only when nothing moved during the comparison (an ISO publish may
-        # rewrite a listing meanwhile), and only by a writer.
-        if (key and not found and not skip and len(agreed) == len(self.published(release))
-                and self._clean_key(release, fingerprint) == key):
+        found, agreed, whole = self._compare(release, remember, walk, skip, marks)
+        # Marked only when every arch dir agreed, nothing moved during the comparison
+        # (an ISO publish may rewrite a listing meanwhile), and only by a writer.
+        if key and whole and self._clean_key(release, fingerprint) == key:
             agreed[release] = key
         if remember and any(marks.get(label) != mark for label, mark in agreed.items()):
             self._mark_clean(agreed)
@@ -323,8 +322,9 @@ class Listings:
 
     def _compare(self, release: str, remember: bool, walk: Walk,
                  skip: Collection[Touched], marks: dict[str, str],
-                 ) -> tuple[list[tuple[Touched, str]], dict[str, str]]:
-        """(the arch dirs that differ and how; label -> clean mark of those that agree)."""
+                 ) -> tuple[list[tuple[Touched, str]], dict[str, str], bool]:
+        """(the arch dirs that differ and how; label -> clean mark of those that agree;
+        whether every one of the release's arch dirs was compared and agreed)."""
         found, agreed = [], {}
         published = self.published(release)
         dirs = {target: self.layout.repodata_dir(release, target.repo, target.archdir)
@@ -344,7 +344,8 @@ class Listings:
                 found.append((target, why))
             elif self._target_key(target, repo_dir, walk, runs[target]) == key:
                 agreed[target.label] = key
-        return found, agreed
+        whole = not skip and len(agreed) == len(published)
+        return found, agreed, whole
 
     def _differs(self, target: Touched, repo_dir: Path, remember: bool,
                  listing: Listing) -> str:
@@ -394,8 +395,7 @@ def _runs_of(walk: Walk, dirs: dict[Touched, Path]) -> dict[Touched, list[tuple[
     runs: dict[Touched, list[tuple[int, int, str]]] = {target: [] for target in dirs}
     by_place = {(target.repo, target.archdir): target for target in dirs}
     prefixes = [(str(path) + os.sep, target) for target, path in dirs.items()]
-    ends = [start for start, _, _ in walk.runs[1:]] + [walk.kept]
-    for (start, repo, place), directory, end in zip(walk.runs, walk.dirs, ends, strict=True):
+    for start, end, repo, place, directory in walk.spans():
         if start == end:
             continue
         target = by_place.get((repo, place)) if place else None

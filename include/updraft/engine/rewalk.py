@@ -26,9 +26,8 @@ MOST = 0.9
 
 def _share(walk: Walk, dirs: set[str]) -> float:
     """The share of the walk's files that lie in these dirs."""
-    ends = [start for start, _, _ in walk.runs[1:]] + [walk.kept]
-    inside = sum(end - start for (start, _, _), directory, end
-                 in zip(walk.runs, walk.dirs, ends, strict=True) if directory in dirs)
+    inside = sum(end - start for start, end, _, _, directory in walk.spans()
+                 if directory in dirs)
     return inside / max(walk.kept, 1)
 
 
@@ -67,8 +66,7 @@ def rewalk(layout: Layout, release: str, old: Walk, dirs: set[str]) -> Walk | No
         children.setdefault(os.path.dirname(directory), set()).add(directory)
     new = Walk()
     new.tops = list(old.tops)
-    ends = [start for start, _, _ in old.runs[1:]] + [old.kept]
-    for (start, repo, place), directory, end in zip(old.runs, old.dirs, ends, strict=True):
+    for start, end, repo, place, directory in old.spans():
         if directory in dirs:
             if os.path.islink(directory):
                 return None  # made a link during the apply: the whole walk refuses it

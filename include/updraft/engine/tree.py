@@ -82,8 +82,9 @@ def scan(
     it consistent. A release still at that fingerprint is marked unchanged (not even a
     header is looked up); otherwise only the source names whose files changed since
     then need planning, and the release tree says which. `names`: by release, source
-    names to plan besides the changed ones (a promotion's), on a settled release too. `walks`: a
-    release's walk as it stands already (updraft.engine.rewalk), not walked again.
+    names to plan besides the changed ones (a promotion's), on a settled release too.
+    `walks`: a release's walk as it stands already (updraft.engine.rewalk), not walked
+    again.
     """
     # Only the engine's plan writes the cache (passing its own), together with the
     # settled marks: a cache written by any other reader would hide its new files from

@@ -46,12 +46,17 @@ class Walk:
         self.refused: list[tuple[str, str, str]] = []
         self.kept = 0
 
+    def spans(self) -> list[tuple[int, int, str, str | None, str]]:
+        """Each run of kept files: (start, end, repo, arch dir or None, its directory)."""
+        ends = [start for start, _, _ in self.runs[1:]] + [self.kept]
+        return [(start, end, repo, place, directory) for (start, repo, place), directory, end
+                in zip(self.runs, self.dirs, ends, strict=True)]
+
     def found(self) -> list[Found]:
         """The kept files as tuples, made anew each time (a walk is kept through an
         apply: 40,000 tuples held with it would be the cycle's peak of memory)."""
         found: list[Found] = []
-        ends = [start for start, _, _ in self.runs[1:]] + [self.kept]
-        for (start, repo, place), end in zip(self.runs, ends, strict=True):
+        for start, end, repo, place, _ in self.spans():
             found += zip(self.paths[start:end], self.sizes[start:end],
                          self.mtimes[start:end], repeat(repo, end - start),
                          repeat(place, end - start), self.ctimes[start:end], strict=True)
@@ -59,12 +64,12 @@ class Walk:
 
     def items(self, numbers: Iterable[int]) -> Iterator[Found]:
         """The kept files at these places in the walk (increasing), as tuples."""
-        ends = [start for start, _, _ in self.runs[1:]] + [self.kept]
+        spans = self.spans()
         run = 0
         for number in numbers:
-            while number >= ends[run]:
+            while number >= spans[run][1]:
                 run += 1
-            _, repo, place = self.runs[run]
+            _, _, repo, place, _ = spans[run]
             yield (self.paths[number], self.sizes[number], self.mtimes[number], repo, place,
                    self.ctimes[number])
 
