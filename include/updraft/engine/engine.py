@@ -40,7 +40,7 @@ from updraft.engine.placed import Placed
 from updraft.engine.plan import plan_release
 from updraft.engine.publisher import Publisher
 from updraft.engine.repodata import PendingRepodata
-from updraft.engine.rewalk import changed_dirs, rewalk
+from updraft.engine.rewalk import changed, rewalk
 from updraft.engine.runner import PlanRunner
 from updraft.engine.settled import SettledMarks
 from updraft.engine.tree import scan
@@ -172,7 +172,7 @@ class Engine:
             return walks  # a first cycle's plan: most dirs changed, walked whole again
         for release, walk in self._walks.items():
             mine = [action for action in moved if action.release == release]
-            again = rewalk(self.layout, release, walk, changed_dirs(walk, root, mine))
+            again = rewalk(self.layout, release, walk, changed(walk, root, mine))
             if again is not None:
                 walks[release] = again
         return walks

@@ -4,21 +4,24 @@ A cycle that moved one family walked the release to plan it; the scan after the 
 (the one that settles the release) walked all of it again, 20,000 files, beside
 createrepo_c on the same two cores. The apply changed only the dirs its actions name
 and the other names of the inodes it linked or unlinked (a link or an unlink moves its
-inode's ctime under every name): those dirs are read again, and every other run of the
-earlier walk is kept as it was. Whatever else changed meanwhile (a packager's `cp`
-during the apply) is found by the next cycle's walk, whose fingerprint then differs
-from the one settled here: that costs a plan, never skips one.
+inode's ctime under every name): the dirs it named are listed again, the names it
+named or relinked are stat'ed again, and every other run and name of the earlier walk
+is kept as it was. Whatever else changed meanwhile (a packager's `cp` during the apply
+into an untouched dir, or over a name the apply did not touch) is found by the next
+cycle's walk, whose fingerprint then differs from the one settled here: that costs a
+plan, never skips one.
 """
 
 from __future__ import annotations
 
 import os
-from bisect import bisect_right
+import stat
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from updraft.engine.action import Action
 from updraft.engine.layout import Layout
-from updraft.engine.walk import Walk, read_dir, repo_dirs
+from updraft.engine.walk import DESCEND, WORKSPACES, Walk, other_entry, repo_dirs
 
 # Above this share of a walk's files in changed dirs, a release is walked again whole.
 MOST = 0.9
@@ -31,29 +34,39 @@ def _share(walk: Walk, dirs: set[str]) -> float:
     return inside / max(walk.kept, 1)
 
 
-def changed_dirs(walk: Walk, root: str, actions: Iterable[Action]) -> set[str]:
-    """The dirs of a walk that these applied actions changed: each dir an action names
-    a file in, and each dir holding another name of an inode such a file had."""
+@dataclass
+class Changed:
+    """What an apply changed in a walk: the `dirs` it named a file in (listed again),
+    the `named` paths themselves, and `relinked`, the places in the walk of every name
+    of an inode it linked or unlinked (stat'ed again)."""
+
+    dirs: set[str]
+    named: set[str] = field(default_factory=set)
+    relinked: set[int] = field(default_factory=set)
+
+
+def changed(walk: Walk, root: str, actions: Iterable[Action]) -> Changed:
+    """What these applied actions changed in the walk made before them."""
     prefix = root + os.sep
     named = {path if os.path.isabs(path) else prefix + path
              for action in actions for path in (action.src, action.dst) if path}
     dirs = {os.path.dirname(path) for path in named}
-    index = {path: number for number, path in enumerate(walk.paths)}
+    index = {walk.paths[number]: number
+             for start, end, _, _, directory in walk.spans() if directory in dirs
+             for number in range(start, end)}
     inodes = {walk.inodes[index[path]] for path in named if path in index}
-    if inodes:
-        starts = [start for start, _, _ in walk.runs]
-        for number, inode in enumerate(walk.inodes):
-            if inode in inodes:
-                dirs.add(walk.dirs[bisect_right(starts, number) - 1])
-    return dirs
+    relinked = {number for number, inode in enumerate(walk.inodes) if inode in inodes}
+    return Changed(dirs, named, relinked)
 
 
-def rewalk(layout: Layout, release: str, old: Walk, dirs: set[str]) -> Walk | None:
-    """The walk of `release` now, with `dirs` read again and every other dir's run
-    taken from `old`; None when only a full walk can tell (the old walk refused an
-    entry, a changed dir is new or gone, gained or lost a subdir or an odd entry)."""
+def rewalk(layout: Layout, release: str, old: Walk, change: Changed) -> Walk | None:
+    """The walk of `release` now: the changed dirs read again, the relinked names
+    stat'ed again, every other dir's run taken from `old`; None when only a full walk
+    can tell (the old walk refused an entry, a changed dir is new or gone, gained or
+    lost a subdir or an odd entry)."""
     inside = tuple(old.tops)
-    dirs = {directory for directory in dirs if (directory + os.sep).startswith(inside)}
+    dirs = {directory for directory in change.dirs
+            if (directory + os.sep).startswith(inside)}
     if old.refused or not old.tops or not dirs <= set(old.dirs):
         return None
     if _share(old, dirs) > MOST:
@@ -70,16 +83,119 @@ def rewalk(layout: Layout, release: str, old: Walk, dirs: set[str]) -> Walk | No
         if directory in dirs:
             if os.path.islink(directory):
                 return None  # made a link during the apply: the whole walk refuses it
-            odd: list[tuple[str, str]] = []
-            below = read_dir(directory, skips[repo], odd, new, repo, place)
-            if below is None or odd or set(below) != children.get(directory, set()):
+            if not _relist(new, old, (start, end, repo, place, directory), change,
+                           skips[repo], children.get(directory, set())):
                 return None
             continue
-        new.runs.append((len(new.paths), repo, place))
+        offset = len(new.paths)
+        new.runs.append((offset, repo, place))
         new.dirs.append(directory)
         new.paths += old.paths[start:end]
         for column, was in ((new.sizes, old.sizes), (new.mtimes, old.mtimes),
                             (new.ctimes, old.ctimes), (new.inodes, old.inodes)):
             column.extend(was[start:end])
+        if not _restat(new, [offset + number - start for number in range(start, end)
+                             if number in change.relinked]):
+            return None
     new.refuse([])
     return new
+
+
+class _Listed:
+    """A listed name, stat'ed as a walk's DirEntry would be (for `other_entry`)."""
+
+    def __init__(self, name: str, status: os.stat_result) -> None:
+        self.name, self.mode = name, status.st_mode
+
+    def is_file(self, follow_symlinks: bool = True) -> bool:
+        return stat.S_ISREG(self.mode)
+
+    def is_dir(self, follow_symlinks: bool = True) -> bool:
+        return stat.S_ISDIR(self.mode)
+
+    def is_symlink(self) -> bool:
+        return stat.S_ISLNK(self.mode)
+
+
+def _relist(new: Walk, old: Walk, span: tuple[int, int, str, str | None, str],
+            change: Changed, skip: set[str], subdirs: set[str]) -> bool:
+    """A changed dir's run, in its order now: a name the old walk kept, which the apply
+    neither named nor relinked, keeps its stat from then (reading 7,000 stage entries
+    again for the 50 a promotion linked cost more than the rest of the settling scan);
+    every other name is stat'ed and judged as the walk judges it. False when only a
+    full walk can tell (the dir is gone, gained or lost a subdir, or holds an entry the
+    walk refuses)."""
+    start, end, repo, place, directory = span
+    try:
+        names = os.listdir(directory)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    kept = {old.paths[number]: number - start for number in range(start, end)
+            if number not in change.relinked and old.paths[number] not in change.named}
+    # The span's columns, to which each name stat'ed now is added: the run is then
+    # gathered from them by place, at C speed.
+    sizes, mtimes = old.sizes[start:end], old.mtimes[start:end]
+    ctimes, inodes = old.ctimes[start:end], old.inodes[start:end]
+    prefix, below = directory + os.sep, set()
+    paths = [prefix + name for name in names]
+    order: list[int] = []
+    listed: list[str] = []
+    for path, number in zip(paths, map(kept.get, paths), strict=True):
+        if number is None:
+            try:
+                status = os.lstat(path)
+            except FileNotFoundError:
+                continue  # gone since the listing: a walk would not have seen it either
+            kind = _judged(path, status, skip)
+            if kind is DESCEND:
+                below.add(path)
+                continue
+            if kind is not _KEPT:
+                if kind is None:
+                    continue
+                return False
+            number = len(sizes)
+            sizes.append(status.st_size)
+            mtimes.append(status.st_mtime_ns)
+            ctimes.append(status.st_ctime_ns)
+            inodes.append(status.st_ino)
+        order.append(number)
+        listed.append(path)
+    new.runs.append((len(new.paths), repo, place))
+    new.dirs.append(directory)
+    new.paths += listed
+    for column, values in ((new.sizes, sizes), (new.mtimes, mtimes), (new.ctimes, ctimes),
+                           (new.inodes, inodes)):
+        column.extend(map(values.__getitem__, order))
+    return below == subdirs
+
+
+_KEPT = "kept"
+
+
+def _judged(path: str, status: os.stat_result, skip: set[str]) -> str | None:
+    """What the walk makes of an entry: _KEPT (a plain *.rpm), DESCEND, a reason to
+    refuse it, or None (not the walk's business)."""
+    entry = _Listed(os.path.basename(path), status)
+    name = entry.name
+    if (entry.is_file() and name.endswith(".rpm") and name.isprintable()
+            and not name.startswith(WORKSPACES) and path not in skip):
+        return _KEPT
+    return other_entry(entry, path, skip)  # type: ignore[arg-type]
+
+
+def _restat(walk: Walk, numbers: list[int]) -> bool:
+    """Stat these entries of the walk again; False when one is gone or no longer a
+    regular file (its dir changed in a way only a full walk can tell)."""
+    for number in numbers:
+        try:
+            status = os.lstat(walk.paths[number])
+        except FileNotFoundError:
+            return False
+        if not stat.S_ISREG(status.st_mode):
+            return False
+        walk.sizes[number] = status.st_size
+        walk.mtimes[number] = status.st_mtime_ns
+        walk.ctimes[number] = status.st_ctime_ns
+        walk.inodes[number] = status.st_ino
+    return True

@@ -148,8 +148,8 @@ def read_dir(current: str, skip: set[str], odd: list[_Odd], walk: Walk | None = 
                         ctimes(status.st_ctime_ns)
                         inodes(status.st_ino)
                     continue
-                kind = _other_entry(entry, path, skip)
-                if kind is _DESCEND:
+                kind = other_entry(entry, path, skip)
+                if kind is DESCEND:
                     descend.append(path)
                 elif kind is not None:
                     odd.append((path, kind))
@@ -158,12 +158,12 @@ def read_dir(current: str, skip: set[str], odd: list[_Odd], walk: Walk | None = 
     return descend
 
 
-_DESCEND = "descend"
+DESCEND = "descend"
 
 
-def _other_entry(entry: os.DirEntry[str], path: str, skip: set[str]) -> str | None:
+def other_entry(entry: os.DirEntry[str], path: str, skip: set[str]) -> str | None:
     """What the walk makes of an entry (at `path`) that is no plainly named regular
-    *.rpm: _DESCEND into a dir, the reason it is refused, or None (not the walk's
+    *.rpm: DESCEND into a dir, the reason it is refused, or None (not the walk's
     business)."""
     name = entry.name
     if entry.is_file(follow_symlinks=False) and name.endswith(".rpm"):
@@ -178,7 +178,7 @@ def _other_entry(entry: os.DirEntry[str], path: str, skip: set[str]) -> str | No
     if entry.is_dir(follow_symlinks=False):
         if name.endswith(".rpm"):
             return "a directory named like a package"
-        return None if name in SKIPPED_DIRS else _DESCEND
+        return None if name in SKIPPED_DIRS else DESCEND
     if name.endswith(".rpm"):  # neither a dir nor a regular file
         return "not a regular file (a FIFO, socket or device)"
     return None

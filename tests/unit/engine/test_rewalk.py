@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
+from tests.kits import treekit
 from updraft.devkit.rpmfactory import BuiltFamily
 from updraft.engine import rewalk as rewalk_module
 from updraft.engine import tree
@@ -18,7 +20,7 @@ from updraft.engine.action import Action
 from updraft.engine.engine import Engine
 from updraft.engine.layout import Layout
 from updraft.engine.package import read_facts
-from updraft.engine.rewalk import changed_dirs, rewalk
+from updraft.engine.rewalk import Changed, changed, rewalk
 from updraft.engine.walk import Walk, fingerprint, fingerprints, walk_release
 
 CLAMAV_I386 = "clamav-0.97.6-1.el4.rf.i386.rpm"
@@ -79,11 +81,13 @@ def test_a_rewalk_is_the_full_walk_after_links_and_unlinks(engine: Engine) -> No
     os.unlink(root / src)
     gone.unlink()
     deleted = _moved(str(gone.relative_to(root)), "")
-    dirs = changed_dirs(before, str(root), [_moved(src, dst), deleted])
-    again = rewalk(layout, "9", before, dirs)
+    change = changed(before, str(root), [_moved(src, dst), deleted])
+    again = rewalk(layout, "9", before, change)
     now, _ = walk_release(layout, "9")
 
-    assert str(root / "9/smeupdates/i386/RPMS") in dirs  # named by no action
+    other = str(root / "9/smeupdates/i386/RPMS" / CLAMAV_I386)  # named by no action
+    assert other in {before.paths[number] for number in change.relinked}
+    assert str(root / "9/smeupdates/i386/RPMS") not in change.dirs  # not read again
     assert again is not None
     assert _columns(again) == _columns(now)
     assert fingerprint(layout, again) == fingerprint(layout, now)
@@ -99,10 +103,30 @@ def test_a_rewalk_leaves_a_changed_inode_elsewhere_to_the_next_walk(engine: Engi
     before, _ = walk_release(layout, "9")
     dst = "9/smeupdates-testing/i386/RPMS/" + CLAMAV_I386
     os.link(src, root / dst)
-    dirs = changed_dirs(before, str(root), [_moved(str(src.relative_to(root)), dst)])
+    change = changed(before, str(root), [_moved(str(src.relative_to(root)), dst)])
 
-    assert str(other.parent) in dirs
-    assert _columns(rewalk(layout, "9", before, dirs)) == _columns(walk_release(layout, "9")[0])
+    assert str(other) in [before.paths[number] for number in change.relinked]
+    assert str(other.parent) not in change.dirs
+    assert _columns(rewalk(layout, "9", before, change)) == _columns(
+        walk_release(layout, "9")[0])
+
+
+def test_a_relinked_name_gone_meanwhile_asks_for_a_full_walk(engine: Engine) -> None:
+    """A name stat'ed again that vanished (or became something else) during the apply:
+    its dir changed in a way only reading it can tell."""
+    layout, root = engine.layout, engine.layout.root
+    src = root / "9/smetest/i386/RPMS" / CLAMAV_I386
+    other = root / "9/smeupdates/i386/RPMS" / CLAMAV_I386
+    os.link(src, other)
+    before, _ = walk_release(layout, "9")
+    dst = "9/smeupdates-testing/i386/RPMS/" + CLAMAV_I386
+    os.link(src, root / dst)
+    change = changed(before, str(root), [_moved(str(src.relative_to(root)), dst)])
+    assert rewalk(layout, "9", before, change) is not None
+    other.unlink()
+    assert rewalk(layout, "9", before, change) is None
+    other.mkdir()
+    assert rewalk(layout, "9", before, change) is None
 
 
 def test_a_rewalk_gives_up_where_only_a_full_walk_can_tell(engine: Engine) -> None:
@@ -110,19 +134,19 @@ def test_a_rewalk_gives_up_where_only_a_full_walk_can_tell(engine: Engine) -> No
     before, _ = walk_release(layout, "9")
     testing = root / "9/smeupdates-testing"
     (testing / "i386/RPMS/extra").mkdir()  # a new subdir in a changed dir
-    assert rewalk(layout, "9", before, {str(testing / "i386/RPMS")}) is None
+    assert rewalk(layout, "9", before, Changed({str(testing / "i386/RPMS")})) is None
     new_dir = testing / "i386/RPMS/extra"  # a changed dir the old walk never saw
-    assert rewalk(layout, "9", before, {str(new_dir)}) is None
+    assert rewalk(layout, "9", before, Changed({str(new_dir)})) is None
     (root / "9/smetest/evil.rpm").symlink_to("/etc/passwd")
     refusing, _ = walk_release(layout, "9")
     assert refusing.refused
-    assert rewalk(layout, "9", refusing, set()) is None
+    assert rewalk(layout, "9", refusing, Changed(set())) is None
     shutil.rmtree(testing / "i386/RPMS/extra")
-    assert rewalk(layout, "9", before, {str(testing / "SRPMS")}) is not None
+    assert rewalk(layout, "9", before, Changed({str(testing / "SRPMS")})) is not None
     # A changed dir made a link meanwhile: never read through (found by a review).
     (testing / "SRPMS").rename(testing / "elsewhere")
     (testing / "SRPMS").symlink_to(testing / "elsewhere")
-    assert rewalk(layout, "9", before, {str(testing / "SRPMS")}) is None
+    assert rewalk(layout, "9", before, Changed({str(testing / "SRPMS")})) is None
 
 
 def test_a_cp_during_the_apply_is_planned_by_the_next_cycle(
@@ -165,5 +189,54 @@ def test_a_release_whose_dirs_nearly_all_changed_is_walked_whole(engine: Engine)
     """Reading again nine dirs in ten and copying the tenth costs more than a walk."""
     layout = engine.layout
     before, _ = walk_release(layout, "9")
-    assert rewalk(layout, "9", before, set(before.dirs)) is None
-    assert rewalk(layout, "9", before, set(before.dirs[:1])) is not None
+    assert rewalk(layout, "9", before, Changed(set(before.dirs))) is None
+    assert rewalk(layout, "9", before, Changed(set(before.dirs[:1]))) is not None
+
+
+@pytest.mark.parametrize("change", ["rewritten in place", "copied in"])
+def test_a_change_in_a_changed_dir_during_the_apply_is_never_skipped(
+    engine: Engine, rpm_store: Path, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    """A dir the apply named is listed again, but a name it did not touch keeps its stat
+    from before the apply: a file rewritten in place there meanwhile is missing from the
+    settled fingerprint (the next cycle reads it); a new name is stat'ed and planned."""
+    root = engine.layout.root
+    bystander = treekit.build(treekit.noarch("bystander", "1.0", "1"), rpm_store)
+    treekit.place(engine.layout, "9", "smeupdates-testing", bystander)
+    assert engine.update_repos().ok
+    runner = engine._runner
+    execute = runner.execute
+    victims: list[Path] = []
+
+    def with_a_change(plan, *args, **kwargs):
+        result = execute(plan, *args, **kwargs)
+        named = {root / path for action in plan.actions
+                 for path in (action.src, action.dst) if path}
+        untouched = sorted(path for directory in {path.parent for path in named}
+                           for path in directory.glob("*.rpm") if path not in named)
+        assert untouched, "the promotion left no name untouched in a dir it changed"
+        victim = untouched[0]
+        if change == "rewritten in place":
+            victim.write_bytes(victim.read_bytes())  # same bytes, a new mtime and ctime
+        else:
+            victim = victim.with_name("x" + victim.name)
+            shutil.copy(untouched[0], victim)
+        victims.append(victim)
+        return result
+
+    monkeypatch.setattr(runner, "execute", with_a_change)
+    monkeypatch.setattr(rewalk_module, "MOST", 1.0)  # a tree of one family: see above
+    shutil.copy(root / "9/smetest/i386/RPMS" / CLAMAV_I386, root / "9/smeupdates-testing/")
+    assert engine.update_repos().ok
+    monkeypatch.undo()
+    walked = fingerprints(engine.layout, ["9"])["9"]
+    if change == "rewritten in place":
+        assert engine.settled().get("9") != walked
+        read: list[str] = []
+        monkeypatch.setattr(tree, "read_all", lambda paths: [
+            read.append(str(path)) or read_facts(path) for path in paths])
+        engine.update_repos()
+        assert str(victims[0]) in read
+    engine.update_repos()
+    assert engine.settled().get("9") == fingerprints(engine.layout, ["9"])["9"]
+    assert engine.pure_plan(full=True, replan=True).plan.empty
