@@ -93,40 +93,39 @@ def test_a_rewalk_is_the_full_walk_after_links_and_unlinks(engine: Engine) -> No
     assert fingerprint(layout, again) == fingerprint(layout, now)
 
 
-def test_a_rewalk_leaves_a_changed_inode_elsewhere_to_the_next_walk(engine: Engine) -> None:
-    """The other names of an inode, found by the walk's inode column: without them the
-    settled walk would keep their old ctime (here: a name only that column can tell)."""
-    layout, root = engine.layout, engine.layout.root
+def _linked_elsewhere(engine: Engine) -> tuple[Walk, Changed, Path]:
+    """A file with another name in an untouched dir, walked, then linked by a move:
+    the walk before, what the move changed, and that other name."""
+    root = engine.layout.root
     src = root / "9/smetest/i386/RPMS" / CLAMAV_I386
     other = root / "9/smeupdates/i386/RPMS" / CLAMAV_I386
     os.link(src, other)
-    before, _ = walk_release(layout, "9")
+    before, _ = walk_release(engine.layout, "9")
     dst = "9/smeupdates-testing/i386/RPMS/" + CLAMAV_I386
     os.link(src, root / dst)
-    change = changed(before, str(root), [_moved(str(src.relative_to(root)), dst)])
+    return before, changed(before, str(root), [_moved(str(src.relative_to(root)), dst)]), other
+
+
+def test_a_rewalk_leaves_a_changed_inode_elsewhere_to_the_next_walk(engine: Engine) -> None:
+    """The other names of an inode, found by the walk's inode column: without them the
+    settled walk would keep their old ctime (here: a name only that column can tell)."""
+    before, change, other = _linked_elsewhere(engine)
 
     assert str(other) in [before.paths[number] for number in change.relinked]
     assert str(other.parent) not in change.dirs
-    assert _columns(rewalk(layout, "9", before, change)) == _columns(
-        walk_release(layout, "9")[0])
+    assert _columns(rewalk(engine.layout, "9", before, change)) == _columns(
+        walk_release(engine.layout, "9")[0])
 
 
 def test_a_relinked_name_gone_meanwhile_asks_for_a_full_walk(engine: Engine) -> None:
     """A name stat'ed again that vanished (or became something else) during the apply:
     its dir changed in a way only reading it can tell."""
-    layout, root = engine.layout, engine.layout.root
-    src = root / "9/smetest/i386/RPMS" / CLAMAV_I386
-    other = root / "9/smeupdates/i386/RPMS" / CLAMAV_I386
-    os.link(src, other)
-    before, _ = walk_release(layout, "9")
-    dst = "9/smeupdates-testing/i386/RPMS/" + CLAMAV_I386
-    os.link(src, root / dst)
-    change = changed(before, str(root), [_moved(str(src.relative_to(root)), dst)])
-    assert rewalk(layout, "9", before, change) is not None
+    before, change, other = _linked_elsewhere(engine)
+    assert rewalk(engine.layout, "9", before, change) is not None
     other.unlink()
-    assert rewalk(layout, "9", before, change) is None
+    assert rewalk(engine.layout, "9", before, change) is None
     other.mkdir()
-    assert rewalk(layout, "9", before, change) is None
+    assert rewalk(engine.layout, "9", before, change) is None
 
 
 def test_a_rewalk_gives_up_where_only_a_full_walk_can_tell(engine: Engine) -> None:
