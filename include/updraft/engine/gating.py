@@ -49,7 +49,14 @@ def arrivals_held(config: DistConfig, layout: Layout, release_tree: ReleaseTree,
         return [], None
     # Loaded even for an unchanged release: a gated repo is admitted at first sight
     # (remembered by writers only: a preview or `updraft check` writes nothing).
-    admitted = Admitted.load(layout, [release_tree.release], save=remember)
+    digests: dict[str, str] = {}
+
+    def scanned(path: str) -> str | None:
+        if not digests:  # made on a first sight only
+            digests.update((p.path, p.facts.digest) for p in release_tree.files)
+        return digests.get(path)
+
+    admitted = Admitted.load(layout, [release_tree.release], save=remember, scanned=scanned)
     if release_tree.unchanged:
         return [], admitted
     arrivals = [p for p in release_tree.files if p.repo in view.gated and not

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -74,7 +74,11 @@ class Admitted:
     paths: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, layout: Layout, releases: Iterable[str], save: bool = True) -> Admitted:
+    def load(cls, layout: Layout, releases: Iterable[str], save: bool = True,
+             scanned: Callable[[str], str | None] | None = None) -> Admitted:
+        """`scanned`: the header digest the scan just verified of a file (by absolute
+        path), which a first sight then need not read again (a first cycle's gated
+        repo holds 4,000 files)."""
         path = layout.state_dir / "gated.json"
         try:
             raw = json.loads(path.read_text())
@@ -87,8 +91,10 @@ class Admitted:
         for release in releases:  # first sight of a gated repo: what is there is admitted
             for repo in gated_repos(layout.config):
                 if repo not in admitted.paths.get(release, {}):
+                    root = str(layout.root) + os.sep
                     admitted.paths.setdefault(release, {})[repo] = {
-                        relative: header_digest(layout.root / relative)
+                        relative: (scanned and scanned(root + relative)
+                                   or header_digest(layout.root / relative))
                         for relative in _on_disk(layout, release, repo)}
                     first_sight = True
         if first_sight and save:  # at once: a later `cp` must not be taken for part of it
