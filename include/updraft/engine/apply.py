@@ -152,6 +152,10 @@ def _apply_unit(journal: Journal, root: Path, unit: list[Action], index: dict[in
 
 
 def _apply_steps(journal: Journal, root: Path, unit: list[Action], index: dict[int, int]) -> str:
+    # Paths as str (17,000 links in a first cycle: Path objects were a third of the
+    # apply); an absolute source is a file brought in from outside (an upstream mirror).
+    top = str(root) + os.sep
+    made: set[str] = set()  # dirs known to be there
     for action in unit:
         step = f"link:{index[id(action)]}"
         if action.dst is None or step in journal.done:
@@ -160,8 +164,8 @@ def _apply_steps(journal: Journal, root: Path, unit: list[Action], index: dict[i
         # The stamp as the source should be now: only this apply's links moved its ctime.
         expected = stamp and (*stamp[:3], journal.ctimes.get(action.src, stamp[3]))
         try:
-            placed = _place(root / action.src, root / action.dst,
-                            journal.digests.get(action.src), expected, action.build)
+            placed = _place(_under(top, action.src), _under(top, action.dst),
+                            journal.digests.get(action.src), expected, action.build, made)
             if placed is not None and stamp is not None and placed.st_ino == stamp[0]:
                 journal.ctimes[action.src] = placed.st_ctime_ns
             if placed is not None and stamp is not None and action.verb != "quarantine":
@@ -188,6 +192,11 @@ def _apply_steps(journal: Journal, root: Path, unit: list[Action], index: dict[i
         checkpoint()
         journal.mark(step)
     return ""
+
+
+def _under(top: str, path: str) -> str:
+    """`Path(top) / path` of a plan's path, as a str."""
+    return path if path.startswith(os.sep) else top + path
 
 
 def _check_paths(root: Path, areas: tuple[Path, ...], unit: list[Action]) -> str:
@@ -279,32 +288,36 @@ def no_link_below(area: Path, relative: Path, first_may_link: bool) -> None:
             raise UnsafePath("destination", str(relative), f"{current} is a symbolic link")
 
 
-def _place(source: Path, target: Path, expected: tuple[int, str] | None,
-           stamp: Stamp | None = None, build: str = "") -> os.stat_result | None:
+def _place(source: str, target: str, expected: tuple[int, str] | None,
+           stamp: Stamp | None = None, build: str = "",
+           made: set[str] | None = None) -> os.stat_result | None:
     """Make `target` a verified copy of `source` (idempotent); never replace a different
     file that is already there. `stamp`: the source's (inode, size, mtime_ns) when its
     digest was taken, in this run; a hard link to that very inode, unchanged since, is
     not checked again (a copy always is). `build`: the header digest the plan saw, what
-    a BY_INODE source placed otherwise is checked against. Returns the placed file's stat,
-    taken before it was verified (None when nothing was placed)."""
+    a BY_INODE source placed otherwise is checked against. `made`: dirs known to be
+    there already (not stat'ed again). Returns the placed file's stat, taken before it
+    was verified (None when nothing was placed)."""
     if expected is None:
-        raise FileNotFoundError(errno.ENOENT, "source vanished before the plan", str(source))
+        raise FileNotFoundError(errno.ENOENT, "source vanished before the plan", source)
     size, digest = expected
     if size == NOT_A_FILE:
-        _move_aside(source, target, digest)
+        _move_aside(Path(source), Path(target), digest)
         return None
     if os.path.lexists(target):
-        if _already_there(source, target, size, digest, build):
+        if _already_there(Path(source), Path(target), size, digest, build):
             return None
         raise ContentConflict(
             errno.EEXIST, f"a different file of this name is already there (sha256 "
-            f"{_digest_or_kind(target)[:16]}, this one {_shown(source, digest)[:16]}): "
-            "both kept; remove the wrong one", str(target))
-    if not os.path.isdir(target.parent):  # one stat; mkdir would fail on most files
-        target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.updraft-tmp")
-    if temporary.exists():
-        temporary.unlink()
+            f"{_digest_or_kind(Path(target))[:16]}, this one "
+            f"{_shown(Path(source), digest)[:16]}): both kept; remove the wrong one", target)
+    parent, name = os.path.split(target)
+    if made is None or parent not in made:
+        if not os.path.isdir(parent):  # one stat; mkdir would fail on most files
+            os.makedirs(parent, exist_ok=True)
+        if made is not None:
+            made.add(parent)
+    temporary = os.path.join(parent, f".{name}.updraft-tmp")
     try:
         status = os.lstat(source)
         if stamp is not None and stamp != (status.st_ino, status.st_size,
@@ -316,22 +329,26 @@ def _place(source: Path, target: Path, expected: tuple[int, str] | None,
             # Another user's file (a packager's `cp`): a hard link would leave them the
             # owner of what is published, free to rewrite it in place in every repo
             # and the stage at once. The engine places its own copy.
-            raise OSError(errno.EXDEV, "not ours to link", str(source))
-        os.link(source, temporary)
+            raise OSError(errno.EXDEV, "not ours to link", source)
+        try:
+            os.link(source, temporary)
+        except FileExistsError:  # left by a run that died: never published, ours
+            os.unlink(temporary)
+            os.link(source, temporary)
         checkpoint()
     except OSError as exc:
         if exc.errno != errno.EXDEV:
             raise
         try:
-            _copy_durably(source, temporary)
+            _copy_durably(Path(source), Path(temporary))
         except OSError:
-            temporary.unlink(missing_ok=True)  # a full disk keeps no half copy
+            Path(temporary).unlink(missing_ok=True)  # a full disk keeps no half copy
             raise
     placed = os.lstat(temporary)  # before the check: a later change moves its ctime
     try:
         _verify(temporary, size, digest, stamp, placed, build)
     except VerifyError:
-        temporary.unlink(missing_ok=True)  # never left beside the packages
+        Path(temporary).unlink(missing_ok=True)  # never left beside the packages
         raise
     os.replace(temporary, target)
     checkpoint("apply: file placed")
@@ -408,7 +425,7 @@ def _copy_durably(source: Path, temporary: Path) -> None:
     checkpoint()
 
 
-def _verify(copy: Path, size: int, digest: str, stamp: Stamp | None = None,
+def _verify(copy: str | Path, size: int, digest: str, stamp: Stamp | None = None,
             status: os.stat_result | None = None, build: str = "") -> None:
     """`status`: the copy's lstat just taken (a link or copy we made: a regular file)."""
     status = status or os.lstat(copy)
@@ -419,11 +436,11 @@ def _verify(copy: Path, size: int, digest: str, stamp: Stamp | None = None,
     if stamp is not None and (status.st_ino, status.st_size, status.st_mtime_ns) == stamp[:3]:
         return  # the digested inode itself, its mtime untouched since: the same bytes
     if digest == BY_INODE:
-        if not _is_build(copy, build):
+        if not _is_build(Path(copy), build):
             raise VerifyError(errno.EIO, "not the build the plan verified (its header or "
                               "payload changed since)", str(copy))
         return
-    if sha256_of(copy) != digest:
+    if sha256_of(Path(copy)) != digest:
         raise VerifyError(errno.EIO, "copy does not match the source's sha256", str(copy))
 
 

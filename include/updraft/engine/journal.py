@@ -94,7 +94,7 @@ class Journal:
         # is idempotent.
         if self._fd is None:
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
-        os.write(self._fd, (json.dumps({"done": step}) + "\n").encode())
+        os.write(self._fd, f'{{"done": {json.dumps(step)}}}\n'.encode())
         self.done.add(step)
         checkpoint()
 

@@ -298,3 +298,26 @@ def test_a_hold_across_filesystems_is_placed(
     assert not arrived.exists()
     monkeypatch.undo()
     assert engine.update_repos().ok
+
+
+@pytest.mark.parametrize("left", ["half a copy", "a dangling link"])
+def test_a_temporary_file_a_dead_run_left_is_replaced(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch, left: str) -> None:
+    """The apply links each file to a temporary name first: what a killed run left
+    there (never published, the engine's own) gives way, and nothing else is left."""
+    _drop(engine)
+    arch_dir = engine.layout.root / "9/smeupdates-testing/i386/RPMS"
+    temporary = arch_dir / f".{DROP}.updraft-tmp"
+
+    def leftover(journal: Journal) -> None:
+        if left == "half a copy":
+            temporary.write_bytes(b"half")
+        else:
+            temporary.symlink_to("/nonexistent")
+
+    _journals(monkeypatch, leftover)
+    result = engine.update_repos()
+
+    assert result.ok and (arch_dir / DROP).is_file()
+    assert read_facts(arch_dir / DROP).name == "clamav"
+    assert not temporary.is_symlink() and not temporary.exists()
