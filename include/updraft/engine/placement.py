@@ -131,13 +131,15 @@ def diff_placements(tree: ReleaseTree, layout: Layout, families: dict[FamilyKey,
                       key=lambda path: (wanted_at[path].repo == stage, path))
     for path in arrivals:
         _arrive(differ, path, wanted_at[path], leaving, consumed)
-    survivors = {id(want.member) for want in wanted_at.values() if want.repo != stage}
-    survivors |= {id(m) for f in families.values() for m in f.members.values()
-                  if any(p.repo in frozen for p in m.files)}
-    owners = {id(p): (f, m) for f in families.values() for m in f.members.values()
-              for p in m.files}
-    for path in sorted(leaving - consumed):
-        _leave(differ, present[path], owners, survivors)
+    departing = sorted(leaving - consumed)
+    if departing:  # none in a first cycle: 37,000 owners are not worth making then
+        survivors = {id(want.member) for want in wanted_at.values() if want.repo != stage}
+        survivors |= {id(m) for f in families.values() for m in f.members.values()
+                      if any(p.repo in frozen for p in m.files)}
+        owners = {id(p): (f, m) for f in families.values() for m in f.members.values()
+                  for p in m.files}
+        for path in departing:
+            _leave(differ, present[path], owners, survivors)
     _quarantine(differ, frozen)
     differ.sortable.sort(key=lambda pair: pair[0])
     plan = differ.plan
