@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 from updraft.engine.action import Touched
-from updraft.engine.apply import no_link_below
+from updraft.engine.destination import no_link_below
 from updraft.engine.layout import Layout
 from updraft.errors import StorageError, StorageFull, storage_error
 from updraft.safepath import UnsafePath, contained
