@@ -11,6 +11,7 @@ other units go on. Re-running a journal after a crash finishes it.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
@@ -230,6 +231,10 @@ def _place(source: str, target: str, expected: tuple[int, str] | None,
         if made is not None:
             made.add(parent)
     temporary = os.path.join(parent, f".{name}.updraft-tmp")
+    # Whatever holds the temporary name (a dead run's link to a published inode, or a
+    # link someone made there) goes first: a copy never writes through it.
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(temporary)
     try:
         status = os.lstat(source)
         if stamp is not None and stamp != (status.st_ino, status.st_size,
@@ -242,11 +247,7 @@ def _place(source: str, target: str, expected: tuple[int, str] | None,
             # owner of what is published, free to rewrite it in place in every repo
             # and the stage at once. The engine places its own copy.
             raise OSError(errno.EXDEV, "not ours to link", source)
-        try:
-            os.link(source, temporary)
-        except FileExistsError:  # left by a run that died: never published, ours
-            os.unlink(temporary)
-            os.link(source, temporary)
+        os.link(source, temporary)
         checkpoint()
     except OSError as exc:
         if exc.errno != errno.EXDEV:
@@ -327,13 +328,17 @@ def _move_aside(source: Path, target: Path, kind: str) -> None:
 
 
 def _copy_durably(source: Path, temporary: Path) -> None:
-    with open(source, "rb") as reader, open(temporary, "wb") as writer:
+    # A new file, never through a name made since the caller removed it (a link out of
+    # the tree, another inode of it): its mode and times are set through the descriptor.
+    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with open(source, "rb") as reader, os.fdopen(handle, "wb") as writer:
         shutil.copyfileobj(reader, writer, 1 << 20)
         writer.flush()
+        status = os.fstat(reader.fileno())
+        # Nobody but the engine rewrites what it placed (the source may be group-writable).
+        os.fchmod(writer.fileno(), stat.S_IMODE(status.st_mode) & ~0o022)
+        os.utime(writer.fileno(), ns=(status.st_atime_ns, status.st_mtime_ns))
         os.fsync(writer.fileno())
-    shutil.copystat(source, temporary)
-    # Nobody but the engine rewrites what it placed (the source may be group-writable).
-    os.chmod(temporary, stat.S_IMODE(os.stat(temporary).st_mode) & ~0o022)
     checkpoint()
 
 

@@ -321,3 +321,56 @@ def test_a_temporary_file_a_dead_run_left_is_replaced(
     assert result.ok and (arch_dir / DROP).is_file()
     assert read_facts(arch_dir / DROP).name == "clamav"
     assert not temporary.is_symlink() and not temporary.exists()
+
+
+@pytest.mark.parametrize("left", ["a link out of the tree", "a dead run's hard link"])
+def test_a_copy_never_writes_through_what_holds_the_temporary_name(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, left: str) -> None:
+    """A packager's file is placed by copy: whatever holds the temporary name then (a
+    link someone made there, or a dead run's hard link to a published package) is
+    removed first, never written through (found by a review)."""
+    dropped = _drop(engine)
+    os.chown(dropped, NOBODY, NOBODY)
+    root = engine.layout.root
+    temporary = root / "9/smeupdates-testing/i386/RPMS" / f".{DROP}.updraft-tmp"
+    if left == "a link out of the tree":
+        victim = tmp_path / "outside-the-tree"
+        victim.write_text("precious\n")
+    else:  # a package the plan may move: its inode is followed by a name of our own
+        package = next(path for path in sorted(root.glob("9/smetest/*/RPMS/*.rpm"))
+                       if path.name != DROP)
+        victim = tmp_path / "its-inode"
+        os.link(package, victim)
+    before = victim.read_bytes()
+
+    def leftover(journal: Journal) -> None:
+        if left == "a link out of the tree":
+            temporary.symlink_to(victim)
+        else:
+            os.link(victim, temporary)
+
+    _journals(monkeypatch, leftover)
+    result = engine.update_repos()
+
+    assert result.ok and victim.read_bytes() == before
+    assert not temporary.is_symlink() and not temporary.exists()
+
+
+def test_a_packagers_file_at_the_temporary_name_is_never_what_is_published(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    dropped = _drop(engine)
+    os.chown(dropped, NOBODY, NOBODY)
+    arch_dir = engine.layout.root / "9/smeupdates-testing/i386/RPMS"
+    temporary = arch_dir / f".{DROP}.updraft-tmp"
+
+    def planted(journal: Journal) -> None:
+        temporary.write_bytes(b"mine")
+        os.chown(temporary, NOBODY, NOBODY)
+        os.chmod(temporary, 0o666)
+
+    _journals(monkeypatch, planted)
+    result = engine.update_repos()
+
+    placed = arch_dir / DROP
+    assert result.ok and placed.stat().st_uid == os.geteuid()
+    assert placed.stat().st_mode & 0o022 == 0 and read_facts(placed).name == "clamav"
