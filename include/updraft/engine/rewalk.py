@@ -80,9 +80,10 @@ def rewalk(layout: Layout, release: str, old: Walk, change: Changed) -> Walk | N
     new = Walk()
     new.tops = list(old.tops)
     for start, end, repo, place, directory in old.spans():
+        relinked = [number for number in range(start, end) if number in change.relinked]
+        if (directory in dirs or relinked) and _linked(directory, inside):
+            return None  # made a link during the apply: the whole walk refuses it
         if directory in dirs:
-            if os.path.islink(directory):
-                return None  # made a link during the apply: the whole walk refuses it
             if not _relist(new, old, (start, end, repo, place, directory), change,
                            skips[repo], children.get(directory, set())):
                 return None
@@ -94,11 +95,27 @@ def rewalk(layout: Layout, release: str, old: Walk, change: Changed) -> Walk | N
         for column, was in ((new.sizes, old.sizes), (new.mtimes, old.mtimes),
                             (new.ctimes, old.ctimes), (new.inodes, old.inodes)):
             column.extend(was[start:end])
-        if not _restat(new, [offset + number - start for number in range(start, end)
-                             if number in change.relinked]):
+        if not _restat(new, [offset + number - start for number in relinked]):
             return None
     new.refuse([])
     return new
+
+
+def _linked(directory: str, tops: tuple[str, ...]) -> bool:
+    """Whether the dir, or a dir between its repo dir and it, is now a symbolic link (or
+    gone): what the walk would refuse (or not find) instead of reading through it."""
+    top = next((top for top in tops if (directory + os.sep).startswith(top)), None)
+    if top is None:
+        return True
+    current = top.rstrip(os.sep)
+    for part in directory[len(top):].split(os.sep):
+        current = f"{current}{os.sep}{part}" if part else current
+        try:
+            if not stat.S_ISDIR(os.lstat(current).st_mode):
+                return True
+        except FileNotFoundError:
+            return True
+    return False
 
 
 class _Listed:
@@ -127,7 +144,10 @@ def _relist(new: Walk, old: Walk, span: tuple[int, int, str, str | None, str],
     walk refuses)."""
     start, end, repo, place, directory = span
     try:
-        names = os.listdir(directory)
+        with os.scandir(directory) as listing:
+            # A name kept from the old walk must still be a regular file (its d_type
+            # tells, no stat): swapped for a link, FIFO or dir, it is judged again.
+            names = [(entry.name, entry.is_file(follow_symlinks=False)) for entry in listing]
     except (FileNotFoundError, NotADirectoryError):
         return False
     kept = {old.paths[number]: number - start for number in range(start, end)
@@ -137,11 +157,11 @@ def _relist(new: Walk, old: Walk, span: tuple[int, int, str, str | None, str],
     sizes, mtimes = old.sizes[start:end], old.mtimes[start:end]
     ctimes, inodes = old.ctimes[start:end], old.inodes[start:end]
     prefix, below = directory + os.sep, set()
-    paths = [prefix + name for name in names]
+    paths = [prefix + name for name, _ in names]
     order: list[int] = []
     listed: list[str] = []
-    for path, number in zip(paths, map(kept.get, paths), strict=True):
-        if number is None:
+    for path, number, (_, regular) in zip(paths, map(kept.get, paths), names, strict=True):
+        if number is None or not regular:
             try:
                 status = os.lstat(path)
             except FileNotFoundError:

@@ -239,3 +239,43 @@ def test_a_change_in_a_changed_dir_during_the_apply_is_never_skipped(
     engine.update_repos()
     assert engine.settled().get("9") == fingerprints(engine.layout, ["9"])["9"]
     assert engine.pure_plan(full=True, replan=True).plan.empty
+
+
+@pytest.mark.parametrize("odd", ["symlink", "dir named .rpm", "fifo"])
+def test_a_kept_name_made_odd_during_the_apply_asks_for_a_full_walk(
+        engine: Engine, odd: str) -> None:
+    """A name in a changed dir the apply did not touch keeps its stat only while it is
+    still a regular file (its d_type says): made a link, FIFO or dir meanwhile, the full
+    walk refuses it, and so does the rewalk (found by a review)."""
+    layout, root = engine.layout, engine.layout.root
+    rpms = root / "9/smetest/i386/RPMS"
+    src = rpms / CLAMAV_I386
+    bystander = next(path for path in sorted(rpms.glob("*.rpm")) if path != src)
+    dst = "9/smeupdates-testing/i386/RPMS/" + CLAMAV_I386
+    before, _ = walk_release(layout, "9")
+    os.link(src, root / dst)
+    bystander.unlink()
+    if odd == "symlink":
+        bystander.symlink_to("/etc/passwd")
+    elif odd == "fifo":
+        os.mkfifo(bystander)
+    else:
+        bystander.mkdir()
+
+    assert walk_release(layout, "9")[0].refused
+    change = changed(before, str(root), [_moved(str(src.relative_to(root)), dst)])
+    assert rewalk(layout, "9", before, change) is None
+    shutil.rmtree(bystander) if bystander.is_dir() and not bystander.is_symlink() else (
+        bystander.unlink())
+
+
+def test_a_relinked_name_is_never_stat_ed_through_a_dir_made_a_link(engine: Engine) -> None:
+    before, change, other = _linked_elsewhere(engine)
+    real = other.parent.with_name("RPMS.real")
+    other.parent.rename(real)
+    other.parent.symlink_to(real)
+
+    assert walk_release(engine.layout, "9")[0].refused
+    assert rewalk(engine.layout, "9", before, change) is None
+    other.parent.unlink()
+    real.rename(other.parent)
