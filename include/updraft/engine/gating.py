@@ -8,6 +8,7 @@ planner's `GateView` of a release, and `arrivals_held` is what that view holds b
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,12 +50,20 @@ def arrivals_held(config: DistConfig, layout: Layout, release_tree: ReleaseTree,
         return [], None
     # Loaded even for an unchanged release: a gated repo is admitted at first sight
     # (remembered by writers only: a preview or `updraft check` writes nothing).
-    digests: dict[str, str] = {}
+    digests: dict[str, tuple[str, tuple[int, int, int]]] = {}
 
     def scanned(path: str) -> str | None:
+        """The digest the scan verified, while the file is still as the walk saw it."""
         if not digests:  # made on a first sight only
-            digests.update((p.path, p.facts.digest) for p in release_tree.files)
-        return digests.get(path)
+            walked = _stats(release_tree)
+            digests.update((p.path, (p.facts.digest, walked[p.path]))
+                           for p in release_tree.files if p.path in walked)
+        digest, seen = digests.get(path, ("", (-1, 0, 0)))
+        try:
+            status = os.lstat(path)
+        except OSError:
+            return None
+        return digest if (status.st_size, status.st_mtime_ns, status.st_ctime_ns) == seen else None
 
     admitted = Admitted.load(layout, [release_tree.release], save=remember, scanned=scanned)
     if release_tree.unchanged:
@@ -65,3 +74,10 @@ def arrivals_held(config: DistConfig, layout: Layout, release_tree: ReleaseTree,
         return [], admitted
     families = group_families(release_tree.files, DistTag(config.dist_tag_pattern))
     return hold_arrivals(release_tree, layout, families, admitted, view), admitted
+
+
+def _stats(release_tree: ReleaseTree) -> dict[str, tuple[int, int, int]]:
+    """Each walked file's (size, mtime, ctime) as the scan saw it."""
+    walk = release_tree.walk
+    stats = zip(walk.sizes, walk.mtimes, walk.ctimes, strict=True)
+    return dict(zip(walk.kept_paths(), stats, strict=False))  # refused entries come last

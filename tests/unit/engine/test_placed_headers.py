@@ -92,3 +92,38 @@ def test_a_gated_repo_seen_first_binds_the_headers_the_scan_read(
         layout.relative(broken): "!unreadable"}
     broken.unlink()  # the tree left healthy
     assert engine.update_repos().ok
+
+
+def test_a_file_rewritten_after_the_scan_is_bound_to_the_bytes_there(
+    tmp_path: Path, clamav_old: BuiltFamily, clamav_new: BuiltFamily,
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scan's digest is taken only for a file still as the walk saw it: one a
+    packager rewrote between the scan and the first sight is read (found by a review)."""
+    layout = Layout(treekit.sme_config(), tmp_path / "tree")
+    placed = treekit.place(layout, "9", "smeupdates", clamav_old)
+    victim = sorted(placed)[0]
+    scanned = read_facts(victim).digest
+    other = next(path for path in clamav_new.files() if path.name.endswith(".i386.rpm"))
+    load = hold.Admitted.load.__func__  # type: ignore[attr-defined]
+    bound: list[dict[str, str]] = []
+    there: list[str] = []
+
+    def racing(cls, layout, releases, save=True, scanned=None):  # type: ignore[no-untyped-def]
+        if not bound:
+            shutil.copy(other, victim)  # other bytes under the name, after the scan
+            there.append(package.header_digest(victim))
+        admitted = load(cls, layout, releases, save, scanned)
+        bound.append(dict(admitted.paths["9"]["smeupdates"]))
+        return admitted
+
+    monkeypatch.setattr(hold.Admitted, "load", classmethod(racing))
+    engine = Engine(layout.config, layout.root)
+    engine.update_repos()
+    monkeypatch.undo()
+
+    assert bound[0][layout.relative(victim)] == there[0] != scanned
+    victim.unlink(missing_ok=True)  # the tree left healthy
+    for leftover in layout.root.glob("9/smeupdates/**/*.rpm"):
+        leftover.unlink()
+    engine.update_repos()
