@@ -60,10 +60,11 @@ def changed(walk: Walk, root: str, actions: Iterable[Action]) -> Changed:
 
 
 def rewalk(layout: Layout, release: str, old: Walk, change: Changed) -> Walk | None:
-    """The walk of `release` now: the changed dirs read again, the relinked names
-    stat'ed again, every other dir's run taken from `old`; None when only a full walk
-    can tell (the old walk refused an entry, a changed dir is new or gone, gained or
-    lost a subdir or an odd entry)."""
+    """The walk of `release` now: the changed dirs listed again, the names the apply
+    named or relinked stat'ed again, every other name and run taken from `old`; None
+    when only a full walk can tell (the old walk refused an entry; a changed dir is new
+    or gone, gained or lost a subdir or an odd entry; a dir read through became a
+    link)."""
     inside = tuple(old.tops)
     dirs = {directory for directory in change.dirs
             if (directory + os.sep).startswith(inside)}
