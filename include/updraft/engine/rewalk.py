@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from updraft.engine.action import Action
 from updraft.engine.layout import Layout
-from updraft.engine.walk import DESCEND, WORKSPACES, Walk, other_entry, repo_dirs
+from updraft.engine.walk import DESCEND, KEPT, Walk, judge, repo_dirs
 
 # Above this share of a walk's files in changed dirs, a release is walked again whole.
 MOST = 0.9
@@ -120,7 +120,7 @@ def _linked(directory: str, tops: tuple[str, ...]) -> bool:
 
 
 class _Listed:
-    """A listed name, stat'ed as a walk's DirEntry would be (for `other_entry`)."""
+    """A listed name, stat'ed, as the walk's `judge` reads a DirEntry."""
 
     def __init__(self, name: str, status: os.stat_result) -> None:
         self.name, self.mode = name, status.st_mode
@@ -161,17 +161,18 @@ def _relist(new: Walk, old: Walk, span: tuple[int, int, str, str | None, str],
     paths = [prefix + name for name, _ in names]
     order: list[int] = []
     listed: list[str] = []
-    for path, number, (_, regular) in zip(paths, map(kept.get, paths), names, strict=True):
+    for path, number, (name, regular) in zip(paths, map(kept.get, paths), names,
+                                             strict=True):
         if number is None or not regular:
             try:
                 status = os.lstat(path)
             except FileNotFoundError:
                 continue  # gone since the listing: a walk would not have seen it either
-            kind = _judged(path, status, skip)
+            kind = judge(_Listed(name, status), path, skip)  # type: ignore[arg-type]
             if kind is DESCEND:
                 below.add(path)
                 continue
-            if kind is not _KEPT:
+            if kind is not KEPT:
                 if kind is None:
                     continue
                 return False
@@ -189,20 +190,6 @@ def _relist(new: Walk, old: Walk, span: tuple[int, int, str, str | None, str],
                            (new.inodes, inodes)):
         column.extend(map(values.__getitem__, order))
     return below == subdirs
-
-
-_KEPT = "kept"
-
-
-def _judged(path: str, status: os.stat_result, skip: set[str]) -> str | None:
-    """What the walk makes of an entry: _KEPT (a plain *.rpm), DESCEND, a reason to
-    refuse it, or None (not the walk's business)."""
-    entry = _Listed(os.path.basename(path), status)
-    name = entry.name
-    if (entry.is_file() and name.endswith(".rpm") and name.isprintable()
-            and not name.startswith(WORKSPACES) and path not in skip):
-        return _KEPT
-    return other_entry(entry, path, skip)  # type: ignore[arg-type]
 
 
 def _restat(walk: Walk, numbers: list[int]) -> bool:

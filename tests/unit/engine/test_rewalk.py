@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from tests.kits import treekit
 from updraft.devkit.rpmfactory import BuiltFamily
 from updraft.engine import rewalk as rewalk_module
 from updraft.engine import tree
-from updraft.engine.action import Action
+from updraft.engine.action import Action, Plan
 from updraft.engine.engine import Engine
 from updraft.engine.layout import Layout
 from updraft.engine.package import read_facts
@@ -148,35 +149,48 @@ def test_a_rewalk_gives_up_where_only_a_full_walk_can_tell(engine: Engine) -> No
     assert rewalk(layout, "9", before, Changed({str(testing / "SRPMS")})) is None
 
 
+def _promote_while(engine: Engine, monkeypatch: pytest.MonkeyPatch,
+                   meanwhile: Callable[[Plan], None]) -> None:
+    """Promote clamav's i386 package by a `cp`; `meanwhile(plan)` runs right after the
+    apply, before the settling scan (a packager at work)."""
+    root = engine.layout.root
+    runner = engine._runner
+    execute = runner.execute
+
+    def applying(plan: Plan, *args: object, **kwargs: object) -> object:
+        result = execute(plan, *args, **kwargs)
+        meanwhile(plan)
+        return result
+
+    monkeypatch.setattr(runner, "execute", applying)
+    monkeypatch.setattr(rewalk_module, "MOST", 1.0)  # a tree of one family: see above
+    shutil.copy(root / "9/smetest/i386/RPMS" / CLAMAV_I386, root / "9/smeupdates-testing/")
+    assert engine.update_repos().ok
+    monkeypatch.undo()
+
+
+def _reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The paths whose headers the scans read from now on."""
+    read: list[str] = []
+    monkeypatch.setattr(tree, "read_all", lambda paths: [
+        read.append(str(path)) or read_facts(path) for path in paths])
+    return read
+
+
 def test_a_cp_during_the_apply_is_planned_by_the_next_cycle(
     engine: Engine, clamav_new: BuiltFamily, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A dir the apply did not change keeps its walk from before the apply: a file a
     packager copied there meanwhile is missing from the settled fingerprint, so the next
     walk differs from it, and the next cycle reads and plans the file."""
-    root = engine.layout.root
     source = next(path for path in clamav_new.files() if path.name.endswith(".src.rpm"))
     foreign = engine.layout.source_dir("9", "smeupdates") / source.name
     assert foreign.parent.is_dir()  # walked before the apply
-    runner = engine._runner
-    execute = runner.execute
-
-    def with_a_cp(*args, **kwargs):
-        result = execute(*args, **kwargs)
-        shutil.copy(source, foreign)
-        return result
-
-    monkeypatch.setattr(runner, "execute", with_a_cp)
-    monkeypatch.setattr(rewalk_module, "MOST", 1.0)  # a tree of one family: see above
-    shutil.copy(root / "9/smetest/i386/RPMS" / CLAMAV_I386, root / "9/smeupdates-testing/")
-    assert engine.update_repos().ok
-    monkeypatch.undo()
+    _promote_while(engine, monkeypatch, lambda plan: shutil.copy(source, foreign))
     assert foreign.exists()
     assert engine.settled().get("9") != fingerprints(engine.layout, ["9"])["9"]
 
-    read: list[str] = []
-    monkeypatch.setattr(tree, "read_all", lambda paths: [
-        read.append(str(path)) or read_facts(path) for path in paths])
+    read = _reads(monkeypatch)
     engine.update_repos()
 
     assert str(foreign) in read
@@ -203,12 +217,9 @@ def test_a_change_in_a_changed_dir_during_the_apply_is_never_skipped(
     bystander = treekit.build(treekit.noarch("bystander", "1.0", "1"), rpm_store)
     treekit.place(engine.layout, "9", "smeupdates-testing", bystander)
     assert engine.update_repos().ok
-    runner = engine._runner
-    execute = runner.execute
     victims: list[Path] = []
 
-    def with_a_change(plan, *args, **kwargs):
-        result = execute(plan, *args, **kwargs)
+    def with_a_change(plan: Plan) -> None:
         named = {root / path for action in plan.actions
                  for path in (action.src, action.dst) if path}
         untouched = sorted(path for directory in {path.parent for path in named}
@@ -221,19 +232,12 @@ def test_a_change_in_a_changed_dir_during_the_apply_is_never_skipped(
             victim = victim.with_name("x" + victim.name)
             shutil.copy(untouched[0], victim)
         victims.append(victim)
-        return result
 
-    monkeypatch.setattr(runner, "execute", with_a_change)
-    monkeypatch.setattr(rewalk_module, "MOST", 1.0)  # a tree of one family: see above
-    shutil.copy(root / "9/smetest/i386/RPMS" / CLAMAV_I386, root / "9/smeupdates-testing/")
-    assert engine.update_repos().ok
-    monkeypatch.undo()
+    _promote_while(engine, monkeypatch, with_a_change)
     walked = fingerprints(engine.layout, ["9"])["9"]
     if change == "rewritten in place":
         assert engine.settled().get("9") != walked
-        read: list[str] = []
-        monkeypatch.setattr(tree, "read_all", lambda paths: [
-            read.append(str(path)) or read_facts(path) for path in paths])
+        read = _reads(monkeypatch)
         engine.update_repos()
         assert str(victims[0]) in read
     engine.update_repos()
